@@ -1,0 +1,428 @@
+//! The RFC 1035 §5 master file format: a tokenizer and a reader that turns a
+//! file into [`Record`]s, handling `$ORIGIN`, `$TTL`, `$INCLUDE`, omitted
+//! owner/TTL/class, parentheses and comments. It collects *every* error rather
+//! than stopping at the first, each as `FILE:LINE: RRTYPE: reason`.
+
+use crate::name::Name;
+use crate::rdata::{parse_rdata, parse_ttl, Token};
+use crate::types::{Class, Rtype};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// How deep `$INCLUDE` may nest before we call it a loop.
+pub const MAX_INCLUDE_DEPTH: usize = 8;
+/// TTL used when a file sets none before its first record, as knotd's
+/// `default-ttl` does.
+pub const DEFAULT_TTL: u32 = 3600;
+/// RFC 2181 §8: TTLs are 31-bit unsigned.
+pub const MAX_TTL: u32 = 0x7fff_ffff;
+
+/// One resource record as read from a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub owner: Name,
+    pub ttl: u32,
+    pub class: Class,
+    pub rtype: Rtype,
+    /// Uncompressed wire-form rdata.
+    pub rdata: Vec<u8>,
+    pub pos: Pos,
+}
+
+/// Where a record or error came from: an index into [`Parsed::files`] and a
+/// 1-based line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pos {
+    pub file: u16,
+    pub line: u32,
+}
+
+/// An error with its place. Printed as `FILE:LINE: RRTYPE: reason`, or
+/// `FILE:LINE: reason` when no record type is involved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZoneError {
+    pub file: String,
+    pub line: u32,
+    pub rtype: Option<Rtype>,
+    pub message: String,
+}
+
+impl fmt::Display for ZoneError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.rtype {
+            Some(t) => write!(f, "{}:{}: {}: {}", self.file, self.line, t, self.message),
+            None => write!(f, "{}:{}: {}", self.file, self.line, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ZoneError {}
+
+/// Everything read from a file and the files it included.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub records: Vec<Record>,
+    pub errors: Vec<ZoneError>,
+    /// File names, indexed by [`Pos::file`].
+    pub files: Vec<String>,
+    /// The origin the file started with or the first `$ORIGIN`/SOA owner seen.
+    pub origin: Option<Name>,
+}
+
+impl Parsed {
+    pub fn error_at(&self, pos: Pos, rtype: Option<Rtype>, message: impl Into<String>) -> ZoneError {
+        ZoneError {
+            file: self.files.get(pos.file as usize).cloned().unwrap_or_default(),
+            line: pos.line,
+            rtype,
+            message: message.into(),
+        }
+    }
+}
+
+/// Where `$INCLUDE`d text comes from; tests give a map, the server the file system.
+pub trait Includes {
+    fn read(&mut self, path: &Path) -> Result<String, String>;
+}
+
+/// Reads includes from the file system.
+pub struct FsIncludes;
+
+impl Includes for FsIncludes {
+    fn read(&mut self, path: &Path) -> Result<String, String> {
+        std::fs::read_to_string(path).map_err(|e| e.to_string())
+    }
+}
+
+/// Reads a zone file from disk, with `$INCLUDE` relative to it.
+pub fn read_file(path: &Path, origin: Option<&Name>) -> Parsed {
+    let mut parsed = Parsed::default();
+    let name = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let mut fs = FsIncludes;
+            let mut reader = Reader::new(&mut parsed, &mut fs, origin.cloned());
+            reader.read_text(&text, name, path.to_path_buf(), 0);
+        }
+        Err(e) => parsed.errors.push(ZoneError {
+            file: name,
+            line: 0,
+            rtype: None,
+            message: format!("cannot read: {e}"),
+        }),
+    }
+    parsed
+}
+
+/// Parses zone text held in memory; `$INCLUDE` goes through `includes`.
+pub fn parse_str(text: &str, file_name: &str, origin: Option<&Name>, includes: &mut dyn Includes) -> Parsed {
+    let mut parsed = Parsed::default();
+    let mut reader = Reader::new(&mut parsed, includes, origin.cloned());
+    reader.read_text(text, file_name.to_string(), PathBuf::from(file_name), 0);
+    parsed
+}
+
+/// A logical line: tokens across parentheses, the line it starts on, and
+/// whether it began with blank space (owner omitted).
+struct Entry<'a> {
+    line: u32,
+    blank_owner: bool,
+    tokens: Vec<Token<'a>>,
+}
+
+/// Splits text into entries (RFC 1035 §5.1).
+struct Lexer<'a> {
+    text: &'a str,
+    pos: usize,
+    line: u32,
+}
+
+impl<'a> Lexer<'a> {
+    /// The next entry, or `Err((line, message))` for a lexical error (the rest
+    /// of that entry is skipped).
+    fn next_entry(&mut self) -> Option<Result<Entry<'a>, (u32, String)>> {
+        let b = self.text.as_bytes();
+        loop {
+            if self.pos >= b.len() {
+                return None;
+            }
+            let start_line = self.line;
+            let blank_owner = matches!(b[self.pos], b' ' | b'\t');
+            let mut tokens = Vec::new();
+            let mut depth = 0u32;
+            let mut error: Option<String> = None;
+            loop {
+                if self.pos >= b.len() {
+                    if depth > 0 && error.is_none() {
+                        error = Some("unbalanced \"(\": end of file inside parentheses".into());
+                    }
+                    break;
+                }
+                let c = b[self.pos];
+                match c {
+                    b'\n' => {
+                        self.pos += 1;
+                        self.line += 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    b' ' | b'\t' | b'\r' => self.pos += 1,
+                    b';' => {
+                        while self.pos < b.len() && b[self.pos] != b'\n' {
+                            self.pos += 1;
+                        }
+                    }
+                    b'(' => {
+                        depth += 1;
+                        self.pos += 1;
+                    }
+                    b')' => {
+                        if depth == 0 {
+                            error.get_or_insert_with(|| "unbalanced \")\"".into());
+                        } else {
+                            depth -= 1;
+                        }
+                        self.pos += 1;
+                    }
+                    b'"' => {
+                        self.pos += 1;
+                        let s = self.pos;
+                        let mut closed = false;
+                        while self.pos < b.len() {
+                            match b[self.pos] {
+                                b'\\' => self.pos += 2,
+                                b'"' => {
+                                    closed = true;
+                                    break;
+                                }
+                                b'\n' => {
+                                    self.line += 1;
+                                    self.pos += 1;
+                                }
+                                _ => self.pos += 1,
+                            }
+                        }
+                        let end = self.pos.min(b.len());
+                        if !closed {
+                            error.get_or_insert_with(|| "unterminated quoted string".into());
+                        } else {
+                            self.pos += 1;
+                        }
+                        tokens.push(Token {
+                            text: &self.text[s..end],
+                            quoted: true,
+                        });
+                    }
+                    _ => {
+                        let s = self.pos;
+                        while self.pos < b.len() {
+                            match b[self.pos] {
+                                b'\\' => self.pos = (self.pos + 2).min(b.len()),
+                                // `key="a b"` (RFC 9460 values): the quotes stay
+                                // in the token for the SVCB parser.
+                                b'"' => {
+                                    self.pos += 1;
+                                    while self.pos < b.len() && b[self.pos] != b'"' && b[self.pos] != b'\n' {
+                                        if b[self.pos] == b'\\' {
+                                            self.pos += 1;
+                                        }
+                                        self.pos += 1;
+                                    }
+                                    self.pos = (self.pos + 1).min(b.len());
+                                }
+                                b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(' | b')' => break,
+                                _ => self.pos += 1,
+                            }
+                        }
+                        let end = self.pos.min(b.len());
+                        match self.text.get(s..end) {
+                            Some(t) => tokens.push(Token::plain(t)),
+                            None => {
+                                error.get_or_insert_with(|| "invalid UTF-8 boundary".into());
+                            }
+                        }
+                    }
+                }
+            }
+            if let Some(e) = error {
+                return Some(Err((start_line, e)));
+            }
+            if tokens.is_empty() {
+                continue;
+            }
+            return Some(Ok(Entry {
+                line: start_line,
+                blank_owner,
+                tokens,
+            }));
+        }
+    }
+}
+
+struct Reader<'p> {
+    parsed: &'p mut Parsed,
+    includes: &'p mut dyn Includes,
+    origin: Option<Name>,
+    default_ttl: Option<u32>,
+    last_ttl: Option<u32>,
+    last_owner: Option<Name>,
+}
+
+impl<'p> Reader<'p> {
+    fn new(parsed: &'p mut Parsed, includes: &'p mut dyn Includes, origin: Option<Name>) -> Self {
+        parsed.origin = origin.clone();
+        Reader {
+            parsed,
+            includes,
+            origin,
+            default_ttl: None,
+            last_ttl: None,
+            last_owner: None,
+        }
+    }
+
+    fn read_text(&mut self, text: &str, file_name: String, path: PathBuf, depth: usize) {
+        let file = self.parsed.files.len() as u16;
+        self.parsed.files.push(file_name);
+        let mut lexer = Lexer { text, pos: 0, line: 1 };
+        while let Some(entry) = lexer.next_entry() {
+            match entry {
+                Ok(e) => {
+                    let pos = Pos { file, line: e.line };
+                    if let Err((rtype, msg)) = self.entry(e, pos, &path, depth) {
+                        let err = self.parsed.error_at(pos, rtype, msg);
+                        self.parsed.errors.push(err);
+                    }
+                }
+                Err((line, msg)) => {
+                    let err = self.parsed.error_at(Pos { file, line }, None, msg);
+                    self.parsed.errors.push(err);
+                }
+            }
+        }
+    }
+
+    fn entry(&mut self, e: Entry, pos: Pos, path: &Path, depth: usize) -> Result<(), (Option<Rtype>, String)> {
+        let first = e.tokens[0];
+        if !e.blank_owner && !first.quoted && first.text.starts_with('$') {
+            return self.directive(&e.tokens, path, depth);
+        }
+        let mut rest = &e.tokens[..];
+        let owner = if e.blank_owner {
+            self.last_owner
+                .clone()
+                .ok_or((None, "no owner name and no previous record to take it from".to_string()))?
+        } else {
+            rest = &rest[1..];
+            Name::from_text(first.text, self.origin.as_ref()).map_err(|err| (None, format!("owner: {err}")))?
+        };
+        self.last_owner = Some(owner.clone());
+
+        // [TTL] [class] type, or [class] [TTL] type (RFC 1035 §5.1).
+        let mut ttl = None;
+        let mut class = None;
+        let rtype = loop {
+            let t = rest.first().ok_or((None, "missing record type".to_string()))?;
+            rest = &rest[1..];
+            if t.quoted {
+                return Err((None, format!("\"{}\" is not a record type", t.text)));
+            }
+            if ttl.is_none() && t.text.as_bytes()[0].is_ascii_digit() {
+                let v = parse_ttl(t.text).ok_or((None, format!("TTL \"{}\" is not a number", t.text)))?;
+                ttl = Some(v);
+                continue;
+            }
+            if class.is_none() {
+                if let Some(c) = Class::from_text(t.text) {
+                    class = Some(c);
+                    continue;
+                }
+            }
+            match Rtype::from_text(t.text) {
+                Some(r) => break r,
+                None => return Err((None, format!("unknown record type \"{}\"", t.text))),
+            }
+        };
+        let class = class.unwrap_or(Class::IN);
+        if class != Class::IN {
+            return Err((Some(rtype), format!("class {class} is not served (only IN)")));
+        }
+        if rtype.is_meta() {
+            return Err((Some(rtype), "a meta-type cannot appear in a zone".into()));
+        }
+        if let Some(t) = ttl {
+            if t > MAX_TTL {
+                return Err((Some(rtype), format!("TTL {t} exceeds 2147483647 (RFC 2181 §8)")));
+            }
+            self.last_ttl = Some(t);
+        }
+        let origin = self.origin.clone().unwrap_or_else(Name::root);
+        let rdata = parse_rdata(rtype, rest, &origin).map_err(|err| (Some(rtype), err.to_string()))?;
+        if rtype == Rtype::SOA && self.parsed.origin.is_none() {
+            self.parsed.origin = Some(owner.clone());
+        }
+        let ttl = ttl.or(self.default_ttl).or(self.last_ttl).unwrap_or(DEFAULT_TTL);
+        self.parsed.records.push(Record {
+            owner,
+            ttl,
+            class,
+            rtype,
+            rdata,
+            pos,
+        });
+        Ok(())
+    }
+
+    fn directive(&mut self, tokens: &[Token], path: &Path, depth: usize) -> Result<(), (Option<Rtype>, String)> {
+        let d = tokens[0].text;
+        let arg = |i: usize| tokens.get(i).map(|t| t.text);
+        if d.eq_ignore_ascii_case("$ORIGIN") {
+            let n = arg(1).ok_or((None, "$ORIGIN: missing name".to_string()))?;
+            if tokens.len() > 2 {
+                return Err((None, "$ORIGIN: unexpected trailing data".into()));
+            }
+            let name = Name::from_text(n, self.origin.as_ref()).map_err(|e| (None, format!("$ORIGIN: {e}")))?;
+            if self.parsed.origin.is_none() {
+                self.parsed.origin = Some(name.clone());
+            }
+            self.origin = Some(name);
+        } else if d.eq_ignore_ascii_case("$TTL") {
+            let t = arg(1).ok_or((None, "$TTL: missing value".to_string()))?;
+            let v = parse_ttl(t).ok_or((None, format!("$TTL: \"{t}\" is not a TTL")))?;
+            if v > MAX_TTL {
+                return Err((None, format!("$TTL: {v} exceeds 2147483647 (RFC 2181 §8)")));
+            }
+            if tokens.len() > 2 {
+                return Err((None, "$TTL: unexpected trailing data".into()));
+            }
+            self.default_ttl = Some(v);
+        } else if d.eq_ignore_ascii_case("$INCLUDE") {
+            let file = arg(1).ok_or((None, "$INCLUDE: missing file name".to_string()))?;
+            if depth + 1 > MAX_INCLUDE_DEPTH {
+                return Err((None, format!("$INCLUDE: nested deeper than {MAX_INCLUDE_DEPTH} (a loop?)")));
+            }
+            let inc_origin = match arg(2) {
+                Some(o) => Some(Name::from_text(o, self.origin.as_ref()).map_err(|e| (None, format!("$INCLUDE: origin: {e}")))?),
+                None => self.origin.clone(),
+            };
+            // RFC 1035 §5.1: a relative file name is taken from the including file's directory.
+            let target = match path.parent() {
+                Some(dir) if Path::new(file).is_relative() => dir.join(file),
+                _ => PathBuf::from(file),
+            };
+            let text = self
+                .includes
+                .read(&target)
+                .map_err(|e| (None, format!("$INCLUDE {}: {e}", target.display())))?;
+            // The included file's $ORIGIN does not leak back (RFC 1035 §5.1).
+            let saved = (self.origin.clone(), self.last_owner.clone());
+            self.origin = inc_origin;
+            self.read_text(&text, target.display().to_string(), target.clone(), depth + 1);
+            (self.origin, self.last_owner) = saved;
+        } else {
+            return Err((None, format!("unsupported directive {d}")));
+        }
+        Ok(())
+    }
+}
