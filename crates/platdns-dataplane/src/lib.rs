@@ -1,0 +1,19 @@
+//! `platdns-dataplane`: the DNS node. It answers from an in-memory
+//! [`Catalog`](platdns_zone::Catalog) swapped in atomically, and never touches
+//! SQL or the control plane.
+//!
+//! - [`wire`]: query parsing (no sockets).
+//! - [`answer`]: the query path, [`answer::Responder`].
+//! - `compress`: owner-name compression.
+//! - [`udp`]: `SO_REUSEPORT` workers with `recvmmsg`/`sendmmsg`.
+//! - [`tcp`]: RFC 7766 TCP.
+//! - [`server`]: starting and stopping a node.
+//! - [`stats`]: per-worker counters.
+
+pub mod answer;
+mod compress;
+pub mod server;
+pub mod stats;
+pub mod tcp;
+pub mod udp;
+pub mod wire;

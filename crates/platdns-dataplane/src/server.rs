@@ -1,0 +1,121 @@
+//! Starting a DNS node: UDP worker threads and a TCP listener on one address,
+//! all reading the same swappable catalog.
+
+use crate::answer::{Identity, Responder};
+use crate::stats::{self, Totals, WorkerStats};
+use crate::tcp::{self, TcpConfig};
+use crate::udp;
+use arc_swap::ArcSwap;
+use platdns_zone::Catalog;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    pub listen: SocketAddr,
+    /// UDP worker threads; 0 means one per CPU.
+    pub udp_workers: usize,
+    pub max_udp_size: u16,
+    pub tcp: TcpConfig,
+    pub identity: Identity,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            listen: "127.0.0.1:5353".parse().expect("literal address"),
+            udp_workers: 0,
+            max_udp_size: crate::answer::DEFAULT_EDNS_UDP_SIZE,
+            tcp: TcpConfig::default(),
+            identity: Identity::default(),
+        }
+    }
+}
+
+/// A running node. Dropping it (or [`DnsNode::stop`]) stops the UDP workers.
+pub struct DnsNode {
+    pub local_addr: SocketAddr,
+    catalog: Arc<ArcSwap<Catalog>>,
+    stats: Vec<Arc<WorkerStats>>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    tcp_task: tokio::task::JoinHandle<()>,
+}
+
+impl DnsNode {
+    /// Binds UDP and TCP on `config.listen` (port 0 picks one port for both)
+    /// and starts serving `catalog`. Must be called inside a tokio runtime.
+    pub async fn start(config: NodeConfig, catalog: Arc<ArcSwap<Catalog>>) -> io::Result<DnsNode> {
+        let workers = match config.udp_workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        // TCP first so that port 0 resolves to a concrete port for UDP too.
+        let tcp_std = std::net::TcpListener::bind(config.listen)?;
+        tcp_std.set_nonblocking(true)?;
+        let local_addr = tcp_std.local_addr()?;
+        let tcp_listener = tokio::net::TcpListener::from_std(tcp_std)?;
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut stats = Vec::new();
+        let mut threads = Vec::new();
+        for i in 0..workers {
+            let socket = udp::bind_reuseport(local_addr)?;
+            let s = Arc::new(WorkerStats::default());
+            stats.push(s.clone());
+            let responder = Responder::new(config.max_udp_size, config.identity.clone());
+            let (cat, stop) = (catalog.clone(), stop.clone());
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("dns-udp-{i}"))
+                    .spawn(move || udp::run_worker(socket, cat, responder, s, stop))?,
+            );
+        }
+        let tcp_stats = Arc::new(WorkerStats::default());
+        stats.push(tcp_stats.clone());
+        let template = Responder::new(config.max_udp_size, config.identity.clone());
+        let tcp_task = tokio::spawn(tcp::serve(tcp_listener, catalog.clone(), template, config.tcp, tcp_stats));
+        Ok(DnsNode {
+            local_addr,
+            catalog,
+            stats,
+            stop,
+            threads,
+            tcp_task,
+        })
+    }
+
+    /// Replaces the served data; queries in flight finish on the old catalog.
+    pub fn swap(&self, catalog: Catalog) {
+        self.catalog.store(Arc::new(catalog));
+    }
+
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog.load_full()
+    }
+
+    pub fn totals(&self) -> Totals {
+        stats::sum(self.stats.iter().map(|s| s.as_ref()))
+    }
+
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.tcp_task.abort();
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for DnsNode {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

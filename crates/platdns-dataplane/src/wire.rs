@@ -1,0 +1,220 @@
+//! Reading a query off the wire (RFC 1035 §4.1, RFC 6891 §6). This module
+//! never opens a socket; it only looks at bytes, and every length taken from
+//! the packet is checked before use.
+
+use platdns_zone::name::MAX_NAME_LEN;
+use platdns_zone::Rtype;
+
+pub const HEADER_LEN: usize = 12;
+
+/// Header flag bits (RFC 1035 §4.1.1, RFC 4035 §3.2 for AD/CD).
+pub mod hdr {
+    pub const QR: u16 = 0x8000;
+    pub const AA: u16 = 0x0400;
+    pub const TC: u16 = 0x0200;
+    pub const RD: u16 = 0x0100;
+    pub const CD: u16 = 0x0010;
+    pub const OPCODE_MASK: u16 = 0x7800;
+}
+
+/// Response codes, including the EDNS extended BADVERS (RFC 6891 §9).
+pub mod rcode {
+    pub const NOERROR: u16 = 0;
+    pub const FORMERR: u16 = 1;
+    pub const SERVFAIL: u16 = 2;
+    pub const NXDOMAIN: u16 = 3;
+    pub const NOTIMP: u16 = 4;
+    pub const REFUSED: u16 = 5;
+    pub const BADVERS: u16 = 16;
+}
+
+/// The EDNS view of a query (RFC 6891 §6.1.3).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Edns {
+    pub udp_size: u16,
+    pub version: u8,
+    /// DNSSEC OK (RFC 3225).
+    pub dnssec_ok: bool,
+}
+
+/// A parsed query: all fields borrowed from the packet or copied into fixed
+/// arrays, so parsing allocates nothing.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub id: u16,
+    pub flags: u16,
+    /// End of the question section in the packet; the response copies
+    /// `packet[12..question_end]` so the QNAME's case is preserved.
+    pub question_end: usize,
+    pub qname_lower: [u8; MAX_NAME_LEN],
+    pub qname_len: usize,
+    pub qtype: Rtype,
+    pub qclass: u16,
+    pub edns: Option<Edns>,
+}
+
+impl Query {
+    pub fn qname(&self) -> &[u8] {
+        &self.qname_lower[..self.qname_len]
+    }
+
+    pub fn opcode(&self) -> u16 {
+        (self.flags & hdr::OPCODE_MASK) >> 11
+    }
+}
+
+/// Why a packet got no ordinary answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reject {
+    /// Too short for a header, or a response: send nothing (RFC 1035 §4.1.1;
+    /// answering responses invites loops).
+    Drop,
+    /// Malformed: answer FORMERR. `question_end` is set when the question
+    /// itself parsed, so it can be echoed.
+    FormErr { question_end: Option<usize> },
+}
+
+fn u16_at(p: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*p.get(at)?, *p.get(at + 1)?]))
+}
+
+/// Skips a possibly compressed name in a record; returns the offset after it.
+fn skip_name(p: &[u8], mut at: usize) -> Option<usize> {
+    loop {
+        let len = *p.get(at)?;
+        match len {
+            0 => return Some(at + 1),
+            1..=63 => at += 1 + len as usize,
+            0xC0..=0xFF => {
+                p.get(at + 1)?;
+                return Some(at + 2);
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// Parses a query packet.
+pub fn parse_query(p: &[u8]) -> Result<Query, Reject> {
+    if p.len() < HEADER_LEN {
+        return Err(Reject::Drop);
+    }
+    let id = u16::from_be_bytes([p[0], p[1]]);
+    let flags = u16::from_be_bytes([p[2], p[3]]);
+    if flags & hdr::QR != 0 {
+        return Err(Reject::Drop);
+    }
+    let qdcount = u16::from_be_bytes([p[4], p[5]]);
+    let ancount = u16::from_be_bytes([p[6], p[7]]);
+    let nscount = u16::from_be_bytes([p[8], p[9]]);
+    let arcount = u16::from_be_bytes([p[10], p[11]]);
+    if qdcount != 1 {
+        return Err(Reject::FormErr { question_end: None });
+    }
+    // QNAME: uncompressed labels (a pointer has nothing to point back to).
+    let mut q = Query {
+        id,
+        flags,
+        question_end: 0,
+        qname_lower: [0; MAX_NAME_LEN],
+        qname_len: 0,
+        qtype: Rtype(0),
+        qclass: 0,
+        edns: None,
+    };
+    let mut at = HEADER_LEN;
+    loop {
+        let len = *p.get(at).ok_or(Reject::FormErr { question_end: None })? as usize;
+        if len > 63 || q.qname_len + len + 1 > MAX_NAME_LEN {
+            return Err(Reject::FormErr { question_end: None });
+        }
+        let label = p.get(at..at + 1 + len).ok_or(Reject::FormErr { question_end: None })?;
+        q.qname_lower[q.qname_len..q.qname_len + 1 + len].copy_from_slice(label);
+        q.qname_len += 1 + len;
+        at += 1 + len;
+        if len == 0 {
+            break;
+        }
+    }
+    q.qname_lower[..q.qname_len].make_ascii_lowercase();
+    q.qtype = Rtype(u16_at(p, at).ok_or(Reject::FormErr { question_end: None })?);
+    q.qclass = u16_at(p, at + 2).ok_or(Reject::FormErr { question_end: None })?;
+    at += 4;
+    q.question_end = at;
+    let formerr = Reject::FormErr {
+        question_end: Some(at),
+    };
+
+    // Skip answer and authority records; read OPT from additional.
+    for i in 0..(ancount as u32 + nscount as u32 + arcount as u32) {
+        let owner_at = at;
+        at = skip_name(p, at).ok_or(formerr)?;
+        let rtype = u16_at(p, at).ok_or(formerr)?;
+        let class = u16_at(p, at + 2).ok_or(formerr)?;
+        let ttl_hi = u16_at(p, at + 4).ok_or(formerr)?;
+        let rdlen = u16_at(p, at + 8).ok_or(formerr)? as usize;
+        at += 10;
+        if p.len() < at + rdlen {
+            return Err(formerr);
+        }
+        let in_additional = i >= ancount as u32 + nscount as u32;
+        if rtype == Rtype::OPT.0 {
+            // RFC 6891 §6.1.1: one OPT, in the additional section, owned by root.
+            if !in_additional || q.edns.is_some() || p[owner_at] != 0 {
+                return Err(formerr);
+            }
+            q.edns = Some(Edns {
+                udp_size: class,
+                version: (ttl_hi & 0xff) as u8,
+                dnssec_ok: u16_at(p, at - 4).ok_or(formerr)? & 0x8000 != 0,
+            });
+        }
+        at += rdlen;
+    }
+    Ok(q)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(name: &[u8], qtype: u16, extra: &[u8], arcount: u16) -> Vec<u8> {
+        let mut p = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, arcount as u8];
+        p.extend_from_slice(name);
+        p.extend_from_slice(&qtype.to_be_bytes());
+        p.extend_from_slice(&1u16.to_be_bytes());
+        p.extend_from_slice(extra);
+        p
+    }
+
+    const OPT: [u8; 11] = [0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0];
+
+    #[test]
+    fn parses_question_and_edns() {
+        let q = parse_query(&query(b"\x03WWW\x07example\x00", 1, &OPT, 1)).unwrap();
+        assert_eq!(q.qname(), b"\x03www\x07example\x00");
+        assert_eq!(q.qtype, Rtype::A);
+        assert_eq!(q.edns, Some(Edns { udp_size: 1232, version: 0, dnssec_ok: true }));
+    }
+
+    #[test]
+    fn two_opts_are_formerr() {
+        let mut extra = OPT.to_vec();
+        extra.extend_from_slice(&OPT);
+        assert!(matches!(parse_query(&query(b"\x00", 1, &extra, 2)), Err(Reject::FormErr { question_end: Some(_) })));
+    }
+
+    #[test]
+    fn short_packets_and_responses_are_dropped() {
+        assert_eq!(parse_query(&[0; 11]).unwrap_err(), Reject::Drop);
+        let mut p = query(b"\x00", 1, &[], 0);
+        p[2] |= 0x80;
+        assert_eq!(parse_query(&p).unwrap_err(), Reject::Drop);
+    }
+
+    #[test]
+    fn compressed_or_truncated_qname_is_formerr() {
+        assert!(parse_query(&query(b"\xc0\x0c", 1, &[], 0)).is_err());
+        assert!(parse_query(&[0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 5, b'a']).is_err());
+    }
+}

@@ -1,0 +1,289 @@
+//! `platdns`: one binary for every role (SPEC R11.3). Today: `serve` runs a
+//! DNS node over zone files; `zone check` and `zone print` work on files.
+
+mod zones;
+
+use anyhow::Context;
+use arc_swap::ArcSwap;
+use clap::{Parser, Subcommand};
+use platdns_dataplane::answer::Identity;
+use platdns_dataplane::server::{DnsNode, NodeConfig};
+use platdns_dataplane::tcp::TcpConfig;
+use platdns_zone::present::format_rdata;
+use platdns_zone::Name;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "platdns", version, about = "An open DNS platform: authoritative DNS, traffic management, contracts")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the platform (today: the DNS node) on embedded defaults.
+    Serve(ServeArgs),
+    /// Work with zone files.
+    #[command(subcommand)]
+    Zone(ZoneCommand),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// UDP and TCP address for DNS.
+    #[arg(long, default_value = "127.0.0.1:5353")]
+    dns_listen: SocketAddr,
+    /// HTTP address for the API, `/metrics` and `/healthz`.
+    #[arg(long, default_value = "127.0.0.1:8053")]
+    api_listen: SocketAddr,
+    /// Where platdns keeps its data; `*.zone` files in `<data-dir>/zones` are served.
+    #[arg(long, default_value = "platdns-data")]
+    data_dir: PathBuf,
+    /// A zone file to serve (repeatable). The origin is its `$ORIGIN`, its SOA
+    /// owner, or its file name less `.zone`.
+    #[arg(long = "zone-file")]
+    zone_files: Vec<PathBuf>,
+    /// UDP worker threads (0: one per CPU).
+    #[arg(long, default_value_t = 0)]
+    udp_workers: usize,
+    /// Largest EDNS UDP payload sent.
+    #[arg(long, default_value_t = 1232)]
+    max_udp_size: u16,
+    /// Seconds a TCP connection may sit idle (RFC 7766 §6.2.3).
+    #[arg(long, default_value_t = 10)]
+    tcp_idle_timeout: u64,
+    /// Answer for CH TXT id.server / hostname.bind; "none" to refuse.
+    #[arg(long)]
+    identity: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum ZoneCommand {
+    /// Check a zone file; print every error as FILE:LINE: RRTYPE: reason.
+    Check {
+        file: PathBuf,
+        #[arg(long)]
+        origin: Option<String>,
+    },
+    /// Print a zone file in canonical form (parses back to the same zone).
+    Print {
+        file: PathBuf,
+        #[arg(long)]
+        origin: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Zone(z) => zone_command(z),
+        Command::Serve(args) => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+                )
+                .with_writer(std::io::stderr)
+                .init();
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            match rt.block_on(serve(args)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("platdns: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn parse_origin(origin: Option<String>) -> Result<Option<Name>, String> {
+    origin
+        .map(|o| {
+            let o = if o.ends_with('.') { o } else { format!("{o}.") };
+            Name::from_text(&o, None).map_err(|e| format!("--origin: {e}"))
+        })
+        .transpose()
+}
+
+fn zone_command(cmd: ZoneCommand) -> ExitCode {
+    let (file, origin, print) = match cmd {
+        ZoneCommand::Check { file, origin } => (file, origin, false),
+        ZoneCommand::Print { file, origin } => (file, origin, true),
+    };
+    let origin = match parse_origin(origin) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("platdns: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match zones::load_zone(&file, origin.as_ref()) {
+        Ok(zone) => {
+            if print {
+                print_zone(&zone);
+            } else {
+                println!(
+                    "{}: zone {} serial {}: {} records, {} names: OK",
+                    file.display(),
+                    zone.apex(),
+                    zone.serial(),
+                    zone.record_count(),
+                    zone.node_count()
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            eprintln!("{}: {} error(s)", file.display(), errors.len());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_zone(zone: &platdns_zone::Zone) {
+    use std::io::Write;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let _ = writeln!(out, "$ORIGIN {}", zone.apex());
+    for r in zone.records() {
+        let _ = writeln!(out, "{} {} IN {} {}", r.owner, r.ttl, r.rtype, format_rdata(r.rtype, &r.rdata));
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let zone_dir = args.data_dir.join("zones");
+    std::fs::create_dir_all(&zone_dir).with_context(|| format!("creating {}", zone_dir.display()))?;
+    let mut files = zones::ZoneFiles::new(&args.zone_files, Some(&zone_dir));
+    log_report(&files.reload());
+    let catalog = Arc::new(ArcSwap::from_pointee(files.catalog()));
+
+    let identity = match args.identity.as_deref() {
+        Some("none") => None,
+        Some(id) => Some(id.to_string()),
+        None => Some(hostname()),
+    };
+    let config = NodeConfig {
+        listen: args.dns_listen,
+        udp_workers: args.udp_workers,
+        max_udp_size: args.max_udp_size,
+        tcp: TcpConfig {
+            idle_timeout: Duration::from_secs(args.tcp_idle_timeout),
+            ..TcpConfig::default()
+        },
+        identity: Identity {
+            id: identity,
+            version: Some(format!("platdns {}", env!("CARGO_PKG_VERSION"))),
+        },
+    };
+    let node = Arc::new(
+        DnsNode::start(config, catalog.clone())
+            .await
+            .with_context(|| format!("binding DNS on {}", args.dns_listen))?,
+    );
+    let http = tokio::net::TcpListener::bind(args.api_listen)
+        .await
+        .with_context(|| format!("binding HTTP on {}", args.api_listen))?;
+    let api_addr = http.local_addr()?;
+    // The one line scripts wait for: where everything listens.
+    println!(
+        "platdns serving DNS on {} (udp+tcp), HTTP on http://{}, data in {}, {} zone(s)",
+        node.local_addr,
+        api_addr,
+        args.data_dir.display(),
+        catalog.load().len()
+    );
+    tracing::info!(dns = %node.local_addr, http = %api_addr, "started");
+    tokio::spawn(http_server(http, node.clone()));
+
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    loop {
+        tokio::select! {
+            _ = hup.recv() => {
+                // Parse off the async threads; queries keep flowing meanwhile.
+                let (f, report) = tokio::task::spawn_blocking(move || {
+                    let r = files.reload();
+                    (files, r)
+                }).await?;
+                files = f;
+                log_report(&report);
+                node.swap(files.catalog());
+                tracing::info!(zones = node.catalog().len(), "reloaded on SIGHUP");
+            }
+            _ = term.recv() => break,
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    tracing::info!("stopping");
+    Ok(())
+}
+
+fn log_report(r: &zones::LoadReport) {
+    for (path, apex, serial) in &r.loaded {
+        tracing::info!(file = %path.display(), zone = %apex, serial, "zone loaded");
+    }
+    for (path, errors) in &r.failed {
+        for e in errors {
+            tracing::error!(file = %path.display(), "{e}");
+        }
+        tracing::error!(file = %path.display(), errors = errors.len(), "zone not loaded; the previous version (if any) keeps serving");
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "platdns".into())
+}
+
+/// `/healthz` and `/metrics` (Prometheus text format).
+async fn http_server(listener: tokio::net::TcpListener, node: Arc<DnsNode>) {
+    use axum::routing::get;
+    let metrics_node = node.clone();
+    let app = axum::Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route(
+            "/metrics",
+            get(move || {
+                let node = metrics_node.clone();
+                async move { metrics_text(&node) }
+            }),
+        );
+    let _ = axum::serve(listener, app).await;
+}
+
+fn metrics_text(node: &DnsNode) -> String {
+    use std::fmt::Write;
+    let t = node.totals();
+    let mut s = String::new();
+    let _ = writeln!(s, "# HELP platdns_dns_responses_total DNS responses sent, by RCODE.");
+    let _ = writeln!(s, "# TYPE platdns_dns_responses_total counter");
+    const NAMES: [&str; 11] = [
+        "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE",
+    ];
+    for (i, n) in t.rcodes.iter().enumerate() {
+        let name = NAMES.get(i).copied().unwrap_or("OTHER");
+        if *n > 0 || i < 6 {
+            let _ = writeln!(s, "platdns_dns_responses_total{{rcode=\"{name}\"}} {n}");
+        }
+    }
+    let _ = writeln!(s, "# HELP platdns_dns_dropped_total Packets read and not answered.");
+    let _ = writeln!(s, "# TYPE platdns_dns_dropped_total counter");
+    let _ = writeln!(s, "platdns_dns_dropped_total {}", t.dropped);
+    let _ = writeln!(s, "# HELP platdns_zones Zones served.");
+    let _ = writeln!(s, "# TYPE platdns_zones gauge");
+    let _ = writeln!(s, "platdns_zones {}", node.catalog().len());
+    s
+}
