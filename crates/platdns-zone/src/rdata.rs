@@ -436,14 +436,15 @@ fn rtype_is_opaque(rtype: Rtype) -> bool {
 }
 
 /// The domain name in the rdata that additional-section processing follows
-/// (RFC 1034 §3.6.2; RFC 2782 for SRV), as an offset into `rdata`.
+/// (RFC 1034 §3.6.2; RFC 2782 for SRV; RFC 9460 §4.1 for SVCB/HTTPS, where a
+/// root target means the owner itself and adds nothing), starting the slice.
 pub fn additional_target(rtype: Rtype, rdata: &[u8]) -> Option<&[u8]> {
     let off = match rtype {
         Rtype::NS => 0,
-        Rtype::MX => 2,
+        Rtype::MX | Rtype::SVCB | Rtype::HTTPS => 2,
         Rtype::SRV => 6,
         _ => return None,
     };
-    rdata.get(off..)
+    rdata.get(off..).filter(|t| t.first() != Some(&0))
 }
 

@@ -355,7 +355,9 @@ fn ensure_node_with_ancestors(z: &mut Zone, wire: &[u8], apex_len: usize) -> Nod
 
 fn add_rrset(z: &mut Zone, records: &[Record], idx: &[usize], report: &mut ErrSink) {
     let first = &records[idx[0]];
-    let ttl = first.ttl;
+    // RFC 2181 §5.2: one TTL per RRset. When a file disagrees, the last RR's
+    // TTL wins, as knotd's loader does, so both servers answer alike.
+    let ttl = records[idx[idx.len() - 1]].ttl;
     let wire_off = z.wire.len() as u32;
     let mut count = 0u16;
     let mut seen: Vec<&[u8]> = Vec::with_capacity(idx.len());
@@ -366,7 +368,6 @@ fn add_rrset(z: &mut Zone, records: &[Record], idx: &[usize], report: &mut ErrSi
             continue;
         }
         seen.push(&r.rdata);
-        // RFC 2181 §5.2: one TTL per RRset; every RR takes the first one's TTL.
         z.wire.extend_from_slice(&r.rtype.0.to_be_bytes());
         z.wire.extend_from_slice(&Class::IN.0.to_be_bytes());
         z.wire.extend_from_slice(&ttl.to_be_bytes());
@@ -491,7 +492,7 @@ fn check_and_flag(z: &mut Zone, records: &[Record], order: &[usize], lowered: &[
 fn link_additional(z: &mut Zone) {
     for r in 0..z.rrsets.len() {
         let set = z.rrsets[r];
-        if !matches!(set.rtype, Rtype::NS | Rtype::MX | Rtype::SRV) {
+        if !matches!(set.rtype, Rtype::NS | Rtype::MX | Rtype::SRV | Rtype::SVCB | Rtype::HTTPS) {
             continue;
         }
         let off = z.extra.len() as u32;

@@ -1,0 +1,220 @@
+//! Helpers for end-to-end tests: start the real `platdns` binary and real
+//! `knotd`, and ask both with the real `kdig`.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+pub fn test_zones() -> PathBuf {
+    repo_root().join("tests/data/zones")
+}
+
+/// Is `tool` on PATH? Tests that need it fail loudly without it, unless
+/// `PLATDNS_SKIP_EXTERNAL=1` says this machine cannot have it.
+pub fn require(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found && std::env::var("PLATDNS_SKIP_EXTERNAL").as_deref() != Ok("1") {
+        panic!("{tool} is not installed (apt-get install knot knot-dnsutils); set PLATDNS_SKIP_EXTERNAL=1 to skip");
+    }
+    found
+}
+
+/// A running `platdns serve`, killed on drop.
+pub struct Platdns {
+    pub child: Child,
+    pub dns: SocketAddr,
+    pub http: SocketAddr,
+    pub data_dir: tempfile::TempDir,
+}
+
+impl Platdns {
+    pub fn start(zone_files: &[PathBuf], extra: &[&str]) -> Platdns {
+        let data_dir = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_platdns"));
+        cmd.args(["serve", "--dns-listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir.path())
+            .args(["--udp-workers", "2"])
+            .args(extra);
+        for z in zone_files {
+            cmd.arg("--zone-file").arg(z);
+        }
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start platdns");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        // "platdns serving DNS on ADDR (udp+tcp), HTTP on http://ADDR, ..."
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert!(line.starts_with("platdns serving DNS on"), "unexpected first line: {line:?}");
+        let dns: SocketAddr = words[4].parse().unwrap();
+        let http: SocketAddr = words[8].trim_start_matches("http://").trim_end_matches(',').parse().unwrap();
+        Platdns {
+            child,
+            dns,
+            http,
+            data_dir,
+        }
+    }
+
+    pub fn signal(&self, sig: &str) {
+        Command::new("kill").args([&format!("-{sig}"), &self.child.id().to_string()]).status().unwrap();
+    }
+}
+
+impl Drop for Platdns {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free loopback port (bound and released; fine for tests on one machine).
+pub fn free_port() -> u16 {
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = s.local_addr().unwrap().port();
+    // Also free for TCP?
+    if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+        return free_port();
+    }
+    port
+}
+
+/// A running `knotd` serving the given (apex, file) zones, killed on drop.
+pub struct Knot {
+    pub child: Child,
+    pub dns: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Knot {
+    pub fn start(zones: &[(&str, PathBuf)]) -> Knot {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut conf = format!(
+            "server:\n  listen: 127.0.0.1@{port}\n  rundir: {d}\ndatabase:\n  storage: {d}/db\n\
+             template:\n  - id: default\n    zonefile-sync: -1\n    zonefile-load: whole\n    journal-content: none\n\
+             zone:\n",
+            d = dir.path().display()
+        );
+        for (apex, file) in zones {
+            conf += &format!("  - domain: {apex}\n    file: {}\n", file.display());
+        }
+        let conf_path = dir.path().join("knot.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let knotd = ["/usr/sbin/knotd", "knotd"].into_iter().find(|p| Path::new(p).exists()).unwrap_or("knotd");
+        let child = Command::new(knotd)
+            .arg("-c")
+            .arg(&conf_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start knotd");
+        let dns: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let k = Knot { child, dns, _dir: dir };
+        // Wait until every zone answers its SOA.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for (apex, _) in zones {
+            loop {
+                let r = kdig(dns, &[apex, "SOA"]);
+                if r.rcode == "NOERROR" && !r.answer.is_empty() {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "knotd did not load {apex}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        k
+    }
+}
+
+impl Drop for Knot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A reply as `kdig` printed it, normalised for comparison: each RR line has
+/// single spaces and a lower-cased owner, and each section is sorted (RR order
+/// within a section carries no meaning).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Reply {
+    pub rcode: String,
+    pub flags: Vec<String>,
+    pub question: Vec<String>,
+    pub answer: Vec<String>,
+    pub authority: Vec<String>,
+    pub additional: Vec<String>,
+    pub edns: Option<String>,
+    pub raw: String,
+}
+
+pub fn kdig(server: SocketAddr, args: &[&str]) -> Reply {
+    let out = Command::new("kdig")
+        .arg(format!("@{}", server.ip()))
+        .args(["-p", &server.port().to_string(), "+norec", "+retry=2", "+timeout=2"])
+        .args(args)
+        .output()
+        .expect("run kdig");
+    parse_kdig(&String::from_utf8_lossy(&out.stdout))
+}
+
+pub fn parse_kdig(text: &str) -> Reply {
+    let mut r = Reply {
+        raw: text.to_string(),
+        ..Reply::default()
+    };
+    let mut section = "";
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix(";; ->>HEADER<<-") {
+            r.rcode = rest.split("status: ").nth(1).and_then(|s| s.split(';').next()).unwrap_or("").to_string();
+        } else if let Some(rest) = line.strip_prefix(";; Flags: ") {
+            let flags = rest.split(';').next().unwrap_or("");
+            r.flags = flags.split_whitespace().map(String::from).collect();
+        } else if line.starts_with(";; Version:") {
+            // The UDP size each server advertises is its own policy.
+            r.edns = Some(line.split("; UDP size").next().unwrap_or("").to_string() + &line.split("B;").nth(1).unwrap_or("").to_string());
+        } else if line.starts_with(";; QUESTION SECTION:") {
+            section = "q";
+        } else if line.starts_with(";; ANSWER SECTION:") {
+            section = "an";
+        } else if line.starts_with(";; AUTHORITY SECTION:") {
+            section = "ns";
+        } else if line.starts_with(";; ADDITIONAL SECTION:") {
+            section = "ar";
+        } else if line.starts_with(";;") && section == "q" {
+            let q = line.trim_start_matches(";;").split_whitespace().collect::<Vec<_>>().join(" ");
+            r.question.push(q);
+        } else if line.trim().is_empty() {
+            section = "";
+        } else if line.starts_with(";;") {
+            continue;
+        } else {
+            let mut words: Vec<String> = line.split_whitespace().map(String::from).collect();
+            if let Some(owner) = words.first_mut() {
+                *owner = owner.to_ascii_lowercase();
+            }
+            let rr = words.join(" ");
+            match section {
+                "an" => r.answer.push(rr),
+                "ns" => r.authority.push(rr),
+                "ar" => r.additional.push(rr),
+                _ => {}
+            }
+        }
+    }
+    r.answer.sort();
+    r.authority.sort();
+    r.additional.sort();
+    r
+}
