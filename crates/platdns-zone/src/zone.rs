@@ -73,9 +73,9 @@ fn hash_name(h: &foldhash::fast::FixedState, lower_wire: &[u8]) -> u64 {
 
 impl Zone {
     /// Builds a zone from parsed records, running the semantic checks.
-    /// `apex` defaults to the file's origin. Returns every error found.
+    /// `apex` defaults to [`Parsed::apex`]. Returns every error found.
     pub fn from_parsed(parsed: &Parsed, apex: Option<&Name>) -> Result<Zone, Vec<ZoneError>> {
-        let apex = match apex.or(parsed.origin.as_ref()) {
+        let apex = match apex.or(parsed.apex()) {
             Some(a) => a.to_lowercase(),
             None => {
                 return Err(vec![parsed.error_at(Default::default(), None, "no origin: give one or start with $ORIGIN or a SOA")]);

@@ -65,8 +65,20 @@ pub struct Parsed {
     pub errors: Vec<ZoneError>,
     /// File names, indexed by [`Pos::file`].
     pub files: Vec<String>,
-    /// The origin the file started with or the first `$ORIGIN`/SOA owner seen.
+    /// The origin the reader was given to start with.
     pub origin: Option<Name>,
+    /// The owner of the first SOA record.
+    pub soa_owner: Option<Name>,
+    /// The first `$ORIGIN`.
+    pub origin_directive: Option<Name>,
+}
+
+impl Parsed {
+    /// The zone's apex when none is given: the first SOA's owner, else the
+    /// first `$ORIGIN`, else the origin the reader started with.
+    pub fn apex(&self) -> Option<&Name> {
+        self.soa_owner.as_ref().or(self.origin_directive.as_ref()).or(self.origin.as_ref())
+    }
 }
 
 impl Parsed {
@@ -359,8 +371,8 @@ impl<'p> Reader<'p> {
         }
         let origin = self.origin.clone().unwrap_or_else(Name::root);
         let rdata = parse_rdata(rtype, rest, &origin).map_err(|err| (Some(rtype), err.to_string()))?;
-        if rtype == Rtype::SOA && self.parsed.origin.is_none() {
-            self.parsed.origin = Some(owner.clone());
+        if rtype == Rtype::SOA && self.parsed.soa_owner.is_none() {
+            self.parsed.soa_owner = Some(owner.clone());
         }
         let ttl = ttl.or(self.default_ttl).or(self.last_ttl).unwrap_or(DEFAULT_TTL);
         self.parsed.records.push(Record {
@@ -383,8 +395,8 @@ impl<'p> Reader<'p> {
                 return Err((None, "$ORIGIN: unexpected trailing data".into()));
             }
             let name = Name::from_text(n, self.origin.as_ref()).map_err(|e| (None, format!("$ORIGIN: {e}")))?;
-            if self.parsed.origin.is_none() {
-                self.parsed.origin = Some(name.clone());
+            if self.parsed.origin_directive.is_none() {
+                self.parsed.origin_directive = Some(name.clone());
             }
             self.origin = Some(name);
         } else if d.eq_ignore_ascii_case("$TTL") {

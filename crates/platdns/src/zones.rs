@@ -39,9 +39,11 @@ pub fn origin_from_file_name(path: &Path) -> Option<Name> {
 
 /// Parses and compiles one zone file.
 pub fn load_zone(path: &Path, origin: Option<&Name>) -> Result<Zone, Vec<ZoneError>> {
+    // An explicit origin is the apex; otherwise the file says (SOA owner,
+    // $ORIGIN), and its name is only the starting origin for relative names.
     let fallback = origin_from_file_name(path);
     let parsed = read_file(path, origin.or(fallback.as_ref()));
-    Zone::from_parsed(&parsed, None)
+    Zone::from_parsed(&parsed, origin)
 }
 
 impl ZoneFiles {
