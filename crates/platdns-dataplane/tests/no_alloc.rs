@@ -1,0 +1,117 @@
+//! DESIGN §3 hot-path rule: answering a query allocates nothing. A counting
+//! global allocator watches thousands of queries of every kind.
+
+use platdns_dataplane::answer::{Identity, Responder, Transport};
+use platdns_zone::zonefile::read_file;
+use platdns_zone::{Catalog, Zone};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+struct Counting;
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; only counts calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        System.alloc(l)
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        System.dealloc(p, l)
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        System.realloc(p, l, n)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn query(name: &str, qtype: u16, class: u16, edns: Option<(u16, u8)>, opcode: u8) -> Vec<u8> {
+    let mut p = vec![0x12, 0x34, opcode << 3, 0, 0, 1, 0, 0, 0, 0, 0, edns.is_some() as u8];
+    for label in name.trim_end_matches('.').split('.').filter(|l| !l.is_empty()) {
+        p.push(label.len() as u8);
+        p.extend_from_slice(label.as_bytes());
+    }
+    p.push(0);
+    p.extend_from_slice(&qtype.to_be_bytes());
+    p.extend_from_slice(&class.to_be_bytes());
+    if let Some((size, version)) = edns {
+        let s = size.to_be_bytes();
+        p.extend_from_slice(&[0, 0, 41, s[0], s[1], 0, version, 0x80, 0, 0, 0]);
+    }
+    p
+}
+
+#[test]
+fn answering_allocates_nothing() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/zones");
+    let mut catalog = Catalog::new();
+    for f in ["example.com.zone", "example.net.zone", "hosted.example.com.zone"] {
+        let parsed = read_file(&dir.join(f), None);
+        catalog.insert(Arc::new(Zone::from_parsed(&parsed, None).expect("test zone loads")));
+    }
+    let e = Some((1232, 0));
+    let queries: Vec<(Vec<u8>, Transport)> = [
+        query("example.com", 6, 1, None, 0),
+        query("example.com", 2, 1, e, 0),
+        query("example.com", 15, 1, e, 0),
+        query("WWW.Example.COM", 1, 1, None, 0),
+        query("alias.example.com", 1, 1, e, 0),
+        query("loop1.example.com", 1, 1, None, 0),
+        query("dangling.example.com", 1, 1, None, 0),
+        query("tocut.example.com", 1, 1, None, 0),
+        query("a.b.wild.example.com", 1, 1, e, 0),
+        query("x.cw.example.com", 1, 1, e, 0),
+        query("foo.wild.example.com", 28, 1, None, 0),
+        query("y.ent.example.com", 1, 1, None, 0),
+        query("nx.example.com", 1, 1, e, 0),
+        query("www.child.example.com", 1, 1, None, 0),
+        query("child.example.com", 43, 1, None, 0),
+        query("hosted.example.com", 43, 1, None, 0),
+        query("www.hosted.example.com", 1, 1, None, 0),
+        query("example.com", 255, 1, e, 0),
+        query("big.example.com", 16, 1, None, 0),
+        query("big.example.com", 16, 1, e, 0),
+        query("_sip._udp.example.com", 33, 1, None, 0),
+        query("svc.example.com", 64, 1, None, 0),
+        query("example.org", 1, 1, None, 0),
+        query("example.com", 1, 1, Some((1232, 1)), 0),
+        query("example.com", 1, 1, None, 2),
+        query("example.com", 1, 3, None, 0),
+        query("version.bind", 16, 3, None, 0),
+        query("example.com", 252, 1, None, 0),
+    ]
+    .into_iter()
+    .flat_map(|q| [(q.clone(), Transport::Udp), (q, Transport::Tcp)])
+    .chain([(vec![0u8; 5], Transport::Udp), (vec![0xff; 40], Transport::Udp)])
+    .collect();
+
+    let mut responder = Responder::new(1232, Identity { id: Some("node1".into()), version: Some("platdns".into()) });
+    let mut out = vec![0u8; 65535];
+    let mut answered = 0usize;
+    // The counter itself works: one deliberate allocation is seen.
+    COUNTING.store(true, Ordering::SeqCst);
+    std::hint::black_box(vec![1u8; 16]);
+    COUNTING.store(false, Ordering::SeqCst);
+    assert_eq!(ALLOCS.swap(0, Ordering::SeqCst), 1);
+    COUNTING.store(true, Ordering::SeqCst);
+    for _ in 0..200 {
+        for (q, t) in &queries {
+            if responder.respond(&catalog, q, *t, &mut out).is_some() {
+                answered += 1;
+            }
+        }
+    }
+    COUNTING.store(false, Ordering::SeqCst);
+    assert!(answered > 10_000, "answered {answered}");
+    assert_eq!(ALLOCS.load(Ordering::SeqCst), 0, "allocations while answering {answered} queries");
+}
