@@ -126,7 +126,11 @@ impl Responder {
         }
         if matches!(q.qtype, Rtype::AXFR | Rtype::IXFR) {
             // Transfers are TCP only (RFC 5936 §4.2); none are allowed yet.
-            return if transport == Transport::Udp { rcode::NOTIMP } else { rcode::REFUSED };
+            return if transport == Transport::Udp {
+                rcode::NOTIMP
+            } else {
+                rcode::REFUSED
+            };
         }
         if q.qtype == Rtype::OPT || q.qtype.0 == 0 {
             return rcode::FORMERR;
@@ -204,7 +208,7 @@ fn rcode_of(o: Outcome) -> u16 {
     }
 }
 
-fn owner_wire<'z>(zone: &'z Zone, owner: Owner) -> Option<&'z [u8]> {
+fn owner_wire(zone: &Zone, owner: Owner) -> Option<&[u8]> {
     match owner {
         Owner::Qname => None,
         Owner::Node(id) => Some(zone.node_name(id)),
@@ -289,7 +293,9 @@ fn finish(q: &Query, rc: u16, msg: &mut Msg, max_udp: u16) {
 fn formerr(packet: &[u8], question_end: Option<usize>, out: &mut [u8]) -> usize {
     let end = question_end.unwrap_or(HEADER_LEN).min(out.len());
     out[..end].copy_from_slice(&packet[..end]);
-    let flags = (u16::from_be_bytes([packet[2], packet[3]]) & (hdr::OPCODE_MASK | hdr::RD | hdr::CD)) | hdr::QR | rcode::FORMERR;
+    let flags = (u16::from_be_bytes([packet[2], packet[3]]) & (hdr::OPCODE_MASK | hdr::RD | hdr::CD))
+        | hdr::QR
+        | rcode::FORMERR;
     out[2..4].copy_from_slice(&flags.to_be_bytes());
     out[4..6].copy_from_slice(&(question_end.is_some() as u16).to_be_bytes());
     out[6..12].fill(0);

@@ -50,7 +50,10 @@ impl Compressor {
         let mut suffix = 0;
         let mut target = None;
         while name[suffix] != 0 {
-            if let Some(&off) = self.offsets[..self.n].iter().find(|&&off| same_name(buf, off as usize, &name[suffix..])) {
+            if let Some(&off) = self.offsets[..self.n]
+                .iter()
+                .find(|&&off| same_name(buf, off as usize, &name[suffix..]))
+            {
                 target = Some(off);
                 break;
             }
@@ -124,10 +127,14 @@ mod tests {
         buf.resize(100, 0);
         let mut c = Compressor::default();
         c.reset(&buf[..head_len]);
-        let n = c.write_name(b"\x04mail\x07example\x03com\x00", &mut buf, head_len).unwrap();
+        let n = c
+            .write_name(b"\x04mail\x07example\x03com\x00", &mut buf, head_len)
+            .unwrap();
         assert_eq!(&buf[head_len..head_len + n], b"\x04mail\xc0\x10");
         // Now "mail.example.com" itself is a target.
-        let n2 = c.write_name(b"\x04MAIL\x07example\x03com\x00", &mut buf, head_len + n).unwrap();
+        let n2 = c
+            .write_name(b"\x04MAIL\x07example\x03com\x00", &mut buf, head_len + n)
+            .unwrap();
         assert_eq!(&buf[head_len + n..head_len + n + n2], &[0xc0, head_len as u8]);
         let n3 = c.write_name(b"\x03org\x00", &mut buf, 60).unwrap();
         assert_eq!(&buf[60..60 + n3], b"\x03org\x00");

@@ -77,7 +77,13 @@ impl DnsNode {
         let tcp_stats = Arc::new(WorkerStats::default());
         stats.push(tcp_stats.clone());
         let template = Responder::new(config.max_udp_size, config.identity.clone());
-        let tcp_task = tokio::spawn(tcp::serve(tcp_listener, catalog.clone(), template, config.tcp, tcp_stats));
+        let tcp_task = tokio::spawn(tcp::serve(
+            tcp_listener,
+            catalog.clone(),
+            template,
+            config.tcp,
+            tcp_stats,
+        ));
         Ok(DnsNode {
             local_addr,
             catalog,

@@ -39,7 +39,9 @@ pub async fn serve(
     let permits = Arc::new(Semaphore::new(config.max_connections));
     let (identity, max_udp_size) = (template.identity.clone(), template.max_udp_size);
     loop {
-        let Ok((stream, _peer)) = listener.accept().await else { continue };
+        let Ok((stream, _peer)) = listener.accept().await else {
+            continue;
+        };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             drop(stream); // over the cap: refuse by closing at once
             continue;

@@ -112,7 +112,13 @@ pub fn run_worker(
         // function; every `mmsghdr` points at a live buffer, address and iovec
         // in `b`, which outlives the call and is not otherwise accessed during it.
         let got = unsafe {
-            libc::recvmmsg(fd, b.recv_hdrs.as_mut_ptr(), BATCH as u32, libc::MSG_WAITFORONE, std::ptr::null_mut())
+            libc::recvmmsg(
+                fd,
+                b.recv_hdrs.as_mut_ptr(),
+                BATCH as u32,
+                libc::MSG_WAITFORONE,
+                std::ptr::null_mut(),
+            )
         };
         if got <= 0 {
             continue; // timeout (to check `stop`) or EINTR

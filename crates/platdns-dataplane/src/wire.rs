@@ -141,9 +141,7 @@ pub fn parse_query(p: &[u8]) -> Result<Query, Reject> {
     q.qclass = u16_at(p, at + 2).ok_or(Reject::FormErr { question_end: None })?;
     at += 4;
     q.question_end = at;
-    let formerr = Reject::FormErr {
-        question_end: Some(at),
-    };
+    let formerr = Reject::FormErr { question_end: Some(at) };
 
     // Skip answer and authority records; read OPT from additional.
     for i in 0..(ancount as u32 + nscount as u32 + arcount as u32) {
@@ -194,14 +192,24 @@ mod tests {
         let q = parse_query(&query(b"\x03WWW\x07example\x00", 1, &OPT, 1)).unwrap();
         assert_eq!(q.qname(), b"\x03www\x07example\x00");
         assert_eq!(q.qtype, Rtype::A);
-        assert_eq!(q.edns, Some(Edns { udp_size: 1232, version: 0, dnssec_ok: true }));
+        assert_eq!(
+            q.edns,
+            Some(Edns {
+                udp_size: 1232,
+                version: 0,
+                dnssec_ok: true
+            })
+        );
     }
 
     #[test]
     fn two_opts_are_formerr() {
         let mut extra = OPT.to_vec();
         extra.extend_from_slice(&OPT);
-        assert!(matches!(parse_query(&query(b"\x00", 1, &extra, 2)), Err(Reject::FormErr { question_end: Some(_) })));
+        assert!(matches!(
+            parse_query(&query(b"\x00", 1, &extra, 2)),
+            Err(Reject::FormErr { question_end: Some(_) })
+        ));
     }
 
     #[test]

@@ -95,7 +95,13 @@ fn answering_allocates_nothing() {
     .chain([(vec![0u8; 5], Transport::Udp), (vec![0xff; 40], Transport::Udp)])
     .collect();
 
-    let mut responder = Responder::new(1232, Identity { id: Some("node1".into()), version: Some("platdns".into()) });
+    let mut responder = Responder::new(
+        1232,
+        Identity {
+            id: Some("node1".into()),
+            version: Some("platdns".into()),
+        },
+    );
     let mut out = vec![0u8; 65535];
     let mut answered = 0usize;
     // The counter itself works: one deliberate allocation is seen.
@@ -113,5 +119,9 @@ fn answering_allocates_nothing() {
     }
     COUNTING.store(false, Ordering::SeqCst);
     assert!(answered > 10_000, "answered {answered}");
-    assert_eq!(ALLOCS.load(Ordering::SeqCst), 0, "allocations while answering {answered} queries");
+    assert_eq!(
+        ALLOCS.load(Ordering::SeqCst),
+        0,
+        "allocations while answering {answered} queries"
+    );
 }

@@ -41,9 +41,7 @@ pub enum NameError {
 impl Name {
     /// The root name `.`.
     pub fn root() -> Name {
-        Name {
-            wire: Box::new([0]),
-        }
+        Name { wire: Box::new([0]) }
     }
 
     /// Parses presentation form (RFC 1035 §5.1): `\X` and `\DDD` escapes, a
@@ -51,9 +49,7 @@ impl Name {
     /// `@` is the origin itself.
     pub fn from_text(text: &str, origin: Option<&Name>) -> Result<Name, NameError> {
         if text == "@" {
-            return origin
-                .cloned()
-                .ok_or_else(|| NameError::NoOrigin(text.into()));
+            return origin.cloned().ok_or_else(|| NameError::NoOrigin(text.into()));
         }
         if text == "." {
             return Ok(Name::root());
@@ -85,8 +81,7 @@ impl Name {
                     i += 1;
                 }
                 b'\\' => {
-                    let (b, used) = unescape(&bytes[i + 1..])
-                        .ok_or_else(|| NameError::BadEscape(text.into()))?;
+                    let (b, used) = unescape(&bytes[i + 1..]).ok_or_else(|| NameError::BadEscape(text.into()))?;
                     wire.push(b);
                     i += 1 + used;
                 }
@@ -347,7 +342,10 @@ mod tests {
     #[test]
     fn parses_absolute_relative_and_escapes() {
         let origin = n("example.com.");
-        assert_eq!(Name::from_text("www", Some(&origin)).unwrap().to_string(), "www.example.com.");
+        assert_eq!(
+            Name::from_text("www", Some(&origin)).unwrap().to_string(),
+            "www.example.com."
+        );
         assert_eq!(Name::from_text("@", Some(&origin)).unwrap(), origin);
         assert_eq!(n("a\\.b.c.").label_count(), 2);
         assert_eq!(n("\\065.").as_wire(), &[1, b'A', 0]);
@@ -377,8 +375,15 @@ mod tests {
     fn canonical_order_matches_rfc4034_example() {
         // RFC 4034 §6.1 example, in order.
         let names = [
-            "example.", "a.example.", "yljkjljk.a.example.", "Z.a.example.",
-            "zABC.a.EXAMPLE.", "z.example.", "\\001.z.example.", "*.z.example.", "\\200.z.example.",
+            "example.",
+            "a.example.",
+            "yljkjljk.a.example.",
+            "Z.a.example.",
+            "zABC.a.EXAMPLE.",
+            "z.example.",
+            "\\001.z.example.",
+            "*.z.example.",
+            "\\200.z.example.",
         ];
         for w in names.windows(2) {
             assert_eq!(n(w[0]).canonical_cmp(&n(w[1])), Ordering::Less, "{} < {}", w[0], w[1]);

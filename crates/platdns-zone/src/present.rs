@@ -149,7 +149,13 @@ fn write_sig_time(out: &mut String, t: u32) {
     let days = secs.div_euclid(86400);
     let rem = secs.rem_euclid(86400);
     let (y, m, d) = civil_from_days(days);
-    let _ = write!(out, "{y:04}{m:02}{d:02}{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60);
+    let _ = write!(
+        out,
+        "{y:04}{m:02}{d:02}{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    );
 }
 
 fn civil_from_days(z: i64) -> (i64, i64, i64) {
@@ -319,12 +325,16 @@ mod tests {
         let tokens: Vec<Token> = text.split_whitespace().map(Token::plain).collect();
         let wire = parse_rdata(rtype, &tokens, &origin).unwrap_or_else(|e| panic!("{rtype} {text}: {e}"));
         let printed = format_rdata(rtype, &wire);
-        let tokens2: Vec<Token> = printed.split_whitespace().map(|t| {
-            match t.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-                Some(inner) => Token { text: inner, quoted: true },
+        let tokens2: Vec<Token> = printed
+            .split_whitespace()
+            .map(|t| match t.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+                Some(inner) => Token {
+                    text: inner,
+                    quoted: true,
+                },
                 None => Token::plain(t),
-            }
-        }).collect();
+            })
+            .collect();
         let wire2 = parse_rdata(rtype, &tokens2, &origin).unwrap_or_else(|e| panic!("reparse {printed}: {e}"));
         assert_eq!(wire, wire2, "{printed}");
         printed
@@ -335,21 +345,39 @@ mod tests {
         assert_eq!(round_trip(Rtype::A, "192.0.2.1"), "192.0.2.1");
         assert_eq!(round_trip(Rtype::AAAA, "2001:db8::1"), "2001:db8::1");
         assert_eq!(round_trip(Rtype::MX, "10 mail"), "10 mail.example.");
-        assert_eq!(round_trip(Rtype::SOA, "ns hostmaster 1 1h 15m 1w 300"), "ns.example. hostmaster.example. 1 3600 900 604800 300");
+        assert_eq!(
+            round_trip(Rtype::SOA, "ns hostmaster 1 1h 15m 1w 300"),
+            "ns.example. hostmaster.example. 1 3600 900 604800 300"
+        );
         assert_eq!(round_trip(Rtype::SRV, "0 5 5060 sip"), "0 5 5060 sip.example.");
         round_trip(Rtype::NAPTR, "100 10 \"S\" \"SIP+D2U\" \"\" _sip._udp");
         round_trip(Rtype::CAA, "0 issue \"letsencrypt.org\"");
         round_trip(Rtype::DS, "60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118");
         round_trip(Rtype::TLSA, "3 1 1 0123456789ABCDEF");
         round_trip(Rtype::SSHFP, "4 2 abcdef");
-        round_trip(Rtype::DNSKEY, "257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==");
-        round_trip(Rtype::RRSIG, "A 13 2 3600 20261231000000 20261201000000 12345 example. dGVzdA==");
-        assert_eq!(round_trip(Rtype::NSEC, "b A MX RRSIG NSEC TYPE1234"), "b.example. A MX RRSIG NSEC TYPE1234");
+        round_trip(
+            Rtype::DNSKEY,
+            "257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==",
+        );
+        round_trip(
+            Rtype::RRSIG,
+            "A 13 2 3600 20261231000000 20261201000000 12345 example. dGVzdA==",
+        );
+        assert_eq!(
+            round_trip(Rtype::NSEC, "b A MX RRSIG NSEC TYPE1234"),
+            "b.example. A MX RRSIG NSEC TYPE1234"
+        );
         round_trip(Rtype::NSEC3, "1 1 12 aabbccdd 2t7b4g4vsa5smi47k61mv5bv1a22bojr A RRSIG");
         round_trip(Rtype::NSEC3PARAM, "1 0 0 -");
-        round_trip(Rtype::HTTPS, "1 . alpn=h2,h3 port=8443 ipv4hint=192.0.2.1,192.0.2.2 ipv6hint=2001:db8::1");
+        round_trip(
+            Rtype::HTTPS,
+            "1 . alpn=h2,h3 port=8443 ipv4hint=192.0.2.1,192.0.2.2 ipv6hint=2001:db8::1",
+        );
         round_trip(Rtype::SVCB, "0 svc.example.");
-        round_trip(Rtype::SVCB, "16 foo.example.org. mandatory=alpn alpn=h2 key667=hello no-default-alpn");
+        round_trip(
+            Rtype::SVCB,
+            "16 foo.example.org. mandatory=alpn alpn=h2 key667=hello no-default-alpn",
+        );
         round_trip(Rtype(65534), "\\# 2 abcd");
     }
 
@@ -357,7 +385,9 @@ mod tests {
     fn rrsig_time_matches_rfc4034_example() {
         let origin = Name::root();
         let toks: Vec<Token> = "A 5 3 86400 20030322173103 20030220173103 2642 example. dGVzdA=="
-            .split_whitespace().map(Token::plain).collect();
+            .split_whitespace()
+            .map(Token::plain)
+            .collect();
         let wire = parse_rdata(Rtype::RRSIG, &toks, &origin).unwrap();
         assert_eq!(u32::from_be_bytes(wire[8..12].try_into().unwrap()), 1048354263);
         assert!(format_rdata(Rtype::RRSIG, &wire).contains("20030322173103 20030220173103"));

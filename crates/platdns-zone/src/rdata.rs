@@ -18,10 +18,7 @@ pub struct Token<'a> {
 
 impl<'a> Token<'a> {
     pub fn plain(text: &'a str) -> Token<'a> {
-        Token {
-            text,
-            quoted: false,
-        }
+        Token { text, quoted: false }
     }
 }
 
@@ -289,12 +286,18 @@ pub fn parse_rdata(rtype: Rtype, tokens: &[Token], origin: &Name) -> Result<Vec<
     match rtype {
         Rtype::A => {
             let t = f.next("address")?;
-            let a: Ipv4Addr = t.text.parse().or_else(|_| err("address", format!("\"{}\" is not an IPv4 address", t.text)))?;
+            let a: Ipv4Addr = t
+                .text
+                .parse()
+                .or_else(|_| err("address", format!("\"{}\" is not an IPv4 address", t.text)))?;
             out.extend_from_slice(&a.octets());
         }
         Rtype::AAAA => {
             let t = f.next("address")?;
-            let a: Ipv6Addr = t.text.parse().or_else(|_| err("address", format!("\"{}\" is not an IPv6 address", t.text)))?;
+            let a: Ipv6Addr = t
+                .text
+                .parse()
+                .or_else(|_| err("address", format!("\"{}\" is not an IPv6 address", t.text)))?;
             out.extend_from_slice(&a.octets());
         }
         Rtype::NS | Rtype::CNAME | Rtype::PTR | Rtype::DNAME => f.name("target", origin, &mut out)?,
@@ -367,7 +370,8 @@ pub fn parse_rdata(rtype: Rtype, tokens: &[Token], origin: &Name) -> Result<Vec<
         }
         Rtype::RRSIG => {
             let t = f.next("type covered")?;
-            let covered = Rtype::from_text(t.text).map_or_else(|| err("type covered", format!("unknown type \"{}\"", t.text)), Ok)?;
+            let covered = Rtype::from_text(t.text)
+                .map_or_else(|| err("type covered", format!("unknown type \"{}\"", t.text)), Ok)?;
             out.extend_from_slice(&covered.0.to_be_bytes());
             out.push(f.int::<u8>("algorithm")?);
             out.push(f.int::<u8>("labels")?);
@@ -447,4 +451,3 @@ pub fn additional_target(rtype: Rtype, rdata: &[u8]) -> Option<&[u8]> {
     };
     rdata.get(off..).filter(|t| t.first() != Some(&0))
 }
-

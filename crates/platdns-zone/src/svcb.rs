@@ -13,7 +13,15 @@ const IPV4HINT: u16 = 4;
 const ECH: u16 = 5;
 const IPV6HINT: u16 = 6;
 
-const KEY_NAMES: [&str; 7] = ["mandatory", "alpn", "no-default-alpn", "port", "ipv4hint", "ech", "ipv6hint"];
+const KEY_NAMES: [&str; 7] = [
+    "mandatory",
+    "alpn",
+    "no-default-alpn",
+    "port",
+    "ipv4hint",
+    "ech",
+    "ipv6hint",
+];
 
 fn key_from_text(s: &str) -> Option<u16> {
     if let Some(i) = KEY_NAMES.iter().position(|k| k.eq_ignore_ascii_case(s)) {
@@ -133,18 +141,24 @@ pub(crate) fn parse<'a>(
                 }
             }
             (PORT, Some(val)) => {
-                let p: u16 = val.parse().or_else(|_| err("port", format!("\"{val}\" is not a port")))?;
+                let p: u16 = val
+                    .parse()
+                    .or_else(|_| err("port", format!("\"{val}\" is not a port")))?;
                 v.extend_from_slice(&p.to_be_bytes());
             }
             (IPV4HINT, Some(val)) => {
                 for a in val.split(',') {
-                    let a: Ipv4Addr = a.parse().or_else(|_| err("ipv4hint", format!("\"{a}\" is not an IPv4 address")))?;
+                    let a: Ipv4Addr = a
+                        .parse()
+                        .or_else(|_| err("ipv4hint", format!("\"{a}\" is not an IPv4 address")))?;
                     v.extend_from_slice(&a.octets());
                 }
             }
             (IPV6HINT, Some(val)) => {
                 for a in val.split(',') {
-                    let a: Ipv6Addr = a.parse().or_else(|_| err("ipv6hint", format!("\"{a}\" is not an IPv6 address")))?;
+                    let a: Ipv6Addr = a
+                        .parse()
+                        .or_else(|_| err("ipv6hint", format!("\"{a}\" is not an IPv6 address")))?;
                     v.extend_from_slice(&a.octets());
                 }
             }
@@ -242,7 +256,12 @@ pub(crate) fn write_params(out: &mut String, mut p: &[u8]) -> Option<()> {
             IPV4HINT if !v.is_empty() && v.len() % 4 == 0 => {
                 out.push('=');
                 for (i, c) in v.chunks(4).enumerate() {
-                    let _ = write!(out, "{}{}", if i > 0 { "," } else { "" }, Ipv4Addr::new(c[0], c[1], c[2], c[3]));
+                    let _ = write!(
+                        out,
+                        "{}{}",
+                        if i > 0 { "," } else { "" },
+                        Ipv4Addr::new(c[0], c[1], c[2], c[3])
+                    );
                 }
             }
             IPV6HINT if !v.is_empty() && v.len() % 16 == 0 => {

@@ -78,7 +78,11 @@ impl Zone {
         let apex = match apex.or(parsed.apex()) {
             Some(a) => a.to_lowercase(),
             None => {
-                return Err(vec![parsed.error_at(Default::default(), None, "no origin: give one or start with $ORIGIN or a SOA")]);
+                return Err(vec![parsed.error_at(
+                    Default::default(),
+                    None,
+                    "no origin: give one or start with $ORIGIN or a SOA",
+                )]);
             }
         };
         let mut errors = parsed.errors.clone();
@@ -259,7 +263,11 @@ fn build(records: &[Record], apex: &Name, mut report: impl FnMut(&Record, Option
     let mut order: Vec<usize> = Vec::with_capacity(records.len());
     for (i, r) in records.iter().enumerate() {
         if !lowered[i].is_subdomain_of(apex) {
-            report(r, Some(r.rtype), format!("owner {} is outside the zone {apex}", r.owner));
+            report(
+                r,
+                Some(r.rtype),
+                format!("owner {} is outside the zone {apex}", r.owner),
+            );
             continue;
         }
         order.push(i);
@@ -273,7 +281,7 @@ fn build(records: &[Record], apex: &Name, mut report: impl FnMut(&Record, Option
             .then_with(|| records[a].rtype.cmp(&records[b].rtype))
     });
 
-    let hasher = foldhash::fast::FixedState::with_seed(0x706c_6174_646e_73);
+    let hasher = foldhash::fast::FixedState::with_seed(0x0070_6c61_7464_6e73);
     let mut z = Zone {
         apex: apex.clone(),
         names: Vec::new(),
@@ -332,7 +340,10 @@ fn add_node(z: &mut Zone, lower_wire: &[u8]) -> NodeId {
     let (nodes, names, hasher) = (&z.nodes, &z.names, &z.hasher);
     z.index.insert_unique(h, id, |&other| {
         let n = &nodes[other as usize];
-        hash_name(hasher, &names[n.name_off as usize..n.name_off as usize + n.name_len as usize])
+        hash_name(
+            hasher,
+            &names[n.name_off as usize..n.name_off as usize + n.name_len as usize],
+        )
     });
     id
 }
@@ -379,7 +390,11 @@ fn add_rrset(z: &mut Zone, records: &[Record], idx: &[usize], report: &mut ErrSi
         report(first, Some(Rtype::SOA), "more than one SOA record".into());
     }
     if first.rtype == Rtype::CNAME && count > 1 {
-        report(first, Some(Rtype::CNAME), "more than one CNAME at one owner (RFC 2181 §10.1)".into());
+        report(
+            first,
+            Some(Rtype::CNAME),
+            "more than one CNAME at one owner (RFC 2181 §10.1)".into(),
+        );
     }
     z.rrsets.push(Rrset {
         rtype: first.rtype,
@@ -427,7 +442,11 @@ fn check_and_flag(z: &mut Zone, records: &[Record], order: &[usize], lowered: &[
                 rdata: vec![],
                 pos: records.first().map(|r| r.pos).unwrap_or_default(),
             });
-            report(&placeholder, Some(Rtype::SOA), format!("no SOA record at the apex {}", z.apex));
+            report(
+                &placeholder,
+                Some(Rtype::SOA),
+                format!("no SOA record at the apex {}", z.apex),
+            );
         }
     }
     if z.rrset_of(0, Rtype::NS).is_none() {
@@ -441,7 +460,11 @@ fn check_and_flag(z: &mut Zone, records: &[Record], order: &[usize], lowered: &[
         let r = &records[k];
         let node = z.find(lowered[k].as_wire()).expect("node exists");
         if r.rtype == Rtype::SOA && node != 0 {
-            report(r, Some(Rtype::SOA), format!("SOA at {} which is not the apex {}", r.owner, z.apex));
+            report(
+                r,
+                Some(Rtype::SOA),
+                format!("SOA at {} which is not the apex {}", r.owner, z.apex),
+            );
         }
     }
 
@@ -474,15 +497,35 @@ fn check_and_flag(z: &mut Zone, records: &[Record], order: &[usize], lowered: &[
         let f = z.nodes[node as usize].flags;
         let types: Vec<Rtype> = z.node_rrsets(node).map(|s| z.rrset(s).rtype).collect();
         if types.contains(&Rtype::CNAME) && !allowed_with_cname(r.rtype) {
-            report(r, Some(r.rtype), format!("{} has a CNAME and other data (RFC 1034 §3.6.2)", r.owner));
+            report(
+                r,
+                Some(r.rtype),
+                format!("{} has a CNAME and other data (RFC 1034 §3.6.2)", r.owner),
+            );
         }
         if f & flags::BELOW_CUT != 0 && !matches!(r.rtype, Rtype::A | Rtype::AAAA) {
-            report(r, Some(r.rtype), format!("{} is below a delegation and is not glue", r.owner));
-        } else if f & flags::DELEG != 0 && f & flags::BELOW_CUT == 0 && !allowed_at_cut(r.rtype) && !matches!(r.rtype, Rtype::A | Rtype::AAAA) {
-            report(r, Some(r.rtype), format!("{} is a delegation point; only NS, DS and glue may be there", r.owner));
+            report(
+                r,
+                Some(r.rtype),
+                format!("{} is below a delegation and is not glue", r.owner),
+            );
+        } else if f & flags::DELEG != 0
+            && f & flags::BELOW_CUT == 0
+            && !allowed_at_cut(r.rtype)
+            && !matches!(r.rtype, Rtype::A | Rtype::AAAA)
+        {
+            report(
+                r,
+                Some(r.rtype),
+                format!("{} is a delegation point; only NS, DS and glue may be there", r.owner),
+            );
         }
         if f & flags::APEX != 0 && r.rtype == Rtype::DS {
-            report(r, Some(Rtype::DS), "DS at the apex belongs in the parent zone (RFC 4035 §2.4)".into());
+            report(
+                r,
+                Some(Rtype::DS),
+                "DS at the apex belongs in the parent zone (RFC 4035 §2.4)".into(),
+            );
         }
     }
 }
@@ -492,17 +535,26 @@ fn check_and_flag(z: &mut Zone, records: &[Record], order: &[usize], lowered: &[
 fn link_additional(z: &mut Zone) {
     for r in 0..z.rrsets.len() {
         let set = z.rrsets[r];
-        if !matches!(set.rtype, Rtype::NS | Rtype::MX | Rtype::SRV | Rtype::SVCB | Rtype::HTTPS) {
+        if !matches!(
+            set.rtype,
+            Rtype::NS | Rtype::MX | Rtype::SRV | Rtype::SVCB | Rtype::HTTPS
+        ) {
             continue;
         }
         let off = z.extra.len() as u32;
         let wire = z.wire[set.wire_off as usize..(set.wire_off + set.wire_len) as usize].to_vec();
         for rdata in RrIter::new(&wire) {
-            let Some(target) = crate::rdata::additional_target(set.rtype, rdata) else { continue };
-            let Some(len) = name::wire_name_len(target) else { continue };
+            let Some(target) = crate::rdata::additional_target(set.rtype, rdata) else {
+                continue;
+            };
+            let Some(len) = name::wire_name_len(target) else {
+                continue;
+            };
             let lower = target[..len].to_ascii_lowercase();
             if let Some(id) = z.find(&lower) {
-                let has_addr = z.node_rrsets(id).any(|s| matches!(z.rrsets[s as usize].rtype, Rtype::A | Rtype::AAAA));
+                let has_addr = z
+                    .node_rrsets(id)
+                    .any(|s| matches!(z.rrsets[s as usize].rtype, Rtype::A | Rtype::AAAA));
                 if has_addr && !z.extra[off as usize..].contains(&id) {
                     z.extra.push(id);
                 }

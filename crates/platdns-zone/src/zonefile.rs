@@ -77,7 +77,10 @@ impl Parsed {
     /// The zone's apex when none is given: the first SOA's owner, else the
     /// first `$ORIGIN`, else the origin the reader started with.
     pub fn apex(&self) -> Option<&Name> {
-        self.soa_owner.as_ref().or(self.origin_directive.as_ref()).or(self.origin.as_ref())
+        self.soa_owner
+            .as_ref()
+            .or(self.origin_directive.as_ref())
+            .or(self.origin.as_ref())
     }
 }
 
@@ -412,10 +415,15 @@ impl<'p> Reader<'p> {
         } else if d.eq_ignore_ascii_case("$INCLUDE") {
             let file = arg(1).ok_or((None, "$INCLUDE: missing file name".to_string()))?;
             if depth + 1 > MAX_INCLUDE_DEPTH {
-                return Err((None, format!("$INCLUDE: nested deeper than {MAX_INCLUDE_DEPTH} (a loop?)")));
+                return Err((
+                    None,
+                    format!("$INCLUDE: nested deeper than {MAX_INCLUDE_DEPTH} (a loop?)"),
+                ));
             }
             let inc_origin = match arg(2) {
-                Some(o) => Some(Name::from_text(o, self.origin.as_ref()).map_err(|e| (None, format!("$INCLUDE: origin: {e}")))?),
+                Some(o) => Some(
+                    Name::from_text(o, self.origin.as_ref()).map_err(|e| (None, format!("$INCLUDE: origin: {e}")))?,
+                ),
                 None => self.origin.clone(),
             };
             // RFC 1035 §5.1: a relative file name is taken from the including file's directory.

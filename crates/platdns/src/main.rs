@@ -18,7 +18,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "platdns", version, about = "An open DNS platform: authoritative DNS, traffic management, contracts")]
+#[command(
+    name = "platdns",
+    version,
+    about = "An open DNS platform: authoritative DNS, traffic management, contracts"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -158,7 +162,14 @@ fn print_zone(zone: &platdns_zone::Zone) {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let _ = writeln!(out, "$ORIGIN {}", zone.apex());
     for r in zone.records() {
-        let _ = writeln!(out, "{} {} IN {} {}", r.owner, r.ttl, r.rtype, format_rdata(r.rtype, &r.rdata));
+        let _ = writeln!(
+            out,
+            "{} {} IN {} {}",
+            r.owner,
+            r.ttl,
+            r.rtype,
+            format_rdata(r.rtype, &r.rdata)
+        );
     }
 }
 
@@ -252,15 +263,13 @@ fn hostname() -> String {
 async fn http_server(listener: tokio::net::TcpListener, node: Arc<DnsNode>) {
     use axum::routing::get;
     let metrics_node = node.clone();
-    let app = axum::Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route(
-            "/metrics",
-            get(move || {
-                let node = metrics_node.clone();
-                async move { metrics_text(&node) }
-            }),
-        );
+    let app = axum::Router::new().route("/healthz", get(|| async { "ok\n" })).route(
+        "/metrics",
+        get(move || {
+            let node = metrics_node.clone();
+            async move { metrics_text(&node) }
+        }),
+    );
     let _ = axum::serve(listener, app).await;
 }
 
@@ -271,7 +280,8 @@ fn metrics_text(node: &DnsNode) -> String {
     let _ = writeln!(s, "# HELP platdns_dns_responses_total DNS responses sent, by RCODE.");
     let _ = writeln!(s, "# TYPE platdns_dns_responses_total counter");
     const NAMES: [&str; 11] = [
-        "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE",
+        "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH",
+        "NOTZONE",
     ];
     for (i, n) in t.rcodes.iter().enumerate() {
         let name = NAMES.get(i).copied().unwrap_or("OTHER");

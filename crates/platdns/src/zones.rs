@@ -32,7 +32,10 @@ pub struct LoadReport {
 /// less a `.zone`/`.db` suffix (`example.com.zone` → `example.com.`).
 pub fn origin_from_file_name(path: &Path) -> Option<Name> {
     let stem = path.file_name()?.to_str()?;
-    let stem = stem.strip_suffix(".zone").or_else(|| stem.strip_suffix(".db")).unwrap_or(stem);
+    let stem = stem
+        .strip_suffix(".zone")
+        .or_else(|| stem.strip_suffix(".db"))
+        .unwrap_or(stem);
     let stem = stem.strip_suffix('.').unwrap_or(stem);
     Name::from_text(&format!("{stem}."), None).ok()
 }

@@ -73,7 +73,8 @@ fn check_still_correct(server: std::net::SocketAddr) {
     sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
     // Drain anything left from the flood, then ask.
     let mut buf = [0u8; 2048];
-    sock.send_to(&query(0xbeef, "web.example.com", 1, false), server).unwrap();
+    sock.send_to(&query(0xbeef, "web.example.com", 1, false), server)
+        .unwrap();
     let n = loop {
         let (n, _) = sock.recv_from(&mut buf).expect("server answers after the flood");
         if buf[0] == 0xbe && buf[1] == 0xef {
@@ -86,7 +87,13 @@ fn check_still_correct(server: std::net::SocketAddr) {
     assert_eq!(u16::from_be_bytes([r[6], r[7]]), 2, "both A records");
     if require("kdig") {
         let k = kdig(server, &["web.example.com", "A"]);
-        assert_eq!(k.answer, vec!["web.example.com. 3600 IN A 192.0.2.80", "web.example.com. 3600 IN A 192.0.2.81"]);
+        assert_eq!(
+            k.answer,
+            vec![
+                "web.example.com. 3600 IN A 192.0.2.80",
+                "web.example.com. 3600 IN A 192.0.2.81"
+            ]
+        );
     }
 }
 
@@ -129,7 +136,9 @@ fn random_and_mutated_packets_do_not_hurt_the_server() {
 
     // TCP: framed garbage on a few connections, plus lying length prefixes.
     for conn in 0..20 {
-        let Ok(mut s) = TcpStream::connect(server.dns) else { panic!("TCP connect failed") };
+        let Ok(mut s) = TcpStream::connect(server.dns) else {
+            panic!("TCP connect failed")
+        };
         s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
         for _ in 0..100 {
             let p = garbage(&mut rng, &seeds);
@@ -147,7 +156,10 @@ fn random_and_mutated_packets_do_not_hurt_the_server() {
         let _ = s.read_to_end(&mut sink);
     }
 
-    assert!(server.child.try_wait().unwrap().is_none(), "platdns exited during the flood");
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "platdns exited during the flood"
+    );
     check_still_correct(server.dns);
     // The answer over TCP is right too.
     let mut s = TcpStream::connect(server.dns).unwrap();
@@ -173,7 +185,16 @@ fn tcp_pipelined_queries_are_all_answered_in_order() {
     s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
     let mut burst = Vec::new();
     for id in 0..50u16 {
-        let q = query(id, if id % 2 == 0 { "www.example.com" } else { "nx.example.com" }, 1, id % 3 == 0);
+        let q = query(
+            id,
+            if id % 2 == 0 {
+                "www.example.com"
+            } else {
+                "nx.example.com"
+            },
+            1,
+            id % 3 == 0,
+        );
         burst.extend_from_slice(&(q.len() as u16).to_be_bytes());
         burst.extend_from_slice(&q);
     }

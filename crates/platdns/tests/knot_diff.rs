@@ -20,7 +20,10 @@ const QUERIES: &[(&str, &[&str])] = &[
     ("SRV + additional", &["_sip._udp.example.com", "SRV"]),
     ("SVCB", &["svc.example.com", "SVCB"]),
     ("TLSA", &["tlsa.example.com", "TLSA"]),
-    ("TLSA under CNAME owner's subtree", &["_443._tcp.www.example.com", "TLSA"]),
+    (
+        "TLSA under CNAME owner's subtree",
+        &["_443._tcp.www.example.com", "TLSA"],
+    ),
     ("NAPTR", &["naptr.example.com", "NAPTR"]),
     ("PTR", &["ptr.example.com", "PTR"]),
     ("DNSKEY", &["dnskey.example.com", "DNSKEY"]),
@@ -47,11 +50,17 @@ const QUERIES: &[(&str, &[&str])] = &[
     ("wildcard TXT", &["foo.wild.example.com", "TXT"]),
     ("wildcard NODATA", &["foo.wild.example.com", "AAAA"]),
     ("existing name beside wildcard", &["sub.wild.example.com", "A"]),
-    ("existing name beside wildcard, other type", &["sub.wild.example.com", "TXT"]),
+    (
+        "existing name beside wildcard, other type",
+        &["sub.wild.example.com", "TXT"],
+    ),
     ("wildcard itself", &["*.wild.example.com", "A"]),
     ("wildcard CNAME", &["x.cw.example.com", "A"]),
     ("empty non-terminal blocks wildcard", &["b.ent2.example.com", "A"]),
-    ("below empty non-terminal under wildcard", &["c.b.ent2.example.com", "A"]),
+    (
+        "below empty non-terminal under wildcard",
+        &["c.b.ent2.example.com", "A"],
+    ),
     ("name under wildcard's sibling ENT", &["a.b.ent2.example.com", "TXT"]),
     // Empty non-terminals, NODATA, NXDOMAIN.
     ("empty non-terminal NODATA", &["y.ent.example.com", "A"]),
@@ -83,9 +92,15 @@ const QUERIES: &[(&str, &[&str])] = &[
     ("EDNS DO echoed", &["example.com", "A", "+dnssec"]),
     ("EDNS version 1: BADVERS", &["example.com", "SOA", "+edns=1"]),
     ("TC without EDNS", &["big.example.com", "TXT", "+ignore", "+noedns"]),
-    ("TC with small EDNS size", &["big.example.com", "TXT", "+ignore", "+bufsize=600"]),
+    (
+        "TC with small EDNS size",
+        &["big.example.com", "TXT", "+ignore", "+bufsize=600"],
+    ),
     ("large answer over TCP", &["big.example.com", "TXT", "+tcp"]),
-    ("large answer with large EDNS", &["big.example.com", "TXT", "+bufsize=1232", "+ignore"]),
+    (
+        "large answer with large EDNS",
+        &["big.example.com", "TXT", "+bufsize=1232", "+ignore"],
+    ),
     ("TCP NXDOMAIN", &["nx.example.com", "A", "+tcp"]),
     // Classes and meta types.
     ("class CH outside identity: REFUSED", &["example.com", "A", "-c", "CH"]),
@@ -118,10 +133,20 @@ fn answers_match_knotd() {
             && k.authority == p.authority
             && k.additional == p.additional
             && k.edns.is_some() == p.edns.is_some()
-            && k.edns.as_deref().map(|e| e.contains("ext-rcode: BADVERS")) == p.edns.as_deref().map(|e| e.contains("ext-rcode: BADVERS"));
+            && k.edns.as_deref().map(|e| e.contains("ext-rcode: BADVERS"))
+                == p.edns.as_deref().map(|e| e.contains("ext-rcode: BADVERS"));
         if !same {
-            failures.push(format!("--- {what} {args:?}\nknotd:\n{}\nplatdns:\n{}\n{k:?}\n{p:?}", k.raw, p.raw));
+            failures.push(format!(
+                "--- {what} {args:?}\nknotd:\n{}\nplatdns:\n{}\n{k:?}\n{p:?}",
+                k.raw, p.raw
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} queries differ:\n{}", failures.len(), QUERIES.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} queries differ:\n{}",
+        failures.len(),
+        QUERIES.len(),
+        failures.join("\n")
+    );
 }

@@ -17,7 +17,10 @@ fn zone_text(serial: u32, addr: &str, extra: &str) -> String {
 
 fn soa_serial(server: std::net::SocketAddr) -> String {
     let r = kdig(server, &["reload.test", "SOA"]);
-    r.answer.first().map(|a| a.split_whitespace().nth(6).unwrap_or("").to_string()).unwrap_or_default()
+    r.answer
+        .first()
+        .map(|a| a.split_whitespace().nth(6).unwrap_or("").to_string())
+        .unwrap_or_default()
 }
 
 fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
@@ -36,7 +39,7 @@ fn sighup_reloads_changed_files_and_keeps_a_good_version_when_the_new_one_is_bad
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("reload.test.zone");
     std::fs::write(&file, zone_text(1, "192.0.2.10", "")).unwrap();
-    let mut server = Platdns::start(&[file.clone()], &[]);
+    let mut server = Platdns::start(std::slice::from_ref(&file), &[]);
     assert_eq!(soa_serial(server.dns), "1");
 
     // A steady stream of queries runs across every reload; none may go unanswered.
@@ -65,7 +68,10 @@ fn sighup_reloads_changed_files_and_keeps_a_good_version_when_the_new_one_is_bad
     std::fs::write(&file, zone_text(2, "192.0.2.20", "")).unwrap();
     server.signal("HUP");
     wait_for("serial 2", || soa_serial(server.dns) == "2");
-    assert_eq!(kdig(server.dns, &["www.reload.test", "A"]).answer, vec!["www.reload.test. 300 IN A 192.0.2.20"]);
+    assert_eq!(
+        kdig(server.dns, &["www.reload.test", "A"]).answer,
+        vec!["www.reload.test. 300 IN A 192.0.2.20"]
+    );
 
     // A bad file: the old zone keeps serving.
     std::fs::write(&file, zone_text(3, "192.0.2.30", "bad A 999.1.1.1\n")).unwrap();
@@ -86,5 +92,8 @@ fn sighup_reloads_changed_files_and_keeps_a_good_version_when_the_new_one_is_bad
     let _ = server.child.kill();
     let mut stderr = String::new();
     server.child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-    assert!(stderr.contains("reload.test.zone:7: A: address: \"999.1.1.1\" is not an IPv4 address"), "log names the line:\n{stderr}");
+    assert!(
+        stderr.contains("reload.test.zone:7: A: address: \"999.1.1.1\" is not an IPv4 address"),
+        "log names the line:\n{stderr}"
+    );
 }

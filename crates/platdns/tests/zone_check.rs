@@ -18,7 +18,12 @@ fn every_valid_test_zone_is_accepted() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|x| x == "zone") {
             let out = platdns(&["zone", "check", path.to_str().unwrap()]);
-            assert!(out.status.success(), "{} rejected:\n{}", path.display(), String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{} rejected:\n{}",
+                path.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
             n += 1;
         }
     }
@@ -33,14 +38,21 @@ fn each_malformed_file_names_its_line_and_reason() {
     paths.sort();
     for path in paths {
         let text = std::fs::read_to_string(&path).unwrap();
-        let expect = text.lines().next().and_then(|l| l.strip_prefix("; expect: ")).unwrap_or_else(|| panic!("{} has no expect line", path.display()));
+        let expect = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("; expect: "))
+            .unwrap_or_else(|| panic!("{} has no expect line", path.display()));
         let (line, reason) = expect.split_once(": ").unwrap();
         let file = path.to_str().unwrap();
         let out = platdns(&["zone", "check", file]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{file} was accepted");
         let wanted = format!("{file}:{line}: {reason}");
-        assert!(stderr.lines().any(|l| l.starts_with(&wanted)), "{file}: wanted a line starting {wanted:?}, got:\n{stderr}");
+        assert!(
+            stderr.lines().any(|l| l.starts_with(&wanted)),
+            "{file}: wanted a line starting {wanted:?}, got:\n{stderr}"
+        );
         checked += 1;
     }
     assert!(checked >= 20, "only {checked} malformed files");
@@ -55,12 +67,22 @@ fn print_is_canonical_and_parses_back_to_the_same_zone() {
     let printed = dir.path().join("printed.zone");
     std::fs::write(&printed, &out.stdout).unwrap();
     let again = platdns(&["zone", "print", printed.to_str().unwrap()]);
-    assert!(again.status.success(), "printed zone rejected: {}", String::from_utf8_lossy(&again.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&again.stdout));
+    assert!(
+        again.status.success(),
+        "printed zone rejected: {}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&again.stdout)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     // Every record of the source is there (54 records, 43 names, per `zone check`).
     assert_eq!(text.lines().filter(|l| !l.starts_with('$')).count(), 54);
-    assert!(text.contains("host.sub.example.com. 3600 IN A 192.0.2.151"), "included data printed");
+    assert!(
+        text.contains("host.sub.example.com. 3600 IN A 192.0.2.151"),
+        "included data printed"
+    );
 }
 
 #[test]

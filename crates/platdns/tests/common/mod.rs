@@ -9,7 +9,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 pub fn test_zones() -> PathBuf {
@@ -42,22 +45,40 @@ impl Platdns {
     pub fn start(zone_files: &[PathBuf], extra: &[&str]) -> Platdns {
         let data_dir = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_platdns"));
-        cmd.args(["serve", "--dns-listen", "127.0.0.1:0", "--api-listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir.path())
-            .args(["--udp-workers", "2"])
-            .args(extra);
+        cmd.args([
+            "serve",
+            "--dns-listen",
+            "127.0.0.1:0",
+            "--api-listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(data_dir.path())
+        .args(["--udp-workers", "2"])
+        .args(extra);
         for z in zone_files {
             cmd.arg("--zone-file").arg(z);
         }
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start platdns");
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start platdns");
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).unwrap();
         // "platdns serving DNS on ADDR (udp+tcp), HTTP on http://ADDR, ..."
         let words: Vec<&str> = line.split_whitespace().collect();
-        assert!(line.starts_with("platdns serving DNS on"), "unexpected first line: {line:?}");
+        assert!(
+            line.starts_with("platdns serving DNS on"),
+            "unexpected first line: {line:?}"
+        );
         let dns: SocketAddr = words[4].parse().unwrap();
-        let http: SocketAddr = words[8].trim_start_matches("http://").trim_end_matches(',').parse().unwrap();
+        let http: SocketAddr = words[8]
+            .trim_start_matches("http://")
+            .trim_end_matches(',')
+            .parse()
+            .unwrap();
         Platdns {
             child,
             dns,
@@ -67,7 +88,10 @@ impl Platdns {
     }
 
     pub fn signal(&self, sig: &str) {
-        Command::new("kill").args([&format!("-{sig}"), &self.child.id().to_string()]).status().unwrap();
+        Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
     }
 }
 
@@ -111,7 +135,10 @@ impl Knot {
         }
         let conf_path = dir.path().join("knot.conf");
         std::fs::write(&conf_path, conf).unwrap();
-        let knotd = ["/usr/sbin/knotd", "knotd"].into_iter().find(|p| Path::new(p).exists()).unwrap_or("knotd");
+        let knotd = ["/usr/sbin/knotd", "knotd"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .unwrap_or("knotd");
         let child = Command::new(knotd)
             .arg("-c")
             .arg(&conf_path)
@@ -177,13 +204,19 @@ pub fn parse_kdig(text: &str) -> Reply {
     let mut section = "";
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix(";; ->>HEADER<<-") {
-            r.rcode = rest.split("status: ").nth(1).and_then(|s| s.split(';').next()).unwrap_or("").to_string();
+            r.rcode = rest
+                .split("status: ")
+                .nth(1)
+                .and_then(|s| s.split(';').next())
+                .unwrap_or("")
+                .to_string();
         } else if let Some(rest) = line.strip_prefix(";; Flags: ") {
             let flags = rest.split(';').next().unwrap_or("");
             r.flags = flags.split_whitespace().map(String::from).collect();
         } else if line.starts_with(";; Version:") {
             // The UDP size each server advertises is its own policy.
-            r.edns = Some(line.split("; UDP size").next().unwrap_or("").to_string() + &line.split("B;").nth(1).unwrap_or("").to_string());
+            r.edns =
+                Some(line.split("; UDP size").next().unwrap_or("").to_string() + line.split("B;").nth(1).unwrap_or(""));
         } else if line.starts_with(";; QUESTION SECTION:") {
             section = "q";
         } else if line.starts_with(";; ANSWER SECTION:") {
@@ -193,7 +226,11 @@ pub fn parse_kdig(text: &str) -> Reply {
         } else if line.starts_with(";; ADDITIONAL SECTION:") {
             section = "ar";
         } else if line.starts_with(";;") && section == "q" {
-            let q = line.trim_start_matches(";;").split_whitespace().collect::<Vec<_>>().join(" ");
+            let q = line
+                .trim_start_matches(";;")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
             r.question.push(q);
         } else if line.trim().is_empty() {
             section = "";
