@@ -69,10 +69,11 @@ impl Platdns {
         BufReader::new(stdout).read_line(&mut line).unwrap();
         // "platdns serving DNS on ADDR (udp+tcp), HTTP on http://ADDR, ..."
         let words: Vec<&str> = line.split_whitespace().collect();
-        assert!(
-            line.starts_with("platdns serving DNS on"),
-            "unexpected first line: {line:?}"
-        );
+        if !line.starts_with("platdns serving DNS on") || words.len() < 9 {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("unexpected first line from platdns: {line:?}");
+        }
         let dns: SocketAddr = words[4].parse().unwrap();
         let http: SocketAddr = words[8]
             .trim_start_matches("http://")
