@@ -46,7 +46,7 @@ zones)
       printf "$ORIGIN z%d.test.\n$TTL 3600\n", i > f
       printf "@ SOA ns1.hoster.test. hostmaster.hoster.test. 1 7200 3600 1209600 300\n" > f
       printf "@ NS ns1.hoster.test.\n@ NS ns2.hoster.test.\n@ MX 10 mail\n@ A 10.%d.%d.1\n", int(i / 256) % 256, i % 256 > f
-      printf "www A 10.%d.%d.2\nwww AAAA 2001:db8:%x::2\nmail A 10.%d.%d.3\n", int(i / 256) % 256, i % 256, i, int(i / 256) % 256, i % 256 > f
+      printf "www A 10.%d.%d.2\nwww AAAA 2001:db8:%x:%x::2\nmail A 10.%d.%d.3\n", int(i / 256) % 256, i % 256, int(i / 65536), i % 65536, int(i / 256) % 256, i % 256 > f
       printf "@ TXT \"v=spf1 mx -all\"\nftp CNAME www\n" > f
       close(f)
     }

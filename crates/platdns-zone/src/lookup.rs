@@ -286,3 +286,107 @@ impl Zone {
         &w[..len]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The lookup against the RFC 1034 §6.1 root-and-below example, trimmed to
+    //! the `EDU.` zone served by C.ISI.EDU (§6.2 examples), plus RFC 4592 §2.2.1.
+    use super::*;
+    use crate::zonefile::{parse_str, FsIncludes};
+    use crate::Name;
+
+    const EDU: &str = "$ORIGIN EDU.
+@ 86400 SOA SRI-NIC.ARPA. HOSTMASTER.SRI-NIC.ARPA. 870611 1800 300 604800 86400
+@ NS SRI-NIC.ARPA.
+@ NS C.ISI.EDU.
+ISI NS VAXA.ISI
+ISI NS A.ISI
+VAXA.ISI A 10.2.0.27
+A.ISI A 26.3.0.103
+MIT NS XX.LCS.MIT
+XX.LCS.MIT A 10.0.0.44
+C.ISI A 10.0.0.52
+";
+
+    // RFC 4592 §2.2.1's example zone.
+    const WILD: &str = "$ORIGIN example.
+@ 3600 SOA ns1 host 1 2 3 4 5
+@ NS ns1
+@ NS ns2
+ns1 A 127.0.0.1
+*.example. TXT \"this is a wildcard\"
+*.example. MX 10 host1.example.
+sub.*.example. TXT \"this is not a wildcard\"
+host1.example. A 192.0.2.1
+_ssh._tcp.host1.example. SRV 0 0 22 host1.example.
+_ssh._tcp.host2.example. SRV 0 0 22 host2.example.
+subdel.example. NS ns.example.com.
+subdel.example. NS ns.example.net.
+";
+
+    fn zone(text: &str) -> Zone {
+        let p = parse_str(text, "t", None, &mut FsIncludes);
+        Zone::from_parsed(&p, None).unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    fn ask(z: &Zone, name: &str, t: Rtype) -> (Resolution, Vec<Rtype>, Vec<Rtype>) {
+        let mut r = Resolution::default();
+        let n = Name::from_text(name, None).unwrap().to_lowercase();
+        z.resolve(n.as_wire(), t, &mut r);
+        let types = |s: &Section| s.items().iter().map(|&(_, id)| z.rrset(id).rtype).collect();
+        let (a, ns) = (types(&r.answer), types(&r.authority));
+        (r, a, ns)
+    }
+
+    #[test]
+    fn rfc1034_6_2_referral_for_a_name_below_a_cut() {
+        let z = zone(EDU);
+        let (r, an, ns) = ask(&z, "SRI-NIC.ISI.EDU.", Rtype::A);
+        assert!(!r.authoritative);
+        assert!(an.is_empty());
+        assert_eq!(ns, vec![Rtype::NS]);
+        assert_eq!(r.additional.items().len(), 2, "glue for VAXA.ISI and A.ISI");
+    }
+
+    #[test]
+    fn rfc1034_6_2_nxdomain_with_soa() {
+        let z = zone(EDU);
+        let (r, an, ns) = ask(&z, "NOTHERE.EDU.", Rtype::A);
+        assert_eq!(r.outcome, Outcome::NxDomain);
+        assert!(an.is_empty());
+        assert_eq!(ns, vec![Rtype::SOA]);
+        // RFC 2308 §5: the negative TTL is min(SOA TTL, MINIMUM).
+        assert_eq!(z.rrset(z.negative_soa()).ttl, 86400);
+    }
+
+    #[test]
+    fn rfc4592_2_2_1_examples() {
+        let z = zone(WILD);
+        // host3.example. MX → synthesised from *.example.
+        let (r, an, _) = ask(&z, "host3.example.", Rtype::MX);
+        assert_eq!((r.outcome, an), (Outcome::NoError, vec![Rtype::MX]));
+        assert_eq!(r.answer.items()[0].0, Owner::Qname);
+        // host3.example. A → NODATA from the wildcard.
+        let (r, an, ns) = ask(&z, "host3.example.", Rtype::A);
+        assert_eq!((r.outcome, an.len(), ns), (Outcome::NoError, 0, vec![Rtype::SOA]));
+        // foo.bar.example. TXT → synthesised.
+        let (_, an, _) = ask(&z, "foo.bar.example.", Rtype::TXT);
+        assert_eq!(an, vec![Rtype::TXT]);
+        // host1.example. MX → NODATA: the name exists, no wildcard.
+        let (_, an, ns) = ask(&z, "host1.example.", Rtype::MX);
+        assert_eq!((an.len(), ns), (0, vec![Rtype::SOA]));
+        // sub.*.example. MX → NODATA (the name exists).
+        let (r, an, _) = ask(&z, "sub.*.example.", Rtype::MX);
+        assert_eq!((r.outcome, an.len()), (Outcome::NoError, 0));
+        // _telnet._tcp.host1.example. SRV → NXDOMAIN: _tcp.host1 is an ENT.
+        let (r, _, _) = ask(&z, "_telnet._tcp.host1.example.", Rtype::SRV);
+        assert_eq!(r.outcome, Outcome::NxDomain);
+        // host.subdel.example. A → referral.
+        let (r, _, ns) = ask(&z, "host.subdel.example.", Rtype::A);
+        assert_eq!((r.authoritative, ns), (false, vec![Rtype::NS]));
+        // ghost.*.example. MX → NXDOMAIN: *.example exists as a node, so the
+        // closest encloser is *.example and it has no wildcard child.
+        let (r, _, _) = ask(&z, "ghost.*.example.", Rtype::MX);
+        assert_eq!(r.outcome, Outcome::NxDomain);
+    }
+}

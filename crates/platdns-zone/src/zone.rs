@@ -259,10 +259,9 @@ type ErrSink<'e> = dyn FnMut(&Record, Option<Rtype>, String) + 'e;
 fn build(records: &[Record], apex: &Name, mut report: impl FnMut(&Record, Option<Rtype>, String)) -> Zone {
     let report: &mut ErrSink = &mut report;
     // Sort record indices by (lower-cased owner, type) so RRsets are contiguous.
-    let lowered: Vec<Name> = records.iter().map(|r| r.owner.to_lowercase()).collect();
     let mut order: Vec<usize> = Vec::with_capacity(records.len());
     for (i, r) in records.iter().enumerate() {
-        if !lowered[i].is_subdomain_of(apex) {
+        if !r.owner.is_subdomain_of(apex) {
             report(
                 r,
                 Some(r.rtype),
@@ -273,11 +272,14 @@ fn build(records: &[Record], apex: &Name, mut report: impl FnMut(&Record, Option
         order.push(i);
     }
     order.sort_by(|&a, &b| {
-        lowered[a]
-            .as_wire()
-            .len()
-            .cmp(&lowered[b].as_wire().len())
-            .then_with(|| lowered[a].as_wire().cmp(lowered[b].as_wire()))
+        let (x, y) = (records[a].owner.as_wire(), records[b].owner.as_wire());
+        x.len()
+            .cmp(&y.len())
+            .then_with(|| {
+                x.iter()
+                    .map(u8::to_ascii_lowercase)
+                    .cmp(y.iter().map(u8::to_ascii_lowercase))
+            })
             .then_with(|| records[a].rtype.cmp(&records[b].rtype))
     });
 
@@ -302,14 +304,18 @@ fn build(records: &[Record], apex: &Name, mut report: impl FnMut(&Record, Option
     // children, so empty non-terminals can be created on the way down.
     let mut i = 0;
     while i < order.len() {
-        let owner = &lowered[order[i]];
-        let node = ensure_node_with_ancestors(&mut z, owner.as_wire(), apex.as_wire().len());
+        let mut buf = [0u8; 255];
+        let owner = lower(&records[order[i]].owner, &mut buf);
+        let node = ensure_node_with_ancestors(&mut z, owner, apex.as_wire().len());
         let first_rrset = z.rrsets.len() as u32;
         let mut j = i;
-        while j < order.len() && lowered[order[j]] == *owner {
+        while j < order.len() && records[order[j]].owner.as_wire().eq_ignore_ascii_case(owner) {
             let rtype = records[order[j]].rtype;
             let start = j;
-            while j < order.len() && lowered[order[j]] == *owner && records[order[j]].rtype == rtype {
+            while j < order.len()
+                && records[order[j]].owner.as_wire().eq_ignore_ascii_case(owner)
+                && records[order[j]].rtype == rtype
+            {
                 j += 1;
             }
             add_rrset(&mut z, records, &order[start..j], report);
@@ -321,9 +327,31 @@ fn build(records: &[Record], apex: &Name, mut report: impl FnMut(&Record, Option
     }
     z.record_count = z.rrsets.iter().map(|r| r.count as usize).sum();
 
-    check_and_flag(&mut z, records, &order, &lowered, report);
+    check_and_flag(&mut z, records, &order, report);
     link_additional(&mut z);
+    // Vectors grew by doubling; give back the slack (a 1M-name zone keeps
+    // tens of MiB otherwise).
+    z.names.shrink_to_fit();
+    z.nodes.shrink_to_fit();
+    z.rrsets.shrink_to_fit();
+    z.wire.shrink_to_fit();
+    z.extra.shrink_to_fit();
+    z.index.shrink_to(0, |&id| {
+        let n = &z.nodes[id as usize];
+        hash_name(
+            &z.hasher,
+            &z.names[n.name_off as usize..n.name_off as usize + n.name_len as usize],
+        )
+    });
     z
+}
+
+/// The lower-cased wire form of `name`, in `buf`.
+fn lower<'b>(name: &Name, buf: &'b mut [u8; 255]) -> &'b [u8] {
+    let w = name.as_wire();
+    buf[..w.len()].copy_from_slice(w);
+    buf[..w.len()].make_ascii_lowercase();
+    &buf[..w.len()]
 }
 
 fn add_node(z: &mut Zone, lower_wire: &[u8]) -> NodeId {
@@ -407,8 +435,12 @@ fn add_rrset(z: &mut Zone, records: &[Record], idx: &[usize], report: &mut ErrSi
     });
 }
 
-fn check_and_flag(z: &mut Zone, records: &[Record], order: &[usize], lowered: &[Name], report: &mut ErrSink) {
-    let apex_rec = order.iter().find(|&&k| lowered[k] == z.apex).map(|&k| &records[k]);
+fn check_and_flag(z: &mut Zone, records: &[Record], order: &[usize], report: &mut ErrSink) {
+    let apex_rec = order
+        .iter()
+        .map(|&k| &records[k])
+        .find(|r| r.owner.eq_ignore_case(&z.apex));
+    let mut buf = [0u8; 255];
     // Apex: exactly one SOA, and NS (RFC 1035 §5.2, RFC 1034 §4.2.1).
     z.nodes[0].flags |= flags::APEX;
     match z.rrset_of(0, Rtype::SOA) {
@@ -458,7 +490,7 @@ fn check_and_flag(z: &mut Zone, records: &[Record], order: &[usize], lowered: &[
     // Per record checks, in file order of the sorted set.
     for &k in order {
         let r = &records[k];
-        let node = z.find(lowered[k].as_wire()).expect("node exists");
+        let node = z.find(lower(&r.owner, &mut buf)).expect("node exists");
         if r.rtype == Rtype::SOA && node != 0 {
             report(
                 r,
@@ -493,7 +525,7 @@ fn check_and_flag(z: &mut Zone, records: &[Record], order: &[usize], lowered: &[
 
     for &k in order {
         let r = &records[k];
-        let node = z.find(lowered[k].as_wire()).expect("node exists");
+        let node = z.find(lower(&r.owner, &mut buf)).expect("node exists");
         let f = z.nodes[node as usize].flags;
         let types: Vec<Rtype> = z.node_rrsets(node).map(|s| z.rrset(s).rtype).collect();
         if types.contains(&Rtype::CNAME) && !allowed_with_cname(r.rtype) {

@@ -446,3 +446,97 @@ impl<'p> Reader<'p> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    struct Map(HashMap<PathBuf, String>);
+    impl Includes for Map {
+        fn read(&mut self, path: &Path) -> Result<String, String> {
+            self.0.get(path).cloned().ok_or_else(|| "not found".into())
+        }
+    }
+
+    fn parse(text: &str) -> Parsed {
+        parse_str(text, "z", None, &mut Map(HashMap::new()))
+    }
+
+    #[test]
+    fn rfc1035_omitted_owner_ttl_and_class() {
+        let p =
+            parse("$ORIGIN example.\nwww 300 IN A 192.0.2.1\n    A 192.0.2.2\nmail IN 60 MX 10 www\n   TXT \"x\"\n");
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let r = &p.records;
+        assert_eq!(r[1].owner.to_string(), "www.example.");
+        // RFC 1035 §5.1: an omitted TTL is the last one stated (no $TTL here).
+        assert_eq!(r[1].ttl, 300);
+        assert_eq!((r[2].ttl, r[2].class), (60, Class::IN));
+        assert_eq!((r[3].owner.to_string().as_str(), r[3].ttl), ("mail.example.", 60));
+    }
+
+    #[test]
+    fn dollar_ttl_takes_precedence_over_the_last_explicit_ttl() {
+        // RFC 2308 §4.
+        let p = parse("$ORIGIN example.\n$TTL 120\na 300 A 192.0.2.1\nb A 192.0.2.2\n");
+        assert_eq!(p.records[1].ttl, 120);
+        assert_eq!(parse("$ORIGIN example.\na A 192.0.2.1\n").records[0].ttl, DEFAULT_TTL);
+    }
+
+    #[test]
+    fn parentheses_comments_and_quotes_span_lines() {
+        let p = parse(
+            "$ORIGIN example.\n@ SOA ns host ( 1 ; serial\n 2 3 ; more\n 4 5 )\nt TXT \"a ; not a comment\" ( \"two\"\n \"three\" )\nafter A 192.0.2.9\n",
+        );
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        assert_eq!(p.records.len(), 3);
+        assert_eq!(p.records[2].pos.line, 7, "line numbers count lines inside parentheses");
+        assert_eq!(
+            crate::present::format_rdata(Rtype::TXT, &p.records[1].rdata),
+            "\"a ; not a comment\" \"two\" \"three\""
+        );
+    }
+
+    #[test]
+    fn include_is_relative_to_the_including_file_and_origin_does_not_leak() {
+        let mut files = HashMap::new();
+        files.insert(
+            PathBuf::from("dir/inc.db"),
+            "$ORIGIN other.\nx A 192.0.2.1\n".to_string(),
+        );
+        let mut inc = Map(files);
+        let p = parse_str(
+            "$ORIGIN example.\n$INCLUDE inc.db sub.example.\ny A 192.0.2.2\n",
+            "dir/main.zone",
+            None,
+            &mut inc,
+        );
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        assert_eq!(p.records[0].owner.to_string(), "x.other.");
+        assert_eq!(p.records[1].owner.to_string(), "y.example.");
+        assert_eq!(p.files, vec!["dir/main.zone", "dir/inc.db"]);
+        assert_eq!(p.records[0].pos.file, 1);
+    }
+
+    #[test]
+    fn every_error_is_collected_not_just_the_first() {
+        let p = parse("$ORIGIN example.\na A 1.2.3\nb MX x y\nc A 192.0.2.1\nd BOGUS 1\n");
+        let lines: Vec<u32> = p.errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![2, 3, 5]);
+        assert_eq!(
+            p.errors[0].to_string(),
+            "z:2: A: address: \"1.2.3\" is not an IPv4 address"
+        );
+        assert_eq!(p.records.len(), 1);
+    }
+
+    #[test]
+    fn generic_rfc3597_form_for_known_and_unknown_types() {
+        let p = parse("$ORIGIN example.\na TYPE1 \\# 4 c0000201\nb TYPE65534 \\# 2 abcd\nc TYPE65535 \\# 0\n");
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        assert_eq!(p.records[0].rtype, Rtype::A);
+        assert_eq!(p.records[0].rdata, vec![192, 0, 2, 1]);
+        assert_eq!(p.records[2].rdata, Vec::<u8>::new());
+    }
+}
