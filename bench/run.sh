@@ -11,7 +11,14 @@
 # Memory is PSS summed over the server's processes (NSD forks a child that
 # shares pages with its parent; PSS counts shared pages once), after loading.
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=${PLATDNS_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+# Run from a copy: bash reads a script as it goes, so editing bench/run.sh
+# during a 15-minute run would otherwise break it.
+if [ -z "${PLATDNS_BENCH_COPY:-}" ]; then
+  copy=$(mktemp /tmp/platdns-bench-run.XXXXXX)
+  cp "$0" "$copy"
+  PLATDNS_BENCH_COPY=1 PLATDNS_ROOT="$ROOT" exec bash "$copy" "$@"
+fi
 WORK=${BENCH_DIR:-/tmp/platdns-bench}
 QUICK=${QUICK:-0}
 if [ "$QUICK" = 1 ]; then
@@ -21,7 +28,7 @@ else
 fi
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
-PORT_P=25353 PORT_K=25354 PORT_N=25355
+PORT_P=25353 PORT_K=25354 PORT_N=25355 PORT_B=25356
 
 need=()
 for t in knotd:knot nsd:nsd dnsperf:dnsperf kdig:knot-dnsutils taskset:util-linux; do
@@ -186,15 +193,20 @@ t0=$(now_ms); N=$(start_nsd $PORT_N "zone:
     name: bench.test
     include-pattern: p"); PIDS+=("$N")
 wait_answer $PORT_N h1.bench.test; START_N=$(( $(now_ms) - t0 ))
+# The same platdns with one packet per system call: what recvmmsg/sendmmsg pay.
+B=$(start_platdns $PORT_B --zone-file zones/bench.test.zone --udp-batch 1); PIDS+=("$B")
+wait_answer $PORT_B h1.bench.test
 sleep 1
 MEM_P=$(pss_kb "$P") MEM_K=$(pss_kb "$K") MEM_N=$(pss_kb "$N")
 for r in $(seq "$ROUNDS"); do
   run_load platdns "$P" $PORT_P q-one.txt
   run_load knotd "$K" $PORT_K q-one.txt
   run_load nsd "$N" $PORT_N q-one.txt
+  run_load unbatched "$B" $PORT_B q-one.txt
 done
-stop "$P" "$K" "$N"
-report_load "One zone, $NAMES names: A/AAAA/MX/NXDOMAIN/wildcard/CNAME mix" platdns knotd nsd
+stop "$P" "$K" "$N" "$B"
+report_load "One zone, $NAMES names: A/AAAA/MX/NXDOMAIN/wildcard/CNAME mix" platdns knotd nsd unbatched
+echo "  (unbatched: platdns --udp-batch 1, one recvmmsg/sendmmsg packet per call)"
 ONE_QPS_P=$QPS_platdns
 printf '  platdns/knotd qps ratio: %.2f   CPU-per-query ratio: %.2f\n' \
   "$(awk -v a="$QPS_platdns" -v b="$QPS_knotd" 'BEGIN {print a / b}')" \

@@ -18,6 +18,8 @@ pub struct NodeConfig {
     pub listen: SocketAddr,
     /// UDP worker threads; 0 means one per CPU.
     pub udp_workers: usize,
+    /// Packets per `recvmmsg`/`sendmmsg` (1..=32).
+    pub udp_batch: usize,
     pub max_udp_size: u16,
     pub tcp: TcpConfig,
     pub identity: Identity,
@@ -28,6 +30,7 @@ impl Default for NodeConfig {
         NodeConfig {
             listen: "127.0.0.1:5353".parse().expect("literal address"),
             udp_workers: 0,
+            udp_batch: udp::BATCH,
             max_udp_size: crate::answer::DEFAULT_EDNS_UDP_SIZE,
             tcp: TcpConfig::default(),
             identity: Identity::default(),
@@ -67,11 +70,11 @@ impl DnsNode {
             let s = Arc::new(WorkerStats::default());
             stats.push(s.clone());
             let responder = Responder::new(config.max_udp_size, config.identity.clone());
-            let (cat, stop) = (catalog.clone(), stop.clone());
+            let (cat, stop, batch) = (catalog.clone(), stop.clone(), config.udp_batch);
             threads.push(
                 std::thread::Builder::new()
                     .name(format!("dns-udp-{i}"))
-                    .spawn(move || udp::run_worker(socket, cat, responder, s, stop))?,
+                    .spawn(move || udp::run_worker(socket, batch, cat, responder, s, stop))?,
             );
         }
         let tcp_stats = Arc::new(WorkerStats::default());

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Packets per `recvmmsg`/`sendmmsg` call.
+/// Most packets per `recvmmsg`/`sendmmsg` call (the default batch).
 pub const BATCH: usize = 32;
 /// Largest query we read; anything longer is not a query we can answer.
 const RECV_BUF: usize = 4096;
@@ -96,15 +96,19 @@ impl Batch {
     }
 }
 
-/// Runs one UDP worker until `stop` is set.
+/// Runs one UDP worker until `stop` is set, reading up to `batch` (1..=32)
+/// packets a call. `batch = 1` is the plain one-packet-per-syscall loop that
+/// `bench/` compares against to show what the batching pays.
 pub fn run_worker(
     socket: UdpSocket,
+    batch: usize,
     catalog: Arc<ArcSwap<Catalog>>,
     mut responder: Responder,
     stats: Arc<WorkerStats>,
     stop: Arc<AtomicBool>,
 ) {
     let fd = socket.as_raw_fd();
+    let batch = batch.clamp(1, BATCH);
     let mut b = Batch::new();
     while !stop.load(Ordering::Relaxed) {
         b.arm_recv();
@@ -115,7 +119,7 @@ pub fn run_worker(
             libc::recvmmsg(
                 fd,
                 b.recv_hdrs.as_mut_ptr(),
-                BATCH as u32,
+                batch as u32,
                 libc::MSG_WAITFORONE,
                 std::ptr::null_mut(),
             )

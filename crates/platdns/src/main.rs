@@ -55,6 +55,9 @@ struct ServeArgs {
     /// UDP worker threads (0: one per CPU).
     #[arg(long, default_value_t = 0)]
     udp_workers: usize,
+    /// UDP packets read and sent per system call (1..=32).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=32))]
+    udp_batch: u16,
     /// Largest EDNS UDP payload sent.
     #[arg(long, default_value_t = 1232)]
     max_udp_size: u16,
@@ -189,6 +192,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = NodeConfig {
         listen: args.dns_listen,
         udp_workers: args.udp_workers,
+        udp_batch: args.udp_batch as usize,
         max_udp_size: args.max_udp_size,
         tcp: TcpConfig {
             idle_timeout: Duration::from_secs(args.tcp_idle_timeout),
