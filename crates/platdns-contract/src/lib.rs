@@ -8,7 +8,7 @@
 //!   QPS (R2.3).
 //! - [`ContractState`]: before use / in use, and R1.1 (no contract in use
 //!   without a service).
-//! - [`termination_date`]: R5.2.
+//! - [`termination_date`], for R5.2.
 //! - [`Eligibility`]: R3.1, a zone served only once consent is proven.
 
 use jiff::civil::Date;
@@ -182,7 +182,7 @@ impl ContractQps {
 fn check_extra(plan: Plan, extra: u32, terms: &PlanTerms) -> Result<(), ContractError> {
     match plan {
         Plan::Basic if extra > 0 => Err(ContractError::ExtraQpsOnBasic),
-        Plan::Premium if terms.extra_step == 0 || extra % terms.extra_step != 0 => {
+        Plan::Premium if terms.extra_step == 0 || !extra.is_multiple_of(terms.extra_step) => {
             Err(ContractError::ExtraQpsNotMultiple {
                 step: terms.extra_step,
                 given: extra,
