@@ -1,0 +1,273 @@
+//! `platdns-store`: the control plane's data, and the only crate that speaks
+//! SQL. One query API (`sqlx` Any) over two backends: a SQLite file by
+//! default (WAL), PostgreSQL at scale. Each backend has its own numbered
+//! migrations; every query here is written once, in SQL both accept.
+//!
+//! Every write takes the time as an argument (`now`), so tests fix the clock.
+
+mod accounts;
+mod contracts;
+mod records;
+mod zones;
+
+pub use accounts::{Account, Principal, TokenScope};
+pub use contracts::{Contract, ContractUpdate};
+pub use records::{RecordRow, RecordState, StagedChange};
+pub use zones::{Zone, ZoneHistory};
+
+use jiff::Timestamp;
+use rand::Rng;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+
+/// Which database is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Store errors, typed so the API can map each to its HTTP answer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("{attribute}: {message}")]
+    Invalid { attribute: String, message: String },
+    #[error("{attribute} already exists")]
+    Duplicate { attribute: String },
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Contract(#[from] platdns_contract::ContractError),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+pub(crate) fn invalid<T>(attribute: &str, message: impl Into<String>) -> Result<T> {
+    Err(StoreError::Invalid {
+        attribute: attribute.into(),
+        message: message.into(),
+    })
+}
+
+/// A handle to the store; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://FILE`, `postgres://...`) and runs the
+    /// backend's migrations.
+    pub async fn connect(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        };
+        let url = match backend {
+            Backend::Sqlite if !url.contains("mode=") => {
+                format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+            }
+            _ => url.to_string(),
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 16 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL: readers never wait for the writer; a crash loses
+                        // nothing that was committed.
+                        sqlx::query("PRAGMA journal_mode=WAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA busy_timeout=5000").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA foreign_keys=ON").execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        let store = Store { pool, backend };
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&store.pool).await?,
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&store.pool).await?,
+        }
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// A new DPF job (asynchronous request) in state RUNNING.
+    pub async fn create_job(&self, account_id: Option<i64>, now: Timestamp) -> Result<String> {
+        let request_id = new_request_id();
+        sqlx::query("INSERT INTO jobs (request_id, account_id, status, created_at) VALUES ($1, $2, 'RUNNING', $3)")
+            .bind(&request_id)
+            .bind(account_id)
+            .bind(now.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(request_id)
+    }
+
+    /// Marks a job SUCCESSFUL (with the URL of what it made) or FAILED.
+    pub async fn finish_job(
+        &self,
+        request_id: &str,
+        outcome: Result<String, (String, String)>,
+        now: Timestamp,
+    ) -> Result<()> {
+        let (status, url, etype, emsg) = match outcome {
+            Ok(url) => ("SUCCESSFUL", Some(url), None, None),
+            Err((t, m)) => ("FAILED", None, Some(t), Some(m)),
+        };
+        sqlx::query(
+            "UPDATE jobs SET status = $1, resources_url = $2, error_type = $3, error_message = $4, finished_at = $5 WHERE request_id = $6",
+        )
+        .bind(status)
+        .bind(url)
+        .bind(etype)
+        .bind(emsg)
+        .bind(now.to_string())
+        .bind(request_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// (status, resources_url, error_type, error_message) of a job the
+    /// account may see.
+    pub async fn get_job(&self, request_id: &str, account_id: Option<i64>) -> Result<Job> {
+        let row = sqlx::query(
+            "SELECT status, resources_url, error_type, error_message, account_id FROM jobs WHERE request_id = $1",
+        )
+        .bind(request_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let owner: Option<i64> = row.try_get(4)?;
+        if account_id.is_some() && owner != account_id {
+            return Err(StoreError::NotFound);
+        }
+        Ok(Job {
+            request_id: request_id.to_string(),
+            status: row.try_get(0)?,
+            resources_url: row.try_get(1)?,
+            error_type: row.try_get(2)?,
+            error_message: row.try_get(3)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub request_id: String,
+    pub status: String,
+    pub resources_url: Option<String>,
+    pub error_type: Option<String>,
+    pub error_message: Option<String>,
+}
+
+/// DPF `request_id`: 32 characters.
+pub fn new_request_id() -> String {
+    random_string(32, b"0123456789abcdef")
+}
+
+/// DPF `SystemId`: 14 characters; a letter saying what it names, then random.
+pub(crate) fn new_system_id(prefix: char) -> String {
+    let mut s = String::with_capacity(14);
+    s.push(prefix);
+    s.push_str(&random_string(13, b"0123456789abcdefghijklmnopqrstuvwxyz"));
+    s
+}
+
+pub(crate) fn random_string(len: usize, alphabet: &[u8]) -> String {
+    let mut rng = rand::thread_rng();
+    (0..len)
+        .map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char)
+        .collect()
+}
+
+pub(crate) fn ts(row: &AnyRow, i: usize) -> Result<Timestamp> {
+    let s: String = row.try_get(i)?;
+    s.parse()
+        .map_err(|e| StoreError::Conflict(format!("bad timestamp {s:?} in the store: {e}")))
+}
+
+/// Maps a unique-key violation to [`StoreError::Duplicate`] on `attribute`.
+pub(crate) fn on_unique(e: sqlx::Error, attribute: &str) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        if db.is_unique_violation() {
+            return StoreError::Duplicate {
+                attribute: attribute.into(),
+            };
+        }
+    }
+    StoreError::Db(e)
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// Stores to run each test against: a fresh SQLite file always, and a
+    /// fresh database on the PostgreSQL server in `PLATDNS_TEST_POSTGRES`
+    /// when set (`.ci/run` sets it).
+    pub async fn stores() -> Vec<(Store, Option<tempfile::TempDir>)> {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("store.db").display());
+        let mut v = vec![(Store::connect(&url).await.unwrap(), Some(dir))];
+        let pg = std::env::var("PLATDNS_TEST_POSTGRES").ok().filter(|s| !s.is_empty());
+        if pg.is_none() && std::env::var("CI").is_ok() {
+            panic!("CI must run the store tests on PostgreSQL too: set PLATDNS_TEST_POSTGRES (.ci/start-postgres.sh)");
+        }
+        if let Some(pg) = pg {
+            sqlx::any::install_default_drivers();
+            let name = format!("platdns_test_{}", random_string(12, b"abcdefghijklmnopqrstuvwxyz"));
+            let admin = AnyPoolOptions::new().max_connections(1).connect(&pg).await.unwrap();
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&admin)
+                .await
+                .unwrap();
+            let base = pg.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(pg.clone());
+            v.push((Store::connect(&format!("{base}/{name}")).await.unwrap(), None));
+        }
+        v
+    }
+
+    pub fn t(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn jobs_run_and_finish() {
+        for (store, _dir) in stores().await {
+            let id = store.create_job(Some(1), t("2026-11-24T00:00:00Z")).await.unwrap();
+            assert_eq!(id.len(), 32);
+            assert_eq!(store.get_job(&id, Some(1)).await.unwrap().status, "RUNNING");
+            store
+                .finish_job(&id, Ok("/dpf/v1/zones/x".into()), t("2026-11-24T00:00:01Z"))
+                .await
+                .unwrap();
+            let j = store.get_job(&id, Some(1)).await.unwrap();
+            assert_eq!(
+                (j.status.as_str(), j.resources_url.as_deref()),
+                ("SUCCESSFUL", Some("/dpf/v1/zones/x"))
+            );
+            // R1.2: another account's job is not found.
+            assert!(matches!(store.get_job(&id, Some(2)).await, Err(StoreError::NotFound)));
+        }
+    }
+}

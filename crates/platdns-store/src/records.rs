@@ -1,0 +1,593 @@
+//! Records, staged and applied, as DPF keeps them: an edit is *staged* (to
+//! add / to update / to delete) and reaches DNS only when the zone's changes
+//! are committed; a commit applies every staged edit in one transaction,
+//! bumps the SOA serial and the zone version, and writes a history entry.
+
+use crate::{invalid, new_system_id, Result, Store, StoreError};
+use jiff::Timestamp;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+/// DPF record `state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordState {
+    Applied = 0,
+    ToAdd = 1,
+    ToDelete = 2,
+    ToUpdate = 3,
+    BeforeUpdate = 5,
+}
+
+/// A record as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordRow {
+    pub id: i64,
+    pub public_id: String,
+    pub zone_id: i64,
+    /// Owner name as DPF writes it (absolute, with the trailing dot).
+    pub name: String,
+    pub rrtype: String,
+    pub ttl: Option<i64>,
+    pub rdata: Vec<String>,
+    pub state: RecordState,
+    pub description: String,
+    pub operator: Option<String>,
+}
+
+/// One staged edit.
+#[derive(Debug, Clone)]
+pub enum StagedChange {
+    Add {
+        name: String,
+        rrtype: String,
+        ttl: Option<i64>,
+        rdata: Vec<String>,
+        description: String,
+    },
+    Update {
+        public_id: String,
+        ttl: Option<i64>,
+        rdata: Vec<String>,
+        description: Option<String>,
+    },
+    Delete {
+        public_id: String,
+    },
+}
+
+const COLUMNS: &str = "id, public_id, zone_id, name, rrtype, applied_ttl, applied_rdata, staged_ttl, staged_rdata, pending, description, operator";
+
+struct Raw {
+    id: i64,
+    public_id: String,
+    zone_id: i64,
+    name: String,
+    rrtype: String,
+    applied: Option<(Option<i64>, Vec<String>)>,
+    staged: Option<(Option<i64>, Vec<String>)>,
+    pending: i64,
+    description: String,
+    operator: Option<String>,
+}
+
+fn rdata_json(v: &[String]) -> String {
+    serde_json::to_string(v).expect("strings serialise")
+}
+
+fn raw(row: &AnyRow) -> Result<Raw> {
+    let parse = |s: Option<String>| -> Result<Option<Vec<String>>> {
+        s.map(|s| serde_json::from_str(&s).map_err(|e| StoreError::Conflict(format!("bad rdata in store: {e}"))))
+            .transpose()
+    };
+    let applied_rdata = parse(row.try_get(6)?)?;
+    let staged_rdata = parse(row.try_get(8)?)?;
+    Ok(Raw {
+        id: row.try_get(0)?,
+        public_id: row.try_get(1)?,
+        zone_id: row.try_get(2)?,
+        name: row.try_get(3)?,
+        rrtype: row.try_get(4)?,
+        applied: applied_rdata
+            .map(|r| Ok::<_, StoreError>((row.try_get(5)?, r)))
+            .transpose()?,
+        staged: staged_rdata
+            .map(|r| Ok::<_, StoreError>((row.try_get(7)?, r)))
+            .transpose()?,
+        pending: row.try_get(9)?,
+        description: row.try_get(10)?,
+        operator: row.try_get(11)?,
+    })
+}
+
+impl Raw {
+    fn row(&self, state: RecordState, (ttl, rdata): (Option<i64>, Vec<String>)) -> RecordRow {
+        RecordRow {
+            id: self.id,
+            public_id: self.public_id.clone(),
+            zone_id: self.zone_id,
+            name: self.name.clone(),
+            rrtype: self.rrtype.clone(),
+            ttl,
+            rdata,
+            state,
+            description: self.description.clone(),
+            operator: self.operator.clone(),
+        }
+    }
+
+    /// The record as the staged view shows it (`GET /records`).
+    fn staged_view(&self) -> Option<RecordRow> {
+        match self.pending {
+            1 => self.staged.clone().map(|s| self.row(RecordState::ToAdd, s)),
+            2 => self.applied.clone().map(|a| self.row(RecordState::ToDelete, a)),
+            3 => self.staged.clone().map(|s| self.row(RecordState::ToUpdate, s)),
+            _ => self.applied.clone().map(|a| self.row(RecordState::Applied, a)),
+        }
+    }
+}
+
+fn check_edit(name: &str, rrtype: &str, ttl: Option<i64>, rdata: &[String]) -> Result<()> {
+    if name.is_empty() || name.len() > 255 {
+        return invalid("name", "must be 1 to 255 characters");
+    }
+    if rrtype.is_empty() {
+        return invalid("rrtype", "missing");
+    }
+    if let Some(t) = ttl {
+        if !(1..=2_147_483_647).contains(&t) {
+            return invalid("ttl", "must be 1 to 2147483647");
+        }
+    }
+    if rdata.is_empty() {
+        return invalid("rdata", "at least one value");
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Records of a zone: the staged view (`applied == false`) or what DNS
+    /// serves now (`applied == true`).
+    pub async fn list_records(&self, zone_id: i64, applied: bool) -> Result<Vec<RecordRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM records WHERE zone_id = $1 ORDER BY name, rrtype, id"
+        ))
+        .bind(zone_id)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let r = raw(r)?;
+            let row = if applied {
+                r.applied.clone().map(|a| r.row(RecordState::Applied, a))
+            } else {
+                r.staged_view()
+            };
+            out.extend(row);
+        }
+        Ok(out)
+    }
+
+    /// Pending edits shown as DPF diffs: each staged record, and for an update
+    /// also its state before (5).
+    pub async fn record_diffs(&self, zone_id: i64) -> Result<Vec<RecordRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM records WHERE zone_id = $1 AND pending <> 0 ORDER BY name, rrtype, id"
+        ))
+        .bind(zone_id)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let r = raw(r)?;
+            out.extend(r.staged_view());
+            if r.pending == 3 {
+                out.extend(r.applied.clone().map(|a| r.row(RecordState::BeforeUpdate, a)));
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn find_record(&self, zone_id: i64, public_id: &str) -> Result<RecordRow> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM records WHERE zone_id = $1 AND public_id = $2"
+        ))
+        .bind(zone_id)
+        .bind(public_id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        raw(&row)?.staged_view().ok_or(StoreError::NotFound)
+    }
+
+    /// Stages edits all-or-nothing. `validate` sees every edit first (the API
+    /// checks rdata per rrtype there); nothing is written if any is refused.
+    pub async fn stage(
+        &self,
+        zone_id: i64,
+        edits: &[StagedChange],
+        operator: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Vec<String>> {
+        let mut tx = self.pool().begin().await?;
+        let mut ids = Vec::with_capacity(edits.len());
+        for e in edits {
+            match e {
+                StagedChange::Add {
+                    name,
+                    rrtype,
+                    ttl,
+                    rdata,
+                    description,
+                } => {
+                    check_edit(name, rrtype, *ttl, rdata)?;
+                    // One DPF record per (name, rrtype) that is not being deleted.
+                    let clash: Option<i64> = sqlx::query_scalar(
+                        "SELECT id FROM records WHERE zone_id = $1 AND name = $2 AND rrtype = $3 AND pending <> 2",
+                    )
+                    .bind(zone_id)
+                    .bind(name)
+                    .bind(rrtype)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if clash.is_some() {
+                        return Err(StoreError::Duplicate {
+                            attribute: "name".into(),
+                        });
+                    }
+                    let public_id = new_system_id('r');
+                    sqlx::query(
+                        "INSERT INTO records (public_id, zone_id, name, rrtype, staged_ttl, staged_rdata, pending, description, operator, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $9)",
+                    )
+                    .bind(&public_id)
+                    .bind(zone_id)
+                    .bind(name)
+                    .bind(rrtype)
+                    .bind(*ttl)
+                    .bind(rdata_json(rdata))
+                    .bind(description)
+                    .bind(operator)
+                    .bind(now.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                    ids.push(public_id);
+                }
+                StagedChange::Update {
+                    public_id,
+                    ttl,
+                    rdata,
+                    description,
+                } => {
+                    let row = sqlx::query(&format!(
+                        "SELECT {COLUMNS} FROM records WHERE zone_id = $1 AND public_id = $2"
+                    ))
+                    .bind(zone_id)
+                    .bind(public_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                    let r = raw(&row)?;
+                    check_edit(&r.name, &r.rrtype, *ttl, rdata)?;
+                    if r.pending == 2 {
+                        return Err(StoreError::Conflict(format!(
+                            "record {public_id} is staged for deletion"
+                        )));
+                    }
+                    // Still to be added stays "to add"; an applied one becomes "to update".
+                    let pending = if r.pending == 1 { 1 } else { 3 };
+                    sqlx::query(
+                        "UPDATE records SET staged_ttl = $1, staged_rdata = $2, pending = $3, description = $4, operator = $5, updated_at = $6 WHERE id = $7",
+                    )
+                    .bind(*ttl)
+                    .bind(rdata_json(rdata))
+                    .bind(pending)
+                    .bind(description.clone().unwrap_or(r.description))
+                    .bind(operator)
+                    .bind(now.to_string())
+                    .bind(r.id)
+                    .execute(&mut *tx)
+                    .await?;
+                    ids.push(public_id.clone());
+                }
+                StagedChange::Delete { public_id } => {
+                    let row = sqlx::query(&format!(
+                        "SELECT {COLUMNS} FROM records WHERE zone_id = $1 AND public_id = $2"
+                    ))
+                    .bind(zone_id)
+                    .bind(public_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                    let r = raw(&row)?;
+                    if r.pending == 1 {
+                        // Never applied: deleting it just drops the row.
+                        sqlx::query("DELETE FROM records WHERE id = $1")
+                            .bind(r.id)
+                            .execute(&mut *tx)
+                            .await?;
+                    } else {
+                        sqlx::query("UPDATE records SET pending = 2, staged_ttl = NULL, staged_rdata = NULL, operator = $1, updated_at = $2 WHERE id = $3")
+                            .bind(operator)
+                            .bind(now.to_string())
+                            .bind(r.id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    ids.push(public_id.clone());
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    /// Discards staged edits: of one record, or of the whole zone.
+    pub async fn discard(&self, zone_id: i64, public_id: Option<&str>) -> Result<u64> {
+        let mut tx = self.pool().begin().await?;
+        let filter = if public_id.is_some() { " AND public_id = $2" } else { "" };
+        let delete = format!("DELETE FROM records WHERE zone_id = $1 AND pending = 1{filter}");
+        let mut q = sqlx::query(&delete).bind(zone_id);
+        if let Some(p) = public_id {
+            q = q.bind(p);
+        }
+        let mut n = q.execute(&mut *tx).await?.rows_affected();
+        let revert = format!(
+            "UPDATE records SET pending = 0, staged_ttl = NULL, staged_rdata = NULL WHERE zone_id = $1 AND pending <> 0{filter}"
+        );
+        let mut q = sqlx::query(&revert).bind(zone_id);
+        if let Some(p) = public_id {
+            q = q.bind(p);
+        }
+        n += q.execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        if public_id.is_some() && n == 0 {
+            // Not found, or nothing staged on it: tell which.
+            self.find_record(zone_id, public_id.unwrap_or_default()).await?;
+        }
+        Ok(n)
+    }
+
+    /// Applies every staged edit of the zone atomically. `render` receives the
+    /// records that will be served and the new serial, checks them (the zone
+    /// must build) and returns the RFC 1035 text for the history; an error
+    /// from it aborts the commit with nothing changed. `if_version` guards
+    /// against another commit having come first (our `If-Match`).
+    pub async fn commit<F>(
+        &self,
+        zone_id: i64,
+        operator: Option<&str>,
+        description: &str,
+        if_version: Option<i64>,
+        now: Timestamp,
+        render: F,
+    ) -> Result<(i64, i64)>
+    where
+        F: FnOnce(&[RecordRow], i64) -> Result<String>,
+    {
+        let mut tx = self.pool().begin().await?;
+        // Serialise commits of one zone: the version check and bump below
+        // happen under this row update (a write lock in both backends).
+        let n = sqlx::query("UPDATE zones SET version = version WHERE id = $1")
+            .bind(zone_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let row = sqlx::query("SELECT serial, version FROM zones WHERE id = $1")
+            .bind(zone_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let (serial, version): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+        if if_version.is_some_and(|v| v != version) {
+            return Err(StoreError::Conflict(format!("zone is at version {version}")));
+        }
+        sqlx::query("DELETE FROM records WHERE zone_id = $1 AND pending = 2")
+            .bind(zone_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE records SET applied_ttl = staged_ttl, applied_rdata = staged_rdata, staged_ttl = NULL, staged_rdata = NULL, pending = 0 \
+             WHERE zone_id = $1 AND pending IN (1, 3)",
+        )
+        .bind(zone_id)
+        .execute(&mut *tx)
+        .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM records WHERE zone_id = $1 ORDER BY name, rrtype, id"
+        ))
+        .bind(zone_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut applied = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let r = raw(r)?;
+            applied.extend(r.applied.clone().map(|a| r.row(RecordState::Applied, a)));
+        }
+        // RFC 1982 serial arithmetic: the next serial, wrapping within 32 bits.
+        let new_serial = (serial + 1) % (1i64 << 32);
+        let text = render(&applied, new_serial)?;
+        sqlx::query("UPDATE zones SET serial = $1, version = $2 WHERE id = $3")
+            .bind(new_serial)
+            .bind(version + 1)
+            .bind(zone_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO zone_histories (zone_id, serial, committed_at, operator, description, text) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(zone_id)
+            .bind(new_serial)
+            .bind(now.to_string())
+            .bind(operator)
+            .bind(description)
+            .bind(text)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok((new_serial, version + 1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{stores, t};
+    use crate::*;
+    use platdns_contract::{Plan, PlanTerms};
+
+    fn add(name: &str, rrtype: &str, rdata: &[&str]) -> StagedChange {
+        StagedChange::Add {
+            name: name.into(),
+            rrtype: rrtype.into(),
+            ttl: Some(300),
+            rdata: rdata.iter().map(|s| s.to_string()).collect(),
+            description: String::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn staged_edits_reach_the_applied_view_only_on_commit() {
+        for (store, _dir) in stores().await {
+            let a = store.create_account("a", t("2026-11-01T00:00:00Z")).await.unwrap();
+            let c = store
+                .create_contract(
+                    a.id,
+                    Plan::Basic,
+                    0,
+                    "",
+                    &PlanTerms::default(),
+                    t("2026-11-01T00:00:00Z"),
+                )
+                .await
+                .unwrap();
+            let z = store
+                .create_zone(c.id, "example.com", None, t("2026-11-24T00:00:00Z"))
+                .await
+                .unwrap();
+            let ids = store
+                .stage(
+                    z.id,
+                    &[
+                        add("www.example.com.", "A", &["192.0.2.1"]),
+                        add("example.com.", "MX", &["10 mail.example.com."]),
+                    ],
+                    Some("alice"),
+                    t("2026-11-24T01:00:00Z"),
+                )
+                .await
+                .unwrap();
+            let staged = store.list_records(z.id, false).await.unwrap();
+            assert_eq!(
+                staged.iter().map(|r| r.state).collect::<Vec<_>>(),
+                vec![RecordState::ToAdd; 2]
+            );
+            assert!(store.list_records(z.id, true).await.unwrap().is_empty());
+            // A duplicate (name, rrtype) is refused and nothing of the batch is written.
+            let r = store
+                .stage(
+                    z.id,
+                    &[
+                        add("ftp.example.com.", "A", &["192.0.2.9"]),
+                        add("www.example.com.", "A", &["192.0.2.2"]),
+                    ],
+                    None,
+                    t("2026-11-24T01:00:00Z"),
+                )
+                .await;
+            assert!(matches!(r, Err(StoreError::Duplicate { .. })));
+            assert_eq!(store.list_records(z.id, false).await.unwrap().len(), 2);
+
+            let (serial, version) = store
+                .commit(
+                    z.id,
+                    Some("alice"),
+                    "first",
+                    None,
+                    t("2026-11-24T02:00:00Z"),
+                    |recs, serial| Ok(format!("{serial} {}", recs.len())),
+                )
+                .await
+                .unwrap();
+            assert_eq!((serial, version), (2026112401, 1));
+            assert_eq!(store.list_records(z.id, true).await.unwrap().len(), 2);
+            let h = store.zone_histories(z.id).await.unwrap();
+            assert_eq!(
+                (h.len(), h[0].operator.as_deref(), h[0].description.as_str()),
+                (1, Some("alice"), "first")
+            );
+            assert_eq!(store.zone_history_text(z.id, h[0].id).await.unwrap(), "2026112401 2");
+
+            // Update and delete are staged, shown as diffs, and discardable.
+            store
+                .stage(
+                    z.id,
+                    &[StagedChange::Update {
+                        public_id: ids[0].clone(),
+                        ttl: Some(60),
+                        rdata: vec!["192.0.2.7".into()],
+                        description: None,
+                    }],
+                    None,
+                    t("2026-11-24T03:00:00Z"),
+                )
+                .await
+                .unwrap();
+            store
+                .stage(
+                    z.id,
+                    &[StagedChange::Delete {
+                        public_id: ids[1].clone(),
+                    }],
+                    None,
+                    t("2026-11-24T03:00:00Z"),
+                )
+                .await
+                .unwrap();
+            let diffs: Vec<RecordState> = store
+                .record_diffs(z.id)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.state)
+                .collect();
+            assert_eq!(
+                diffs,
+                vec![RecordState::ToDelete, RecordState::ToUpdate, RecordState::BeforeUpdate]
+            );
+            store.discard(z.id, Some(&ids[1])).await.unwrap();
+            assert_eq!(store.record_diffs(z.id).await.unwrap().len(), 2);
+
+            // If-Match: a commit that expected version 0 fails; nothing applied.
+            assert!(matches!(
+                store
+                    .commit(z.id, None, "", Some(0), t("2026-11-24T04:00:00Z"), |_, _| Ok(
+                        String::new()
+                    ))
+                    .await,
+                Err(StoreError::Conflict(_))
+            ));
+            // A render error aborts the commit whole.
+            assert!(store
+                .commit(z.id, None, "", None, t("2026-11-24T04:00:00Z"), |_, _| invalid(
+                    "rdata", "bad"
+                ))
+                .await
+                .is_err());
+            assert_eq!(
+                store.list_records(z.id, true).await.unwrap()[1].rdata,
+                vec!["192.0.2.1"]
+            );
+            let (_, v) = store
+                .commit(z.id, None, "", Some(1), t("2026-11-24T04:00:00Z"), |_, _| {
+                    Ok(String::new())
+                })
+                .await
+                .unwrap();
+            assert_eq!(v, 2);
+            let applied = store.list_records(z.id, true).await.unwrap();
+            assert_eq!(
+                applied.iter().find(|r| r.rrtype == "A").unwrap().rdata,
+                vec!["192.0.2.7"]
+            );
+        }
+    }
+}

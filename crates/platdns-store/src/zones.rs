@@ -1,0 +1,316 @@
+//! Zones (managed DNS services) under a contract, with R3.1 eligibility, and
+//! their commit histories.
+
+use crate::{invalid, new_system_id, on_unique, random_string, ts, Result, Store, StoreError};
+use jiff::Timestamp;
+use platdns_contract::Eligibility;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Zone {
+    pub id: i64,
+    pub public_id: String,
+    pub service_code: String,
+    pub contract_id: i64,
+    /// Lower-case, without the trailing dot, as DPF writes zone names.
+    pub name: String,
+    pub network: Option<String>,
+    /// DPF zone state: 1 before publication, 2 published.
+    pub state: i64,
+    pub favorite: i64,
+    pub description: String,
+    pub default_ttl: i64,
+    pub eligibility: Eligibility,
+    pub serial: i64,
+    /// Bumped by every commit; the applied zone's ETag.
+    pub version: i64,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZoneHistory {
+    pub id: i64,
+    pub serial: i64,
+    pub committed_at: Timestamp,
+    pub operator: Option<String>,
+    pub description: String,
+}
+
+const COLUMNS: &str =
+    "id, public_id, service_code, contract_id, name, network, state, favorite, description, default_ttl, \
+                       eligibility, eligibility_token, approved_by, approval_reason, serial, version, created_at";
+
+fn from_row(row: &AnyRow) -> Result<Zone> {
+    let kind: String = row.try_get(10)?;
+    let token: String = row.try_get(11)?;
+    let eligibility = match kind.as_str() {
+        "pending" => Eligibility::Pending { token },
+        "txt" => Eligibility::VerifiedByTxt { token },
+        "delegation" => Eligibility::VerifiedByDelegation,
+        "operator" => Eligibility::ApprovedByOperator {
+            operator: row.try_get::<Option<String>, _>(12)?.unwrap_or_default(),
+            reason: row.try_get::<Option<String>, _>(13)?.unwrap_or_default(),
+        },
+        other => return Err(StoreError::Conflict(format!("bad eligibility {other:?}"))),
+    };
+    Ok(Zone {
+        id: row.try_get(0)?,
+        public_id: row.try_get(1)?,
+        service_code: row.try_get(2)?,
+        contract_id: row.try_get(3)?,
+        name: row.try_get(4)?,
+        network: row.try_get(5)?,
+        state: row.try_get(6)?,
+        favorite: row.try_get(7)?,
+        description: row.try_get(8)?,
+        default_ttl: row.try_get(9)?,
+        eligibility,
+        serial: row.try_get(14)?,
+        version: row.try_get(15)?,
+        created_at: ts(row, 16)?,
+    })
+}
+
+/// A zone name as DPF keeps it: lower-case, no trailing dot, 1..=253 chars.
+pub fn normalize_zone_name(name: &str) -> Result<String> {
+    let n = name.trim().trim_end_matches('.').to_ascii_lowercase();
+    if n.is_empty() || n.len() > 253 || n.split('.').any(|l| l.is_empty() || l.len() > 63) {
+        return invalid("name", format!("\"{name}\" is not a domain name"));
+    }
+    if !n
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+    {
+        return invalid("name", format!("\"{name}\" has characters a zone name cannot"));
+    }
+    Ok(n)
+}
+
+impl Store {
+    /// A new zone under a contract, pending until consent is proven (R3.1),
+    /// unless the operator approves it here with a reason.
+    pub async fn create_zone(
+        &self,
+        contract_id: i64,
+        name: &str,
+        approval: Option<(&str, &str)>,
+        now: Timestamp,
+    ) -> Result<Zone> {
+        let name = normalize_zone_name(name)?;
+        self.get_contract(contract_id).await?;
+        let token = format!(
+            "platdns-verify={}",
+            random_string(32, b"abcdefghijklmnopqrstuvwxyz0123456789")
+        );
+        let (kind, by, why) = match approval {
+            Some((by, why)) if !why.trim().is_empty() => ("operator", Some(by), Some(why)),
+            Some(_) => return invalid("reason", "an operator approval needs a reason"),
+            None => ("pending", None, None),
+        };
+        let network = name
+            .ends_with(".in-addr.arpa")
+            .then_some("ipv4")
+            .or(name.ends_with(".ip6.arpa").then_some("ipv6"));
+        // RFC 1912 §2.2 serial style: YYYYMMDDnn.
+        let day = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let serial = (day.year() as i64 * 10000 + day.month() as i64 * 100 + day.day() as i64) * 100;
+        for _ in 0..8 {
+            let code = format!("dpm{}", random_string(8, b"0123456789"));
+            let r = sqlx::query(&format!(
+                "INSERT INTO zones (public_id, service_code, contract_id, name, network, state, description, eligibility, \
+                 eligibility_token, approved_by, approval_reason, serial, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, 1, '', $6, $7, $8, $9, $10, $11) RETURNING {COLUMNS}"
+            ))
+            .bind(new_system_id('m'))
+            .bind(&code)
+            .bind(contract_id)
+            .bind(&name)
+            .bind(network)
+            .bind(kind)
+            .bind(&token)
+            .bind(by)
+            .bind(why)
+            .bind(serial)
+            .bind(now.to_string())
+            .fetch_one(self.pool())
+            .await;
+            match r {
+                Ok(row) => return from_row(&row),
+                Err(e) => {
+                    let msg = e.to_string();
+                    match on_unique(e, "name") {
+                        StoreError::Duplicate { .. } if msg.contains("service_code") => continue,
+                        other => return Err(other),
+                    }
+                }
+            }
+        }
+        Err(StoreError::Conflict("could not allocate a service code".into()))
+    }
+
+    /// By DPF id; a zone of another account is not found (R1.2).
+    pub async fn find_zone(&self, public_id: &str, account_id: Option<i64>) -> Result<Zone> {
+        let row = sqlx::query(&format!(
+            "SELECT {} FROM zones z JOIN contracts c ON c.id = z.contract_id WHERE z.public_id = $1 AND ($2 IS NULL OR c.account_id = $2)",
+            COLUMNS.split(", ").map(|c| format!("z.{}", c.trim())).collect::<Vec<_>>().join(", ")
+        ))
+        .bind(public_id)
+        .bind(account_id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        from_row(&row)
+    }
+
+    pub async fn get_zone(&self, id: i64) -> Result<Zone> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM zones WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        from_row(&row)
+    }
+
+    /// Zones of an account (all accounts when `None`), optionally of one contract.
+    pub async fn list_zones(&self, account_id: Option<i64>, contract_id: Option<i64>) -> Result<Vec<Zone>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {} FROM zones z JOIN contracts c ON c.id = z.contract_id \
+             WHERE ($1 IS NULL OR c.account_id = $1) AND ($2 IS NULL OR z.contract_id = $2) ORDER BY z.id",
+            COLUMNS
+                .split(", ")
+                .map(|c| format!("z.{}", c.trim()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .bind(account_id)
+        .bind(contract_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// Records how consent was proven (R3.1): `operator` approvals carry who and why.
+    pub async fn set_eligibility(&self, zone_id: i64, e: &Eligibility) -> Result<Zone> {
+        let (kind, by, why) = match e {
+            Eligibility::Pending { .. } => ("pending", None, None),
+            Eligibility::VerifiedByTxt { .. } => ("txt", None, None),
+            Eligibility::VerifiedByDelegation => ("delegation", None, None),
+            Eligibility::ApprovedByOperator { operator, reason } => {
+                if reason.trim().is_empty() {
+                    return invalid("reason", "an operator approval needs a reason");
+                }
+                ("operator", Some(operator.as_str()), Some(reason.as_str()))
+            }
+        };
+        let n = sqlx::query("UPDATE zones SET eligibility = $1, approved_by = $2, approval_reason = $3 WHERE id = $4")
+            .bind(kind)
+            .bind(by)
+            .bind(why)
+            .bind(zone_id)
+            .execute(self.pool())
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.get_zone(zone_id).await
+    }
+
+    pub async fn zone_histories(&self, zone_id: i64) -> Result<Vec<ZoneHistory>> {
+        let rows = sqlx::query(
+            "SELECT id, serial, committed_at, operator, description FROM zone_histories WHERE zone_id = $1 ORDER BY id",
+        )
+        .bind(zone_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ZoneHistory {
+                    id: r.try_get(0)?,
+                    serial: r.try_get(1)?,
+                    committed_at: ts(r, 2)?,
+                    operator: r.try_get(3)?,
+                    description: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The RFC 1035 text recorded with a commit.
+    pub async fn zone_history_text(&self, zone_id: i64, history_id: i64) -> Result<String> {
+        sqlx::query_scalar("SELECT text FROM zone_histories WHERE zone_id = $1 AND id = $2")
+            .bind(zone_id)
+            .bind(history_id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{stores, t};
+    use crate::*;
+    use platdns_contract::{Eligibility, Plan, PlanTerms};
+
+    #[tokio::test]
+    async fn r3_1_zones_start_pending_and_operator_approval_records_who_and_why() {
+        for (store, _dir) in stores().await {
+            let a = store.create_account("a", t("2026-11-01T00:00:00Z")).await.unwrap();
+            let c = store
+                .create_contract(
+                    a.id,
+                    Plan::Basic,
+                    0,
+                    "",
+                    &PlanTerms::default(),
+                    t("2026-11-01T00:00:00Z"),
+                )
+                .await
+                .unwrap();
+            let z = store
+                .create_zone(c.id, "Example.COM.", None, t("2026-11-24T00:00:00Z"))
+                .await
+                .unwrap();
+            assert_eq!(z.name, "example.com");
+            assert_eq!(z.serial, 2026112400);
+            assert!(matches!(&z.eligibility, Eligibility::Pending { token } if token.starts_with("platdns-verify=")));
+            assert!(matches!(
+                store
+                    .create_zone(c.id, "example.com", None, t("2026-11-24T00:00:00Z"))
+                    .await,
+                Err(StoreError::Duplicate { .. })
+            ));
+            assert!(store
+                .create_zone(c.id, "bad..name", None, t("2026-11-24T00:00:00Z"))
+                .await
+                .is_err());
+            let approved = Eligibility::ApprovedByOperator {
+                operator: "ops".into(),
+                reason: "registrar letter".into(),
+            };
+            let z = store.set_eligibility(z.id, &approved).await.unwrap();
+            assert_eq!(z.eligibility, approved);
+            let rev = store
+                .create_zone(
+                    c.id,
+                    "2.0.192.in-addr.arpa",
+                    Some(("ops", "RIR record")),
+                    t("2026-11-24T00:00:00Z"),
+                )
+                .await
+                .unwrap();
+            assert_eq!(rev.network.as_deref(), Some("ipv4"));
+            assert!(rev.eligibility.may_serve());
+            // R1.2 through zones.
+            let b = store.create_account("b", t("2026-11-01T00:00:00Z")).await.unwrap();
+            assert!(matches!(
+                store.find_zone(&z.public_id, Some(b.id)).await,
+                Err(StoreError::NotFound)
+            ));
+            assert_eq!(store.list_zones(Some(a.id), None).await.unwrap().len(), 2);
+            assert_eq!(store.list_zones(Some(b.id), None).await.unwrap().len(), 0);
+        }
+    }
+}
