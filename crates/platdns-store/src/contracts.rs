@@ -90,7 +90,7 @@ impl Store {
                 "INSERT INTO contracts (public_id, service_code, account_id, plan, extra_qps, state, description, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}"
             ))
-            .bind(new_system_id('c'))
+            .bind(new_system_id('f'))
             .bind(&code)
             .bind(account_id)
             .bind(plan.code())

@@ -67,6 +67,17 @@ struct ServeArgs {
     /// Answer for CH TXT id.server / hostname.bind; "none" to refuse.
     #[arg(long)]
     identity: Option<String>,
+    /// The store: `sqlite://FILE` or `postgres://...`; default a SQLite file
+    /// in the data dir.
+    #[arg(long)]
+    database: Option<String>,
+    /// A file holding the operator's first API token. Without it, a random one
+    /// is written to `<data-dir>/operator.token` (mode 0600) on first start.
+    #[arg(long)]
+    operator_token_file: Option<PathBuf>,
+    /// Days from a termination notice to the earliest end (R5.2).
+    #[arg(long, default_value_t = 30)]
+    notice_days: i32,
 }
 
 #[derive(Subcommand)]
@@ -208,20 +219,42 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("binding DNS on {}", args.dns_listen))?,
     );
+    let database = args
+        .database
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", args.data_dir.join("platdns.db").display()));
+    let store = platdns_store::Store::connect(&database)
+        .await
+        .with_context(|| format!("opening the store at {database}"))?;
+    let token_path = operator_token(&store, &args).await?;
+    let api = platdns_api::router(platdns_api::AppState {
+        store,
+        terms: Arc::new(platdns_contract::PlanTerms::default()),
+        clock: Arc::new(platdns_api::SystemClock),
+        notice_days: args.notice_days,
+    });
     let http = tokio::net::TcpListener::bind(args.api_listen)
         .await
         .with_context(|| format!("binding HTTP on {}", args.api_listen))?;
     let api_addr = http.local_addr()?;
-    // The one line scripts wait for: where everything listens.
-    println!(
-        "platdns serving DNS on {} (udp+tcp), HTTP on http://{}, data in {}, {} zone(s)",
-        node.local_addr,
-        api_addr,
-        args.data_dir.display(),
-        catalog.load().len()
-    );
+    // The lines scripts wait for: where everything listens. A closed stdout
+    // (the reader went away) must not stop a server, so errors are ignored.
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "platdns serving DNS on {} (udp+tcp), HTTP on http://{}, data in {}, {} zone(s)",
+            node.local_addr,
+            api_addr,
+            args.data_dir.display(),
+            catalog.load().len()
+        );
+        let _ = writeln!(out, "platdns operator token in {}", token_path.display());
+        let _ = out.flush();
+    }
     tracing::info!(dns = %node.local_addr, http = %api_addr, "started");
-    tokio::spawn(http_server(http, node.clone()));
+    tokio::spawn(http_server(http, node.clone(), api));
 
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -265,10 +298,44 @@ fn hostname() -> String {
 }
 
 /// `/healthz` and `/metrics` (Prometheus text format).
-async fn http_server(listener: tokio::net::TcpListener, node: Arc<DnsNode>) {
+/// The operator's first credential: the file named by `--operator-token-file`,
+/// else `<data-dir>/operator.token`, created with a random token (mode 0600)
+/// if absent. Its hash is registered in the store; the token is never printed.
+async fn operator_token(store: &platdns_store::Store, args: &ServeArgs) -> anyhow::Result<PathBuf> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = match &args.operator_token_file {
+        Some(p) => p.clone(),
+        None => {
+            let p = args.data_dir.join("operator.token");
+            if !p.exists() {
+                let secret = format!("pdns_op_{}", platdns_store::new_request_id());
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&p)
+                    .with_context(|| format!("creating {}", p.display()))?;
+                writeln!(f, "{secret}")?;
+            }
+            p
+        }
+    };
+    let secret = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let secret = secret.trim();
+    anyhow::ensure!(
+        secret.len() >= 16,
+        "{}: the operator token must be at least 16 characters",
+        path.display()
+    );
+    store.ensure_operator_token(secret, jiff::Timestamp::now()).await?;
+    Ok(path)
+}
+
+async fn http_server(listener: tokio::net::TcpListener, node: Arc<DnsNode>, api: axum::Router) {
     use axum::routing::get;
     let metrics_node = node.clone();
-    let app = axum::Router::new().route("/healthz", get(|| async { "ok\n" })).route(
+    let app = api.route("/healthz", get(|| async { "ok\n" })).route(
         "/metrics",
         get(move || {
             let node = metrics_node.clone();

@@ -3,7 +3,6 @@
 
 mod common;
 use common::*;
-use std::io::Read;
 use std::net::UdpSocket;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -90,8 +89,9 @@ fn sighup_reloads_changed_files_and_keeps_a_good_version_when_the_new_one_is_bad
     assert_eq!(lost.load(Ordering::Relaxed), 0, "queries lost during reloads");
 
     let _ = server.child.kill();
-    let mut stderr = String::new();
-    server.child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let _ = server.child.wait();
+    std::thread::sleep(Duration::from_millis(100));
+    let stderr = server.stderr.lock().unwrap().clone();
     assert!(
         stderr.contains("reload.test.zone:7: A: address: \"999.1.1.1\" is not an IPv4 address"),
         "log names the line:\n{stderr}"

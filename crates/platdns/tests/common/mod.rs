@@ -36,6 +36,9 @@ pub fn require(tool: &str) -> bool {
 /// A running `platdns serve`, killed on drop.
 pub struct Platdns {
     pub child: Child,
+    /// Everything the server wrote to stderr so far (drained by a thread, so
+    /// the server never blocks on a full pipe).
+    pub stderr: std::sync::Arc<std::sync::Mutex<String>>,
     pub dns: SocketAddr,
     pub http: SocketAddr,
     pub data_dir: tempfile::TempDir,
@@ -65,8 +68,28 @@ impl Platdns {
             .spawn()
             .expect("start platdns");
         let stdout = child.stdout.take().unwrap();
+        let mut reader = BufReader::new(stdout);
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
+        reader.read_line(&mut line).unwrap();
+        // Keep reading stdout for the life of the server, so it never writes
+        // into a closed pipe.
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            while reader.read_line(&mut sink).is_ok_and(|n| n > 0) {
+                sink.clear();
+            }
+        });
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        {
+            let (mut err, buf) = (BufReader::new(child.stderr.take().unwrap()), stderr.clone());
+            std::thread::spawn(move || {
+                let mut line = String::new();
+                while err.read_line(&mut line).is_ok_and(|n| n > 0) {
+                    buf.lock().unwrap().push_str(&line);
+                    line.clear();
+                }
+            });
+        }
         // "platdns serving DNS on ADDR (udp+tcp), HTTP on http://ADDR, ..."
         let words: Vec<&str> = line.split_whitespace().collect();
         if !line.starts_with("platdns serving DNS on") || words.len() < 9 {
@@ -82,6 +105,7 @@ impl Platdns {
             .unwrap();
         Platdns {
             child,
+            stderr,
             dns,
             http,
             data_dir,

@@ -1,0 +1,82 @@
+//! Bearer-token authentication as extractors. Tokens are looked up by hash
+//! in the store; a tenant token reaches only its account's contracts (and
+//! only the ones it names, when it names any).
+
+use crate::{ApiError, AppState};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use platdns_store::{Principal, TokenScope};
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let h = parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = h.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+}
+
+async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
+    let secret = bearer(parts).ok_or_else(ApiError::unauthorized)?;
+    state
+        .store
+        .authenticate(secret)
+        .await?
+        .ok_or_else(ApiError::unauthorized)
+}
+
+/// A tenant's token (DPF viewer / operator scopes).
+pub struct Tenant(pub Principal);
+
+impl Tenant {
+    pub fn account_id(&self) -> i64 {
+        self.0.account_id.expect("tenant tokens have an account")
+    }
+
+    /// May this token see the contract (internal id)? Anything else is 404.
+    pub fn may_see_contract(&self, contract_id: i64) -> bool {
+        self.0.contracts.is_empty() || self.0.contracts.iter().any(|(c, _)| *c == contract_id)
+    }
+
+    /// Write access (DPF `DPFOperator`): write scope and, when the token names
+    /// contracts, the operator role on this one.
+    pub fn require_write(&self, contract_id: i64) -> Result<(), ApiError> {
+        let write = matches!(self.0.scope, TokenScope::Tenant { write: true, .. });
+        let role_ok = self.0.contracts.is_empty()
+            || self
+                .0
+                .contracts
+                .iter()
+                .any(|(c, r)| *c == contract_id && r == "operator");
+        if write && role_ok {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("scope"))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Tenant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let p = principal(parts, state).await?;
+        match p.scope {
+            TokenScope::Tenant { .. } => Ok(Tenant(p)),
+            // The operator API is separate; an operator token is no tenant.
+            TokenScope::Operator => Err(ApiError::unauthorized()),
+        }
+    }
+}
+
+/// The platform operator's token.
+pub struct Operator(pub Principal);
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let p = principal(parts, state).await?;
+        match p.scope {
+            TokenScope::Operator => Ok(Operator(p)),
+            TokenScope::Tenant { .. } => Err(ApiError::unauthorized()),
+        }
+    }
+}

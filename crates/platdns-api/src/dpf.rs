@@ -1,0 +1,297 @@
+//! The DPF-compatible tenant API (`/dpf/v1`): ping, jobs, contracts and zones
+//! (read side). Paging (`offset`, `limit`), `type` (AND/OR) and the
+//! `_keywords_<field>[]` filters work as the reference defines them, once, in
+//! [`Listing`], for every list.
+
+use crate::auth::Tenant;
+use crate::json::{self, contract, zone};
+use crate::{ApiError, ApiResult, AppState};
+use axum::extract::{Path, RawQuery, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/ping", get(ping))
+        .route("/jobs/{request_id}", get(job))
+        .route("/contracts", get(list_contracts))
+        .route("/contracts/count", get(count_contracts))
+        .route("/contracts/{id}", get(get_contract))
+        .route("/contracts/{id}/zones", get(contract_zones))
+        .route("/contracts/{id}/zones/count", get(count_contract_zones))
+        .route("/zones", get(list_zones))
+        .route("/zones/count", get(count_zones))
+        .route("/zones/{id}", get(get_zone))
+        .route("/zones/{id}/contract", get(zone_contract))
+}
+
+async fn ping(_t: Tenant) -> Json<Value> {
+    Json(json!({"request_id": platdns_store::new_request_id()}))
+}
+
+async fn job(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let j = s.store.get_job(&id, Some(t.account_id())).await?;
+    let mut v = json!({"request_id": j.request_id, "status": j.status});
+    if let Some(u) = j.resources_url {
+        v["resources_url"] = json!(u);
+    }
+    if let Some(e) = j.error_type {
+        v["error_type"] = json!(e);
+    }
+    if let Some(m) = j.error_message {
+        v["error_message"] = json!(m);
+    }
+    Ok(Json(v))
+}
+
+/// Paging and keyword filters of a DPF list request.
+pub struct Listing {
+    offset: usize,
+    limit: usize,
+    any: bool,
+    /// (field, values): `_keywords_<field>[]=value`.
+    keywords: Vec<(String, Vec<String>)>,
+}
+
+impl Listing {
+    pub fn parse(query: Option<&str>) -> ApiResult<Listing> {
+        let mut l = Listing {
+            offset: 0,
+            limit: 100,
+            any: false,
+            keywords: Vec::new(),
+        };
+        for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let k = decode(k);
+            let v = decode(v);
+            match k.as_str() {
+                "offset" => {
+                    l.offset = v
+                        .parse()
+                        .ok()
+                        .filter(|o| *o <= 10_000_000)
+                        .ok_or_else(|| ApiError::bad_request("invalid", "offset", "0 to 10000000"))?
+                }
+                "limit" => {
+                    l.limit = v
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=10_000).contains(n))
+                        .ok_or_else(|| ApiError::bad_request("invalid", "limit", "1 to 10000"))?
+                }
+                "type" => match v.as_str() {
+                    "AND" => l.any = false,
+                    "OR" => l.any = true,
+                    _ => return Err(ApiError::bad_request("invalid", "type", "AND or OR")),
+                },
+                _ => {
+                    let Some(field) = k.strip_prefix("_keywords_").and_then(|f| f.strip_suffix("[]")) else {
+                        return Err(ApiError::bad_request("invalid", &k, "unknown query parameter"));
+                    };
+                    if v.chars().count() > 381 {
+                        return Err(ApiError::bad_request("invalid", &k, "at most 381 characters"));
+                    }
+                    match l.keywords.iter_mut().find(|(f, _)| f == field) {
+                        Some((_, vals)) => vals.push(v),
+                        None => l.keywords.push((field.to_string(), vec![v])),
+                    }
+                }
+            }
+        }
+        Ok(l)
+    }
+
+    fn matches(&self, item: &Value) -> bool {
+        if self.keywords.is_empty() {
+            return true;
+        }
+        let field_matches = |(field, values): &(String, Vec<String>)| {
+            let text = |v: &Value| match v {
+                Value::String(s) => s.to_lowercase(),
+                Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            let hay: Vec<String> = if field == "full_text" {
+                item.as_object()
+                    .map(|o| o.values().map(text).collect())
+                    .unwrap_or_default()
+            } else {
+                item.get(field).map(text).into_iter().collect()
+            };
+            // Numbers (plan, state, favorite) match exactly; text by substring.
+            values.iter().any(|v| {
+                let v = v.to_lowercase();
+                hay.iter().any(|h| {
+                    if item.get(field).is_some_and(Value::is_number) {
+                        *h == v
+                    } else {
+                        h.contains(&v)
+                    }
+                })
+            })
+        };
+        if self.any {
+            self.keywords.iter().any(field_matches)
+        } else {
+            self.keywords.iter().all(field_matches)
+        }
+    }
+
+    /// Filters, then pages.
+    pub fn apply(&self, items: Vec<Value>) -> Vec<Value> {
+        items
+            .into_iter()
+            .filter(|i| self.matches(i))
+            .skip(self.offset)
+            .take(self.limit)
+            .collect()
+    }
+
+    pub fn count(&self, items: &[Value]) -> usize {
+        items.iter().filter(|i| self.matches(i)).count()
+    }
+}
+
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    Ok(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn tenant_contracts(s: &AppState, t: &Tenant) -> ApiResult<Vec<Value>> {
+    let all = s.store.list_contracts(Some(t.account_id())).await?;
+    Ok(all.iter().filter(|c| t.may_see_contract(c.id)).map(contract).collect())
+}
+
+async fn list_contracts(State(s): State<AppState>, t: Tenant, RawQuery(q): RawQuery) -> ApiResult<Json<Value>> {
+    let l = Listing::parse(q.as_deref())?;
+    Ok(Json(json::results(l.apply(tenant_contracts(&s, &t).await?))))
+}
+
+async fn count_contracts(State(s): State<AppState>, t: Tenant, RawQuery(q): RawQuery) -> ApiResult<Json<Value>> {
+    let l = Listing::parse(q.as_deref())?;
+    Ok(Json(json::count(l.count(&tenant_contracts(&s, &t).await?))))
+}
+
+async fn find_contract(s: &AppState, t: &Tenant, id: &str) -> ApiResult<platdns_store::Contract> {
+    let c = s.store.find_contract(id, Some(t.account_id())).await?;
+    if !t.may_see_contract(c.id) {
+        return Err(ApiError::not_found());
+    }
+    Ok(c)
+}
+
+async fn get_contract(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(json::result(contract(&find_contract(&s, &t, &id).await?))))
+}
+
+async fn tenant_zones(s: &AppState, t: &Tenant, contract_id: Option<i64>) -> ApiResult<Vec<Value>> {
+    let all = s.store.list_zones(Some(t.account_id()), contract_id).await?;
+    Ok(all
+        .iter()
+        .filter(|z| t.may_see_contract(z.contract_id))
+        .map(zone)
+        .collect())
+}
+
+async fn contract_zones(
+    State(s): State<AppState>,
+    t: Tenant,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let l = Listing::parse(q.as_deref())?;
+    let c = find_contract(&s, &t, &id).await?;
+    Ok(Json(json::results(l.apply(tenant_zones(&s, &t, Some(c.id)).await?))))
+}
+
+async fn count_contract_zones(
+    State(s): State<AppState>,
+    t: Tenant,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let l = Listing::parse(q.as_deref())?;
+    let c = find_contract(&s, &t, &id).await?;
+    Ok(Json(json::count(l.count(&tenant_zones(&s, &t, Some(c.id)).await?))))
+}
+
+async fn list_zones(State(s): State<AppState>, t: Tenant, RawQuery(q): RawQuery) -> ApiResult<Json<Value>> {
+    let l = Listing::parse(q.as_deref())?;
+    Ok(Json(json::results(l.apply(tenant_zones(&s, &t, None).await?))))
+}
+
+async fn count_zones(State(s): State<AppState>, t: Tenant, RawQuery(q): RawQuery) -> ApiResult<Json<Value>> {
+    let l = Listing::parse(q.as_deref())?;
+    Ok(Json(json::count(l.count(&tenant_zones(&s, &t, None).await?))))
+}
+
+async fn find_zone(s: &AppState, t: &Tenant, id: &str) -> ApiResult<platdns_store::Zone> {
+    let z = s.store.find_zone(id, Some(t.account_id())).await?;
+    if !t.may_see_contract(z.contract_id) {
+        return Err(ApiError::not_found());
+    }
+    Ok(z)
+}
+
+async fn get_zone(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(json::result(zone(&find_zone(&s, &t, &id).await?))))
+}
+
+async fn zone_contract(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let z = find_zone(&s, &t, &id).await?;
+    Ok(Json(json::result(contract(
+        &s.store.get_contract(z.contract_id).await?,
+    ))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listing_filters_and_pages_as_dpf_defines() {
+        let items: Vec<Value> = (0..5)
+            .map(|i| json!({"id": format!("f{i}"), "plan": 1 + i % 2, "description": if i < 2 { "tokyo" } else { "osaka" }}))
+            .collect();
+        let l = Listing::parse(Some("_keywords_plan%5B%5D=2")).unwrap();
+        assert_eq!(l.count(&items), 2);
+        let l = Listing::parse(Some("_keywords_plan[]=2&_keywords_description[]=TOK")).unwrap();
+        assert_eq!(l.count(&items), 1);
+        let l = Listing::parse(Some("type=OR&_keywords_plan[]=2&_keywords_description[]=tok")).unwrap();
+        assert_eq!(l.count(&items), 3);
+        let l = Listing::parse(Some("offset=1&limit=2")).unwrap();
+        assert_eq!(
+            l.apply(items.clone())
+                .iter()
+                .map(|v| v["id"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>(),
+            vec!["f1", "f2"]
+        );
+        let l = Listing::parse(Some("_keywords_full_text[]=osaka")).unwrap();
+        assert_eq!(l.count(&items), 3);
+        assert!(Listing::parse(Some("limit=0")).is_err());
+        assert!(Listing::parse(Some("limit=10001")).is_err());
+        assert!(Listing::parse(Some("type=XOR")).is_err());
+        assert!(Listing::parse(Some("bogus=1")).is_err());
+    }
+}

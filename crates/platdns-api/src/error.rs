@@ -1,0 +1,111 @@
+//! One error type for every handler, rendered as DPF's error body:
+//! `{"request_id","error_type","error_message","error_details":[{"code","attribute"}]}`.
+//! Database and internal errors become 500 with the detail logged, never sent.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use platdns_store::StoreError;
+use serde_json::json;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub error_type: &'static str,
+    pub message: String,
+    /// (code, attribute) pairs.
+    pub details: Vec<(String, String)>,
+}
+
+impl ApiError {
+    pub fn bad_request(code: &str, attribute: &str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            error_type: "Bad Request",
+            message: message.into(),
+            details: vec![(code.into(), attribute.into())],
+        }
+    }
+
+    pub fn not_found() -> ApiError {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            error_type: "Not Found",
+            message: "Specified resource not found".into(),
+            details: vec![("not_found".into(), "resource".into())],
+        }
+    }
+
+    pub fn unauthorized() -> ApiError {
+        ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            error_type: "Unauthorized",
+            message: "A valid Bearer token is required".into(),
+            details: vec![("invalid".into(), "Authorization".into())],
+        }
+    }
+
+    pub fn forbidden(attribute: &str) -> ApiError {
+        ApiError {
+            status: StatusCode::FORBIDDEN,
+            error_type: "Forbidden",
+            message: "The token's scope does not allow this operation".into(),
+            details: vec![("forbidden".into(), attribute.into())],
+        }
+    }
+
+    pub fn internal() -> ApiError {
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            error_type: "System Error",
+            message: "System error occurred".into(),
+            details: vec![("system_error".into(), "system".into())],
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::NotFound => ApiError::not_found(),
+            StoreError::Invalid { attribute, message } => ApiError::bad_request("invalid", &attribute, message),
+            StoreError::Duplicate { attribute } => {
+                ApiError::bad_request("duplicate", &attribute, format!("{attribute} already exists"))
+            }
+            StoreError::Conflict(m) => ApiError {
+                status: StatusCode::CONFLICT,
+                error_type: "Conflict",
+                message: m,
+                details: vec![("conflict".into(), "resource".into())],
+            },
+            StoreError::Contract(c) => ApiError::bad_request("invalid", contract_attribute(&c), c.to_string()),
+            other => {
+                tracing::error!(error = %other, "store error");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+fn contract_attribute(e: &platdns_contract::ContractError) -> &'static str {
+    use platdns_contract::ContractError::*;
+    match e {
+        ExtraQpsOnBasic | ExtraQpsNotMultiple { .. } | DowngradeWithExtraQps { .. } => "extra_qps",
+        NoServices => "state",
+        TerminationBeforeNotice { .. } => "ends_on",
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "request_id": platdns_store::new_request_id(),
+            "error_type": self.error_type,
+            "error_message": self.message,
+            "error_details": self.details.iter().map(|(c, a)| json!({"code": c, "attribute": a})).collect::<Vec<_>>(),
+        });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,51 @@
+//! `platdns-api`: the HTTP API. The tenant API under `/dpf/v1` speaks the
+//! DPF-API's paths, JSON shapes and error bodies (SPEC R11.1); the operator
+//! API under `/operator/v1` covers what DPF leaves to the provider (R11.2).
+//!
+//! Authentication is an extractor ([`auth::Tenant`], [`auth::Operator`]): a
+//! handler's signature says who may call it. Another tenant's resource is
+//! always 404, never 403 and never its data (R1.2).
+
+pub mod auth;
+mod dpf;
+mod error;
+mod json;
+mod operator;
+
+pub use error::{ApiError, ApiResult};
+
+use jiff::Timestamp;
+use platdns_contract::PlanTerms;
+use platdns_store::Store;
+use std::sync::Arc;
+
+/// Where the current time comes from; tests fix it.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub terms: Arc<PlanTerms>,
+    pub clock: Arc<dyn Clock>,
+    /// R5.2 notice period in days (operator configuration; the terms say 30).
+    pub notice_days: i32,
+}
+
+/// The whole API router: `/dpf/v1/...` and `/operator/v1/...`.
+pub fn router(state: AppState) -> axum::Router {
+    axum::Router::new()
+        .nest("/dpf/v1", dpf::router())
+        .nest("/operator/v1", operator::router())
+        .with_state(state)
+}

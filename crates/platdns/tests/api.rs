@@ -1,0 +1,328 @@
+//! The control plane over real HTTP against the real binary: the operator
+//! creates accounts, contracts, zones and tokens; tenants read the DPF API and
+//! never reach each other's data (R1.2: 404, not 403).
+
+mod common;
+use common::*;
+use serde_json::{json, Value};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+
+/// One HTTP/1.1 request with `Connection: close`; returns (status, JSON body).
+fn http(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, Value) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    let body = body.unwrap_or("");
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: test\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let status: u16 = resp.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let (head, payload) = resp.split_once("\r\n\r\n").unwrap();
+    let payload = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        dechunk(payload)
+    } else {
+        payload.to_string()
+    };
+    let v = if payload.trim().is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&payload).unwrap_or(Value::String(payload))
+    };
+    (status, v)
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((len, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(len.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = &rest[n + 2..];
+    }
+    out
+}
+
+fn assert_dpf_error(v: &Value, attribute: &str) {
+    assert_eq!(v["request_id"].as_str().map(str::len), Some(32), "{v}");
+    assert!(v["error_type"].is_string() && v["error_message"].is_string(), "{v}");
+    let details = v["error_details"].as_array().unwrap();
+    assert!(
+        details.iter().any(|d| d["attribute"] == attribute),
+        "no detail for {attribute}: {v}"
+    );
+}
+
+#[test]
+fn operator_sets_up_tenants_and_tenants_are_isolated() {
+    let server = Platdns::start(&[], &[]);
+    let op = std::fs::read_to_string(server.data_dir.path().join("operator.token")).unwrap();
+    let op = op.trim();
+    let mode = std::fs::metadata(server.data_dir.path().join("operator.token")).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
+        0o600
+    );
+    let api = server.http;
+
+    // No token, a wrong token, a tenant token on the operator API: 401.
+    assert_eq!(http(api, "GET", "/operator/v1/accounts", None, None).0, 401);
+    assert_eq!(
+        http(api, "GET", "/operator/v1/accounts", Some("pdns_nope"), None).0,
+        401
+    );
+
+    let (st, a) = http(
+        api,
+        "POST",
+        "/operator/v1/accounts",
+        Some(op),
+        Some(r#"{"name":"acme"}"#),
+    );
+    assert_eq!(st, 201, "{a}");
+    let acme = a["result"]["id"].as_i64().unwrap();
+    let (_, b) = http(
+        api,
+        "POST",
+        "/operator/v1/accounts",
+        Some(op),
+        Some(r#"{"name":"globex"}"#),
+    );
+    let globex = b["result"]["id"].as_i64().unwrap();
+    // Duplicate name: 400 naming the attribute.
+    let (st, e) = http(
+        api,
+        "POST",
+        "/operator/v1/accounts",
+        Some(op),
+        Some(r#"{"name":"acme"}"#),
+    );
+    assert_eq!(st, 400);
+    assert_dpf_error(&e, "name");
+    // Malformed JSON, unknown and wrong-typed fields: 400 naming the attribute.
+    let (st, e) = http(api, "POST", "/operator/v1/accounts", Some(op), Some(r#"{"name":"x""#));
+    assert_eq!(st, 400);
+    assert_dpf_error(&e, "schema");
+    let (st, e) = http(
+        api,
+        "POST",
+        "/operator/v1/accounts",
+        Some(op),
+        Some(r#"{"name":"x","colour":"red"}"#),
+    );
+    assert_eq!(st, 400);
+    assert_dpf_error(&e, "colour");
+    let (st, e) = http(
+        api,
+        "POST",
+        "/operator/v1/contracts",
+        Some(op),
+        Some(&json!({"account_id": acme, "plan": "premium", "extra_qps": "lots"}).to_string()),
+    );
+    assert_eq!(st, 400);
+    assert_dpf_error(&e, "extra_qps");
+
+    // R2.2 through the API: extra QPS on Basic refused, nothing created.
+    let (st, e) = http(
+        api,
+        "POST",
+        "/operator/v1/contracts",
+        Some(op),
+        Some(&json!({"account_id": acme, "plan": "basic", "extra_qps": 100}).to_string()),
+    );
+    assert_eq!(st, 400);
+    assert_dpf_error(&e, "extra_qps");
+    let (_, list) = http(api, "GET", "/operator/v1/contracts", Some(op), None);
+    assert_eq!(list["results"].as_array().unwrap().len(), 0);
+
+    let (st, c) = http(
+        api,
+        "POST",
+        "/operator/v1/contracts",
+        Some(op),
+        Some(&json!({"account_id": acme, "plan": "premium", "extra_qps": 200, "description": "main"}).to_string()),
+    );
+    assert_eq!(st, 201, "{c}");
+    assert_eq!(c["result"]["contract_qps"], 400);
+    let acme_contract = c["result"]["id"].as_str().unwrap().to_string();
+    let (_, c2) = http(
+        api,
+        "POST",
+        "/operator/v1/contracts",
+        Some(op),
+        Some(&json!({"account_id": globex, "plan": 1}).to_string()),
+    );
+    let globex_contract = c2["result"]["id"].as_str().unwrap().to_string();
+
+    // R2.3: a downgrade with extra QPS is refused with a clear error.
+    let (st, e) = http(
+        api,
+        "PATCH",
+        &format!("/operator/v1/contracts/{acme_contract}"),
+        Some(op),
+        Some(r#"{"plan":"basic"}"#),
+    );
+    assert_eq!(st, 400);
+    assert_dpf_error(&e, "extra_qps");
+    // R1.1: not in use without a service.
+    let (st, e) = http(
+        api,
+        "PATCH",
+        &format!("/operator/v1/contracts/{acme_contract}"),
+        Some(op),
+        Some(r#"{"state":2}"#),
+    );
+    assert_eq!(st, 400);
+    assert_dpf_error(&e, "state");
+
+    let (st, z) = http(
+        api,
+        "POST",
+        "/operator/v1/zones",
+        Some(op),
+        Some(&json!({"contract_id": acme_contract, "name": "Example.COM"}).to_string()),
+    );
+    assert_eq!(st, 201, "{z}");
+    assert_eq!(z["result"]["name"], "example.com.");
+    assert_eq!(z["result"]["eligibility"]["state"], "pending");
+    let acme_zone = z["result"]["id"].as_str().unwrap().to_string();
+    let (_, z2) = http(
+        api,
+        "POST",
+        "/operator/v1/zones",
+        Some(op),
+        Some(
+            &json!({"contract_id": globex_contract, "name": "globex.test", "approve": "registrar confirmed by phone"})
+                .to_string(),
+        ),
+    );
+    assert_eq!(z2["result"]["eligibility"]["state"], "approved");
+    assert!(z2["result"]["eligibility"]["by"]
+        .as_str()
+        .unwrap()
+        .starts_with("operator#"));
+    let globex_zone = z2["result"]["id"].as_str().unwrap().to_string();
+    let (st, _) = http(
+        api,
+        "PATCH",
+        &format!("/operator/v1/contracts/{acme_contract}"),
+        Some(op),
+        Some(r#"{"state":2}"#),
+    );
+    assert_eq!(st, 200);
+
+    // R5.2: the end date is the later of notice + 30 days and the named day.
+    let (_, t) = http(
+        api,
+        "POST",
+        &format!("/operator/v1/contracts/{globex_contract}/termination"),
+        Some(op),
+        Some(r#"{"notice_received":"2026-11-24","requested_end":"2026-12-01"}"#),
+    );
+    assert_eq!(t["result"]["ends_on"], "2026-12-24");
+
+    let (st, tok) = http(
+        api,
+        "POST",
+        "/operator/v1/tokens",
+        Some(op),
+        Some(&json!({"account_id": acme, "scopes": ["read", "write"]}).to_string()),
+    );
+    assert_eq!(st, 201, "{tok}");
+    let acme_token = tok["result"]["token"].as_str().unwrap().to_string();
+    let (_, tok) = http(
+        api,
+        "POST",
+        "/operator/v1/tokens",
+        Some(op),
+        Some(&json!({"account_id": globex, "scopes": ["read"]}).to_string()),
+    );
+    let globex_token = tok["result"]["token"].as_str().unwrap().to_string();
+    // A token cannot name another account's contract.
+    let (st, _) = http(api, "POST", "/operator/v1/tokens", Some(op), Some(&json!({"account_id": globex, "scopes": ["read"], "contracts": [{"contract_id": acme_contract, "role": "viewer"}]}).to_string()));
+    assert_eq!(st, 404);
+
+    // The tenant API, DPF shapes.
+    let (st, p) = http(api, "GET", "/dpf/v1/ping", Some(&acme_token), None);
+    assert_eq!((st, p["request_id"].as_str().map(str::len)), (200, Some(32)));
+    assert_eq!(
+        http(api, "GET", "/dpf/v1/ping", Some(op), None).0,
+        401,
+        "the operator token is not a tenant token"
+    );
+    let (_, cs) = http(api, "GET", "/dpf/v1/contracts", Some(&acme_token), None);
+    let cs = cs["results"].as_array().unwrap();
+    assert_eq!(cs.len(), 1);
+    assert_eq!(cs[0]["id"], acme_contract.as_str());
+    assert_eq!((cs[0]["plan"].as_i64(), cs[0]["state"].as_i64()), (Some(2), Some(2)));
+    assert_eq!(cs[0]["service_code"].as_str().map(str::len), Some(11));
+    let (_, n) = http(api, "GET", "/dpf/v1/contracts/count", Some(&acme_token), None);
+    assert_eq!(n["result"]["count"], 1);
+    let (_, zs) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/contracts/{acme_contract}/zones"),
+        Some(&acme_token),
+        None,
+    );
+    assert_eq!(zs["results"][0]["id"], acme_zone.as_str());
+    let (_, zc) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/zones/{acme_zone}/contract"),
+        Some(&acme_token),
+        None,
+    );
+    assert_eq!(zc["result"]["id"], acme_contract.as_str());
+    let (_, filtered) = http(
+        api,
+        "GET",
+        "/dpf/v1/zones?_keywords_name[]=nomatch",
+        Some(&acme_token),
+        None,
+    );
+    assert_eq!(filtered["results"].as_array().unwrap().len(), 0);
+    let (st, e) = http(api, "GET", "/dpf/v1/zones?limit=0", Some(&acme_token), None);
+    assert_eq!(st, 400);
+    assert_dpf_error(&e, "limit");
+
+    // R1.2 on every read endpoint: the other tenant's ids are simply not there.
+    for path in [
+        format!("/dpf/v1/contracts/{globex_contract}"),
+        format!("/dpf/v1/contracts/{globex_contract}/zones"),
+        format!("/dpf/v1/contracts/{globex_contract}/zones/count"),
+        format!("/dpf/v1/zones/{globex_zone}"),
+        format!("/dpf/v1/zones/{globex_zone}/contract"),
+    ] {
+        let (st, e) = http(api, "GET", &path, Some(&acme_token), None);
+        assert_eq!(st, 404, "{path}: {e}");
+        assert!(!e.to_string().contains("globex"), "{path} leaked data: {e}");
+    }
+    for path in [
+        format!("/dpf/v1/contracts/{acme_contract}"),
+        format!("/dpf/v1/zones/{acme_zone}"),
+    ] {
+        assert_eq!(http(api, "GET", &path, Some(&globex_token), None).0, 404, "{path}");
+    }
+    let (_, zs) = http(api, "GET", "/dpf/v1/zones", Some(&globex_token), None);
+    assert_eq!(zs["results"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        http(
+            api,
+            "GET",
+            "/dpf/v1/jobs/00000000000000000000000000000000",
+            Some(&acme_token),
+            None
+        )
+        .0,
+        404
+    );
+}
