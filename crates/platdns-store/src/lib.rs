@@ -251,6 +251,28 @@ pub(crate) mod testing {
         s.parse().unwrap()
     }
 
+    /// An account, a Basic contract under it and a zone under that.
+    pub async fn account_contract_zone(store: &Store, account: &str, zone: &str) -> (Account, Contract, Zone) {
+        let terms = platdns_contract::PlanTerms::default();
+        let a = store.create_account(account, t("2026-11-01T00:00:00Z")).await.unwrap();
+        let c = store
+            .create_contract(
+                a.id,
+                platdns_contract::Plan::Basic,
+                0,
+                "",
+                &terms,
+                t("2026-11-01T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        let z = store
+            .create_zone(c.id, zone, None, t("2026-11-24T00:00:00Z"))
+            .await
+            .unwrap();
+        (a, c, z)
+    }
+
     #[tokio::test]
     async fn jobs_run_and_finish() {
         for (store, _dir) in stores().await {

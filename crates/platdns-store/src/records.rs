@@ -126,6 +126,18 @@ impl Raw {
     }
 }
 
+async fn fetch_raw(tx: &mut sqlx::Transaction<'_, sqlx::Any>, zone_id: i64, public_id: &str) -> Result<Raw> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM records WHERE zone_id = $1 AND public_id = $2"
+    ))
+    .bind(zone_id)
+    .bind(public_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    raw(&row)
+}
+
 fn check_edit(name: &str, rrtype: &str, ttl: Option<i64>, rdata: &[String]) -> Result<()> {
     if name.is_empty() || name.len() > 255 {
         return invalid("name", "must be 1 to 255 characters");
@@ -258,15 +270,7 @@ impl Store {
                     rdata,
                     description,
                 } => {
-                    let row = sqlx::query(&format!(
-                        "SELECT {COLUMNS} FROM records WHERE zone_id = $1 AND public_id = $2"
-                    ))
-                    .bind(zone_id)
-                    .bind(public_id)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
-                    let r = raw(&row)?;
+                    let r = fetch_raw(&mut tx, zone_id, public_id).await?;
                     check_edit(&r.name, &r.rrtype, *ttl, rdata)?;
                     if r.pending == 2 {
                         return Err(StoreError::Conflict(format!(
@@ -290,15 +294,7 @@ impl Store {
                     ids.push(public_id.clone());
                 }
                 StagedChange::Delete { public_id } => {
-                    let row = sqlx::query(&format!(
-                        "SELECT {COLUMNS} FROM records WHERE zone_id = $1 AND public_id = $2"
-                    ))
-                    .bind(zone_id)
-                    .bind(public_id)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
-                    let r = raw(&row)?;
+                    let r = fetch_raw(&mut tx, zone_id, public_id).await?;
                     if r.pending == 1 {
                         // Never applied: deleting it just drops the row.
                         sqlx::query("DELETE FROM records WHERE id = $1")
@@ -432,7 +428,6 @@ impl Store {
 mod tests {
     use crate::testing::{stores, t};
     use crate::*;
-    use platdns_contract::{Plan, PlanTerms};
 
     fn add(name: &str, rrtype: &str, rdata: &[&str]) -> StagedChange {
         StagedChange::Add {
@@ -447,22 +442,7 @@ mod tests {
     #[tokio::test]
     async fn staged_edits_reach_the_applied_view_only_on_commit() {
         for (store, _dir) in stores().await {
-            let a = store.create_account("a", t("2026-11-01T00:00:00Z")).await.unwrap();
-            let c = store
-                .create_contract(
-                    a.id,
-                    Plan::Basic,
-                    0,
-                    "",
-                    &PlanTerms::default(),
-                    t("2026-11-01T00:00:00Z"),
-                )
-                .await
-                .unwrap();
-            let z = store
-                .create_zone(c.id, "example.com", None, t("2026-11-24T00:00:00Z"))
-                .await
-                .unwrap();
+            let (_, _, z) = crate::testing::account_contract_zone(&store, "a", "example.com").await;
             let ids = store
                 .stage(
                     z.id,

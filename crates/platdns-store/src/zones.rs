@@ -252,27 +252,12 @@ impl Store {
 mod tests {
     use crate::testing::{stores, t};
     use crate::*;
-    use platdns_contract::{Eligibility, Plan, PlanTerms};
+    use platdns_contract::Eligibility;
 
     #[tokio::test]
     async fn r3_1_zones_start_pending_and_operator_approval_records_who_and_why() {
         for (store, _dir) in stores().await {
-            let a = store.create_account("a", t("2026-11-01T00:00:00Z")).await.unwrap();
-            let c = store
-                .create_contract(
-                    a.id,
-                    Plan::Basic,
-                    0,
-                    "",
-                    &PlanTerms::default(),
-                    t("2026-11-01T00:00:00Z"),
-                )
-                .await
-                .unwrap();
-            let z = store
-                .create_zone(c.id, "Example.COM.", None, t("2026-11-24T00:00:00Z"))
-                .await
-                .unwrap();
+            let (a, c, z) = crate::testing::account_contract_zone(&store, "a", "Example.COM.").await;
             assert_eq!(z.name, "example.com");
             assert_eq!(z.serial, 2026112400);
             assert!(matches!(&z.eligibility, Eligibility::Pending { token } if token.starts_with("platdns-verify=")));
