@@ -245,7 +245,7 @@ async fn count_zones(State(s): State<AppState>, t: Tenant, RawQuery(q): RawQuery
     Ok(Json(json::count(l.count(&tenant_zones(&s, &t, None).await?))))
 }
 
-async fn find_zone(s: &AppState, t: &Tenant, id: &str) -> ApiResult<platdns_store::Zone> {
+pub(crate) async fn find_zone(s: &AppState, t: &Tenant, id: &str) -> ApiResult<platdns_store::Zone> {
     let z = s.store.find_zone(id, Some(t.account_id())).await?;
     if !t.may_see_contract(z.contract_id) {
         return Err(ApiError::not_found());

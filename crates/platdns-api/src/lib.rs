@@ -11,8 +11,11 @@ mod dpf;
 mod error;
 mod json;
 mod operator;
+pub mod publish;
+mod records;
 
 pub use error::{ApiError, ApiResult};
+pub use publish::{publish_all, Publisher, ZoneDefaults};
 
 use jiff::Timestamp;
 use platdns_contract::PlanTerms;
@@ -40,12 +43,16 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// R5.2 notice period in days (operator configuration; the terms say 30).
     pub notice_days: i32,
+    /// Where committed zones go (the DNS node's catalog).
+    pub publisher: Arc<dyn Publisher>,
+    /// The platform's SOA/NS data for hosted zones.
+    pub zone_defaults: Arc<ZoneDefaults>,
 }
 
 /// The whole API router: `/dpf/v1/...` and `/operator/v1/...`.
 pub fn router(state: AppState) -> axum::Router {
     axum::Router::new()
-        .nest("/dpf/v1", dpf::router())
+        .nest("/dpf/v1", dpf::router().merge(records::router()))
         .nest("/operator/v1", operator::router())
         .with_state(state)
 }

@@ -194,6 +194,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut files = zones::ZoneFiles::new(&args.zone_files, Some(&zone_dir));
     log_report(&files.reload());
     let catalog = Arc::new(ArcSwap::from_pointee(files.catalog()));
+    let served = Arc::new(ServedZones {
+        files: std::sync::Mutex::new(files.catalog()),
+        store: std::sync::Mutex::new(platdns_zone::Catalog::new()),
+        target: catalog.clone(),
+    });
 
     let identity = match args.identity.as_deref() {
         Some("none") => None,
@@ -227,12 +232,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("opening the store at {database}"))?;
     let token_path = operator_token(&store, &args).await?;
-    let api = platdns_api::router(platdns_api::AppState {
+    let state = platdns_api::AppState {
         store,
         terms: Arc::new(platdns_contract::PlanTerms::default()),
         clock: Arc::new(platdns_api::SystemClock),
         notice_days: args.notice_days,
-    });
+        publisher: served.clone(),
+        zone_defaults: Arc::new(platdns_api::ZoneDefaults::default()),
+    };
+    let from_store = platdns_api::publish_all(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+    tracing::info!(zones = from_store, "zones from the store");
+    let api = platdns_api::router(state);
     let http = tokio::net::TcpListener::bind(args.api_listen)
         .await
         .with_context(|| format!("binding HTTP on {}", args.api_listen))?;
@@ -268,7 +280,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 }).await?;
                 files = f;
                 log_report(&report);
-                node.swap(files.catalog());
+                *served.files.lock().expect("not poisoned") = files.catalog();
+                served.rebuild();
                 tracing::info!(zones = node.catalog().len(), "reloaded on SIGHUP");
             }
             _ = term.recv() => break,
@@ -277,6 +290,44 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     tracing::info!("stopping");
     Ok(())
+}
+
+/// What the node serves: zones from files and zones committed through the
+/// API (the store's version wins when both have an apex). Either side's
+/// change rebuilds the catalog and swaps it in; queries never wait.
+struct ServedZones {
+    files: std::sync::Mutex<platdns_zone::Catalog>,
+    store: std::sync::Mutex<platdns_zone::Catalog>,
+    target: Arc<ArcSwap<platdns_zone::Catalog>>,
+}
+
+impl ServedZones {
+    fn rebuild(&self) {
+        // Both locks are held until the swap, so two rebuilds cannot finish in
+        // the wrong order. Cloning the catalog copies one pointer per zone.
+        let files = self.files.lock().expect("not poisoned");
+        let store = self.store.lock().expect("not poisoned");
+        let mut merged = files.clone();
+        for z in store.zones() {
+            merged.insert(z.clone());
+        }
+        self.target.store(Arc::new(merged));
+    }
+}
+
+impl platdns_api::Publisher for ServedZones {
+    fn publish(&self, apex: &Name, zone: Option<Arc<platdns_zone::Zone>>) {
+        {
+            let mut store = self.store.lock().expect("not poisoned");
+            match zone {
+                Some(z) => store.insert(z),
+                None => {
+                    store.remove(apex);
+                }
+            }
+        }
+        self.rebuild();
+    }
 }
 
 fn log_report(r: &zones::LoadReport) {

@@ -326,3 +326,244 @@ fn operator_sets_up_tenants_and_tenants_are_isolated() {
         404
     );
 }
+
+/// Sets up account, contract, approved zone and a write token; returns
+/// (zone id, token).
+fn tenant_with_zone(api: SocketAddr, op: &str, account: &str, zone: &str) -> (String, String) {
+    let (_, a) = http(
+        api,
+        "POST",
+        "/operator/v1/accounts",
+        Some(op),
+        Some(&json!({"name": account}).to_string()),
+    );
+    let acct = a["result"]["id"].as_i64().unwrap();
+    let (_, c) = http(
+        api,
+        "POST",
+        "/operator/v1/contracts",
+        Some(op),
+        Some(&json!({"account_id": acct, "plan": "basic"}).to_string()),
+    );
+    let cid = c["result"]["id"].as_str().unwrap().to_string();
+    let (_, z) = http(
+        api,
+        "POST",
+        "/operator/v1/zones",
+        Some(op),
+        Some(&json!({"contract_id": cid, "name": zone, "approve": "test"}).to_string()),
+    );
+    let (_, tok) = http(
+        api,
+        "POST",
+        "/operator/v1/tokens",
+        Some(op),
+        Some(&json!({"account_id": acct, "scopes": ["read", "write"]}).to_string()),
+    );
+    (
+        z["result"]["id"].as_str().unwrap().to_string(),
+        tok["result"]["token"].as_str().unwrap().to_string(),
+    )
+}
+
+#[test]
+fn staged_records_reach_dns_only_on_commit() {
+    if !require("kdig") {
+        return;
+    }
+    let server = Platdns::start(&[], &[]);
+    let op = std::fs::read_to_string(server.data_dir.path().join("operator.token")).unwrap();
+    let api = server.http;
+    let (zone, tok) = tenant_with_zone(api, op.trim(), "acme", "example.com");
+    let (_, other_tok) = tenant_with_zone(api, op.trim(), "globex", "globex.test");
+    let tok = tok.as_str();
+
+    // Not served before a commit.
+    assert_eq!(kdig(server.dns, &["www.example.com", "A"]).rcode, "REFUSED");
+
+    let (st, job) = http(
+        api,
+        "POST",
+        &format!("/dpf/v1/zones/{zone}/records"),
+        Some(tok),
+        Some(r#"{"name":"www","rrtype":"A","rdata":[{"value":"192.0.2.10"},{"value":"192.0.2.11"}],"ttl":300}"#),
+    );
+    assert_eq!(st, 202, "{job}");
+    let (_, j) = http(api, "GET", job["jobs_url"].as_str().unwrap(), Some(tok), None);
+    assert_eq!(j["status"], "SUCCESSFUL");
+    let rid = j["resources_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let (_, r) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/zones/{zone}/records/{rid}"),
+        Some(tok),
+        None,
+    );
+    assert_eq!(
+        (r["result"]["name"].as_str(), r["result"]["state"].as_i64()),
+        (Some("www.example.com."), Some(1))
+    );
+
+    // Bad rdata, a name outside the zone, an unknown field: 400 naming it, nothing staged.
+    for (body, attr) in [
+        (
+            r#"{"name":"bad","rrtype":"A","rdata":[{"value":"192.0.2.300"}]}"#,
+            "rdata",
+        ),
+        (
+            r#"{"name":"www.example.org.","rrtype":"A","rdata":[{"value":"192.0.2.1"}]}"#,
+            "name",
+        ),
+        (r#"{"name":"x","rrtype":"MX","rdata":[{"value":"ten mail"}]}"#, "rdata"),
+        (
+            r#"{"name":"x","rrtype":"A","rdata":[{"value":"192.0.2.1"}],"colour":1}"#,
+            "colour",
+        ),
+        (
+            r#"{"name":"x","rrtype":"SOA","rdata":[{"value":"a b 1 2 3 4 5"}]}"#,
+            "rrtype",
+        ),
+    ] {
+        let (st, e) = http(
+            api,
+            "POST",
+            &format!("/dpf/v1/zones/{zone}/records"),
+            Some(tok),
+            Some(body),
+        );
+        assert_eq!(st, 400, "{body}: {e}");
+        assert_dpf_error(&e, attr);
+    }
+    let (_, n) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/zones/{zone}/records/count"),
+        Some(tok),
+        None,
+    );
+    assert_eq!(n["result"]["count"], 1);
+    // Another tenant cannot stage into this zone: 404.
+    assert_eq!(
+        http(
+            api,
+            "POST",
+            &format!("/dpf/v1/zones/{zone}/records"),
+            Some(&other_tok),
+            Some(r#"{"name":"evil","rrtype":"A","rdata":[{"value":"192.0.2.66"}]}"#)
+        )
+        .0,
+        404
+    );
+
+    // Still not served: staged only.
+    assert_eq!(kdig(server.dns, &["www.example.com", "A"]).rcode, "REFUSED");
+    let (st, _) = http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}/changes"),
+        Some(tok),
+        Some(r#"{"description":"first"}"#),
+    );
+    assert_eq!(st, 202);
+    let k = kdig(server.dns, &["www.example.com", "A"]);
+    assert_eq!(
+        k.answer,
+        vec![
+            "www.example.com. 300 IN A 192.0.2.10",
+            "www.example.com. 300 IN A 192.0.2.11"
+        ],
+        "{}",
+        k.raw
+    );
+    assert!(k.flags.contains(&"aa".to_string()));
+    let soa = kdig(server.dns, &["example.com", "SOA"]);
+    assert!(soa.answer[0].contains("ns1.platdns.test."), "{}", soa.raw);
+
+    // Update, then commit with a stale If-Match: 412 and nothing changes.
+    let (st, _) = http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}/records/{rid}"),
+        Some(tok),
+        Some(r#"{"rdata":[{"value":"192.0.2.20"}]}"#),
+    );
+    assert_eq!(st, 202);
+    let (_, diffs) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/zones/{zone}/records/diffs"),
+        Some(tok),
+        None,
+    );
+    let states: Vec<i64> = diffs["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["state"].as_i64().unwrap())
+        .collect();
+    assert_eq!(states, vec![3, 5]);
+    let mut s = TcpStream::connect(api).unwrap();
+    let body = "{}";
+    write!(s, "PATCH /dpf/v1/zones/{zone}/changes HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {tok}\r\nIf-Match: \"0\"\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    assert!(resp.starts_with("HTTP/1.1 412"), "{resp}");
+    assert_eq!(kdig(server.dns, &["www.example.com", "A"]).answer.len(), 2);
+    http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}/changes"),
+        Some(tok),
+        Some("{}"),
+    );
+    assert_eq!(
+        kdig(server.dns, &["www.example.com", "A"]).answer,
+        vec!["www.example.com. 300 IN A 192.0.2.20"]
+    );
+
+    // Delete and commit: NXDOMAIN. Histories keep every commit's text.
+    http(
+        api,
+        "DELETE",
+        &format!("/dpf/v1/zones/{zone}/records/{rid}"),
+        Some(tok),
+        None,
+    );
+    http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}/changes"),
+        Some(tok),
+        Some(r#"{"description":"gone"}"#),
+    );
+    assert_eq!(kdig(server.dns, &["www.example.com", "A"]).rcode, "NXDOMAIN");
+    let (_, h) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/zones/{zone}/zone_histories"),
+        Some(tok),
+        None,
+    );
+    let h = h["results"].as_array().unwrap();
+    assert_eq!(h.len(), 3);
+    let (_, text) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/zones/{zone}/zone_histories/{}/text", h[0]["id"]),
+        Some(tok),
+        None,
+    );
+    assert!(
+        text["result"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("www.example.com. 300 IN A 192.0.2.10"),
+        "{text}"
+    );
+}
