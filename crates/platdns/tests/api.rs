@@ -64,9 +64,9 @@ fn assert_dpf_error(v: &Value, attribute: &str) {
 #[test]
 fn operator_sets_up_tenants_and_tenants_are_isolated() {
     let server = Platdns::start(&[], &[]);
-    let op = std::fs::read_to_string(server.data_dir.path().join("operator.token")).unwrap();
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
     let op = op.trim();
-    let mode = std::fs::metadata(server.data_dir.path().join("operator.token")).unwrap();
+    let mode = std::fs::metadata(server.data_dir.join("operator.token")).unwrap();
     assert_eq!(
         std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
         0o600
@@ -372,7 +372,7 @@ fn staged_records_reach_dns_only_on_commit() {
         return;
     }
     let server = Platdns::start(&[], &[]);
-    let op = std::fs::read_to_string(server.data_dir.path().join("operator.token")).unwrap();
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
     let api = server.http;
     let (zone, tok) = tenant_with_zone(api, op.trim(), "acme", "example.com");
     let (_, other_tok) = tenant_with_zone(api, op.trim(), "globex", "globex.test");
@@ -566,4 +566,55 @@ fn staged_records_reach_dns_only_on_commit() {
             .contains("www.example.com. 300 IN A 192.0.2.10"),
         "{text}"
     );
+}
+
+#[test]
+fn committed_zones_survive_a_kill_and_are_served_after_restart() {
+    if !require("kdig") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = Platdns::start_in(dir.path(), &[], &[]);
+    let op = std::fs::read_to_string(dir.path().join("operator.token")).unwrap();
+    let (zone, tok) = tenant_with_zone(server.http, op.trim(), "acme", "example.com");
+    http(
+        server.http,
+        "POST",
+        &format!("/dpf/v1/zones/{zone}/records"),
+        Some(&tok),
+        Some(r#"{"name":"www","rrtype":"A","rdata":[{"value":"192.0.2.10"}],"ttl":300}"#),
+    );
+    http(
+        server.http,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}/changes"),
+        Some(&tok),
+        Some("{}"),
+    );
+    // A staged, uncommitted edit must not be served after the restart either.
+    http(
+        server.http,
+        "POST",
+        &format!("/dpf/v1/zones/{zone}/records"),
+        Some(&tok),
+        Some(r#"{"name":"new","rrtype":"A","rdata":[{"value":"192.0.2.11"}]}"#),
+    );
+    server.signal("KILL");
+    drop(server);
+
+    let again = Platdns::start_in(dir.path(), &[], &[]);
+    assert_eq!(
+        kdig(again.dns, &["www.example.com", "A"]).answer,
+        vec!["www.example.com. 300 IN A 192.0.2.10"]
+    );
+    assert_eq!(kdig(again.dns, &["new.example.com", "A"]).rcode, "NXDOMAIN");
+    // The same token still works, and the staged edit is still staged.
+    let (_, diffs) = http(
+        again.http,
+        "GET",
+        &format!("/dpf/v1/zones/{zone}/records/diffs/count"),
+        Some(&tok),
+        None,
+    );
+    assert_eq!(diffs["result"]["count"], 1);
 }

@@ -41,12 +41,21 @@ pub struct Platdns {
     pub stderr: std::sync::Arc<std::sync::Mutex<String>>,
     pub dns: SocketAddr,
     pub http: SocketAddr,
-    pub data_dir: tempfile::TempDir,
+    pub data_dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
 }
 
 impl Platdns {
     pub fn start(zone_files: &[PathBuf], extra: &[&str]) -> Platdns {
-        let data_dir = tempfile::tempdir().unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let mut p = Platdns::start_in(tmp.path(), zone_files, extra);
+        p._tmp = Some(tmp);
+        p
+    }
+
+    /// Starts on a data dir the caller keeps (to restart on the same data).
+    pub fn start_in(data_dir: &Path, zone_files: &[PathBuf], extra: &[&str]) -> Platdns {
+        let data_dir = data_dir.to_path_buf();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_platdns"));
         cmd.args([
             "serve",
@@ -56,7 +65,7 @@ impl Platdns {
             "127.0.0.1:0",
             "--data-dir",
         ])
-        .arg(data_dir.path())
+        .arg(&data_dir)
         .args(["--udp-workers", "2"])
         .args(extra);
         for z in zone_files {
@@ -109,6 +118,7 @@ impl Platdns {
             dns,
             http,
             data_dir,
+            _tmp: None,
         }
     }
 
