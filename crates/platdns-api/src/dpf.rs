@@ -253,8 +253,17 @@ pub(crate) async fn find_zone(s: &AppState, t: &Tenant, id: &str) -> ApiResult<p
     Ok(z)
 }
 
-async fn get_zone(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(json::result(zone(&find_zone(&s, &t, &id).await?))))
+/// Our extension: the applied version as an `ETag`, for `If-Match` on commits.
+async fn get_zone(
+    State(s): State<AppState>,
+    t: Tenant,
+    Path(id): Path<String>,
+) -> ApiResult<([(axum::http::HeaderName, String); 1], Json<Value>)> {
+    let z = find_zone(&s, &t, &id).await?;
+    Ok((
+        [(axum::http::header::ETAG, format!("\"{}\"", z.version))],
+        Json(json::result(zone(&z))),
+    ))
 }
 
 async fn zone_contract(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {

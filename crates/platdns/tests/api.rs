@@ -514,6 +514,16 @@ fn staged_records_reach_dns_only_on_commit() {
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     assert!(resp.starts_with("HTTP/1.1 412"), "{resp}");
+    // The zone's ETag is the version a commit must name.
+    let mut s = TcpStream::connect(api).unwrap();
+    write!(
+        s,
+        "GET /dpf/v1/zones/{zone} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {tok}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    assert!(resp.to_ascii_lowercase().contains("etag: \"1\""), "{resp}");
     assert_eq!(kdig(server.dns, &["www.example.com", "A"]).answer.len(), 2);
     http(
         api,
