@@ -36,6 +36,7 @@ pub fn router() -> Router<AppState> {
             axum::routing::delete(discard_record),
         )
         .route("/zones/{id}/changes", patch(commit).delete(discard_all))
+        .route("/zones/{id}/atomic_changes", patch(atomic_changes))
         .route("/zones/{id}/zone_histories", get(histories))
         .route("/zones/{id}/zone_histories/count", get(count_histories))
         .route("/zones/{id}/zone_histories/{hid}/text", get(history_text))
@@ -350,28 +351,115 @@ async fn commit(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let z = find_zone(&s, &t, &id).await?;
     t.require_write(z.contract_id)?;
-    if b.description.chars().count() > 80 {
-        return Err(ApiError::bad_request("invalid", "description", "at most 80 characters"));
+    commit_zone(&s, &t, &z, &b.description, if_match(&headers)?, None).await?;
+    accepted(&s, &t, format!("/dpf/v1/zones/{id}")).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AtomicChanges {
+    records: Vec<AtomicRecord>,
+    #[serde(default)]
+    description: String,
+    /// The platform serves its own SOA and apex NS; SOA and apex NS records
+    /// in `records` are not imported whatever these say.
+    #[allow(dead_code)]
+    overwrite_soa: Option<bool>,
+    #[allow(dead_code)]
+    overwrite_zone_apex_ns: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AtomicRecord {
+    name: String,
+    ttl: Option<i64>,
+    rrtype: String,
+    rdata: Vec<Rdata>,
+    #[allow(dead_code)]
+    labels: Option<Value>,
+    #[serde(default)]
+    description: String,
+}
+
+/// `PATCH /zones/{id}/atomic_changes`: the zone's records become exactly the
+/// given set, committed in one step (staged edits are dropped).
+async fn atomic_changes(
+    State(s): State<AppState>,
+    t: Tenant,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Body(b): Body<AtomicChanges>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let z = find_zone(&s, &t, &id).await?;
+    t.require_write(z.contract_id)?;
+    if b.records.is_empty() {
+        return Err(ApiError::bad_request("invalid", "records", "at least one record"));
     }
-    let if_version = match headers.get(axum::http::header::IF_MATCH) {
-        Some(v) => Some(
+    let mut records = Vec::with_capacity(b.records.len());
+    for (i, r) in b.records.into_iter().enumerate() {
+        let rdata: Vec<String> = r.rdata.into_iter().map(|v| v.value).collect();
+        let apex = format!("{}.", z.name);
+        let is_apex = r.name.trim_end_matches('.').eq_ignore_ascii_case(&z.name) || r.name == "@" || r.name == apex;
+        if r.rrtype.eq_ignore_ascii_case("SOA") || (is_apex && r.rrtype.eq_ignore_ascii_case("NS")) {
+            continue;
+        }
+        let (name, rrtype) = check_record(&z.name, &r.name, &r.rrtype, r.ttl, &rdata).map_err(|mut e| {
+            e.details = e
+                .details
+                .into_iter()
+                .map(|(c, a)| (c, format!("records[{i}].{a}")))
+                .collect();
+            e
+        })?;
+        records.push(platdns_store::NewRecord {
+            name,
+            rrtype,
+            ttl: r.ttl,
+            rdata,
+            description: r.description,
+        });
+    }
+    commit_zone(&s, &t, &z, &b.description, if_match(&headers)?, Some(&records)).await?;
+    accepted(&s, &t, format!("/dpf/v1/zones/{id}")).await
+}
+
+fn if_match(headers: &HeaderMap) -> ApiResult<Option<i64>> {
+    match headers.get(axum::http::header::IF_MATCH) {
+        Some(v) => Ok(Some(
             v.to_str()
                 .ok()
                 .map(|v| v.trim().trim_matches('"'))
                 .and_then(|v| v.parse::<i64>().ok())
                 .ok_or_else(|| ApiError::bad_request("invalid", "If-Match", "a zone version"))?,
-        ),
-        None => None,
-    };
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Commits (staged edits, or a replacement set), checking that the result
+/// builds before anything is written, then publishes the zone to DNS.
+async fn commit_zone(
+    s: &AppState,
+    t: &Tenant,
+    z: &platdns_store::Zone,
+    description: &str,
+    if_version: Option<i64>,
+    replacement: Option<&[platdns_store::NewRecord]>,
+) -> ApiResult<()> {
+    if description.chars().count() > 80 {
+        return Err(ApiError::bad_request("invalid", "description", "at most 80 characters"));
+    }
     let defaults = s.zone_defaults.clone();
     let zone = z.clone();
     let result = s
         .store
         .commit(
             z.id,
-            Some(&operator_name(&t)),
-            &b.description,
+            Some(&operator_name(t)),
+            description,
             if_version,
+            replacement,
             s.clock.now(),
             move |records, serial| {
                 let text = zone_text(&zone, records, serial, &defaults);
@@ -394,8 +482,7 @@ async fn commit(
         }
         other => other?,
     };
-    republish(&s, z.id).await?;
-    accepted(&s, &t, format!("/dpf/v1/zones/{id}")).await
+    republish(s, z.id).await
 }
 
 async fn histories_of(s: &AppState, t: &Tenant, id: &str) -> ApiResult<(i64, Vec<Value>)> {

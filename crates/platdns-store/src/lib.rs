@@ -12,7 +12,7 @@ mod zones;
 
 pub use accounts::{Account, Principal, TokenScope};
 pub use contracts::{Contract, ContractUpdate};
-pub use records::{RecordRow, RecordState, StagedChange};
+pub use records::{NewRecord, RecordRow, RecordState, StagedChange};
 pub use zones::{Zone, ZoneHistory};
 
 use jiff::Timestamp;

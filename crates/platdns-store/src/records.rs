@@ -34,6 +34,16 @@ pub struct RecordRow {
     pub operator: Option<String>,
 }
 
+/// A whole record, as `atomic_changes` gives it.
+#[derive(Debug, Clone)]
+pub struct NewRecord {
+    pub name: String,
+    pub rrtype: String,
+    pub ttl: Option<i64>,
+    pub rdata: Vec<String>,
+    pub description: String,
+}
+
 /// One staged edit.
 #[derive(Debug, Clone)]
 pub enum StagedChange {
@@ -348,12 +358,17 @@ impl Store {
     /// must build) and returns the RFC 1035 text for the history; an error
     /// from it aborts the commit with nothing changed. `if_version` guards
     /// against another commit having come first (our `If-Match`).
+    ///
+    /// With `replacement` (DPF `atomic_changes`) the zone's records become
+    /// exactly that set instead, and any staged edits are dropped.
+    #[allow(clippy::too_many_arguments)]
     pub async fn commit<F>(
         &self,
         zone_id: i64,
         operator: Option<&str>,
         description: &str,
         if_version: Option<i64>,
+        replacement: Option<&[NewRecord]>,
         now: Timestamp,
         render: F,
     ) -> Result<(i64, i64)>
@@ -378,6 +393,31 @@ impl Store {
         let (serial, version): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
         if if_version.is_some_and(|v| v != version) {
             return Err(StoreError::Conflict(format!("zone is at version {version}")));
+        }
+        if let Some(records) = replacement {
+            sqlx::query("DELETE FROM records WHERE zone_id = $1")
+                .bind(zone_id)
+                .execute(&mut *tx)
+                .await?;
+            for r in records {
+                check_edit(&r.name, &r.rrtype, r.ttl, &r.rdata)?;
+                sqlx::query(
+                    "INSERT INTO records (public_id, zone_id, name, rrtype, applied_ttl, applied_rdata, pending, description, operator, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9)",
+                )
+                .bind(new_system_id('r'))
+                .bind(zone_id)
+                .bind(&r.name)
+                .bind(&r.rrtype)
+                .bind(r.ttl)
+                .bind(rdata_json(&r.rdata))
+                .bind(&r.description)
+                .bind(operator)
+                .bind(now.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| crate::on_unique(e, "records"))?;
+            }
         }
         sqlx::query("DELETE FROM records WHERE zone_id = $1 AND pending = 2")
             .bind(zone_id)
@@ -482,6 +522,7 @@ mod tests {
                     Some("alice"),
                     "first",
                     None,
+                    None,
                     t("2026-11-24T02:00:00Z"),
                     |recs, serial| Ok(format!("{serial} {}", recs.len())),
                 )
@@ -539,7 +580,7 @@ mod tests {
             // If-Match: a commit that expected version 0 fails; nothing applied.
             assert!(matches!(
                 store
-                    .commit(z.id, None, "", Some(0), t("2026-11-24T04:00:00Z"), |_, _| Ok(
+                    .commit(z.id, None, "", Some(0), None, t("2026-11-24T04:00:00Z"), |_, _| Ok(
                         String::new()
                     ))
                     .await,
@@ -547,7 +588,7 @@ mod tests {
             ));
             // A render error aborts the commit whole.
             assert!(store
-                .commit(z.id, None, "", None, t("2026-11-24T04:00:00Z"), |_, _| invalid(
+                .commit(z.id, None, "", None, None, t("2026-11-24T04:00:00Z"), |_, _| invalid(
                     "rdata", "bad"
                 ))
                 .await
@@ -557,7 +598,7 @@ mod tests {
                 vec!["192.0.2.1"]
             );
             let (_, v) = store
-                .commit(z.id, None, "", Some(1), t("2026-11-24T04:00:00Z"), |_, _| {
+                .commit(z.id, None, "", Some(1), None, t("2026-11-24T04:00:00Z"), |_, _| {
                     Ok(String::new())
                 })
                 .await

@@ -562,6 +562,43 @@ fn staged_records_reach_dns_only_on_commit() {
     );
     let h = h["results"].as_array().unwrap();
     assert_eq!(h.len(), 3);
+    // atomic_changes: the zone becomes exactly this set, in one commit.
+    let set = json!({"records": [
+        {"name": "example.com.", "ttl": 300, "rrtype": "SOA", "rdata": [{"value": "ignored. ignored. 1 2 3 4 5"}], "labels": {}, "description": ""},
+        {"name": "api.example.com.", "ttl": 60, "rrtype": "AAAA", "rdata": [{"value": "2001:db8::1"}], "labels": {}, "description": ""},
+        {"name": "example.com.", "ttl": null, "rrtype": "MX", "rdata": [{"value": "10 mail.example.com."}], "labels": {}, "description": ""},
+    ], "description": "bulk"});
+    let (st, e) = http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}/atomic_changes"),
+        Some(tok),
+        Some(&set.to_string()),
+    );
+    assert_eq!(st, 202, "{e}");
+    assert_eq!(
+        kdig(server.dns, &["api.example.com", "AAAA"]).answer,
+        vec!["api.example.com. 60 IN AAAA 2001:db8::1"]
+    );
+    assert_eq!(
+        kdig(server.dns, &["example.com", "MX"]).answer,
+        vec!["example.com. 3600 IN MX 10 mail.example.com."]
+    );
+    let bad = json!({"records": [{"name": "x", "ttl": 60, "rrtype": "A", "rdata": [{"value": "nope"}], "labels": {}, "description": ""}]});
+    let (st, e) = http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}/atomic_changes"),
+        Some(tok),
+        Some(&bad.to_string()),
+    );
+    assert_eq!(st, 400);
+    assert_dpf_error(&e, "records[0].rdata");
+    assert_eq!(
+        kdig(server.dns, &["api.example.com", "AAAA"]).answer.len(),
+        1,
+        "a refused set changes nothing"
+    );
     let (_, text) = http(
         api,
         "GET",
