@@ -7,6 +7,7 @@ use crate::auth::Tenant;
 use crate::json::{self, contract, zone};
 use crate::{ApiError, ApiResult, AppState};
 use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
@@ -17,12 +18,12 @@ pub fn router() -> Router<AppState> {
         .route("/jobs/{request_id}", get(job))
         .route("/contracts", get(list_contracts))
         .route("/contracts/count", get(count_contracts))
-        .route("/contracts/{id}", get(get_contract))
+        .route("/contracts/{id}", get(get_contract).patch(patch_contract))
         .route("/contracts/{id}/zones", get(contract_zones))
         .route("/contracts/{id}/zones/count", get(count_contract_zones))
         .route("/zones", get(list_zones))
         .route("/zones/count", get(count_zones))
-        .route("/zones/{id}", get(get_zone))
+        .route("/zones/{id}", get(get_zone).patch(patch_zone))
         .route("/zones/{id}/contract", get(zone_contract))
 }
 
@@ -303,4 +304,53 @@ mod tests {
         assert!(Listing::parse(Some("type=XOR")).is_err());
         assert!(Listing::parse(Some("bogus=1")).is_err());
     }
+}
+
+/// DPF `PatchContract` / `PatchZone`: description and favorite.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchMeta {
+    description: Option<String>,
+    favorite: Option<i64>,
+}
+
+pub(crate) async fn job_done(s: &AppState, t: &Tenant, resources: String) -> ApiResult<(StatusCode, Json<Value>)> {
+    let now = s.clock.now();
+    let id = s.store.create_job(Some(t.account_id()), now).await?;
+    s.store.finish_job(&id, Ok(resources), now).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"request_id": id, "jobs_url": format!("/dpf/v1/jobs/{id}")})),
+    ))
+}
+
+async fn patch_contract(
+    State(s): State<AppState>,
+    t: Tenant,
+    Path(id): Path<String>,
+    crate::json::Body(b): crate::json::Body<PatchMeta>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let c = find_contract(&s, &t, &id).await?;
+    t.require_write(c.id)?;
+    let update = platdns_store::ContractUpdate {
+        description: b.description,
+        favorite: b.favorite,
+        ..Default::default()
+    };
+    s.store.update_contract(c.id, &update, &s.terms, s.clock.now()).await?;
+    job_done(&s, &t, format!("/dpf/v1/contracts/{id}")).await
+}
+
+async fn patch_zone(
+    State(s): State<AppState>,
+    t: Tenant,
+    Path(id): Path<String>,
+    crate::json::Body(b): crate::json::Body<PatchMeta>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let z = find_zone(&s, &t, &id).await?;
+    t.require_write(z.contract_id)?;
+    s.store
+        .update_zone_meta(z.id, b.description.as_deref(), b.favorite)
+        .await?;
+    job_done(&s, &t, format!("/dpf/v1/zones/{id}")).await
 }

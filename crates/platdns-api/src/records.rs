@@ -5,7 +5,7 @@
 //! job is already finished (and `?wait=true` needs no waiting).
 
 use crate::auth::Tenant;
-use crate::dpf::{find_zone, Listing};
+use crate::dpf::{find_zone, job_done, Listing};
 use crate::json::{self, Body};
 use crate::publish::{compile, republish, zone_text};
 use crate::{ApiError, ApiResult, AppState};
@@ -37,6 +37,12 @@ pub fn router() -> Router<AppState> {
         )
         .route("/zones/{id}/changes", patch(commit).delete(discard_all))
         .route("/zones/{id}/atomic_changes", patch(atomic_changes))
+        .route("/zones/{id}/default_ttl", get(get_default_ttl).patch(patch_default_ttl))
+        .route("/zones/{id}/default_ttl/diffs", get(default_ttl_diffs))
+        .route(
+            "/zones/{id}/default_ttl/changes",
+            axum::routing::delete(discard_default_ttl),
+        )
         .route("/zones/{id}/zone_histories", get(histories))
         .route("/zones/{id}/zone_histories/count", get(count_histories))
         .route("/zones/{id}/zone_histories/{hid}/text", get(history_text))
@@ -151,17 +157,6 @@ fn check_record(
     Ok((owner.to_lowercase().to_string(), rtype.to_string()))
 }
 
-/// The 202 answer of a finished job.
-async fn accepted(s: &AppState, t: &Tenant, resources: String) -> ApiResult<(StatusCode, Json<Value>)> {
-    let now = s.clock.now();
-    let id = s.store.create_job(Some(t.account_id()), now).await?;
-    s.store.finish_job(&id, Ok(resources), now).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({"request_id": id, "jobs_url": format!("/dpf/v1/jobs/{id}")})),
-    ))
-}
-
 async fn list(s: &AppState, t: &Tenant, id: &str, q: Option<&str>, view: u8, count: bool) -> ApiResult<Json<Value>> {
     let l = Listing::parse(q)?;
     let z = find_zone(s, t, id).await?;
@@ -261,7 +256,7 @@ async fn post_record(
         .store
         .stage(z.id, &[change], Some(&operator_name(&t)), s.clock.now())
         .await?;
-    accepted(&s, &t, format!("/dpf/v1/zones/{id}/records/{}", ids[0])).await
+    job_done(&s, &t, format!("/dpf/v1/zones/{id}/records/{}", ids[0])).await
 }
 
 async fn patch_record(
@@ -288,7 +283,7 @@ async fn patch_record(
     s.store
         .stage(z.id, &[change], Some(&operator_name(&t)), s.clock.now())
         .await?;
-    accepted(&s, &t, format!("/dpf/v1/zones/{id}/records/{rid}")).await
+    job_done(&s, &t, format!("/dpf/v1/zones/{id}/records/{rid}")).await
 }
 
 async fn delete_record(
@@ -306,7 +301,7 @@ async fn delete_record(
             s.clock.now(),
         )
         .await?;
-    accepted(&s, &t, format!("/dpf/v1/zones/{id}/records")).await
+    job_done(&s, &t, format!("/dpf/v1/zones/{id}/records")).await
 }
 
 async fn discard_record(
@@ -317,7 +312,7 @@ async fn discard_record(
     let z = find_zone(&s, &t, &id).await?;
     t.require_write(z.contract_id)?;
     s.store.discard(z.id, Some(&rid)).await?;
-    accepted(&s, &t, format!("/dpf/v1/zones/{id}/records/{rid}")).await
+    job_done(&s, &t, format!("/dpf/v1/zones/{id}/records/{rid}")).await
 }
 
 async fn discard_all(
@@ -328,7 +323,7 @@ async fn discard_all(
     let z = find_zone(&s, &t, &id).await?;
     t.require_write(z.contract_id)?;
     s.store.discard(z.id, None).await?;
-    accepted(&s, &t, format!("/dpf/v1/zones/{id}/records")).await
+    job_done(&s, &t, format!("/dpf/v1/zones/{id}/records")).await
 }
 
 #[derive(Deserialize, Default)]
@@ -352,7 +347,7 @@ async fn commit(
     let z = find_zone(&s, &t, &id).await?;
     t.require_write(z.contract_id)?;
     commit_zone(&s, &t, &z, &b.description, if_match(&headers)?, None).await?;
-    accepted(&s, &t, format!("/dpf/v1/zones/{id}")).await
+    job_done(&s, &t, format!("/dpf/v1/zones/{id}")).await
 }
 
 #[derive(Deserialize)]
@@ -421,7 +416,7 @@ async fn atomic_changes(
         });
     }
     commit_zone(&s, &t, &z, &b.description, if_match(&headers)?, Some(&records)).await?;
-    accepted(&s, &t, format!("/dpf/v1/zones/{id}")).await
+    job_done(&s, &t, format!("/dpf/v1/zones/{id}")).await
 }
 
 fn if_match(headers: &HeaderMap) -> ApiResult<Option<i64>> {
@@ -461,7 +456,8 @@ async fn commit_zone(
             if_version,
             replacement,
             s.clock.now(),
-            move |records, serial| {
+            move |records, serial, default_ttl| {
+                let zone = platdns_store::Zone { default_ttl, ..zone };
                 let text = zone_text(&zone, records, serial, &defaults);
                 compile(&zone, &text, records).map_err(|e| platdns_store::StoreError::Invalid {
                     attribute: e.details[0].1.clone(),
@@ -523,4 +519,54 @@ async fn history_text(
         .ok_or_else(ApiError::not_found)?;
     h["text"] = json!(s.store.zone_history_text(zone_id, hid).await?);
     Ok(Json(json::result(h)))
+}
+
+/// DPF default TTL: staged like records (state 3 while staged), applied by
+/// the next commit.
+async fn get_default_ttl(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let z = find_zone(&s, &t, &id).await?;
+    let (applied, staged) = s.store.default_ttl(z.id).await?;
+    let v = match staged {
+        Some(v) => json!({"value": v, "state": 3, "operator": null}),
+        None => json!({"value": applied, "state": 0, "operator": null}),
+    };
+    Ok(Json(json::result(v)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DefaultTtl {
+    value: i64,
+}
+
+async fn patch_default_ttl(
+    State(s): State<AppState>,
+    t: Tenant,
+    Path(id): Path<String>,
+    Body(b): Body<DefaultTtl>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let z = find_zone(&s, &t, &id).await?;
+    t.require_write(z.contract_id)?;
+    s.store.stage_default_ttl(z.id, Some(b.value)).await?;
+    job_done(&s, &t, format!("/dpf/v1/zones/{id}/default_ttl")).await
+}
+
+async fn default_ttl_diffs(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let z = find_zone(&s, &t, &id).await?;
+    let (applied, staged) = s.store.default_ttl(z.id).await?;
+    let v = staged
+        .map(|n| vec![json!({"new": {"value": n, "state": 3, "operator": null}, "old": {"value": applied, "state": 5, "operator": null}})])
+        .unwrap_or_default();
+    Ok(Json(json::results(v)))
+}
+
+async fn discard_default_ttl(
+    State(s): State<AppState>,
+    t: Tenant,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let z = find_zone(&s, &t, &id).await?;
+    t.require_write(z.contract_id)?;
+    s.store.stage_default_ttl(z.id, None).await?;
+    job_done(&s, &t, format!("/dpf/v1/zones/{id}/default_ttl")).await
 }

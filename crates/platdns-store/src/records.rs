@@ -373,7 +373,7 @@ impl Store {
         render: F,
     ) -> Result<(i64, i64)>
     where
-        F: FnOnce(&[RecordRow], i64) -> Result<String>,
+        F: FnOnce(&[RecordRow], i64, i64) -> Result<String>,
     {
         let mut tx = self.pool().begin().await?;
         // Serialise commits of one zone: the version check and bump below
@@ -443,7 +443,16 @@ impl Store {
         }
         // RFC 1982 serial arithmetic: the next serial, wrapping within 32 bits.
         let new_serial = (serial + 1) % (1i64 << 32);
-        let text = render(&applied, new_serial)?;
+        // A staged default TTL (DPF default_ttl) is applied by the same commit.
+        sqlx::query("UPDATE zones SET default_ttl = COALESCE(staged_default_ttl, default_ttl), staged_default_ttl = NULL WHERE id = $1")
+            .bind(zone_id)
+            .execute(&mut *tx)
+            .await?;
+        let default_ttl: i64 = sqlx::query_scalar("SELECT default_ttl FROM zones WHERE id = $1")
+            .bind(zone_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let text = render(&applied, new_serial, default_ttl)?;
         sqlx::query("UPDATE zones SET serial = $1, version = $2 WHERE id = $3")
             .bind(new_serial)
             .bind(version + 1)
@@ -524,7 +533,7 @@ mod tests {
                     None,
                     None,
                     t("2026-11-24T02:00:00Z"),
-                    |recs, serial| Ok(format!("{serial} {}", recs.len())),
+                    |recs, serial, _| Ok(format!("{serial} {}", recs.len())),
                 )
                 .await
                 .unwrap();
@@ -580,7 +589,7 @@ mod tests {
             // If-Match: a commit that expected version 0 fails; nothing applied.
             assert!(matches!(
                 store
-                    .commit(z.id, None, "", Some(0), None, t("2026-11-24T04:00:00Z"), |_, _| Ok(
+                    .commit(z.id, None, "", Some(0), None, t("2026-11-24T04:00:00Z"), |_, _, _| Ok(
                         String::new()
                     ))
                     .await,
@@ -588,9 +597,15 @@ mod tests {
             ));
             // A render error aborts the commit whole.
             assert!(store
-                .commit(z.id, None, "", None, None, t("2026-11-24T04:00:00Z"), |_, _| invalid(
-                    "rdata", "bad"
-                ))
+                .commit(
+                    z.id,
+                    None,
+                    "",
+                    None,
+                    None,
+                    t("2026-11-24T04:00:00Z"),
+                    |_, _, _| invalid("rdata", "bad")
+                )
                 .await
                 .is_err());
             assert_eq!(
@@ -598,7 +613,7 @@ mod tests {
                 vec!["192.0.2.1"]
             );
             let (_, v) = store
-                .commit(z.id, None, "", Some(1), None, t("2026-11-24T04:00:00Z"), |_, _| {
+                .commit(z.id, None, "", Some(1), None, t("2026-11-24T04:00:00Z"), |_, _, _| {
                     Ok(String::new())
                 })
                 .await

@@ -217,6 +217,61 @@ impl Store {
         self.get_zone(zone_id).await
     }
 
+    /// DPF `PATCH /zones/{id}`: description and favorite.
+    pub async fn update_zone_meta(
+        &self,
+        zone_id: i64,
+        description: Option<&str>,
+        favorite: Option<i64>,
+    ) -> Result<Zone> {
+        let z = self.get_zone(zone_id).await?;
+        let description = description.unwrap_or(&z.description);
+        if description.chars().count() > 80 {
+            return invalid("description", "at most 80 characters");
+        }
+        let favorite = favorite.unwrap_or(z.favorite);
+        if favorite != 1 && favorite != 2 {
+            return invalid("favorite", "must be 1 or 2");
+        }
+        sqlx::query("UPDATE zones SET description = $1, favorite = $2 WHERE id = $3")
+            .bind(description)
+            .bind(favorite)
+            .bind(zone_id)
+            .execute(self.pool())
+            .await?;
+        self.get_zone(zone_id).await
+    }
+
+    /// DPF default TTL: (applied, staged) values.
+    pub async fn default_ttl(&self, zone_id: i64) -> Result<(i64, Option<i64>)> {
+        let row = sqlx::query("SELECT default_ttl, staged_default_ttl FROM zones WHERE id = $1")
+            .bind(zone_id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
+    }
+
+    /// Stages a new default TTL (applied by the next commit), or discards the
+    /// staged one with `None`.
+    pub async fn stage_default_ttl(&self, zone_id: i64, ttl: Option<i64>) -> Result<()> {
+        if let Some(t) = ttl {
+            if !(1..=2_147_483_647).contains(&t) {
+                return invalid("value", "1 to 2147483647");
+            }
+        }
+        let n = sqlx::query("UPDATE zones SET staged_default_ttl = $1 WHERE id = $2")
+            .bind(ttl)
+            .bind(zone_id)
+            .execute(self.pool())
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
     pub async fn zone_histories(&self, zone_id: i64) -> Result<Vec<ZoneHistory>> {
         let rows = sqlx::query(
             "SELECT id, serial, committed_at, operator, description FROM zone_histories WHERE zone_id = $1 ORDER BY id",

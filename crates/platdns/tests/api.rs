@@ -665,3 +665,111 @@ fn committed_zones_survive_a_kill_and_are_served_after_restart() {
     );
     assert_eq!(diffs["result"]["count"], 1);
 }
+
+#[test]
+fn default_ttl_is_staged_and_applied_by_the_commit() {
+    if !require("kdig") {
+        return;
+    }
+    let server = Platdns::start(&[], &[]);
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let api = server.http;
+    let (zone, tok) = tenant_with_zone(api, op.trim(), "acme", "example.com");
+    let tok = tok.as_str();
+    let (_, d) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/zones/{zone}/default_ttl"),
+        Some(tok),
+        None,
+    );
+    assert_eq!(
+        (d["result"]["value"].as_i64(), d["result"]["state"].as_i64()),
+        (Some(3600), Some(0))
+    );
+    http(
+        api,
+        "POST",
+        &format!("/dpf/v1/zones/{zone}/records"),
+        Some(tok),
+        Some(r#"{"name":"www","rrtype":"A","rdata":[{"value":"192.0.2.1"}]}"#),
+    );
+    let (st, _) = http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}/default_ttl"),
+        Some(tok),
+        Some(r#"{"value":120}"#),
+    );
+    assert_eq!(st, 202);
+    let (st, e) = http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}/default_ttl"),
+        Some(tok),
+        Some(r#"{"value":0}"#),
+    );
+    assert_eq!(st, 400);
+    assert_dpf_error(&e, "value");
+    let (_, diffs) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/zones/{zone}/default_ttl/diffs"),
+        Some(tok),
+        None,
+    );
+    assert_eq!(
+        (
+            diffs["results"][0]["new"]["value"].as_i64(),
+            diffs["results"][0]["old"]["value"].as_i64()
+        ),
+        (Some(120), Some(3600))
+    );
+    http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}/changes"),
+        Some(tok),
+        Some("{}"),
+    );
+    // A record without its own TTL takes the zone's default.
+    assert_eq!(
+        kdig(server.dns, &["www.example.com", "A"]).answer,
+        vec!["www.example.com. 120 IN A 192.0.2.1"]
+    );
+    let (_, d) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/zones/{zone}/default_ttl"),
+        Some(tok),
+        None,
+    );
+    assert_eq!(
+        (d["result"]["value"].as_i64(), d["result"]["state"].as_i64()),
+        (Some(120), Some(0))
+    );
+
+    // PATCH zone: description and favorite, checked.
+    let (st, _) = http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}"),
+        Some(tok),
+        Some(r#"{"description":"main site","favorite":1}"#),
+    );
+    assert_eq!(st, 202);
+    let (_, z) = http(api, "GET", &format!("/dpf/v1/zones/{zone}"), Some(tok), None);
+    assert_eq!(
+        (z["result"]["description"].as_str(), z["result"]["favorite"].as_i64()),
+        (Some("main site"), Some(1))
+    );
+    let (st, e) = http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}"),
+        Some(tok),
+        Some(r#"{"favorite":3}"#),
+    );
+    assert_eq!(st, 400);
+    assert_dpf_error(&e, "favorite");
+}
