@@ -1,6 +1,7 @@
 //! `platdns`: one binary for every role (SPEC R11.3). Today: `serve` runs a
 //! DNS node over zone files; `zone check` and `zone print` work on files.
 
+mod operator_cli;
 mod zones;
 
 use anyhow::Context;
@@ -35,6 +36,8 @@ enum Command {
     /// Work with zone files.
     #[command(subcommand)]
     Zone(ZoneCommand),
+    /// The operator API from the command line (accounts, contracts, zones, tokens).
+    Operator(operator_cli::OperatorArgs),
 }
 
 #[derive(clap::Args)]
@@ -100,6 +103,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Zone(z) => zone_command(z),
+        Command::Operator(o) => operator_cli::run(o),
         Command::Serve(args) => {
             tracing_subscriber::fmt()
                 .with_env_filter(

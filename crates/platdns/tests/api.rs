@@ -773,3 +773,77 @@ fn default_ttl_is_staged_and_applied_by_the_commit() {
     assert_eq!(st, 400);
     assert_dpf_error(&e, "favorite");
 }
+
+#[test]
+fn operator_cli_drives_the_operator_api() {
+    let server = Platdns::start(&[], &[]);
+    let api = format!("http://{}", server.http);
+    let token_file = server.data_dir.join("operator.token");
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_platdns"))
+            .args(["operator", "--api", &api, "--token-file", token_file.to_str().unwrap()])
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(if out.status.success() { &out.stdout } else { &out.stderr }).to_string();
+        (
+            out.status.success(),
+            serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text)),
+        )
+    };
+    let (ok, a) = cli(&["account", "create", "acme"]);
+    assert!(ok, "{a}");
+    let account = a["id"].as_i64().unwrap().to_string();
+    let (ok, c) = cli(&[
+        "contract",
+        "create",
+        "--account",
+        &account,
+        "--plan",
+        "premium",
+        "--extra-qps",
+        "100",
+    ]);
+    assert!(ok, "{c}");
+    assert_eq!(c["contract_qps"], 300);
+    let contract = c["id"].as_str().unwrap().to_string();
+    let (ok, z) = cli(&[
+        "zone",
+        "create",
+        "--contract",
+        &contract,
+        "example.com",
+        "--approve",
+        "registrant confirmed",
+    ]);
+    assert!(ok, "{z}");
+    assert_eq!(z["eligibility"]["reason"], "registrant confirmed");
+    let (ok, t) = cli(&[
+        "token",
+        "create",
+        "--account",
+        &account,
+        "--scope",
+        "read,write",
+        "--contract",
+        &format!("{contract}:operator"),
+    ]);
+    assert!(ok, "{t}");
+    assert!(t["token"].as_str().unwrap().starts_with("pdns_"));
+    let (ok, list) = cli(&["contract", "list"]);
+    assert!(ok);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    // Errors come back as DPF bodies, and the command fails.
+    let (ok, e) = cli(&[
+        "contract",
+        "create",
+        "--account",
+        &account,
+        "--plan",
+        "basic",
+        "--extra-qps",
+        "100",
+    ]);
+    assert!(!ok);
+    assert_dpf_error(&e, "extra_qps");
+}
