@@ -25,6 +25,10 @@ pub fn router() -> Router<AppState> {
         .route("/zones/count", get(count_zones))
         .route("/zones/{id}", get(get_zone).patch(patch_zone))
         .route("/zones/{id}/contract", get(zone_contract))
+        .route("/zones/{id}/logs", get(zone_logs))
+        .route("/zones/{id}/logs/count", get(zone_logs_count))
+        .route("/contracts/{id}/logs", get(contract_logs))
+        .route("/contracts/{id}/logs/count", get(contract_logs_count))
 }
 
 async fn ping(_t: Tenant) -> Json<Value> {
@@ -48,6 +52,8 @@ async fn job(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> Ap
 
 /// Paging and keyword filters of a DPF list request.
 pub struct Listing {
+    /// Parameters the endpoint allows besides paging and keywords.
+    pub extra: Vec<(String, String)>,
     offset: usize,
     limit: usize,
     any: bool,
@@ -57,7 +63,13 @@ pub struct Listing {
 
 impl Listing {
     pub fn parse(query: Option<&str>) -> ApiResult<Listing> {
+        Listing::parse_with(query, &[])
+    }
+
+    /// As [`Listing::parse`], also accepting the named parameters into `extra`.
+    pub fn parse_with(query: Option<&str>, allowed: &[&str]) -> ApiResult<Listing> {
         let mut l = Listing {
+            extra: Vec::new(),
             offset: 0,
             limit: 100,
             any: false,
@@ -87,6 +99,7 @@ impl Listing {
                     "OR" => l.any = true,
                     _ => return Err(ApiError::bad_request("invalid", "type", "AND or OR")),
                 },
+                k if allowed.contains(&k) => l.extra.push((k.to_string(), v)),
                 _ => {
                     let Some(field) = k.strip_prefix("_keywords_").and_then(|f| f.strip_suffix("[]")) else {
                         return Err(ApiError::bad_request("invalid", &k, "unknown query parameter"));
@@ -314,10 +327,40 @@ struct PatchMeta {
     favorite: Option<i64>,
 }
 
-pub(crate) async fn job_done(s: &AppState, t: &Tenant, resources: String) -> ApiResult<(StatusCode, Json<Value>)> {
+/// What an operation log entry says (DPF `logs`).
+pub(crate) struct Op<'a> {
+    pub contract_id: i64,
+    pub zone_id: Option<i64>,
+    pub log_type: &'a str,
+    pub operation: &'a str,
+    pub target: String,
+}
+
+/// The 202 answer of a finished job, with its operation logged under the
+/// job's request id.
+pub(crate) async fn job_done(
+    s: &AppState,
+    t: &Tenant,
+    resources: String,
+    op: Op<'_>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let now = s.clock.now();
     let id = s.store.create_job(Some(t.account_id()), now).await?;
     s.store.finish_job(&id, Ok(resources), now).await?;
+    let who = format!("token#{}", t.0.token_id);
+    s.store
+        .log_operation(
+            op.contract_id,
+            op.zone_id,
+            op.log_type,
+            Some(&who),
+            op.operation,
+            &op.target,
+            &id,
+            "success",
+            now,
+        )
+        .await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"request_id": id, "jobs_url": format!("/dpf/v1/jobs/{id}")})),
@@ -338,7 +381,14 @@ async fn patch_contract(
         ..Default::default()
     };
     s.store.update_contract(c.id, &update, &s.terms, s.clock.now()).await?;
-    job_done(&s, &t, format!("/dpf/v1/contracts/{id}")).await
+    let op = Op {
+        contract_id: c.id,
+        zone_id: None,
+        log_type: "service",
+        operation: "update_contract",
+        target: c.service_code.clone(),
+    };
+    job_done(&s, &t, format!("/dpf/v1/contracts/{id}"), op).await
 }
 
 async fn patch_zone(
@@ -349,8 +399,143 @@ async fn patch_zone(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let z = find_zone(&s, &t, &id).await?;
     t.require_write(z.contract_id)?;
+    let operation = if b.favorite.is_some() {
+        "update_zone_favorite"
+    } else {
+        "update_zone_description"
+    };
     s.store
         .update_zone_meta(z.id, b.description.as_deref(), b.favorite)
         .await?;
-    job_done(&s, &t, format!("/dpf/v1/zones/{id}")).await
+    let op = Op {
+        contract_id: z.contract_id,
+        zone_id: Some(z.id),
+        log_type: "service",
+        operation,
+        target: format!("{}.", z.name),
+    };
+    job_done(&s, &t, format!("/dpf/v1/zones/{id}"), op).await
+}
+
+/// DPF logs: `start_date`/`end_date` (full dates, inclusive) in `time_zone`
+/// (a numeric offset, default +00:00), `order` ASC (default) or DESC; at most
+/// the last 90 days are kept (R11.4).
+async fn read_logs(s: &AppState, scope: platdns_store::LogScope, q: Option<&str>) -> ApiResult<(Listing, Vec<Value>)> {
+    let l = Listing::parse_with(q, &["start_date", "end_date", "time_zone", "order"])?;
+    let get = |k: &str| {
+        l.extra
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
+    let offset: jiff::tz::Offset = match get("time_zone") {
+        None => jiff::tz::Offset::UTC,
+        Some(z) => parse_offset(z)
+            .ok_or_else(|| ApiError::bad_request("invalid", "time_zone", "a numeric offset like +09:00"))?,
+    };
+    let tz = jiff::tz::TimeZone::fixed(offset);
+    let date = |k: &str| -> ApiResult<Option<jiff::civil::Date>> {
+        get(k)
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| ApiError::bad_request("invalid", k, "a date like 2026-11-24"))
+            })
+            .transpose()
+    };
+    let now = s.clock.now();
+    let from = match date("start_date")? {
+        Some(d) => d
+            .to_zoned(tz.clone())
+            .map_err(|_| ApiError::bad_request("invalid", "start_date", "out of range"))?
+            .timestamp(),
+        None => now - jiff::SignedDuration::from_hours(24 * 90),
+    };
+    let to = match date("end_date")? {
+        Some(d) => d
+            .tomorrow()
+            .and_then(|d| d.to_zoned(tz.clone()))
+            .map_err(|_| ApiError::bad_request("invalid", "end_date", "out of range"))?
+            .timestamp(),
+        None => now + jiff::SignedDuration::from_secs(1),
+    };
+    let ascending = match get("order") {
+        None | Some("ASC") => true,
+        Some("DESC") => false,
+        Some(_) => return Err(ApiError::bad_request("invalid", "order", "ASC or DESC")),
+    };
+    let logs = s.store.logs(scope, from, to, ascending).await?;
+    let items = logs
+        .iter()
+        .map(|g| {
+            json!({
+                "time": g.at.to_zoned(tz.clone()).strftime("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string(),
+                "log_type": g.log_type,
+                "operator": g.operator,
+                "operation": g.operation,
+                "target": g.target,
+                "request_id": g.request_id,
+                "status": g.status,
+            })
+        })
+        .collect();
+    Ok((l, items))
+}
+
+fn parse_offset(z: &str) -> Option<jiff::tz::Offset> {
+    let (sign, rest) = match z.as_bytes().first()? {
+        b'+' => (1, &z[1..]),
+        b'-' => (-1, &z[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':')?;
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    if h > 23 || m > 59 {
+        return None;
+    }
+    jiff::tz::Offset::from_seconds(sign * (h * 3600 + m * 60)).ok()
+}
+
+async fn zone_logs(
+    State(s): State<AppState>,
+    t: Tenant,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let z = find_zone(&s, &t, &id).await?;
+    let (l, items) = read_logs(&s, platdns_store::LogScope::Zone(z.id), q.as_deref()).await?;
+    Ok(Json(json::results(l.apply(items))))
+}
+
+async fn zone_logs_count(
+    State(s): State<AppState>,
+    t: Tenant,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let z = find_zone(&s, &t, &id).await?;
+    let (l, items) = read_logs(&s, platdns_store::LogScope::Zone(z.id), q.as_deref()).await?;
+    Ok(Json(json::count(l.count(&items))))
+}
+
+async fn contract_logs(
+    State(s): State<AppState>,
+    t: Tenant,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let c = find_contract(&s, &t, &id).await?;
+    let (l, items) = read_logs(&s, platdns_store::LogScope::Contract(c.id), q.as_deref()).await?;
+    Ok(Json(json::results(l.apply(items))))
+}
+
+async fn contract_logs_count(
+    State(s): State<AppState>,
+    t: Tenant,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let c = find_contract(&s, &t, &id).await?;
+    let (l, items) = read_logs(&s, platdns_store::LogScope::Contract(c.id), q.as_deref()).await?;
+    Ok(Json(json::count(l.count(&items))))
 }

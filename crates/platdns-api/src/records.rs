@@ -5,7 +5,7 @@
 //! job is already finished (and `?wait=true` needs no waiting).
 
 use crate::auth::Tenant;
-use crate::dpf::{find_zone, job_done, Listing};
+use crate::dpf::{find_zone, job_done, Listing, Op};
 use crate::json::{self, Body};
 use crate::publish::{compile, republish, zone_text};
 use crate::{ApiError, ApiResult, AppState};
@@ -231,6 +231,16 @@ async fn get_record(
     Ok(Json(json::result(record(&s.store.find_record(z.id, &rid).await?))))
 }
 
+fn op<'a>(z: &platdns_store::Zone, log_type: &'a str, operation: &'a str, target: String) -> Op<'a> {
+    Op {
+        contract_id: z.contract_id,
+        zone_id: Some(z.id),
+        log_type,
+        operation,
+        target,
+    }
+}
+
 fn operator_name(t: &Tenant) -> String {
     format!("token#{}", t.0.token_id)
 }
@@ -256,7 +266,13 @@ async fn post_record(
         .store
         .stage(z.id, &[change], Some(&operator_name(&t)), s.clock.now())
         .await?;
-    job_done(&s, &t, format!("/dpf/v1/zones/{id}/records/{}", ids[0])).await
+    job_done(
+        &s,
+        &t,
+        format!("/dpf/v1/zones/{id}/records/{}", ids[0]),
+        op(&z, "record", "adding_record", format!("{}.", z.name)),
+    )
+    .await
 }
 
 async fn patch_record(
@@ -283,7 +299,13 @@ async fn patch_record(
     s.store
         .stage(z.id, &[change], Some(&operator_name(&t)), s.clock.now())
         .await?;
-    job_done(&s, &t, format!("/dpf/v1/zones/{id}/records/{rid}")).await
+    job_done(
+        &s,
+        &t,
+        format!("/dpf/v1/zones/{id}/records/{rid}"),
+        op(&z, "record", "updating_record", cur.name.clone()),
+    )
+    .await
 }
 
 async fn delete_record(
@@ -293,6 +315,7 @@ async fn delete_record(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let z = find_zone(&s, &t, &id).await?;
     t.require_write(z.contract_id)?;
+    let rid_target = s.store.find_record(z.id, &rid).await?.name;
     s.store
         .stage(
             z.id,
@@ -301,7 +324,13 @@ async fn delete_record(
             s.clock.now(),
         )
         .await?;
-    job_done(&s, &t, format!("/dpf/v1/zones/{id}/records")).await
+    job_done(
+        &s,
+        &t,
+        format!("/dpf/v1/zones/{id}/records"),
+        op(&z, "record", "deleting_record", rid_target),
+    )
+    .await
 }
 
 async fn discard_record(
@@ -312,7 +341,13 @@ async fn discard_record(
     let z = find_zone(&s, &t, &id).await?;
     t.require_write(z.contract_id)?;
     s.store.discard(z.id, Some(&rid)).await?;
-    job_done(&s, &t, format!("/dpf/v1/zones/{id}/records/{rid}")).await
+    job_done(
+        &s,
+        &t,
+        format!("/dpf/v1/zones/{id}/records/{rid}"),
+        op(&z, "record", "dismiss_record_change", rid.clone()),
+    )
+    .await
 }
 
 async fn discard_all(
@@ -323,7 +358,13 @@ async fn discard_all(
     let z = find_zone(&s, &t, &id).await?;
     t.require_write(z.contract_id)?;
     s.store.discard(z.id, None).await?;
-    job_done(&s, &t, format!("/dpf/v1/zones/{id}/records")).await
+    job_done(
+        &s,
+        &t,
+        format!("/dpf/v1/zones/{id}/records"),
+        op(&z, "record", "dismiss_zone_edits", format!("{}.", z.name)),
+    )
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -347,7 +388,13 @@ async fn commit(
     let z = find_zone(&s, &t, &id).await?;
     t.require_write(z.contract_id)?;
     commit_zone(&s, &t, &z, &b.description, if_match(&headers)?, None).await?;
-    job_done(&s, &t, format!("/dpf/v1/zones/{id}")).await
+    job_done(
+        &s,
+        &t,
+        format!("/dpf/v1/zones/{id}"),
+        op(&z, "record", "commit_zone", format!("{}.", z.name)),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -416,7 +463,13 @@ async fn atomic_changes(
         });
     }
     commit_zone(&s, &t, &z, &b.description, if_match(&headers)?, Some(&records)).await?;
-    job_done(&s, &t, format!("/dpf/v1/zones/{id}")).await
+    job_done(
+        &s,
+        &t,
+        format!("/dpf/v1/zones/{id}"),
+        op(&z, "record", "bulk_update_records", format!("{}.", z.name)),
+    )
+    .await
 }
 
 fn if_match(headers: &HeaderMap) -> ApiResult<Option<i64>> {
@@ -548,7 +601,13 @@ async fn patch_default_ttl(
     let z = find_zone(&s, &t, &id).await?;
     t.require_write(z.contract_id)?;
     s.store.stage_default_ttl(z.id, Some(b.value)).await?;
-    job_done(&s, &t, format!("/dpf/v1/zones/{id}/default_ttl")).await
+    job_done(
+        &s,
+        &t,
+        format!("/dpf/v1/zones/{id}/default_ttl"),
+        op(&z, "record", "updating_default_ttl", format!("{}.", z.name)),
+    )
+    .await
 }
 
 async fn default_ttl_diffs(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
@@ -568,5 +627,11 @@ async fn discard_default_ttl(
     let z = find_zone(&s, &t, &id).await?;
     t.require_write(z.contract_id)?;
     s.store.stage_default_ttl(z.id, None).await?;
-    job_done(&s, &t, format!("/dpf/v1/zones/{id}/default_ttl")).await
+    job_done(
+        &s,
+        &t,
+        format!("/dpf/v1/zones/{id}/default_ttl"),
+        op(&z, "record", "dismiss_default_ttl_change", format!("{}.", z.name)),
+    )
+    .await
 }

@@ -7,11 +7,13 @@
 
 mod accounts;
 mod contracts;
+mod logs;
 mod records;
 mod zones;
 
 pub use accounts::{Account, Principal, TokenScope};
 pub use contracts::{Contract, ContractUpdate};
+pub use logs::{LogScope, OperationLog};
 pub use records::{NewRecord, RecordRow, RecordState, StagedChange};
 pub use zones::{Zone, ZoneHistory};
 

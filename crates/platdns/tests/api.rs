@@ -749,6 +749,57 @@ fn default_ttl_is_staged_and_applied_by_the_commit() {
         (Some(120), Some(0))
     );
 
+    // Every write is in the zone's operation log, under its job's request id.
+    let (_, logs) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/zones/{zone}/logs?time_zone=%2B09:00"),
+        Some(tok),
+        None,
+    );
+    let ops: Vec<&str> = logs["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["operation"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ops,
+        vec!["adding_record", "updating_default_ttl", "commit_zone"],
+        "{logs}"
+    );
+    assert!(logs["results"][0]["time"].as_str().unwrap().ends_with("+09:00"));
+    assert_eq!(logs["results"][0]["request_id"].as_str().map(str::len), Some(32));
+    let (_, desc) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/zones/{zone}/logs?order=DESC&_keywords_operation[]=commit"),
+        Some(tok),
+        None,
+    );
+    assert_eq!(desc["results"].as_array().unwrap().len(), 1);
+    let (st, e) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/zones/{zone}/logs?time_zone=Tokyo"),
+        Some(tok),
+        None,
+    );
+    assert_eq!(st, 400);
+    assert_dpf_error(&e, "time_zone");
+    let (_, c) = http(api, "GET", &format!("/dpf/v1/zones/{zone}/contract"), Some(tok), None);
+    let (_, n) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/contracts/{}/logs/count", c["result"]["id"].as_str().unwrap()),
+        Some(tok),
+        None,
+    );
+    assert_eq!(
+        n["result"]["count"], 3,
+        "the contract's log holds its zones' operations"
+    );
+
     // PATCH zone: description and favorite, checked.
     let (st, _) = http(
         api,
