@@ -206,7 +206,7 @@ async fn count_contracts(State(s): State<AppState>, t: Tenant, RawQuery(q): RawQ
     Ok(Json(json::count(l.count(&tenant_contracts(&s, &t).await?))))
 }
 
-async fn find_contract(s: &AppState, t: &Tenant, id: &str) -> ApiResult<platdns_store::Contract> {
+pub(crate) async fn find_contract(s: &AppState, t: &Tenant, id: &str) -> ApiResult<platdns_store::Contract> {
     let c = s.store.find_contract(id, Some(t.account_id())).await?;
     if !t.may_see_contract(c.id) {
         return Err(ApiError::not_found());

@@ -13,6 +13,7 @@ mod json;
 mod operator;
 pub mod publish;
 mod records;
+mod tsigs;
 
 pub use error::{ApiError, ApiResult};
 pub use publish::{publish_all, Publisher, ZoneDefaults};
@@ -52,7 +53,7 @@ pub struct AppState {
 /// The whole API router: `/dpf/v1/...` and `/operator/v1/...`.
 pub fn router(state: AppState) -> axum::Router {
     axum::Router::new()
-        .nest("/dpf/v1", dpf::router().merge(records::router()))
+        .nest("/dpf/v1", dpf::router().merge(records::router()).merge(tsigs::router()))
         .nest("/operator/v1", operator::router())
         .with_state(state)
 }

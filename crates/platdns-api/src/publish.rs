@@ -22,6 +22,8 @@ pub struct ZoneDefaults {
     pub hostmaster: String,
     /// SOA refresh, retry, expire, minimum (the negative TTL, RFC 2308).
     pub soa_timers: [u32; 4],
+    /// TSIG key names are `<label>.<contract id>.<tsig_suffix>`.
+    pub tsig_suffix: String,
 }
 
 impl Default for ZoneDefaults {
@@ -30,6 +32,7 @@ impl Default for ZoneDefaults {
             nameservers: vec!["ns1.platdns.test.".into(), "ns2.platdns.test.".into()],
             hostmaster: "hostmaster.platdns.test.".into(),
             soa_timers: [3600, 600, 604800, 300],
+            tsig_suffix: "platdns.test.".into(),
         }
     }
 }

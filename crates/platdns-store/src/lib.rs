@@ -9,12 +9,14 @@ mod accounts;
 mod contracts;
 mod logs;
 mod records;
+mod tsig;
 mod zones;
 
 pub use accounts::{Account, Principal, TokenScope};
 pub use contracts::{Contract, ContractUpdate};
 pub use logs::{LogScope, OperationLog};
 pub use records::{NewRecord, RecordRow, RecordState, StagedChange};
+pub use tsig::TsigKey;
 pub use zones::{Zone, ZoneHistory};
 
 use jiff::Timestamp;

@@ -898,3 +898,72 @@ fn operator_cli_drives_the_operator_api() {
     assert!(!ok);
     assert_dpf_error(&e, "extra_qps");
 }
+
+#[test]
+fn tsig_keys_crud_and_isolation() {
+    let server = Platdns::start(&[], &[]);
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let api = server.http;
+    let (zone, tok) = tenant_with_zone(api, op.trim(), "acme", "example.com");
+    let (_, other) = tenant_with_zone(api, op.trim(), "globex", "globex.test");
+    let (_, c) = http(api, "GET", &format!("/dpf/v1/zones/{zone}/contract"), Some(&tok), None);
+    let contract = c["result"]["id"].as_str().unwrap().to_string();
+    let (st, job) = http(
+        api,
+        "POST",
+        &format!("/dpf/v1/contracts/{contract}/tsigs"),
+        Some(&tok),
+        Some(r#"{"name":"xfr","description":"knot"}"#),
+    );
+    assert_eq!(st, 202, "{job}");
+    let (_, j) = http(api, "GET", job["jobs_url"].as_str().unwrap(), Some(&tok), None);
+    let key_url = j["resources_url"].as_str().unwrap().to_string();
+    let (_, k) = http(api, "GET", &key_url, Some(&tok), None);
+    assert_eq!(k["result"]["name"], format!("xfr.{contract}.platdns.test."));
+    assert_eq!(k["result"]["algorithm"], 0);
+    assert_eq!(k["result"]["secret"].as_str().unwrap().len(), 44, "32 octets in base64");
+    let (st, e) = http(
+        api,
+        "POST",
+        &format!("/dpf/v1/contracts/{contract}/tsigs"),
+        Some(&tok),
+        Some(r#"{"name":"-bad"}"#),
+    );
+    assert_eq!(st, 400);
+    assert_dpf_error(&e, "name");
+    let (st, e) = http(
+        api,
+        "POST",
+        &format!("/dpf/v1/contracts/{contract}/tsigs"),
+        Some(&tok),
+        Some(r#"{"name":"xfr"}"#),
+    );
+    assert_eq!(st, 400);
+    assert_dpf_error(&e, "name");
+    // Another tenant sees none of it.
+    assert_eq!(http(api, "GET", &key_url, Some(&other), None).0, 404);
+    assert_eq!(
+        http(
+            api,
+            "GET",
+            &format!("/dpf/v1/contracts/{contract}/tsigs"),
+            Some(&other),
+            None
+        )
+        .0,
+        404
+    );
+    assert_eq!(http(api, "DELETE", &key_url, Some(&other), None).0, 404);
+    let (st, _) = http(api, "PATCH", &key_url, Some(&tok), Some(r#"{"description":"nsd"}"#));
+    assert_eq!(st, 202);
+    let (_, n) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/contracts/{contract}/tsigs/count"),
+        Some(&tok),
+        None,
+    );
+    assert_eq!(n["result"]["count"], 1);
+    assert_eq!(http(api, "DELETE", &key_url, Some(&tok), None).0, 202);
+    assert_eq!(http(api, "GET", &key_url, Some(&tok), None).0, 404);
+}
