@@ -81,6 +81,9 @@ struct ServeArgs {
     /// Days from a termination notice to the earliest end (R5.2).
     #[arg(long, default_value_t = 30)]
     notice_days: i32,
+    /// Days operation logs are kept; the DPF-API promises at least 90 (R11.4).
+    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(i64).range(90..))]
+    log_retention_days: i64,
 }
 
 #[derive(Subcommand)]
@@ -247,6 +250,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let from_store = platdns_api::publish_all(&state)
         .await
         .map_err(|e| anyhow::anyhow!(e.message))?;
+    {
+        // Hourly: drop operation logs past the retention period.
+        let (store, days) = (state.store.clone(), args.log_retention_days);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                tick.tick().await;
+                if let Err(e) = store.purge_logs(jiff::Timestamp::now(), days).await {
+                    tracing::warn!(error = %e, "purging old operation logs failed");
+                }
+            }
+        });
+    }
     tracing::info!(zones = from_store, "zones from the store");
     let api = platdns_api::router(state);
     let http = tokio::net::TcpListener::bind(args.api_listen)
