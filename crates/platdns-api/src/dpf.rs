@@ -375,6 +375,11 @@ async fn patch_contract(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let c = find_contract(&s, &t, &id).await?;
     t.require_write(c.id)?;
+    let operation = if b.favorite.is_some() {
+        "update_contract_favorite"
+    } else {
+        "update_contract_description"
+    };
     let update = platdns_store::ContractUpdate {
         description: b.description,
         favorite: b.favorite,
@@ -385,7 +390,7 @@ async fn patch_contract(
         contract_id: c.id,
         zone_id: None,
         log_type: "service",
-        operation: "update_contract",
+        operation,
         target: c.service_code.clone(),
     };
     job_done(&s, &t, format!("/dpf/v1/contracts/{id}"), op).await

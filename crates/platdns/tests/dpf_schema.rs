@@ -1,0 +1,363 @@
+//! Every response of the DPF-compatible API we serve is validated against the
+//! reference's own schema (`../shared/dpf-api/openapi.json`): the schema of
+//! that path, method and status, with OpenAPI 3.0's `nullable` turned into
+//! JSON Schema.
+
+mod common;
+use common::*;
+use serde_json::{json, Value};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+
+fn http(addr: SocketAddr, method: &str, path: &str, token: &str, body: Option<&str>) -> (u16, Value) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    let body = body.unwrap_or("");
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let status = resp.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let payload = resp.split_once("\r\n\r\n").unwrap().1;
+    (status, serde_json::from_str(payload).unwrap_or(Value::Null))
+}
+
+/// OpenAPI 3.0 → JSON Schema: `nullable: true` widens `type` to include null.
+fn convert(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            if o.get("nullable") == Some(&Value::Bool(true)) {
+                if let Some(Value::String(t)) = o.get("type").cloned() {
+                    o.insert("type".into(), json!([t, "null"]));
+                }
+                if let Some(Value::Array(e)) = o.get_mut("enum") {
+                    e.push(Value::Null);
+                }
+            }
+            o.values_mut().for_each(convert);
+        }
+        Value::Array(a) => a.iter_mut().for_each(convert),
+        _ => {}
+    }
+}
+
+struct Reference {
+    doc: Value,
+}
+
+impl Reference {
+    fn load() -> Option<Reference> {
+        let path = repo_root().join("../shared/dpf-api/openapi.json");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(_) if std::env::var("PLATDNS_SKIP_EXTERNAL").as_deref() == Ok("1") => return None,
+            Err(e) => panic!("{}: {e} (the reference must be beside the checkout)", path.display()),
+        };
+        let mut doc: Value = serde_json::from_str(&text).unwrap();
+        convert(&mut doc);
+        Some(Reference { doc })
+    }
+
+    /// Checks `body` against the reference schema for (template, method, status).
+    fn check(&self, template: &str, method: &str, status: u16, body: &Value) -> Vec<String> {
+        let op = &self.doc["paths"][template][method.to_ascii_lowercase()];
+        assert!(op.is_object(), "the reference has no {method} {template}");
+        let mut resp = op["responses"][status.to_string()].clone();
+        if let Some(r) = resp.get("$ref").and_then(Value::as_str) {
+            resp = self.doc["components"]["responses"][r.rsplit('/').next().unwrap()].clone();
+        }
+        let schema = &resp["content"]["application/json"]["schema"];
+        assert!(schema.is_object(), "no {status} schema for {method} {template}");
+        let mut root = schema.clone();
+        root["components"] = self.doc["components"].clone();
+        let validator = jsonschema::options()
+            .should_validate_formats(false)
+            .build(&root)
+            .unwrap();
+        validator
+            .iter_errors(body)
+            .map(|e| format!("{method} {template} {status}: {e} at {}", e.instance_path))
+            .collect()
+    }
+}
+
+#[test]
+fn responses_match_the_reference_schemas() {
+    let Some(reference) = Reference::load() else { return };
+    let server = Platdns::start(&[], &[]);
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let op = op.trim();
+    let api = server.http;
+    // Set up a tenant with a contract, a zone, records, a commit and a TSIG key.
+    let (_, a) = http(api, "POST", "/operator/v1/accounts", op, Some(r#"{"name":"acme"}"#));
+    let acct = a["result"]["id"].as_i64().unwrap();
+    let (_, c) = http(
+        api,
+        "POST",
+        "/operator/v1/contracts",
+        op,
+        Some(&json!({"account_id": acct, "plan": "premium"}).to_string()),
+    );
+    let cid = c["result"]["id"].as_str().unwrap().to_string();
+    let (_, z) = http(
+        api,
+        "POST",
+        "/operator/v1/zones",
+        op,
+        Some(&json!({"contract_id": cid, "name": "example.com", "approve": "t"}).to_string()),
+    );
+    let zid = z["result"]["id"].as_str().unwrap().to_string();
+    let (_, t) = http(
+        api,
+        "POST",
+        "/operator/v1/tokens",
+        op,
+        Some(&json!({"account_id": acct, "scopes": ["read", "write"]}).to_string()),
+    );
+    let tok = t["result"]["token"].as_str().unwrap().to_string();
+
+    // (method, reference template, our path, body, expected status)
+    let mut calls: Vec<(&str, &str, String, Option<String>, u16)> = vec![
+        (
+            "POST",
+            "/zones/{ZoneId}/records",
+            format!("/dpf/v1/zones/{zid}/records"),
+            Some(r#"{"name":"www","rrtype":"A","rdata":[{"value":"192.0.2.1"}],"ttl":300}"#.into()),
+            202,
+        ),
+        (
+            "POST",
+            "/zones/{ZoneId}/records",
+            format!("/dpf/v1/zones/{zid}/records"),
+            Some(r#"{"name":"mail","rrtype":"MX","rdata":[{"value":"10 mx.example.com."}]}"#.into()),
+            202,
+        ),
+        (
+            "PATCH",
+            "/zones/{ZoneId}/changes",
+            format!("/dpf/v1/zones/{zid}/changes"),
+            Some(r#"{"description":"first"}"#.into()),
+            202,
+        ),
+        (
+            "PATCH",
+            "/zones/{ZoneId}/default_ttl",
+            format!("/dpf/v1/zones/{zid}/default_ttl"),
+            Some(r#"{"value":600}"#.into()),
+            202,
+        ),
+        (
+            "POST",
+            "/contracts/{ContractId}/tsigs",
+            format!("/dpf/v1/contracts/{cid}/tsigs"),
+            Some(r#"{"name":"xfr"}"#.into()),
+            202,
+        ),
+        (
+            "PATCH",
+            "/zones/{ZoneId}",
+            format!("/dpf/v1/zones/{zid}"),
+            Some(r#"{"description":"d"}"#.into()),
+            202,
+        ),
+        (
+            "PATCH",
+            "/contracts/{ContractId}",
+            format!("/dpf/v1/contracts/{cid}"),
+            Some(r#"{"favorite":1}"#.into()),
+            202,
+        ),
+        ("GET", "/ping", "/dpf/v1/ping".into(), None, 200),
+        ("GET", "/contracts", "/dpf/v1/contracts".into(), None, 200),
+        ("GET", "/contracts/count", "/dpf/v1/contracts/count".into(), None, 200),
+        (
+            "GET",
+            "/contracts/{ContractId}",
+            format!("/dpf/v1/contracts/{cid}"),
+            None,
+            200,
+        ),
+        (
+            "GET",
+            "/contracts/{ContractId}/zones",
+            format!("/dpf/v1/contracts/{cid}/zones"),
+            None,
+            200,
+        ),
+        (
+            "GET",
+            "/contracts/{ContractId}/zones/count",
+            format!("/dpf/v1/contracts/{cid}/zones/count"),
+            None,
+            200,
+        ),
+        (
+            "GET",
+            "/contracts/{ContractId}/logs",
+            format!("/dpf/v1/contracts/{cid}/logs"),
+            None,
+            200,
+        ),
+        (
+            "GET",
+            "/contracts/{ContractId}/logs/count",
+            format!("/dpf/v1/contracts/{cid}/logs/count"),
+            None,
+            200,
+        ),
+        (
+            "GET",
+            "/contracts/{ContractId}/tsigs",
+            format!("/dpf/v1/contracts/{cid}/tsigs"),
+            None,
+            200,
+        ),
+        (
+            "GET",
+            "/contracts/{ContractId}/tsigs/count",
+            format!("/dpf/v1/contracts/{cid}/tsigs/count"),
+            None,
+            200,
+        ),
+        ("GET", "/zones", "/dpf/v1/zones".into(), None, 200),
+        ("GET", "/zones/count", "/dpf/v1/zones/count".into(), None, 200),
+        ("GET", "/zones/{ZoneId}", format!("/dpf/v1/zones/{zid}"), None, 200),
+        (
+            "GET",
+            "/zones/{ZoneId}/contract",
+            format!("/dpf/v1/zones/{zid}/contract"),
+            None,
+            200,
+        ),
+        (
+            "GET",
+            "/zones/{ZoneId}/records",
+            format!("/dpf/v1/zones/{zid}/records"),
+            None,
+            200,
+        ),
+        (
+            "GET",
+            "/zones/{ZoneId}/records/count",
+            format!("/dpf/v1/zones/{zid}/records/count"),
+            None,
+            200,
+        ),
+        (
+            "GET",
+            "/zones/{ZoneId}/records/currents",
+            format!("/dpf/v1/zones/{zid}/records/currents"),
+            None,
+            200,
+        ),
+        (
+            "GET",
+            "/zones/{ZoneId}/records/diffs",
+            format!("/dpf/v1/zones/{zid}/records/diffs"),
+            None,
+            200,
+        ),
+        (
+            "GET",
+            "/zones/{ZoneId}/default_ttl",
+            format!("/dpf/v1/zones/{zid}/default_ttl"),
+            None,
+            200,
+        ),
+        (
+            "GET",
+            "/zones/{ZoneId}/default_ttl/diffs",
+            format!("/dpf/v1/zones/{zid}/default_ttl/diffs"),
+            None,
+            200,
+        ),
+        (
+            "GET",
+            "/zones/{ZoneId}/zone_histories",
+            format!("/dpf/v1/zones/{zid}/zone_histories"),
+            None,
+            200,
+        ),
+        (
+            "GET",
+            "/zones/{ZoneId}/zone_histories/count",
+            format!("/dpf/v1/zones/{zid}/zone_histories/count"),
+            None,
+            200,
+        ),
+        (
+            "GET",
+            "/zones/{ZoneId}/logs",
+            format!("/dpf/v1/zones/{zid}/logs"),
+            None,
+            200,
+        ),
+        (
+            "GET",
+            "/zones/{ZoneId}/logs/count",
+            format!("/dpf/v1/zones/{zid}/logs/count"),
+            None,
+            200,
+        ),
+        // Errors have the reference's shapes too.
+        (
+            "GET",
+            "/zones/{ZoneId}",
+            "/dpf/v1/zones/m0000000000000".into(),
+            None,
+            404,
+        ),
+        (
+            "POST",
+            "/zones/{ZoneId}/records",
+            format!("/dpf/v1/zones/{zid}/records"),
+            Some(r#"{"name":"x","rrtype":"A","rdata":[{"value":"nope"}]}"#.into()),
+            400,
+        ),
+        ("GET", "/zones", "/dpf/v1/zones?limit=0".into(), None, 400),
+    ];
+    let mut failures = Vec::new();
+    let mut last_job = None;
+    for (method, template, path, body, want) in calls.drain(..) {
+        let (status, v) = http(api, method, &path, &tok, body.as_deref());
+        if status != want {
+            failures.push(format!("{method} {path}: status {status}, wanted {want}: {v}"));
+            continue;
+        }
+        failures.extend(reference.check(template, method, status, &v));
+        if status == 202 {
+            last_job = v["request_id"].as_str().map(String::from);
+        }
+    }
+    // Jobs, one record, one history text, one TSIG key.
+    let job = last_job.unwrap();
+    let (st, v) = http(api, "GET", &format!("/dpf/v1/jobs/{job}"), &tok, None);
+    failures.extend(reference.check("/jobs/{RequestId}", "GET", st, &v));
+    let (_, recs) = http(api, "GET", &format!("/dpf/v1/zones/{zid}/records"), &tok, None);
+    let rid = recs["results"][0]["id"].as_str().unwrap();
+    let (st, v) = http(api, "GET", &format!("/dpf/v1/zones/{zid}/records/{rid}"), &tok, None);
+    failures.extend(reference.check("/zones/{ZoneId}/records/{RecordId}", "GET", st, &v));
+    let (_, h) = http(api, "GET", &format!("/dpf/v1/zones/{zid}/zone_histories"), &tok, None);
+    let hid = &h["results"][0]["id"];
+    let (st, v) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/zones/{zid}/zone_histories/{hid}/text"),
+        &tok,
+        None,
+    );
+    failures.extend(reference.check("/zones/{ZoneId}/zone_histories/{ZoneHistoryId}/text", "GET", st, &v));
+    let (_, ks) = http(api, "GET", &format!("/dpf/v1/contracts/{cid}/tsigs"), &tok, None);
+    let kid = &ks["results"][0]["id"];
+    let (st, v) = http(api, "GET", &format!("/dpf/v1/contracts/{cid}/tsigs/{kid}"), &tok, None);
+    failures.extend(reference.check("/contracts/{ContractId}/tsigs/{TsigId}", "GET", st, &v));
+    assert!(
+        failures.is_empty(),
+        "{} schema problems:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
