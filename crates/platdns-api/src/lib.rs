@@ -16,7 +16,7 @@ mod records;
 mod tsigs;
 
 pub use error::{ApiError, ApiResult};
-pub use publish::{publish_all, Publisher, ZoneDefaults};
+pub use publish::{publish_all, withdraw_ended, Publisher, ZoneDefaults};
 
 use jiff::Timestamp;
 use platdns_contract::PlanTerms;
@@ -48,6 +48,8 @@ pub struct AppState {
     pub publisher: Arc<dyn Publisher>,
     /// The platform's SOA/NS data for hosted zones.
     pub zone_defaults: Arc<ZoneDefaults>,
+    /// The operator's time zone: contract end dates are days there.
+    pub time_zone: jiff::tz::TimeZone,
 }
 
 /// The whole API router: `/dpf/v1/...` and `/operator/v1/...`.

@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/contracts/{id}", patch(update_contract).get(get_contract))
         .route("/contracts/{id}/termination", post(terminate))
         .route("/zones", get(list_zones).post(create_zone))
+        .route("/zones/{id}/approval", post(approve_zone))
         .route("/tokens", post(create_token))
 }
 
@@ -176,6 +177,10 @@ async fn terminate(
         .store
         .give_notice(c.id, b.notice_received, b.requested_end, s.notice_days, s.clock.now())
         .await?;
+    // A contract already past its end day stops serving at once (R5.2).
+    for z in s.store.list_zones(None, Some(c.id)).await? {
+        crate::publish::republish(&s, z.id).await?;
+    }
     Ok(Json(json::result(operator_contract(&c, &s.terms))))
 }
 
@@ -292,4 +297,30 @@ async fn create_token(
             json!({"id": id, "account_id": b.account_id, "token": secret}),
         )),
     ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Approval {
+    reason: String,
+}
+
+/// R3.1 by hand: the operator approves a pending zone, saying why; it is
+/// served from its next commit on (or at once, if it has commits).
+async fn approve_zone(
+    State(s): State<AppState>,
+    o: Operator,
+    Path(id): Path<String>,
+    Body(b): Body<Approval>,
+) -> ApiResult<Json<Value>> {
+    let z = s.store.find_zone(&id, None).await?;
+    let e = platdns_contract::Eligibility::ApprovedByOperator {
+        operator: format!("operator#{}", o.0.token_id),
+        reason: b.reason,
+    };
+    let z = s.store.set_eligibility(z.id, &e).await?;
+    crate::publish::republish(&s, z.id).await?;
+    let mut v = json::zone(&z);
+    v["eligibility"] = eligibility(&z.eligibility);
+    Ok(Json(json::result(v)))
 }

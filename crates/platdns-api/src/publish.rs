@@ -99,7 +99,8 @@ pub async fn republish(s: &AppState, zone_id: i64) -> Result<(), ApiError> {
     let z = s.store.get_zone(zone_id).await?;
     let apex = Name::from_text(&format!("{}.", z.name), None)
         .map_err(|e| ApiError::bad_request("invalid", "name", e.to_string()))?;
-    if !z.eligibility.may_serve() || z.version == 0 {
+    let contract = s.store.get_contract(z.contract_id).await?;
+    if !z.eligibility.may_serve() || z.version == 0 || ended(s, &contract) {
         s.publisher.publish(&apex, None);
         return Ok(());
     }
@@ -119,6 +120,31 @@ pub async fn publish_all(s: &AppState) -> Result<usize, ApiError> {
             Ok(()) => n += 1,
             Err(e) => {
                 tracing::error!(zone = %z.name, error = %e.message, "zone in the store does not build; not served")
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// R5.2: a contract serves until the end of its end day (in the operator's
+/// time zone), and not after.
+fn ended(s: &AppState, c: &platdns_store::Contract) -> bool {
+    let today = s.clock.now().to_zoned(s.time_zone.clone()).date();
+    c.ends_on.is_some_and(|end| end < today)
+}
+
+/// Stops serving the zones of every contract past its end date; their data
+/// stays in the store, readable by the operator. Returns how many zones.
+pub async fn withdraw_ended(s: &AppState) -> Result<usize, ApiError> {
+    let mut n = 0;
+    for c in s.store.list_contracts(None).await? {
+        if !ended(s, &c) {
+            continue;
+        }
+        for z in s.store.list_zones(None, Some(c.id)).await? {
+            if let Ok(apex) = Name::from_text(&format!("{}.", z.name), None) {
+                s.publisher.publish(&apex, None);
+                n += 1;
             }
         }
     }

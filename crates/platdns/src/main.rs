@@ -81,6 +81,10 @@ struct ServeArgs {
     /// Days from a termination notice to the earliest end (R5.2).
     #[arg(long, default_value_t = 30)]
     notice_days: i32,
+    /// The operator's time zone (IANA name, or a fixed offset like +09:00):
+    /// contract end dates and billing months are days there.
+    #[arg(long, default_value = "Asia/Tokyo")]
+    time_zone: String,
     /// Days operation logs are kept; the DPF-API promises at least 90 (R11.4).
     #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(i64).range(90..))]
     log_retention_days: i64,
@@ -246,6 +250,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         notice_days: args.notice_days,
         publisher: served.clone(),
         zone_defaults: Arc::new(platdns_api::ZoneDefaults::default()),
+        time_zone: operator_time_zone(&args.time_zone)?,
     };
     let from_store = platdns_api::publish_all(&state)
         .await
@@ -259,6 +264,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 tick.tick().await;
                 if let Err(e) = store.purge_logs(jiff::Timestamp::now(), days).await {
                     tracing::warn!(error = %e, "purging old operation logs failed");
+                }
+            }
+        });
+        // Every minute: stop serving contracts past their end day (R5.2).
+        let ending = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                match platdns_api::withdraw_ended(&ending).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(zones = n, "zones of ended contracts withdrawn"),
+                    Err(e) => tracing::warn!(error = %e.message, "checking contract end dates failed"),
                 }
             }
         });
@@ -360,6 +378,32 @@ fn log_report(r: &zones::LoadReport) {
         }
         tracing::error!(file = %path.display(), errors = errors.len(), "zone not loaded; the previous version (if any) keeps serving");
     }
+}
+
+/// An IANA zone from the system's tz database, or a fixed offset. Japan has
+/// kept +09:00 without daylight saving since 1951, so "Asia/Tokyo" falls
+/// back to that offset on a machine without tzdata.
+fn operator_time_zone(name: &str) -> anyhow::Result<jiff::tz::TimeZone> {
+    if let Ok(tz) = jiff::tz::TimeZone::get(name) {
+        return Ok(tz);
+    }
+    if name == "Asia/Tokyo" {
+        return Ok(jiff::tz::TimeZone::fixed(jiff::tz::offset(9)));
+    }
+    let fixed = (|| {
+        let sign = match name.as_bytes().first()? {
+            b'+' => 1,
+            b'-' => -1,
+            _ => return None,
+        };
+        let (h, m) = name[1..].split_once(':')?;
+        let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+        (h <= 23 && m <= 59).then_some(())?;
+        jiff::tz::Offset::from_seconds(sign * (h * 3600 + m * 60)).ok()
+    })();
+    fixed
+        .map(jiff::tz::TimeZone::fixed)
+        .ok_or_else(|| anyhow::anyhow!("--time-zone {name}: not a known zone or offset"))
 }
 
 fn hostname() -> String {

@@ -967,3 +967,115 @@ fn tsig_keys_crud_and_isolation() {
     assert_eq!(http(api, "DELETE", &key_url, Some(&tok), None).0, 202);
     assert_eq!(http(api, "GET", &key_url, Some(&tok), None).0, 404);
 }
+
+#[test]
+fn r3_1_pending_zones_are_served_only_once_approved_and_r5_2_ended_contracts_stop() {
+    if !require("kdig") {
+        return;
+    }
+    let server = Platdns::start(&[], &[]);
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let op = op.trim();
+    let api = server.http;
+    let (_, a) = http(
+        api,
+        "POST",
+        "/operator/v1/accounts",
+        Some(op),
+        Some(r#"{"name":"acme"}"#),
+    );
+    let acct = a["result"]["id"].as_i64().unwrap();
+    let (_, c) = http(
+        api,
+        "POST",
+        "/operator/v1/contracts",
+        Some(op),
+        Some(&json!({"account_id": acct, "plan": "basic"}).to_string()),
+    );
+    let cid = c["result"]["id"].as_str().unwrap().to_string();
+    let (_, z) = http(
+        api,
+        "POST",
+        "/operator/v1/zones",
+        Some(op),
+        Some(&json!({"contract_id": cid, "name": "pending.test"}).to_string()),
+    );
+    assert_eq!(z["result"]["eligibility"]["state"], "pending");
+    let zid = z["result"]["id"].as_str().unwrap().to_string();
+    let (_, t) = http(
+        api,
+        "POST",
+        "/operator/v1/tokens",
+        Some(op),
+        Some(&json!({"account_id": acct, "scopes": ["read", "write"]}).to_string()),
+    );
+    let tok = t["result"]["token"].as_str().unwrap().to_string();
+    http(
+        api,
+        "POST",
+        &format!("/dpf/v1/zones/{zid}/records"),
+        Some(&tok),
+        Some(r#"{"name":"www","rrtype":"A","rdata":[{"value":"192.0.2.5"}]}"#),
+    );
+    let (st, _) = http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zid}/changes"),
+        Some(&tok),
+        Some("{}"),
+    );
+    assert_eq!(st, 202);
+    assert_eq!(
+        kdig(server.dns, &["www.pending.test", "A"]).rcode,
+        "REFUSED",
+        "a pending zone is not served"
+    );
+    let (st, e) = http(
+        api,
+        "POST",
+        &format!("/operator/v1/zones/{zid}/approval"),
+        Some(op),
+        Some(r#"{"reason":""}"#),
+    );
+    assert_eq!(st, 400);
+    assert_dpf_error(&e, "reason");
+    let (st, ap) = http(
+        api,
+        "POST",
+        &format!("/operator/v1/zones/{zid}/approval"),
+        Some(op),
+        Some(r#"{"reason":"WHOIS registrant confirmed by phone"}"#),
+    );
+    assert_eq!(st, 200, "{ap}");
+    assert_eq!(
+        ap["result"]["eligibility"]["reason"],
+        "WHOIS registrant confirmed by phone"
+    );
+    assert_eq!(
+        kdig(server.dns, &["www.pending.test", "A"]).answer,
+        vec!["www.pending.test. 3600 IN A 192.0.2.5"]
+    );
+
+    // A notice long past: the contract has ended, its zone stops being served,
+    // and the operator still reads its data.
+    let (_, t) = http(
+        api,
+        "POST",
+        &format!("/operator/v1/contracts/{cid}/termination"),
+        Some(op),
+        Some(r#"{"notice_received":"2020-01-01"}"#),
+    );
+    assert_eq!(t["result"]["ends_on"], "2020-01-31");
+    assert_eq!(kdig(server.dns, &["www.pending.test", "A"]).rcode, "REFUSED");
+    let (_, zs) = http(api, "GET", "/operator/v1/zones", Some(op), None);
+    assert_eq!(zs["results"].as_array().unwrap().len(), 1);
+    // A later commit does not bring it back.
+    http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zid}/changes"),
+        Some(&tok),
+        Some("{}"),
+    );
+    assert_eq!(kdig(server.dns, &["www.pending.test", "A"]).rcode, "REFUSED");
+}
