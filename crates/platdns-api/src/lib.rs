@@ -14,6 +14,7 @@ mod operator;
 pub mod publish;
 mod records;
 mod tsigs;
+pub mod verify;
 
 pub use error::{ApiError, ApiResult};
 pub use publish::{publish_all, withdraw_ended, Publisher, ZoneDefaults};
@@ -50,6 +51,8 @@ pub struct AppState {
     pub zone_defaults: Arc<ZoneDefaults>,
     /// The operator's time zone: contract end dates are days there.
     pub time_zone: jiff::tz::TimeZone,
+    /// Where consent TXT records are looked up (R3.1); none disables it.
+    pub verify_resolver: Option<std::net::SocketAddr>,
 }
 
 /// The whole API router: `/dpf/v1/...` and `/operator/v1/...`.

@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/contracts/{id}/termination", post(terminate))
         .route("/zones", get(list_zones).post(create_zone))
         .route("/zones/{id}/approval", post(approve_zone))
+        .route("/zones/{id}/verification", post(verify_zone))
         .route("/tokens", post(create_token))
 }
 
@@ -218,7 +219,11 @@ async fn create_zone(
 fn eligibility(e: &platdns_contract::Eligibility) -> Value {
     use platdns_contract::Eligibility::*;
     match e {
-        Pending { token } => json!({"state": "pending", "txt_token": token}),
+        Pending { token } => json!({
+            "state": "pending",
+            "txt_name": crate::verify::CHALLENGE_LABEL,
+            "txt_token": token,
+        }),
         VerifiedByTxt { .. } => json!({"state": "verified", "by": "txt"}),
         VerifiedByDelegation => json!({"state": "verified", "by": "delegation"}),
         ApprovedByOperator { operator, reason } => json!({"state": "approved", "by": operator, "reason": reason}),
@@ -320,6 +325,17 @@ async fn approve_zone(
     };
     let z = s.store.set_eligibility(z.id, &e).await?;
     crate::publish::republish(&s, z.id).await?;
+    let mut v = json::zone(&z);
+    v["eligibility"] = eligibility(&z.eligibility);
+    Ok(Json(json::result(v)))
+}
+
+/// R3.1 now: look up the zone's challenge TXT (instead of waiting for the
+/// periodic check).
+async fn verify_zone(State(s): State<AppState>, _o: Operator, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let z = s.store.find_zone(&id, None).await?;
+    crate::verify::verify_zone(&s, z.id).await?;
+    let z = s.store.get_zone(z.id).await?;
     let mut v = json::zone(&z);
     v["eligibility"] = eligibility(&z.eligibility);
     Ok(Json(json::result(v)))

@@ -85,6 +85,10 @@ struct ServeArgs {
     /// contract end dates and billing months are days there.
     #[arg(long, default_value = "Asia/Tokyo")]
     time_zone: String,
+    /// The resolver through which pending zones' `_platdns-challenge` TXT
+    /// records are checked (R3.1), every 5 minutes and on request.
+    #[arg(long)]
+    verify_resolver: Option<SocketAddr>,
     /// Days operation logs are kept; the DPF-API promises at least 90 (R11.4).
     #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(i64).range(90..))]
     log_retention_days: i64,
@@ -251,6 +255,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         publisher: served.clone(),
         zone_defaults: Arc::new(platdns_api::ZoneDefaults::default()),
         time_zone: operator_time_zone(&args.time_zone)?,
+        verify_resolver: args.verify_resolver,
     };
     let from_store = platdns_api::publish_all(&state)
         .await
@@ -267,6 +272,21 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 }
             }
         });
+        // Every 5 minutes: check pending zones' consent TXT (R3.1).
+        if state.verify_resolver.is_some() {
+            let verifying = state.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(300));
+                loop {
+                    tick.tick().await;
+                    match platdns_api::verify::verify_pending(&verifying).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(zones = n, "zones verified by TXT"),
+                        Err(e) => tracing::warn!(error = %e.message, "consent checks failed"),
+                    }
+                }
+            });
+        }
         // Every minute: stop serving contracts past their end day (R5.2).
         let ending = state.clone();
         tokio::spawn(async move {

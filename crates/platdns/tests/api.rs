@@ -1079,3 +1079,99 @@ fn r3_1_pending_zones_are_served_only_once_approved_and_r5_2_ended_contracts_sto
     );
     assert_eq!(kdig(server.dns, &["www.pending.test", "A"]).rcode, "REFUSED");
 }
+
+#[test]
+fn r3_1_consent_proven_by_a_txt_record_where_the_zone_is_served_today() {
+    if !require("kdig") {
+        return;
+    }
+    // The zone's current hosting: another name server on loopback.
+    let dir = tempfile::tempdir().unwrap();
+    let zonefile = dir.path().join("moving.test.zone");
+    let hoster = Platdns::start(std::slice::from_ref(&zonefile), &[]);
+    let server = Platdns::start(&[], &["--verify-resolver", &hoster.dns.to_string()]);
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let op = op.trim();
+    let api = server.http;
+    let (_, a) = http(
+        api,
+        "POST",
+        "/operator/v1/accounts",
+        Some(op),
+        Some(r#"{"name":"acme"}"#),
+    );
+    let acct = a["result"]["id"].as_i64().unwrap();
+    let (_, c) = http(
+        api,
+        "POST",
+        "/operator/v1/contracts",
+        Some(op),
+        Some(&json!({"account_id": acct, "plan": "basic"}).to_string()),
+    );
+    let cid = c["result"]["id"].as_str().unwrap();
+    let (_, z) = http(
+        api,
+        "POST",
+        "/operator/v1/zones",
+        Some(op),
+        Some(&json!({"contract_id": cid, "name": "moving.test"}).to_string()),
+    );
+    let zid = z["result"]["id"].as_str().unwrap().to_string();
+    let token = z["result"]["eligibility"]["txt_token"].as_str().unwrap().to_string();
+    assert_eq!(z["result"]["eligibility"]["txt_name"], "_platdns-challenge");
+
+    // Not published yet: still pending.
+    let (_, v) = http(
+        api,
+        "POST",
+        &format!("/operator/v1/zones/{zid}/verification"),
+        Some(op),
+        Some("{}"),
+    );
+    assert_eq!(v["result"]["eligibility"]["state"], "pending", "{v}");
+    // A wrong token does not count either.
+    std::fs::write(&zonefile, "$ORIGIN moving.test.\n@ 300 SOA ns h 1 2 3 4 5\n@ 300 NS ns\nns 300 A 192.0.2.1\n_platdns-challenge 300 TXT \"platdns-verify=wrong\"\n").unwrap();
+    hoster.signal("HUP");
+    for _ in 0..100 {
+        if kdig(hoster.dns, &["_platdns-challenge.moving.test", "TXT"]).rcode == "NOERROR" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (_, v) = http(
+        api,
+        "POST",
+        &format!("/operator/v1/zones/{zid}/verification"),
+        Some(op),
+        Some("{}"),
+    );
+    assert_eq!(v["result"]["eligibility"]["state"], "pending");
+
+    std::fs::write(&zonefile, format!("$ORIGIN moving.test.\n@ 300 SOA ns h 2 2 3 4 5\n@ 300 NS ns\nns 300 A 192.0.2.1\n_platdns-challenge 300 TXT \"{token}\"\n")).unwrap();
+    hoster.signal("HUP");
+    for _ in 0..100 {
+        if kdig(hoster.dns, &["_platdns-challenge.moving.test", "TXT"])
+            .answer
+            .iter()
+            .any(|a| a.contains(&token))
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (_, v) = http(
+        api,
+        "POST",
+        &format!("/operator/v1/zones/{zid}/verification"),
+        Some(op),
+        Some("{}"),
+    );
+    assert_eq!(
+        (
+            v["result"]["eligibility"]["state"].as_str(),
+            v["result"]["eligibility"]["by"].as_str()
+        ),
+        (Some("verified"), Some("txt")),
+        "{v}"
+    );
+}
