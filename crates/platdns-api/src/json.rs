@@ -16,9 +16,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| ApiError::bad_request("invalid", "body", "the request body could not be read"))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            let mut err = ApiError::bad_request("invalid", "body", e.body_text());
+            err.status = e.status();
+            err
+        })?;
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(de).map(Body).map_err(|e| {
             let path = e.path().to_string();

@@ -53,12 +53,17 @@ pub struct AppState {
     pub time_zone: jiff::tz::TimeZone,
     /// Where consent TXT records are looked up (R3.1); none disables it.
     pub verify_resolver: Option<std::net::SocketAddr>,
+    /// Largest request body accepted (an `atomic_changes` of a large zone is
+    /// tens of MiB).
+    pub max_body_bytes: usize,
 }
 
 /// The whole API router: `/dpf/v1/...` and `/operator/v1/...`.
 pub fn router(state: AppState) -> axum::Router {
+    let limit = axum::extract::DefaultBodyLimit::max(state.max_body_bytes);
     axum::Router::new()
         .nest("/dpf/v1", dpf::router().merge(records::router()).merge(tsigs::router()))
         .nest("/operator/v1", operator::router())
+        .layer(limit)
         .with_state(state)
 }

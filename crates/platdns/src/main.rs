@@ -89,6 +89,9 @@ struct ServeArgs {
     /// records are checked (R3.1), every 5 minutes and on request.
     #[arg(long)]
     verify_resolver: Option<SocketAddr>,
+    /// Largest API request body in bytes.
+    #[arg(long, default_value_t = 256 << 20)]
+    max_request_bytes: usize,
     /// Days operation logs are kept; the DPF-API promises at least 90 (R11.4).
     #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(i64).range(90..))]
     log_retention_days: i64,
@@ -256,6 +259,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         zone_defaults: Arc::new(platdns_api::ZoneDefaults::default()),
         time_zone: operator_time_zone(&args.time_zone)?,
         verify_resolver: args.verify_resolver,
+        max_body_bytes: args.max_request_bytes,
     };
     let from_store = platdns_api::publish_all(&state)
         .await
