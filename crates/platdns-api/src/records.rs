@@ -21,12 +21,15 @@ use serde_json::{json, Value};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/zones/{id}/records", get(list_staged).post(post_record))
-        .route("/zones/{id}/records/count", get(count_staged))
-        .route("/zones/{id}/records/currents", get(list_current))
-        .route("/zones/{id}/records/currents/count", get(count_current))
-        .route("/zones/{id}/records/diffs", get(list_diffs))
-        .route("/zones/{id}/records/diffs/count", get(count_diffs))
+        .route(
+            "/zones/{id}/records",
+            get(listed(View::Staged, false)).post(post_record),
+        )
+        .route("/zones/{id}/records/count", get(listed(View::Staged, true)))
+        .route("/zones/{id}/records/currents", get(listed(View::Applied, false)))
+        .route("/zones/{id}/records/currents/count", get(listed(View::Applied, true)))
+        .route("/zones/{id}/records/diffs", get(listed(View::Diffs, false)))
+        .route("/zones/{id}/records/diffs/count", get(listed(View::Diffs, true)))
         .route(
             "/zones/{id}/records/{rid}",
             get(get_record).patch(patch_record).delete(delete_record),
@@ -157,69 +160,42 @@ fn check_record(
     Ok((owner.to_lowercase().to_string(), rtype.to_string()))
 }
 
-async fn list(s: &AppState, t: &Tenant, id: &str, q: Option<&str>, view: u8, count: bool) -> ApiResult<Json<Value>> {
-    let l = Listing::parse(q)?;
-    let z = find_zone(s, t, id).await?;
-    let rows = match view {
-        0 => s.store.list_records(z.id, false).await?,
-        1 => s.store.list_records(z.id, true).await?,
-        _ => s.store.record_diffs(z.id).await?,
-    };
-    let items: Vec<Value> = rows.iter().map(record).collect();
-    Ok(Json(if count {
-        json::count(l.count(&items))
-    } else {
-        json::results(l.apply(items))
-    }))
+/// Which records a list shows.
+#[derive(Clone, Copy)]
+enum View {
+    /// `/records`: with staged edits.
+    Staged,
+    /// `/records/currents`: what DNS serves.
+    Applied,
+    /// `/records/diffs`: pending edits, with before-update states.
+    Diffs,
 }
 
-async fn list_staged(
-    State(s): State<AppState>,
-    t: Tenant,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-) -> ApiResult<Json<Value>> {
-    list(&s, &t, &id, q.as_deref(), 0, false).await
-}
-async fn count_staged(
-    State(s): State<AppState>,
-    t: Tenant,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-) -> ApiResult<Json<Value>> {
-    list(&s, &t, &id, q.as_deref(), 0, true).await
-}
-async fn list_current(
-    State(s): State<AppState>,
-    t: Tenant,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-) -> ApiResult<Json<Value>> {
-    list(&s, &t, &id, q.as_deref(), 1, false).await
-}
-async fn count_current(
-    State(s): State<AppState>,
-    t: Tenant,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-) -> ApiResult<Json<Value>> {
-    list(&s, &t, &id, q.as_deref(), 1, true).await
-}
-async fn list_diffs(
-    State(s): State<AppState>,
-    t: Tenant,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-) -> ApiResult<Json<Value>> {
-    list(&s, &t, &id, q.as_deref(), 2, false).await
-}
-async fn count_diffs(
-    State(s): State<AppState>,
-    t: Tenant,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-) -> ApiResult<Json<Value>> {
-    list(&s, &t, &id, q.as_deref(), 2, true).await
+/// The handler for one records list (or its `/count`), so the six routes
+/// share one body.
+type ListFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ApiResult<Json<Value>>> + Send>>;
+
+fn listed(
+    view: View,
+    count: bool,
+) -> impl Fn(State<AppState>, Tenant, Path<String>, RawQuery) -> ListFuture + Clone + Send + 'static {
+    move |State(s), t, Path(id), RawQuery(q)| {
+        Box::pin(async move {
+            let l = Listing::parse(q.as_deref())?;
+            let z = find_zone(&s, &t, &id).await?;
+            let rows = match view {
+                View::Staged => s.store.list_records(z.id, false).await?,
+                View::Applied => s.store.list_records(z.id, true).await?,
+                View::Diffs => s.store.record_diffs(z.id).await?,
+            };
+            let items: Vec<Value> = rows.iter().map(record).collect();
+            Ok(Json(if count {
+                json::count(l.count(&items))
+            } else {
+                json::results(l.apply(items))
+            }))
+        })
+    }
 }
 
 async fn get_record(
