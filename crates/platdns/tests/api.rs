@@ -1175,3 +1175,102 @@ fn r3_1_consent_proven_by_a_txt_record_where_the_zone_is_served_today() {
         "{v}"
     );
 }
+
+/// A large commit as one `atomic_changes` body: `n` A records and a marker
+/// TXT saying which round wrote them.
+fn round_set(round: usize, n: usize) -> String {
+    let mut recs: Vec<Value> = (0..n)
+        .map(|i| json!({"name": format!("h{i}.example.com."), "ttl": 300, "rrtype": "A", "rdata": [{"value": format!("10.{}.{}.{}", round, i / 256 % 256, i % 256)}], "labels": {}, "description": ""}))
+        .collect();
+    recs.push(json!({"name": "marker.example.com.", "ttl": 300, "rrtype": "TXT", "rdata": [{"value": format!("\"round-{round}\"")}], "labels": {}, "description": ""}));
+    json!({"records": recs}).to_string()
+}
+
+#[test]
+fn sigkill_during_large_commits_leaves_each_zone_before_or_after_and_dns_equal_to_the_api() {
+    if !require("kdig") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Platdns::start_in(dir.path(), &[], &[]);
+    let op = std::fs::read_to_string(dir.path().join("operator.token")).unwrap();
+    let (zone, tok) = tenant_with_zone(server.http, op.trim(), "acme", "example.com");
+    let started = std::time::Instant::now();
+    let (st, _) = http(
+        server.http,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}/atomic_changes"),
+        Some(&tok),
+        Some(&round_set(0, 3000)),
+    );
+    assert_eq!(st, 202);
+    // Kill at fractions of a commit's duration: early, mid, late, and after.
+    let commit_ms = started.elapsed().as_millis() as u64;
+    let mut outcomes = Vec::new();
+    let mut last_done = 0;
+    for round in 1..=4 {
+        let body = round_set(round, 3000);
+        let (addr, path, tok2) = (server.http, format!("/dpf/v1/zones/{zone}/atomic_changes"), tok.clone());
+        let writer = std::thread::spawn(move || {
+            // The connection may die with the server; that is the point.
+            std::panic::catch_unwind(|| http(addr, "PATCH", &path, Some(&tok2), Some(&body)).0).unwrap_or(0)
+        });
+        // Kill at a different moment each round: early, mid-commit, late;
+        // the last round right after the commit was acknowledged.
+        let status = if round < 4 {
+            std::thread::sleep(std::time::Duration::from_millis(commit_ms * [1, 5, 9][round - 1] / 10));
+            server.signal("KILL");
+            writer.join().unwrap()
+        } else {
+            let status = writer.join().unwrap();
+            server.signal("KILL");
+            status
+        };
+        drop(server);
+        server = Platdns::start_in(dir.path(), &[], &[]);
+        // The API says which round is applied; it is the previous one or this one.
+        let (_, cur) = http(
+            server.http,
+            "GET",
+            &format!("/dpf/v1/zones/{zone}/records/currents?_keywords_rrtype[]=TXT"),
+            Some(&tok),
+            None,
+        );
+        let marker = cur["results"][0]["rdata"][0]["value"]
+            .as_str()
+            .unwrap()
+            .trim_matches('"')
+            .to_string();
+        let applied: usize = marker.trim_start_matches("round-").parse().unwrap();
+        assert!(
+            applied == last_done || applied == round,
+            "round {round}: applied {applied}, before {last_done}"
+        );
+        if status == 202 {
+            assert_eq!(applied, round, "an acknowledged commit must survive");
+        }
+        let (_, n) = http(
+            server.http,
+            "GET",
+            &format!("/dpf/v1/zones/{zone}/records/currents/count"),
+            Some(&tok),
+            None,
+        );
+        assert_eq!(n["result"]["count"], 3001, "all of a round or none of it");
+        // DNS serves exactly what the API says is applied.
+        let k = kdig(server.dns, &["marker.example.com", "TXT"]);
+        assert_eq!(
+            k.answer,
+            vec![format!("marker.example.com. 300 IN TXT \"round-{applied}\"")]
+        );
+        let k = kdig(server.dns, &["h2999.example.com", "A"]);
+        assert_eq!(
+            k.answer,
+            vec![format!("h2999.example.com. 300 IN A 10.{applied}.11.183")]
+        );
+        outcomes.push(applied == round);
+        last_done = applied;
+    }
+    // The last round was acknowledged before the kill: it must have landed.
+    assert_eq!(outcomes.last(), Some(&true), "{outcomes:?}");
+}
