@@ -117,6 +117,19 @@ impl Listing {
         Ok(l)
     }
 
+    /// Whether any keyword filter applies (else paging can happen in SQL).
+    pub fn has_keywords(&self) -> bool {
+        !self.keywords.is_empty()
+    }
+
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
     fn matches(&self, item: &Value) -> bool {
         if self.keywords.is_empty() {
             return true;

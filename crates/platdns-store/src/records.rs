@@ -189,6 +189,44 @@ impl Store {
         Ok(out)
     }
 
+    /// One page of records in SQL (no keyword filters): `offset`, `limit`.
+    pub async fn list_records_page(
+        &self,
+        zone_id: i64,
+        applied: bool,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<RecordRow>> {
+        let filter = if applied { " AND applied_rdata IS NOT NULL" } else { "" };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM records WHERE zone_id = $1{filter} ORDER BY name, rrtype, id LIMIT $2 OFFSET $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(zone_id)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(self.pool())
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let r = raw(r)?;
+            let row = if applied {
+                r.applied.clone().map(|a| r.row(RecordState::Applied, a))
+            } else {
+                r.staged_view()
+            };
+            out.extend(row);
+        }
+        Ok(out)
+    }
+
+    /// How many records the staged or applied view has.
+    pub async fn count_records(&self, zone_id: i64, applied: bool) -> Result<i64> {
+        let filter = if applied { " AND applied_rdata IS NOT NULL" } else { "" };
+        let sql = format!("SELECT COUNT(*) FROM records WHERE zone_id = $1{filter}");
+        Ok(sqlx::query_scalar(&sql).bind(zone_id).fetch_one(self.pool()).await?)
+    }
+
     /// Pending edits shown as DPF diffs: each staged record, and for an update
     /// also its state before (5).
     pub async fn record_diffs(&self, zone_id: i64) -> Result<Vec<RecordRow>> {
@@ -623,6 +661,29 @@ mod tests {
             assert_eq!(
                 applied.iter().find(|r| r.rrtype == "A").unwrap().rdata,
                 vec!["192.0.2.7"]
+            );
+            // SQL paging agrees with the full list, in the same order.
+            store
+                .stage(
+                    z.id,
+                    &[add("a.example.com.", "TXT", &["\"x\""])],
+                    None,
+                    t("2026-11-24T05:00:00Z"),
+                )
+                .await
+                .unwrap();
+            let all = store.list_records(z.id, false).await.unwrap();
+            let page: Vec<RecordRow> = store.list_records_page(z.id, false, 1, 2).await.unwrap();
+            assert_eq!(page, all[1..3].to_vec());
+            assert_eq!(store.count_records(z.id, false).await.unwrap(), 3);
+            assert_eq!(
+                store.count_records(z.id, true).await.unwrap(),
+                2,
+                "the staged TXT is not applied"
+            );
+            assert_eq!(
+                store.list_records_page(z.id, true, 0, 100).await.unwrap(),
+                store.list_records(z.id, true).await.unwrap()
             );
         }
     }
