@@ -25,10 +25,10 @@ pub fn router() -> Router<AppState> {
         .route("/zones/count", get(count_zones))
         .route("/zones/{id}", get(get_zone).patch(patch_zone))
         .route("/zones/{id}/contract", get(zone_contract))
-        .route("/zones/{id}/logs", get(zone_logs))
-        .route("/zones/{id}/logs/count", get(zone_logs_count))
-        .route("/contracts/{id}/logs", get(contract_logs))
-        .route("/contracts/{id}/logs/count", get(contract_logs_count))
+        .route("/zones/{id}/logs", get(logs(LogOf::Zone, false)))
+        .route("/zones/{id}/logs/count", get(logs(LogOf::Zone, true)))
+        .route("/contracts/{id}/logs", get(logs(LogOf::Contract, false)))
+        .route("/contracts/{id}/logs/count", get(logs(LogOf::Contract, true)))
 }
 
 async fn ping(_t: Tenant) -> Json<Value> {
@@ -514,46 +514,34 @@ fn parse_offset(z: &str) -> Option<jiff::tz::Offset> {
     jiff::tz::Offset::from_seconds(sign * (h * 3600 + m * 60)).ok()
 }
 
-async fn zone_logs(
-    State(s): State<AppState>,
-    t: Tenant,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-) -> ApiResult<Json<Value>> {
-    let z = find_zone(&s, &t, &id).await?;
-    let (l, items) = read_logs(&s, platdns_store::LogScope::Zone(z.id), q.as_deref()).await?;
-    Ok(Json(json::results(l.apply(items))))
+/// Whose log a route reads.
+#[derive(Clone, Copy)]
+enum LogOf {
+    Zone,
+    Contract,
 }
 
-async fn zone_logs_count(
-    State(s): State<AppState>,
-    t: Tenant,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-) -> ApiResult<Json<Value>> {
-    let z = find_zone(&s, &t, &id).await?;
-    let (l, items) = read_logs(&s, platdns_store::LogScope::Zone(z.id), q.as_deref()).await?;
-    Ok(Json(json::count(l.count(&items))))
-}
+/// A boxed handler future, for routes built by a function.
+pub(crate) type JsonFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ApiResult<Json<Value>>> + Send>>;
 
-async fn contract_logs(
-    State(s): State<AppState>,
-    t: Tenant,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-) -> ApiResult<Json<Value>> {
-    let c = find_contract(&s, &t, &id).await?;
-    let (l, items) = read_logs(&s, platdns_store::LogScope::Contract(c.id), q.as_deref()).await?;
-    Ok(Json(json::results(l.apply(items))))
-}
-
-async fn contract_logs_count(
-    State(s): State<AppState>,
-    t: Tenant,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-) -> ApiResult<Json<Value>> {
-    let c = find_contract(&s, &t, &id).await?;
-    let (l, items) = read_logs(&s, platdns_store::LogScope::Contract(c.id), q.as_deref()).await?;
-    Ok(Json(json::count(l.count(&items))))
+/// The handler for one log list (or its `/count`), so the four routes share
+/// one body.
+fn logs(
+    of: LogOf,
+    count: bool,
+) -> impl Fn(State<AppState>, Tenant, Path<String>, RawQuery) -> JsonFuture + Clone + Send + 'static {
+    move |State(s), t, Path(id), RawQuery(q)| {
+        Box::pin(async move {
+            let scope = match of {
+                LogOf::Zone => platdns_store::LogScope::Zone(find_zone(&s, &t, &id).await?.id),
+                LogOf::Contract => platdns_store::LogScope::Contract(find_contract(&s, &t, &id).await?.id),
+            };
+            let (l, items) = read_logs(&s, scope, q.as_deref()).await?;
+            Ok(Json(if count {
+                json::count(l.count(&items))
+            } else {
+                json::results(l.apply(items))
+            }))
+        })
+    }
 }

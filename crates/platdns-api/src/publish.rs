@@ -4,7 +4,7 @@
 
 use crate::{ApiError, AppState};
 use platdns_store::{RecordRow, Zone as StoreZone};
-use platdns_zone::zonefile::{parse_str, Includes};
+use platdns_zone::zonefile::{parse_str, NoIncludes};
 use platdns_zone::{Name, Zone};
 use std::sync::Arc;
 
@@ -34,13 +34,6 @@ impl Default for ZoneDefaults {
             soa_timers: [3600, 600, 604800, 300],
             tsig_suffix: "platdns.test.".into(),
         }
-    }
-}
-
-struct NoIncludes;
-impl Includes for NoIncludes {
-    fn read(&mut self, _: &std::path::Path) -> Result<String, String> {
-        Err("$INCLUDE is not allowed in API data".into())
     }
 }
 

@@ -5,7 +5,7 @@
 //! job is already finished (and `?wait=true` needs no waiting).
 
 use crate::auth::Tenant;
-use crate::dpf::{find_zone, job_done, Listing, Op};
+use crate::dpf::{find_zone, job_done, JsonFuture, Listing, Op};
 use crate::json::{self, Body};
 use crate::publish::{compile, republish, zone_text};
 use crate::{ApiError, ApiResult, AppState};
@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, patch};
 use axum::{Json, Router};
 use platdns_store::{RecordRow, StagedChange};
-use platdns_zone::zonefile::{parse_str, Includes};
+use platdns_zone::zonefile::{parse_str, NoIncludes};
 use platdns_zone::Name;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -95,13 +95,6 @@ struct PatchRecord {
     labels: Option<Value>,
 }
 
-struct NoIncludes;
-impl Includes for NoIncludes {
-    fn read(&mut self, _: &std::path::Path) -> Result<String, String> {
-        Err("not allowed".into())
-    }
-}
-
 /// Checks a record the way a zone file line would be checked, and returns
 /// its owner as DPF writes it (absolute, lower-case, trailing dot).
 fn check_record(
@@ -173,12 +166,10 @@ enum View {
 
 /// The handler for one records list (or its `/count`), so the six routes
 /// share one body.
-type ListFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ApiResult<Json<Value>>> + Send>>;
-
 fn listed(
     view: View,
     count: bool,
-) -> impl Fn(State<AppState>, Tenant, Path<String>, RawQuery) -> ListFuture + Clone + Send + 'static {
+) -> impl Fn(State<AppState>, Tenant, Path<String>, RawQuery) -> JsonFuture + Clone + Send + 'static {
     move |State(s), t, Path(id), RawQuery(q)| {
         Box::pin(async move {
             let l = Listing::parse(q.as_deref())?;

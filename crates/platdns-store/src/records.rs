@@ -136,6 +136,21 @@ impl Raw {
     }
 }
 
+/// Rows as the applied view (what DNS serves) or the staged view shows them.
+fn views(rows: &[AnyRow], applied: bool) -> Result<Vec<RecordRow>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let r = raw(r)?;
+        let row = if applied {
+            r.applied.clone().map(|a| r.row(RecordState::Applied, a))
+        } else {
+            r.staged_view()
+        };
+        out.extend(row);
+    }
+    Ok(out)
+}
+
 async fn fetch_raw(tx: &mut sqlx::Transaction<'_, sqlx::Any>, zone_id: i64, public_id: &str) -> Result<Raw> {
     let row = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM records WHERE zone_id = $1 AND public_id = $2"
@@ -176,17 +191,7 @@ impl Store {
         .bind(zone_id)
         .fetch_all(self.pool())
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let r = raw(r)?;
-            let row = if applied {
-                r.applied.clone().map(|a| r.row(RecordState::Applied, a))
-            } else {
-                r.staged_view()
-            };
-            out.extend(row);
-        }
-        Ok(out)
+        views(&rows, applied)
     }
 
     /// One page of records in SQL (no keyword filters): `offset`, `limit`.
@@ -207,17 +212,7 @@ impl Store {
             .bind(offset)
             .fetch_all(self.pool())
             .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let r = raw(r)?;
-            let row = if applied {
-                r.applied.clone().map(|a| r.row(RecordState::Applied, a))
-            } else {
-                r.staged_view()
-            };
-            out.extend(row);
-        }
-        Ok(out)
+        views(&rows, applied)
     }
 
     /// How many records the staged or applied view has.
@@ -474,11 +469,7 @@ impl Store {
         .bind(zone_id)
         .fetch_all(&mut *tx)
         .await?;
-        let mut applied = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let r = raw(r)?;
-            applied.extend(r.applied.clone().map(|a| r.row(RecordState::Applied, a)));
-        }
+        let applied = views(&rows, true)?;
         // RFC 1982 serial arithmetic: the next serial, wrapping within 32 bits.
         let new_serial = (serial + 1) % (1i64 << 32);
         // A staged default TTL (DPF default_ttl) is applied by the same commit.

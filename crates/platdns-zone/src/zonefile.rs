@@ -100,6 +100,15 @@ pub trait Includes {
     fn read(&mut self, path: &Path) -> Result<String, String>;
 }
 
+/// Refuses every `$INCLUDE`: for zone text that comes from an API, not a file.
+pub struct NoIncludes;
+
+impl Includes for NoIncludes {
+    fn read(&mut self, _: &Path) -> Result<String, String> {
+        Err("$INCLUDE is not allowed here".into())
+    }
+}
+
 /// Reads includes from the file system.
 pub struct FsIncludes;
 
