@@ -6,12 +6,14 @@
 //! - [`rdata`] / [`present`] / `svcb`: record data, text ↔ wire, per type.
 //! - [`zonefile`]: the RFC 1035 master file reader (the only file reading here).
 //! - [`zone`]: a compiled [`Zone`] with its semantic checks.
+//! - [`patch`]: a commit applied to a built zone, cost following the change.
 //! - [`lookup`]: the RFC 1034 §4.3.2 answer as a [`Resolution`].
 //! - [`catalog`]: many zones, longest-match zone choice.
 
 pub mod catalog;
 pub mod lookup;
 pub mod name;
+pub mod patch;
 pub mod present;
 pub mod rdata;
 mod svcb;
@@ -22,6 +24,7 @@ pub mod zonefile;
 pub use catalog::Catalog;
 pub use lookup::{Outcome, Owner, Resolution};
 pub use name::Name;
+pub use patch::RrsetChange;
 pub use types::{Class, Rtype};
 pub use zone::Zone;
 pub use zonefile::{Parsed, Record, ZoneError};

@@ -8,7 +8,6 @@
 //! is reused between queries, so a lookup allocates nothing. Turning it into a
 //! message is the dataplane's job.
 
-use crate::name::wire_name_len;
 use crate::types::Rtype;
 use crate::zone::{flags, NodeId, RrsetId, Zone};
 
@@ -239,7 +238,7 @@ impl Zone {
         if qtype != Rtype::CNAME {
             if let Some(cn) = self.rrset_of(node, Rtype::CNAME) {
                 out.answer.push(owner, cn);
-                return Some(self.rrset_first_rdata_off(cn));
+                return Some(self.first_rdata_off(cn));
             }
         }
         self.nodata(out);
@@ -261,7 +260,7 @@ impl Zone {
 
     /// A/AAAA of NS, MX and SRV targets found in this zone (step 6).
     fn add_additional(&self, rrset: RrsetId, out: &mut Resolution) {
-        for &target in self.rrset_extra(rrset) {
+        self.for_each_additional(rrset, |target| {
             for t in [Rtype::A, Rtype::AAAA] {
                 if let Some(rs) = self.rrset_of(target, t) {
                     if !out.additional.contains_rrset(rs) && !out.answer.contains_rrset(rs) {
@@ -269,21 +268,7 @@ impl Zone {
                     }
                 }
             }
-        }
-    }
-
-    /// Wire offset of the first RR's rdata in an RRset (a CNAME's target).
-    fn rrset_first_rdata_off(&self, rrset: RrsetId) -> u32 {
-        let wire = self.rrset_wire(rrset);
-        let base = wire.as_ptr() as usize - self.wire_arena().as_ptr() as usize;
-        (base + 10) as u32
-    }
-
-    /// The uncompressed name at `off` in the wire arena.
-    pub fn wire_name_at(&self, off: u32) -> &[u8] {
-        let w = &self.wire_arena()[off as usize..];
-        let len = wire_name_len(w).unwrap_or(0);
-        &w[..len]
+        });
     }
 }
 
