@@ -17,7 +17,7 @@ mod tsigs;
 pub mod verify;
 
 pub use error::{ApiError, ApiResult};
-pub use publish::{publish_all, withdraw_ended, Publisher, ZoneDefaults};
+pub use publish::{publish_all, withdraw_ended, Publisher, ZoneDefaults, ZoneLocks};
 
 use jiff::Timestamp;
 use platdns_contract::PlanTerms;
@@ -53,6 +53,8 @@ pub struct AppState {
     pub time_zone: jiff::tz::TimeZone,
     /// Where consent TXT records are looked up (R3.1); none disables it.
     pub verify_resolver: Option<std::net::SocketAddr>,
+    /// Commits and publications of one zone happen one at a time.
+    pub zone_locks: Arc<publish::ZoneLocks>,
     /// Largest request body accepted (an `atomic_changes` of a large zone is
     /// tens of MiB).
     pub max_body_bytes: usize,

@@ -1,16 +1,50 @@
-//! From the store to DNS: a zone's applied records become RFC 1035 text (the
-//! history entry), are checked by the same reader that checks zone files, and
-//! are compiled into a `platdns_zone::Zone` that a [`Publisher`] swaps in.
+//! From the store to DNS: a zone's applied records become RFC 1035 text, are
+//! checked by the same reader that checks zone files, and are compiled into a
+//! `platdns_zone::Zone` that a [`Publisher`] swaps in.
+//!
+//! A commit of a few records does not rebuild the zone: only the RRsets it
+//! changes are rendered and parsed, and [`Zone::patch`] applies them to the
+//! zone being served ([`patched`]). A whole build happens at start-up, for a
+//! replacement (`atomic_changes`), a new default TTL, a zone not being served,
+//! and off the commit path when a zone's overlay wants compaction.
 
 use crate::{ApiError, AppState};
 use platdns_store::{RecordRow, Zone as StoreZone};
-use platdns_zone::zonefile::{parse_str, NoIncludes};
-use platdns_zone::{Name, Zone};
-use std::sync::Arc;
+use platdns_zone::zonefile::{parse_str, NoIncludes, Record};
+use platdns_zone::{Name, RrsetChange, Rtype, Zone};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 /// Receives every zone that changes: `Some` to serve it, `None` to stop.
 pub trait Publisher: Send + Sync {
     fn publish(&self, apex: &Name, zone: Option<Arc<Zone>>);
+    /// The zone served at `apex` from the store, if any.
+    fn current(&self, apex: &Name) -> Option<Arc<Zone>>;
+    /// Serves `new` only if `expected` is still what is served (a compaction
+    /// must not undo a commit that came after it started). True if it did.
+    fn replace_if(&self, apex: &Name, expected: &Arc<Zone>, new: Arc<Zone>) -> bool;
+}
+
+/// One lock per zone, held from a commit's start until its zone is
+/// published, so the DNS node never goes back to an older version; and the
+/// zones being compacted, so one compaction at a time runs per zone.
+#[derive(Default)]
+pub struct ZoneLocks {
+    locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+    compacting: Mutex<HashSet<Name>>,
+}
+
+impl ZoneLocks {
+    pub async fn lock(&self, zone_id: i64) -> tokio::sync::OwnedMutexGuard<()> {
+        let m = self
+            .locks
+            .lock()
+            .expect("not poisoned")
+            .entry(zone_id)
+            .or_default()
+            .clone();
+        m.lock_owned().await
+    }
 }
 
 /// The platform's own SOA and NS data (operator configuration).
@@ -42,56 +76,170 @@ impl Default for ZoneDefaults {
 pub fn zone_text(z: &StoreZone, records: &[RecordRow], serial: i64, d: &ZoneDefaults) -> String {
     let apex = format!("{}.", z.name);
     let mut t = format!("$ORIGIN {apex}\n$TTL {}\n", z.default_ttl);
-    let [refresh, retry, expire, minimum] = d.soa_timers;
-    let mname = d.nameservers.first().map(String::as_str).unwrap_or("localhost.");
-    t += &format!(
-        "{apex} IN SOA {mname} {} {serial} {refresh} {retry} {expire} {minimum}\n",
-        d.hostmaster
-    );
+    t += &soa_line(&apex, serial, d);
     for ns in &d.nameservers {
         t += &format!("{apex} IN NS {ns}\n");
     }
+    record_lines(&mut t, records);
+    t
+}
+
+fn soa_line(apex: &str, serial: i64, d: &ZoneDefaults) -> String {
+    let [refresh, retry, expire, minimum] = d.soa_timers;
+    let mname = d.nameservers.first().map(String::as_str).unwrap_or("localhost.");
+    format!(
+        "{apex} IN SOA {mname} {} {serial} {refresh} {retry} {expire} {minimum}\n",
+        d.hostmaster
+    )
+}
+
+/// One line per value: `NAME [TTL] IN TYPE VALUE`.
+fn record_lines(t: &mut String, records: &[RecordRow]) {
     for r in records {
         for v in &r.rdata {
             match r.ttl {
-                Some(ttl) => t += &format!("{} {ttl} IN {} {v}\n", r.name, r.rrtype),
-                None => t += &format!("{} IN {} {v}\n", r.name, r.rrtype),
+                Some(ttl) => *t += &format!("{} {ttl} IN {} {v}\n", r.name, r.rrtype),
+                None => *t += &format!("{} IN {} {v}\n", r.name, r.rrtype),
             }
         }
     }
-    t
+}
+
+fn apex_of(z: &StoreZone) -> Result<Name, ApiError> {
+    Name::from_text(&format!("{}.", z.name), None).map_err(|e| ApiError::bad_request("invalid", "name", e.to_string()))
+}
+
+/// A zone-text error as DPF's error body, naming the record it comes from.
+fn text_error(e: &platdns_zone::ZoneError, text: &str, records: &[RecordRow]) -> ApiError {
+    let line = e.line as usize;
+    let record = text.lines().nth(line.saturating_sub(1)).and_then(|l| {
+        records
+            .iter()
+            .find(|r| l.starts_with(&r.name) && l.contains(&format!(" {} ", r.rrtype)))
+    });
+    let attribute = match (&record, e.message.split(':').next()) {
+        (Some(_), Some(field)) if e.rtype.is_some() && !field.contains(' ') => "rdata",
+        _ => "records",
+    };
+    let who = record.map(|r| format!("{} {}: ", r.name, r.rrtype)).unwrap_or_default();
+    ApiError::bad_request("invalid", attribute, format!("{who}{}", e.message))
 }
 
 /// Parses and compiles zone text; an error names the record it comes from.
 pub fn compile(z: &StoreZone, text: &str, records: &[RecordRow]) -> Result<Zone, ApiError> {
-    let apex = Name::from_text(&format!("{}.", z.name), None)
-        .map_err(|e| ApiError::bad_request("invalid", "name", e.to_string()))?;
+    let apex = apex_of(z)?;
     let parsed = parse_str(text, "zone", Some(&apex), &mut NoIncludes);
-    Zone::from_parsed(&parsed, Some(&apex)).map_err(|errors| {
-        let e = &errors[0];
-        // Lines 1-2 are directives, then SOA and the NS lines; the rest map
-        // back to records in order.
-        let line = e.line as usize;
-        let record = text.lines().nth(line.saturating_sub(1)).and_then(|l| {
-            records
-                .iter()
-                .find(|r| l.starts_with(&r.name) && l.contains(&format!(" {} ", r.rrtype)))
-        });
-        let attribute = match (&record, e.message.split(':').next()) {
-            (Some(_), Some(field)) if e.rtype.is_some() && !field.contains(' ') => "rdata",
-            _ => "records",
-        };
-        let who = record.map(|r| format!("{} {}: ", r.name, r.rrtype)).unwrap_or_default();
-        ApiError::bad_request("invalid", attribute, format!("{who}{}", e.message))
+    Zone::from_parsed(&parsed, Some(&apex)).map_err(|errors| text_error(&errors[0], text, records))
+}
+
+/// `served` (the zone as of the commit before) with a commit's changed
+/// RRsets applied: each `(name, rrtype)` with all its records after the
+/// commit, and the platform's SOA with the new serial.
+pub fn patched(
+    served: &Zone,
+    z: &StoreZone,
+    serial: i64,
+    sets: &[(String, String, Vec<RecordRow>)],
+    d: &ZoneDefaults,
+) -> Result<Zone, ApiError> {
+    let apex = apex_of(z)?;
+    let apex_text = format!("{}.", z.name);
+    // The same lines `zone_text` writes for these RRsets, in the same order.
+    let mut text = format!("$ORIGIN {apex_text}\n$TTL {}\n", z.default_ttl);
+    text += &soa_line(&apex_text, serial, d);
+    let mut rows: Vec<RecordRow> = Vec::new();
+    let mut keys: Vec<(Name, Rtype)> = vec![(apex.clone(), Rtype::SOA)];
+    for (name, rrtype, after) in sets {
+        let owner = Name::from_text(name, Some(&apex))
+            .map_err(|e| ApiError::bad_request("invalid", "name", format!("{name}: {e}")))?;
+        let rtype = Rtype::from_text(rrtype)
+            .ok_or_else(|| ApiError::bad_request("invalid", "rrtype", format!("{name}: unknown type {rrtype}")))?;
+        if owner.eq_ignore_case(&apex) && rtype == Rtype::NS {
+            for ns in &d.nameservers {
+                text += &format!("{apex_text} IN NS {ns}\n");
+            }
+        }
+        if !(owner.eq_ignore_case(&apex) && rtype == Rtype::SOA) {
+            keys.push((owner, rtype));
+        }
+        record_lines(&mut text, after);
+        rows.extend(after.iter().cloned());
+    }
+    let parsed = parse_str(&text, "commit", Some(&apex), &mut NoIncludes);
+    if let Some(e) = parsed.errors.first() {
+        return Err(text_error(e, &text, &rows));
+    }
+    let mut by_key: HashMap<(Vec<u8>, Rtype), Vec<Record>> = HashMap::new();
+    for r in parsed.records {
+        by_key
+            .entry((r.owner.to_lowercase().as_wire().to_vec(), r.rtype))
+            .or_default()
+            .push(r);
+    }
+    let changes: Vec<RrsetChange> = keys
+        .into_iter()
+        .map(|(owner, rtype)| {
+            let records = by_key
+                .remove(&(owner.to_lowercase().as_wire().to_vec(), rtype))
+                .unwrap_or_default();
+            RrsetChange { owner, rtype, records }
+        })
+        .collect();
+    if let Some(((_, rtype), recs)) = by_key.into_iter().next() {
+        // A row whose text named another owner or type than its own.
+        let owner = recs.first().map(|r| r.owner.to_string()).unwrap_or_default();
+        return Err(ApiError::bad_request(
+            "invalid",
+            "records",
+            format!("{owner} {rtype}: does not match the record's name and type"),
+        ));
+    }
+    served.patch(&changes).map_err(|errors| {
+        let message = errors.into_iter().next().unwrap_or_default();
+        ApiError::bad_request("invalid", "records", message)
     })
+}
+
+/// Publishes a zone a commit produced (or withdraws it when it may not be
+/// served); a zone whose overlay has grown is compacted in the background.
+pub async fn publish_committed(s: &AppState, z: &StoreZone, zone: Zone) -> Result<(), ApiError> {
+    let apex = apex_of(z)?;
+    let contract = s.store.get_contract(z.contract_id).await?;
+    if !z.eligibility.may_serve() || ended(s, &contract) {
+        s.publisher.publish(&apex, None);
+        return Ok(());
+    }
+    let zone = Arc::new(zone);
+    s.publisher.publish(&apex, Some(zone.clone()));
+    if zone.wants_compaction()
+        && s.zone_locks
+            .compacting
+            .lock()
+            .expect("not poisoned")
+            .insert(apex.clone())
+    {
+        let (publisher, locks) = (s.publisher.clone(), s.zone_locks.clone());
+        tokio::task::spawn_blocking(move || {
+            match zone.compacted() {
+                Ok(c) => {
+                    if !publisher.replace_if(&apex, &zone, Arc::new(c)) {
+                        tracing::debug!(zone = %apex, "compaction lost to a newer commit; the next one retries");
+                    }
+                }
+                Err(e) => tracing::error!(zone = %apex, error = ?e, "compaction failed; the overlay stays"),
+            }
+            locks.compacting.lock().expect("not poisoned").remove(&apex);
+        });
+    }
+    Ok(())
 }
 
 /// Rebuilds one zone from the store and publishes it, or withdraws it when
 /// it may not be served (R3.1) or is empty of commits.
 pub async fn republish(s: &AppState, zone_id: i64) -> Result<(), ApiError> {
+    let _commits = s.zone_locks.lock(zone_id).await;
     let z = s.store.get_zone(zone_id).await?;
-    let apex = Name::from_text(&format!("{}.", z.name), None)
-        .map_err(|e| ApiError::bad_request("invalid", "name", e.to_string()))?;
+    let apex = apex_of(&z)?;
     let contract = s.store.get_contract(z.contract_id).await?;
     if !z.eligibility.may_serve() || z.version == 0 || ended(s, &contract) {
         s.publisher.publish(&apex, None);

@@ -7,12 +7,13 @@
 use crate::auth::Tenant;
 use crate::dpf::{find_zone, job_done, JsonFuture, Listing, Op};
 use crate::json::{self, Body};
-use crate::publish::{compile, republish, zone_text};
+use crate::publish::{compile, patched, publish_committed, zone_text};
 use crate::{ApiError, ApiResult, AppState};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, patch};
 use axum::{Json, Router};
+use platdns_store::{CommitChange, HistoryText};
 use platdns_store::{RecordRow, StagedChange};
 use platdns_zone::zonefile::{parse_str, NoIncludes};
 use platdns_zone::Name;
@@ -478,8 +479,17 @@ async fn commit_zone(
     if description.chars().count() > 80 {
         return Err(ApiError::bad_request("invalid", "description", "at most 80 characters"));
     }
+    // Held until the zone is published: commits reach DNS in their order.
+    let _commits = s.zone_locks.lock(z.id).await;
     let defaults = s.zone_defaults.clone();
     let zone = z.clone();
+    let apex = Name::from_text(&format!("{}.", z.name), None)
+        .map_err(|e| ApiError::bad_request("invalid", "name", e.to_string()))?;
+    let served = s.publisher.current(&apex);
+    let to_store = |e: ApiError| platdns_store::StoreError::Invalid {
+        attribute: e.details[0].1.clone(),
+        message: e.message,
+    };
     let result = s
         .store
         .commit(
@@ -489,18 +499,31 @@ async fn commit_zone(
             if_version,
             replacement,
             s.clock.now(),
-            move |records, serial, default_ttl| {
-                let zone = platdns_store::Zone { default_ttl, ..zone };
-                let text = zone_text(&zone, records, serial, &defaults);
-                compile(&zone, &text, records).map_err(|e| platdns_store::StoreError::Invalid {
-                    attribute: e.details[0].1.clone(),
-                    message: e.message,
-                })?;
-                Ok(text)
+            move |input| {
+                let zone = platdns_store::Zone {
+                    default_ttl: input.default_ttl,
+                    ..zone.clone()
+                };
+                match input.change {
+                    // The served zone is the one this commit starts from:
+                    // apply only what changed (cost follows the change).
+                    CommitChange::Delta(sets) => match &served {
+                        Some(cur) if i64::from(cur.serial()) == input.previous_serial => {
+                            patched(cur, &zone, input.serial, sets, &defaults)
+                                .map(Some)
+                                .map_err(to_store)
+                        }
+                        _ => Ok(None),
+                    },
+                    CommitChange::Whole(records) => {
+                        let text = zone_text(&zone, records, input.serial, &defaults);
+                        compile(&zone, &text, records).map(Some).map_err(to_store)
+                    }
+                }
             },
         )
         .await;
-    match result {
+    let (_, _, compiled) = match result {
         Err(platdns_store::StoreError::Conflict(m)) if if_version.is_some() => {
             return Err(ApiError {
                 status: StatusCode::PRECONDITION_FAILED,
@@ -511,7 +534,7 @@ async fn commit_zone(
         }
         other => other?,
     };
-    republish(s, z.id).await
+    publish_committed(s, z, compiled).await
 }
 
 async fn histories_of(s: &AppState, t: &Tenant, id: &str) -> ApiResult<(i64, Vec<Value>)> {
@@ -550,7 +573,23 @@ async fn history_text(
         .into_iter()
         .find(|h| h["id"] == hid)
         .ok_or_else(ApiError::not_found)?;
-    h["text"] = json!(s.store.zone_history_text(zone_id, hid).await?);
+    let text = match s.store.zone_history_text(zone_id, hid).await? {
+        HistoryText::Text(t) => t,
+        HistoryText::Records {
+            serial,
+            default_ttl,
+            records,
+        } => {
+            let z = s.store.get_zone(zone_id).await?;
+            zone_text(
+                &platdns_store::Zone { default_ttl, ..z },
+                &records,
+                serial,
+                &s.zone_defaults,
+            )
+        }
+    };
+    h["text"] = json!(text);
     Ok(Json(json::result(h)))
 }
 

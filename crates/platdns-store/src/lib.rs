@@ -15,9 +15,9 @@ mod zones;
 pub use accounts::{Account, Principal, TokenScope};
 pub use contracts::{Contract, ContractUpdate};
 pub use logs::{LogScope, OperationLog};
-pub use records::{NewRecord, RecordRow, RecordState, StagedChange};
+pub use records::{CommitChange, CommitInput, NewRecord, RecordRow, RecordState, StagedChange};
 pub use tsig::TsigKey;
-pub use zones::{Zone, ZoneHistory};
+pub use zones::{HistoryText, Zone, ZoneHistory};
 
 use jiff::Timestamp;
 use rand::Rng;

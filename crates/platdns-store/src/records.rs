@@ -386,16 +386,22 @@ impl Store {
         Ok(n)
     }
 
-    /// Applies every staged edit of the zone atomically. `render` receives the
-    /// records that will be served and the new serial, checks them (the zone
-    /// must build) and returns the RFC 1035 text for the history; an error
-    /// from it aborts the commit with nothing changed. `if_version` guards
-    /// against another commit having come first (our `If-Match`).
+    /// Applies every staged edit of the zone atomically. `check` sees what
+    /// the commit changes ([`CommitInput`]), must accept it (the zone must
+    /// build) and returns what the caller wants kept (the compiled zone); an
+    /// error from it aborts the commit with nothing changed. It may answer
+    /// `None` to a [`CommitChange::Delta`] to be called again with every
+    /// record ([`CommitChange::Whole`]). `if_version` guards against another
+    /// commit having come first (our `If-Match`).
+    ///
+    /// Cost follows the change: the staged rows are found by index, each
+    /// applied version is kept in `record_versions` with the versions it was
+    /// served in, and the history entry holds no copy of the zone.
     ///
     /// With `replacement` (DPF `atomic_changes`) the zone's records become
     /// exactly that set instead, and any staged edits are dropped.
     #[allow(clippy::too_many_arguments)]
-    pub async fn commit<F>(
+    pub async fn commit<F, T>(
         &self,
         zone_id: i64,
         operator: Option<&str>,
@@ -403,10 +409,10 @@ impl Store {
         if_version: Option<i64>,
         replacement: Option<&[NewRecord]>,
         now: Timestamp,
-        render: F,
-    ) -> Result<(i64, i64)>
+        mut check: F,
+    ) -> Result<(i64, i64, T)>
     where
-        F: FnOnce(&[RecordRow], i64, i64) -> Result<String>,
+        F: FnMut(CommitInput<'_>) -> Result<Option<T>>,
     {
         let mut tx = self.pool().begin().await?;
         // Serialise commits of one zone: the version check and bump below
@@ -419,15 +425,29 @@ impl Store {
         if n == 0 {
             return Err(StoreError::NotFound);
         }
-        let row = sqlx::query("SELECT serial, version FROM zones WHERE id = $1")
+        let row = sqlx::query("SELECT serial, version, default_ttl, staged_default_ttl FROM zones WHERE id = $1")
             .bind(zone_id)
             .fetch_one(&mut *tx)
             .await?;
         let (serial, version): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+        let (old_ttl, staged_ttl): (i64, Option<i64>) = (row.try_get(2)?, row.try_get(3)?);
         if if_version.is_some_and(|v| v != version) {
             return Err(StoreError::Conflict(format!("zone is at version {version}")));
         }
+        let new_version = version + 1;
+        // RFC 1982 serial arithmetic: the next serial, wrapping within 32 bits.
+        let new_serial = (serial + 1) % (1i64 << 32);
+        // A staged default TTL (DPF default_ttl) is applied by the same commit.
+        let default_ttl = staged_ttl.unwrap_or(old_ttl);
+        let mut whole = default_ttl != old_ttl;
+        let mut touched: Vec<(String, String)> = Vec::new();
         if let Some(records) = replacement {
+            whole = true;
+            sqlx::query("UPDATE record_versions SET to_version = $1 WHERE zone_id = $2 AND to_version IS NULL")
+                .bind(new_version)
+                .bind(zone_id)
+                .execute(&mut *tx)
+                .await?;
             sqlx::query("DELETE FROM records WHERE zone_id = $1")
                 .bind(zone_id)
                 .execute(&mut *tx)
@@ -451,55 +471,155 @@ impl Store {
                 .await
                 .map_err(|e| crate::on_unique(e, "records"))?;
             }
-        }
-        sqlx::query("DELETE FROM records WHERE zone_id = $1 AND pending = 2")
+            sqlx::query(
+                "INSERT INTO record_versions (zone_id, record_id, name, rrtype, ttl, rdata, from_version) \
+                 SELECT zone_id, id, name, rrtype, applied_ttl, applied_rdata, $1 FROM records WHERE zone_id = $2",
+            )
+            .bind(new_version)
             .bind(zone_id)
             .execute(&mut *tx)
             .await?;
+        } else {
+            let staged = sqlx::query("SELECT DISTINCT name, rrtype FROM records WHERE zone_id = $1 AND pending <> 0")
+                .bind(zone_id)
+                .fetch_all(&mut *tx)
+                .await?;
+            for r in &staged {
+                touched.push((r.try_get(0)?, r.try_get(1)?));
+            }
+            // Close the versions that stop being served, open the new ones.
+            sqlx::query(
+                "UPDATE record_versions SET to_version = $1 WHERE to_version IS NULL AND record_id IN \
+                 (SELECT id FROM records WHERE zone_id = $2 AND pending IN (2, 3))",
+            )
+            .bind(new_version)
+            .bind(zone_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO record_versions (zone_id, record_id, name, rrtype, ttl, rdata, from_version) \
+                 SELECT zone_id, id, name, rrtype, staged_ttl, staged_rdata, $1 FROM records WHERE zone_id = $2 AND pending IN (1, 3)",
+            )
+            .bind(new_version)
+            .bind(zone_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM records WHERE zone_id = $1 AND pending = 2")
+                .bind(zone_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "UPDATE records SET applied_ttl = staged_ttl, applied_rdata = staged_rdata, staged_ttl = NULL, staged_rdata = NULL, pending = 0 \
+                 WHERE zone_id = $1 AND pending IN (1, 3)",
+            )
+            .bind(zone_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        fn input(serial: i64, previous_serial: i64, default_ttl: i64, change: CommitChange<'_>) -> CommitInput<'_> {
+            CommitInput {
+                serial,
+                previous_serial,
+                default_ttl,
+                change,
+            }
+        }
+        let mut kept = None;
+        if !whole {
+            let after = rrsets_after(&mut tx, zone_id, &touched).await?;
+            kept = check(input(new_serial, serial, default_ttl, CommitChange::Delta(&after)))?;
+        }
+        let kept = match kept {
+            Some(k) => k,
+            None => {
+                let rows = sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM records WHERE zone_id = $1 AND pending = 0 ORDER BY name, rrtype, id"
+                ))
+                .bind(zone_id)
+                .fetch_all(&mut *tx)
+                .await?;
+                let applied = views(&rows, true)?;
+                check(input(new_serial, serial, default_ttl, CommitChange::Whole(&applied)))?
+                    .ok_or_else(|| StoreError::Conflict("the commit check refused every record".into()))?
+            }
+        };
         sqlx::query(
-            "UPDATE records SET applied_ttl = staged_ttl, applied_rdata = staged_rdata, staged_ttl = NULL, staged_rdata = NULL, pending = 0 \
-             WHERE zone_id = $1 AND pending IN (1, 3)",
+            "UPDATE zones SET serial = $1, version = $2, default_ttl = $3, staged_default_ttl = NULL WHERE id = $4",
         )
+        .bind(new_serial)
+        .bind(new_version)
+        .bind(default_ttl)
         .bind(zone_id)
         .execute(&mut *tx)
         .await?;
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM records WHERE zone_id = $1 ORDER BY name, rrtype, id"
-        ))
+        sqlx::query(
+            "INSERT INTO zone_histories (zone_id, serial, committed_at, operator, description, text, version, default_ttl) \
+             VALUES ($1, $2, $3, $4, $5, '', $6, $7)",
+        )
         .bind(zone_id)
-        .fetch_all(&mut *tx)
+        .bind(new_serial)
+        .bind(now.to_string())
+        .bind(operator)
+        .bind(description)
+        .bind(new_version)
+        .bind(default_ttl)
+        .execute(&mut *tx)
         .await?;
-        let applied = views(&rows, true)?;
-        // RFC 1982 serial arithmetic: the next serial, wrapping within 32 bits.
-        let new_serial = (serial + 1) % (1i64 << 32);
-        // A staged default TTL (DPF default_ttl) is applied by the same commit.
-        sqlx::query("UPDATE zones SET default_ttl = COALESCE(staged_default_ttl, default_ttl), staged_default_ttl = NULL WHERE id = $1")
-            .bind(zone_id)
-            .execute(&mut *tx)
-            .await?;
-        let default_ttl: i64 = sqlx::query_scalar("SELECT default_ttl FROM zones WHERE id = $1")
-            .bind(zone_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        let text = render(&applied, new_serial, default_ttl)?;
-        sqlx::query("UPDATE zones SET serial = $1, version = $2 WHERE id = $3")
-            .bind(new_serial)
-            .bind(version + 1)
-            .bind(zone_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO zone_histories (zone_id, serial, committed_at, operator, description, text) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(zone_id)
-            .bind(new_serial)
-            .bind(now.to_string())
-            .bind(operator)
-            .bind(description)
-            .bind(text)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
-        Ok((new_serial, version + 1))
+        Ok((new_serial, new_version, kept))
     }
+}
+
+/// What a commit changes, for the caller's check.
+pub struct CommitInput<'a> {
+    /// The serial the commit gives the zone, and the one it had.
+    pub serial: i64,
+    pub previous_serial: i64,
+    /// The zone's `$TTL` after the commit.
+    pub default_ttl: i64,
+    pub change: CommitChange<'a>,
+}
+
+pub enum CommitChange<'a> {
+    /// Only these RRsets change: each `(name, rrtype)` with every record it
+    /// has after the commit (none: it is gone).
+    Delta(&'a [(String, String, Vec<RecordRow>)]),
+    /// Every applied record (a replacement, a new default TTL, or a caller
+    /// that asked for it).
+    Whole(&'a [RecordRow]),
+}
+
+/// The applied rows of each `(name, rrtype)`, after the commit's updates.
+async fn rrsets_after(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    zone_id: i64,
+    keys: &[(String, String)],
+) -> Result<Vec<(String, String, Vec<RecordRow>)>> {
+    let mut names: Vec<&str> = keys.iter().map(|(n, _)| n.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut rows = Vec::new();
+    // Bound the parameters per statement (SQLite allows 32,766).
+    for chunk in names.chunks(500) {
+        let params: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM records WHERE zone_id = $1 AND pending = 0 AND name IN ({}) ORDER BY name, rrtype, id",
+            params.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(zone_id);
+        for n in chunk {
+            q = q.bind(*n);
+        }
+        rows.extend(views(&q.fetch_all(&mut **tx).await?, true)?);
+    }
+    let mut by_key: std::collections::HashMap<(String, String), Vec<RecordRow>> = Default::default();
+    for r in rows {
+        by_key.entry((r.name.clone(), r.rrtype.clone())).or_default().push(r);
+    }
+    Ok(keys
+        .iter()
+        .map(|k| (k.0.clone(), k.1.clone(), by_key.remove(k).unwrap_or_default()))
+        .collect())
 }
 
 #[cfg(test)]
@@ -514,6 +634,33 @@ mod tests {
             ttl: Some(300),
             rdata: rdata.iter().map(|s| s.to_string()).collect(),
             description: String::new(),
+        }
+    }
+
+    fn summary(input: &CommitInput<'_>) -> String {
+        match input.change {
+            CommitChange::Delta(sets) => {
+                let mut sets: Vec<String> = sets
+                    .iter()
+                    .map(|(name, rrtype, rows)| format!("{name}/{rrtype}={}", rows.len()))
+                    .collect();
+                sets.sort();
+                format!("{} delta {}", input.serial, sets.join(" "))
+            }
+            CommitChange::Whole(rows) => format!("{} whole {}", input.serial, rows.len()),
+        }
+    }
+
+    async fn history(store: &Store, zone_id: i64, id: i64) -> String {
+        match store.zone_history_text(zone_id, id).await.unwrap() {
+            HistoryText::Records { serial, records, .. } => {
+                let mut out = serial.to_string();
+                for r in records {
+                    out += &format!(" {}={}", r.rrtype, r.rdata.join(","));
+                }
+                out
+            }
+            HistoryText::Text(t) => t,
         }
     }
 
@@ -554,7 +701,7 @@ mod tests {
             assert!(matches!(r, Err(StoreError::Duplicate { .. })));
             assert_eq!(store.list_records(z.id, false).await.unwrap().len(), 2);
 
-            let (serial, version) = store
+            let (serial, version, seen) = store
                 .commit(
                     z.id,
                     Some("alice"),
@@ -562,18 +709,23 @@ mod tests {
                     None,
                     None,
                     t("2026-11-24T02:00:00Z"),
-                    |recs, serial, _| Ok(format!("{serial} {}", recs.len())),
+                    |input| Ok(Some(summary(&input))),
                 )
                 .await
                 .unwrap();
             assert_eq!((serial, version), (2026112401, 1));
+            // Only what changed is handed to the check, with its rows after.
+            assert_eq!(seen, "2026112401 delta example.com./MX=1 www.example.com./A=1");
             assert_eq!(store.list_records(z.id, true).await.unwrap().len(), 2);
             let h = store.zone_histories(z.id).await.unwrap();
             assert_eq!(
                 (h.len(), h[0].operator.as_deref(), h[0].description.as_str()),
                 (1, Some("alice"), "first")
             );
-            assert_eq!(store.zone_history_text(z.id, h[0].id).await.unwrap(), "2026112401 2");
+            assert_eq!(
+                history(&store, z.id, h[0].id).await,
+                "2026112401 MX=10 mail.example.com. A=192.0.2.1"
+            );
 
             // Update and delete are staged, shown as diffs, and discardable.
             store
@@ -618,36 +770,44 @@ mod tests {
             // If-Match: a commit that expected version 0 fails; nothing applied.
             assert!(matches!(
                 store
-                    .commit(z.id, None, "", Some(0), None, t("2026-11-24T04:00:00Z"), |_, _, _| Ok(
-                        String::new()
-                    ))
+                    .commit(z.id, None, "", Some(0), None, t("2026-11-24T04:00:00Z"), |_| Ok(Some(
+                        ()
+                    )))
                     .await,
                 Err(StoreError::Conflict(_))
             ));
             // A render error aborts the commit whole.
             assert!(store
-                .commit(
-                    z.id,
-                    None,
-                    "",
-                    None,
-                    None,
-                    t("2026-11-24T04:00:00Z"),
-                    |_, _, _| invalid("rdata", "bad")
-                )
+                .commit(z.id, None, "", None, None, t("2026-11-24T04:00:00Z"), |_| invalid::<
+                    Option<()>,
+                >(
+                    "rdata", "bad"
+                ))
                 .await
                 .is_err());
             assert_eq!(
                 store.list_records(z.id, true).await.unwrap()[1].rdata,
                 vec!["192.0.2.1"]
             );
-            let (_, v) = store
-                .commit(z.id, None, "", Some(1), None, t("2026-11-24T04:00:00Z"), |_, _, _| {
-                    Ok(String::new())
+            // A check may ask for every record instead of the change.
+            let (_, v, seen) = store
+                .commit(z.id, None, "", Some(1), None, t("2026-11-24T04:00:00Z"), |input| {
+                    Ok(matches!(input.change, CommitChange::Whole(_)).then(|| summary(&input)))
                 })
                 .await
                 .unwrap();
             assert_eq!(v, 2);
+            assert_eq!(seen, "2026112402 whole 2");
+            // Each history entry is the zone as that commit left it.
+            let h = store.zone_histories(z.id).await.unwrap();
+            assert_eq!(
+                history(&store, z.id, h[0].id).await,
+                "2026112401 MX=10 mail.example.com. A=192.0.2.1"
+            );
+            assert_eq!(
+                history(&store, z.id, h[1].id).await,
+                "2026112402 MX=10 mail.example.com. A=192.0.2.7"
+            );
             let applied = store.list_records(z.id, true).await.unwrap();
             assert_eq!(
                 applied.iter().find(|r| r.rrtype == "A").unwrap().rdata,

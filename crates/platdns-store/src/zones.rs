@@ -2,6 +2,7 @@
 //! their commit histories.
 
 use crate::{invalid, new_system_id, on_unique, random_string, ts, Result, Store, StoreError};
+use crate::{RecordRow, RecordState};
 use jiff::Timestamp;
 use platdns_contract::Eligibility;
 use sqlx::any::AnyRow;
@@ -292,15 +293,66 @@ impl Store {
             .collect()
     }
 
-    /// The RFC 1035 text recorded with a commit.
-    pub async fn zone_history_text(&self, zone_id: i64, history_id: i64) -> Result<String> {
-        sqlx::query_scalar("SELECT text FROM zone_histories WHERE zone_id = $1 AND id = $2")
-            .bind(zone_id)
-            .bind(history_id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)
+    /// What a commit left the zone as: the text recorded with it (commits
+    /// before record versions were kept), or the records served from it on,
+    /// with its serial and `$TTL`, for the caller to render.
+    pub async fn zone_history_text(&self, zone_id: i64, history_id: i64) -> Result<HistoryText> {
+        let row =
+            sqlx::query("SELECT text, version, serial, default_ttl FROM zone_histories WHERE zone_id = $1 AND id = $2")
+                .bind(zone_id)
+                .bind(history_id)
+                .fetch_optional(self.pool())
+                .await?
+                .ok_or(StoreError::NotFound)?;
+        let version: Option<i64> = row.try_get(1)?;
+        let Some(version) = version else {
+            return Ok(HistoryText::Text(row.try_get(0)?));
+        };
+        let rows = sqlx::query(
+            "SELECT record_id, name, rrtype, ttl, rdata FROM record_versions \
+             WHERE zone_id = $1 AND from_version <= $2 AND (to_version IS NULL OR to_version > $2) \
+             ORDER BY name, rrtype, record_id",
+        )
+        .bind(zone_id)
+        .bind(version)
+        .fetch_all(self.pool())
+        .await?;
+        let records = rows
+            .iter()
+            .map(|r| {
+                let rdata: String = r.try_get(4)?;
+                Ok(RecordRow {
+                    id: r.try_get(0)?,
+                    public_id: String::new(),
+                    zone_id,
+                    name: r.try_get(1)?,
+                    rrtype: r.try_get(2)?,
+                    ttl: r.try_get(3)?,
+                    rdata: serde_json::from_str(&rdata)
+                        .map_err(|e| StoreError::Conflict(format!("bad rdata in store: {e}")))?,
+                    state: RecordState::Applied,
+                    description: String::new(),
+                    operator: None,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(HistoryText::Records {
+            serial: row.try_get(2)?,
+            default_ttl: row.try_get(3)?,
+            records,
+        })
     }
+}
+
+/// A commit's zone, see [`Store::zone_history_text`].
+#[derive(Debug)]
+pub enum HistoryText {
+    Text(String),
+    Records {
+        serial: i64,
+        default_ttl: i64,
+        records: Vec<RecordRow>,
+    },
 }
 
 #[cfg(test)]

@@ -251,6 +251,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("opening the store at {database}"))?;
     let token_path = operator_token(&store, &args).await?;
     let state = platdns_api::AppState {
+        zone_locks: Default::default(),
         store,
         terms: Arc::new(platdns_contract::PlanTerms::default()),
         clock: Arc::new(platdns_api::SystemClock),
@@ -389,6 +390,22 @@ impl platdns_api::Publisher for ServedZones {
             }
         }
         self.rebuild();
+    }
+
+    fn current(&self, apex: &Name) -> Option<Arc<platdns_zone::Zone>> {
+        self.store.lock().expect("not poisoned").get(apex).cloned()
+    }
+
+    fn replace_if(&self, apex: &Name, expected: &Arc<platdns_zone::Zone>, new: Arc<platdns_zone::Zone>) -> bool {
+        {
+            let mut store = self.store.lock().expect("not poisoned");
+            if !store.get(apex).is_some_and(|z| Arc::ptr_eq(z, expected)) {
+                return false;
+            }
+            store.insert(new);
+        }
+        self.rebuild();
+        true
     }
 }
 

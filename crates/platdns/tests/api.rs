@@ -613,6 +613,25 @@ fn staged_records_reach_dns_only_on_commit() {
             .contains("www.example.com. 300 IN A 192.0.2.10"),
         "{text}"
     );
+    // Each entry is the zone as its commit left it (kept as record versions,
+    // not copies): the third commit deleted www, and its serial is one past
+    // the first's.
+    let (_, third) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/zones/{zone}/zone_histories/{}/text", h[2]["id"]),
+        Some(tok),
+        None,
+    );
+    let third = third["result"]["text"].as_str().unwrap();
+    assert!(!third.contains("www.example.com."), "{third}");
+    let serial_of = |text: &str| -> u64 {
+        let soa = text.lines().find(|l| l.contains(" SOA ")).unwrap();
+        soa.split_whitespace().nth(5).unwrap().parse().unwrap()
+    };
+    let first = text["result"]["text"].as_str().unwrap();
+    assert_eq!(serial_of(third), serial_of(first) + 2, "{first}\n{third}");
+    assert!(!third.contains("api.example.com."), "{third}");
 }
 
 #[test]
