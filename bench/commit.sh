@@ -24,4 +24,4 @@ run() { # records commits staged
 echo "== ${RECORDS:-100000} records"
 run "${RECORDS:-100000}" "${COMMITS:-1000}" 10000
 echo "== 1000000 records"
-run 1000000 "${BIG_COMMITS:-20}" 0
+run 1000000 "${BIG_COMMITS:-1000}" 10000

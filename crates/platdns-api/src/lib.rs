@@ -10,6 +10,7 @@ pub mod auth;
 mod dpf;
 mod error;
 mod json;
+mod labels;
 mod operator;
 pub mod publish;
 mod records;

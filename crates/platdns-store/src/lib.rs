@@ -7,6 +7,7 @@
 
 mod accounts;
 mod contracts;
+mod labels;
 mod logs;
 mod records;
 mod tsig;
@@ -15,6 +16,7 @@ mod zones;
 pub use accounts::{Account, Principal, TokenScope};
 pub use contracts::{Contract, ContractUpdate};
 pub use logs::{LogScope, OperationLog};
+pub use labels::{LabelOf, Labels};
 pub use records::{CommitChange, CommitInput, NewRecord, RecordRow, RecordState, StagedChange};
 pub use tsig::TsigKey;
 pub use zones::{HistoryText, Zone, ZoneHistory};
