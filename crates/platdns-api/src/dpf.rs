@@ -5,30 +5,32 @@
 
 use crate::auth::Tenant;
 use crate::json::{self, contract, zone};
+use crate::routes::Routes;
 use crate::{ApiError, ApiResult, AppState};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/ping", get(ping))
-        .route("/jobs/{request_id}", get(job))
-        .route("/contracts", get(list_contracts))
-        .route("/contracts/count", get(count_contracts))
-        .route("/contracts/{id}", get(get_contract).patch(patch_contract))
-        .route("/contracts/{id}/zones", get(contract_zones))
-        .route("/contracts/{id}/zones/count", get(count_contract_zones))
-        .route("/zones", get(list_zones))
-        .route("/zones/count", get(count_zones))
-        .route("/zones/{id}", get(get_zone).patch(patch_zone))
-        .route("/zones/{id}/contract", get(zone_contract))
-        .route("/zones/{id}/logs", get(logs(LogOf::Zone, false)))
-        .route("/zones/{id}/logs/count", get(logs(LogOf::Zone, true)))
-        .route("/contracts/{id}/logs", get(logs(LogOf::Contract, false)))
-        .route("/contracts/{id}/logs/count", get(logs(LogOf::Contract, true)))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/ping", ping)
+        .get("/jobs/{request_id}", job)
+        .get("/contracts", list_contracts)
+        .get("/contracts/count", count_contracts)
+        .get("/contracts/{id}", get_contract)
+        .patch("/contracts/{id}", patch_contract)
+        .get("/contracts/{id}/zones", contract_zones)
+        .get("/contracts/{id}/zones/count", count_contract_zones)
+        .get("/zones", list_zones)
+        .get("/zones/count", count_zones)
+        .get("/zones/{id}", get_zone)
+        .patch("/zones/{id}", patch_zone)
+        .get("/zones/{id}/contract", zone_contract)
+        .get("/zones/{id}/logs", logs(LogOf::Zone, false))
+        .get("/zones/{id}/logs/count", logs(LogOf::Zone, true))
+        .get("/contracts/{id}/logs", logs(LogOf::Contract, false))
+        .get("/contracts/{id}/logs/count", logs(LogOf::Contract, true))
 }
 
 async fn ping(_t: Tenant) -> Json<Value> {

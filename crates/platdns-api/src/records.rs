@@ -8,47 +8,40 @@ use crate::auth::Tenant;
 use crate::dpf::{find_zone, job_done, JsonFuture, Listing, Op};
 use crate::json::{self, Body};
 use crate::publish::{compile, republish, zone_text};
+use crate::routes::Routes;
 use crate::{ApiError, ApiResult, AppState};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, patch};
-use axum::{Json, Router};
+use axum::Json;
 use platdns_store::{RecordRow, StagedChange};
 use platdns_zone::zonefile::{parse_str, NoIncludes};
 use platdns_zone::Name;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/zones/{id}/records",
-            get(listed(View::Staged, false)).post(post_record),
-        )
-        .route("/zones/{id}/records/count", get(listed(View::Staged, true)))
-        .route("/zones/{id}/records/currents", get(listed(View::Applied, false)))
-        .route("/zones/{id}/records/currents/count", get(listed(View::Applied, true)))
-        .route("/zones/{id}/records/diffs", get(listed(View::Diffs, false)))
-        .route("/zones/{id}/records/diffs/count", get(listed(View::Diffs, true)))
-        .route(
-            "/zones/{id}/records/{rid}",
-            get(get_record).patch(patch_record).delete(delete_record),
-        )
-        .route(
-            "/zones/{id}/records/{rid}/changes",
-            axum::routing::delete(discard_record),
-        )
-        .route("/zones/{id}/changes", patch(commit).delete(discard_all))
-        .route("/zones/{id}/atomic_changes", patch(atomic_changes))
-        .route("/zones/{id}/default_ttl", get(get_default_ttl).patch(patch_default_ttl))
-        .route("/zones/{id}/default_ttl/diffs", get(default_ttl_diffs))
-        .route(
-            "/zones/{id}/default_ttl/changes",
-            axum::routing::delete(discard_default_ttl),
-        )
-        .route("/zones/{id}/zone_histories", get(histories))
-        .route("/zones/{id}/zone_histories/count", get(count_histories))
-        .route("/zones/{id}/zone_histories/{hid}/text", get(history_text))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/zones/{id}/records", listed(View::Staged, false))
+        .post("/zones/{id}/records", post_record)
+        .get("/zones/{id}/records/count", listed(View::Staged, true))
+        .get("/zones/{id}/records/currents", listed(View::Applied, false))
+        .get("/zones/{id}/records/currents/count", listed(View::Applied, true))
+        .get("/zones/{id}/records/diffs", listed(View::Diffs, false))
+        .get("/zones/{id}/records/diffs/count", listed(View::Diffs, true))
+        .get("/zones/{id}/records/{rid}", get_record)
+        .patch("/zones/{id}/records/{rid}", patch_record)
+        .delete("/zones/{id}/records/{rid}", delete_record)
+        .delete("/zones/{id}/records/{rid}/changes", discard_record)
+        .patch("/zones/{id}/changes", commit)
+        .delete("/zones/{id}/changes", discard_all)
+        .patch("/zones/{id}/atomic_changes", atomic_changes)
+        .get("/zones/{id}/default_ttl", get_default_ttl)
+        .patch("/zones/{id}/default_ttl", patch_default_ttl)
+        .get("/zones/{id}/default_ttl/diffs", default_ttl_diffs)
+        .delete("/zones/{id}/default_ttl/changes", discard_default_ttl)
+        .get("/zones/{id}/zone_histories", histories)
+        .get("/zones/{id}/zone_histories/count", count_histories)
+        .get("/zones/{id}/zone_histories/{hid}/text", history_text)
 }
 
 fn record(r: &RecordRow) -> Value {
