@@ -5,7 +5,7 @@
 //! job is already finished (and `?wait=true` needs no waiting).
 
 use crate::auth::Tenant;
-use crate::dpf::{find_zone, job_done, JsonFuture, Listing, Op};
+use crate::dpf::{find_zone, job_done, Bounds, JsonFuture, Listing, Op};
 use crate::json::{self, Body};
 use crate::publish::{compile, republish, zone_text};
 use crate::routes::Routes;
@@ -180,11 +180,22 @@ fn listed(
                     .await?;
                 return Ok(Json(json::results(rows.iter().map(record).collect())));
             }
-            let rows = match view {
-                View::Staged => s.store.list_records(z.id, false).await?,
-                View::Applied => s.store.list_records(z.id, true).await?,
-                View::Diffs => s.store.record_diffs(z.id).await?,
-            };
+            if let View::Diffs = view {
+                // DPF diffs: {"new": staged, "old": before}; filters look at `new`.
+                let items: Vec<Value> = s
+                    .store
+                    .record_diffs(z.id)
+                    .await?
+                    .iter()
+                    .map(|(new, old)| json!({"new": record(new), "old": record(old)}))
+                    .collect();
+                return Ok(Json(if count {
+                    json::count(l.count_on(&items, "new"))
+                } else {
+                    json::results(l.apply_on(items, "new"))
+                }));
+            }
+            let rows = s.store.list_records(z.id, matches!(view, View::Applied)).await?;
             let items: Vec<Value> = rows.iter().map(record).collect();
             Ok(Json(if count {
                 json::count(l.count(&items))
@@ -519,8 +530,20 @@ async fn histories(
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let l = Listing::parse(q.as_deref())?;
-    Ok(Json(json::results(l.apply(histories_of(&s, &t, &id).await?.1))))
+    let l = Listing::parse_with(q.as_deref(), &["order"], Bounds::LISTS)?;
+    let mut items = histories_of(&s, &t, &id).await?.1;
+    match l
+        .extra
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "order")
+        .map(|(_, v)| v.as_str())
+    {
+        None | Some("ASC") => {}
+        Some("DESC") => items.reverse(),
+        Some(_) => return Err(ApiError::bad_request("invalid", "order", "ASC or DESC")),
+    }
+    Ok(Json(json::results(l.apply(items))))
 }
 
 async fn count_histories(
