@@ -193,6 +193,7 @@ fn operator_contract(c: &platdns_store::Contract, terms: &platdns_contract::Plan
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewAccount {
+    #[schema(min_length = 1)]
     name: String,
 }
 
@@ -465,12 +466,23 @@ async fn list_zones(State(s): State<AppState>, _o: Operator) -> ApiResult<Json<L
 struct NewToken {
     account_id: i64,
     /// Any of "read", "write", "contract".
+    #[schema(value_type = Vec<ScopeName>, min_items = 1)]
     scopes: Vec<String>,
     /// Limit the token to these contracts, each with a role (viewer/operator).
     #[serde(default)]
     contracts: Vec<TokenContract>,
     #[serde(default)]
     description: String,
+}
+
+/// A token scope (DPF's dpf_read, dpf_write, dpf_contract).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum ScopeName {
+    Read,
+    Write,
+    Contract,
 }
 
 #[derive(Deserialize, ToSchema)]
