@@ -5,30 +5,32 @@
 
 use crate::auth::Tenant;
 use crate::json::{self, contract, zone};
+use crate::routes::Routes;
 use crate::{ApiError, ApiResult, AppState};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/ping", get(ping))
-        .route("/jobs/{request_id}", get(job))
-        .route("/contracts", get(list_contracts))
-        .route("/contracts/count", get(count_contracts))
-        .route("/contracts/{id}", get(get_contract).patch(patch_contract))
-        .route("/contracts/{id}/zones", get(contract_zones))
-        .route("/contracts/{id}/zones/count", get(count_contract_zones))
-        .route("/zones", get(list_zones))
-        .route("/zones/count", get(count_zones))
-        .route("/zones/{id}", get(get_zone).patch(patch_zone))
-        .route("/zones/{id}/contract", get(zone_contract))
-        .route("/zones/{id}/logs", get(logs(LogOf::Zone, false)))
-        .route("/zones/{id}/logs/count", get(logs(LogOf::Zone, true)))
-        .route("/contracts/{id}/logs", get(logs(LogOf::Contract, false)))
-        .route("/contracts/{id}/logs/count", get(logs(LogOf::Contract, true)))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/ping", ping)
+        .get("/jobs/{request_id}", job)
+        .get("/contracts", list_contracts)
+        .get("/contracts/count", count_contracts)
+        .get("/contracts/{id}", get_contract)
+        .patch("/contracts/{id}", patch_contract)
+        .get("/contracts/{id}/zones", contract_zones)
+        .get("/contracts/{id}/zones/count", count_contract_zones)
+        .get("/zones", list_zones)
+        .get("/zones/count", count_zones)
+        .get("/zones/{id}", get_zone)
+        .patch("/zones/{id}", patch_zone)
+        .get("/zones/{id}/contract", zone_contract)
+        .get("/zones/{id}/logs", logs(LogOf::Zone, false))
+        .get("/zones/{id}/logs/count", logs(LogOf::Zone, true))
+        .get("/contracts/{id}/logs", logs(LogOf::Contract, false))
+        .get("/contracts/{id}/logs/count", logs(LogOf::Contract, true))
 }
 
 async fn ping(_t: Tenant) -> Json<Value> {
@@ -63,11 +65,12 @@ pub struct Listing {
 
 impl Listing {
     pub fn parse(query: Option<&str>) -> ApiResult<Listing> {
-        Listing::parse_with(query, &[])
+        Listing::parse_with(query, &[], Bounds::LISTS)
     }
 
-    /// As [`Listing::parse`], also accepting the named parameters into `extra`.
-    pub fn parse_with(query: Option<&str>, allowed: &[&str]) -> ApiResult<Listing> {
+    /// As [`Listing::parse`], also accepting the named parameters into
+    /// `extra`, with the endpoint's paging bounds.
+    pub fn parse_with(query: Option<&str>, allowed: &[&str], bounds: Bounds) -> ApiResult<Listing> {
         let mut l = Listing {
             extra: Vec::new(),
             offset: 0,
@@ -81,18 +84,18 @@ impl Listing {
             let v = decode(v);
             match k.as_str() {
                 "offset" => {
-                    l.offset = v
-                        .parse()
-                        .ok()
-                        .filter(|o| *o <= 10_000_000)
-                        .ok_or_else(|| ApiError::bad_request("invalid", "offset", "0 to 10000000"))?
+                    l.offset = v.parse().ok().filter(|o| *o <= bounds.max_offset).ok_or_else(|| {
+                        ApiError::bad_request("invalid", "offset", format!("0 to {}", bounds.max_offset))
+                    })?
                 }
                 "limit" => {
                     l.limit = v
                         .parse()
                         .ok()
-                        .filter(|n| (1..=10_000).contains(n))
-                        .ok_or_else(|| ApiError::bad_request("invalid", "limit", "1 to 10000"))?
+                        .filter(|n| (1..=bounds.max_limit).contains(n))
+                        .ok_or_else(|| {
+                            ApiError::bad_request("invalid", "limit", format!("1 to {}", bounds.max_limit))
+                        })?
                 }
                 "type" => match v.as_str() {
                     "AND" => l.any = false,
@@ -106,6 +109,9 @@ impl Listing {
                     };
                     if v.chars().count() > 381 {
                         return Err(ApiError::bad_request("invalid", &k, "at most 381 characters"));
+                    }
+                    if let Err(expected) = keyword_value(field, &v) {
+                        return Err(ApiError::bad_request("invalid", &k, expected));
                     }
                     match l.keywords.iter_mut().find(|(f, _)| f == field) {
                         Some((_, vals)) => vals.push(v),
@@ -178,6 +184,76 @@ impl Listing {
 
     pub fn count(&self, items: &[Value]) -> usize {
         items.iter().filter(|i| self.matches(i)).count()
+    }
+
+    /// As [`Listing::apply`] for items whose filters look at one member of
+    /// them, such as the `new` record of a diff.
+    pub fn apply_on(&self, items: Vec<Value>, member: &str) -> Vec<Value> {
+        items
+            .into_iter()
+            .filter(|i| self.matches(&i[member]))
+            .skip(self.offset)
+            .take(self.limit)
+            .collect()
+    }
+
+    pub fn count_on(&self, items: &[Value], member: &str) -> usize {
+        items.iter().filter(|i| self.matches(&i[member])).count()
+    }
+}
+
+/// Paging bounds of a list (the reference's `offset` / `limit` maxima).
+#[derive(Clone, Copy)]
+pub struct Bounds {
+    pub max_offset: usize,
+    pub max_limit: usize,
+}
+
+impl Bounds {
+    /// `SearchOffset` / `SearchLimit`.
+    pub const LISTS: Bounds = Bounds {
+        max_offset: 10_000_000,
+        max_limit: 10_000,
+    };
+    /// `SearchLogsOffset` / `SearchLogsLimit`.
+    pub const LOGS: Bounds = Bounds {
+        max_offset: 9_900,
+        max_limit: 100,
+    };
+}
+
+/// A keyword value of a typed field must be what the reference's schema for
+/// that `_keywords_<field>[]` allows (free text is only bounded in length).
+fn keyword_value(field: &str, v: &str) -> Result<(), &'static str> {
+    let one_of = |allowed: &[&str], expected| if allowed.contains(&v) { Ok(()) } else { Err(expected) };
+    match field {
+        "favorite" | "plan" | "state" => one_of(&["1", "2"], "1 or 2"),
+        "zone_proxy_enabled" => one_of(&["0", "1"], "0 or 1"),
+        "ttl" if v.is_empty() => Ok(()),
+        "ttl" => match v.parse::<i64>() {
+            Ok(1..=2_147_483_647) => Ok(()),
+            _ => Err("a TTL, 1 to 2147483647"),
+        },
+        "common_config_id" => match v.parse::<i64>() {
+            Ok(1..) => Ok(()),
+            _ => Err("an id, 1 or more"),
+        },
+        "status" => one_of(
+            &["start", "success", "failure", "retry"],
+            "start, success, failure or retry",
+        ),
+        "log_type" => one_of(
+            &["service", "common_config", "notification", "record", "dnssec"],
+            "a log type",
+        ),
+        "rrtype" => one_of(
+            &[
+                "A", "AAAA", "ANAME", "CAA", "CNAME", "DS", "HTTPS", "MX", "NAPTR", "NS", "PTR", "SOA", "SRV", "SVCB",
+                "TLSA", "TXT",
+            ],
+            "a DPF record type",
+        ),
+        _ => Ok(()),
     }
 }
 
@@ -329,6 +405,13 @@ mod tests {
         assert!(Listing::parse(Some("limit=10001")).is_err());
         assert!(Listing::parse(Some("type=XOR")).is_err());
         assert!(Listing::parse(Some("bogus=1")).is_err());
+        // Typed keyword fields take only what the reference's schema allows.
+        assert!(Listing::parse(Some("_keywords_plan[]=3")).is_err());
+        assert!(Listing::parse(Some("_keywords_ttl[]=x")).is_err());
+        assert!(Listing::parse(Some("_keywords_ttl[]=300")).is_ok());
+        assert!(Listing::parse(Some("_keywords_status[]=done")).is_err());
+        assert!(Listing::parse_with(Some("offset=9901"), &[], Bounds::LOGS).is_err());
+        assert!(Listing::parse_with(Some("limit=101"), &[], Bounds::LOGS).is_err());
     }
 }
 
@@ -439,7 +522,7 @@ async fn patch_zone(
 /// (a numeric offset, default +00:00), `order` ASC (default) or DESC; at most
 /// the last 90 days are kept (R11.4).
 async fn read_logs(s: &AppState, scope: platdns_store::LogScope, q: Option<&str>) -> ApiResult<(Listing, Vec<Value>)> {
-    let l = Listing::parse_with(q, &["start_date", "end_date", "time_zone", "order"])?;
+    let l = Listing::parse_with(q, &["start_date", "end_date", "time_zone", "order"], Bounds::LOGS)?;
     let get = |k: &str| {
         l.extra
             .iter()

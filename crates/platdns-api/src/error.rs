@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use platdns_store::StoreError;
-use serde_json::json;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -96,14 +95,34 @@ fn contract_attribute(e: &platdns_contract::ContractError) -> &'static str {
     }
 }
 
+/// DPF's error body, as every error answers.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    request_id: String,
+    error_type: &'static str,
+    error_message: String,
+    error_details: Vec<ErrorDetail>,
+}
+
+/// Which attribute was wrong, and how.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    code: String,
+    attribute: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({
-            "request_id": platdns_store::new_request_id(),
-            "error_type": self.error_type,
-            "error_message": self.message,
-            "error_details": self.details.iter().map(|(c, a)| json!({"code": c, "attribute": a})).collect::<Vec<_>>(),
-        });
+        let body = ErrorBody {
+            request_id: platdns_store::new_request_id(),
+            error_type: self.error_type,
+            error_message: self.message,
+            error_details: self
+                .details
+                .into_iter()
+                .map(|(code, attribute)| ErrorDetail { code, attribute })
+                .collect(),
+        };
         (self.status, Json(body)).into_response()
     }
 }

@@ -11,9 +11,11 @@ mod dpf;
 mod error;
 mod json;
 mod labels;
+pub mod openapi;
 mod operator;
 pub mod publish;
 mod records;
+mod routes;
 mod tsigs;
 pub mod verify;
 
@@ -61,12 +63,38 @@ pub struct AppState {
     pub max_body_bytes: usize,
 }
 
+/// The tenant API's routes, under `/dpf/v1`.
+fn dpf_routes() -> routes::Routes {
+    dpf::routes()
+        .merge(records::routes())
+        .merge(tsigs::routes())
+        .get("/openapi.json", openapi::serve_dpf)
+}
+
+/// The operator API's routes, under `/operator/v1`.
+fn operator_routes() -> routes::Routes {
+    operator::routes().get("/openapi.json", openapi::serve_operator)
+}
+
+/// Every operation [`router`] answers, as (API prefix, method, path template
+/// under the prefix): what the OpenAPI documents are checked against.
+pub fn operations() -> Vec<(&'static str, &'static str, &'static str)> {
+    let mut ops = Vec::new();
+    for (prefix, routes) in [
+        (openapi::DPF_PREFIX, dpf_routes()),
+        (openapi::OPERATOR_PREFIX, operator_routes()),
+    ] {
+        ops.extend(routes.operations().iter().map(|(m, p)| (prefix, *m, *p)));
+    }
+    ops
+}
+
 /// The whole API router: `/dpf/v1/...` and `/operator/v1/...`.
 pub fn router(state: AppState) -> axum::Router {
     let limit = axum::extract::DefaultBodyLimit::max(state.max_body_bytes);
     axum::Router::new()
-        .nest("/dpf/v1", dpf::router().merge(records::router()).merge(tsigs::router()))
-        .nest("/operator/v1", operator::router())
+        .nest(openapi::DPF_PREFIX, dpf_routes().into_router())
+        .nest(openapi::OPERATOR_PREFIX, operator_routes().into_router())
         .layer(limit)
         .with_state(state)
 }

@@ -4,27 +4,106 @@
 //! reaches it.
 
 use crate::auth::Operator;
+use crate::error::ErrorBody;
 use crate::json::{self, Body};
+use crate::routes::Routes;
 use crate::{ApiError, ApiResult, AppState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, patch, post};
-use axum::{Json, Router};
+use axum::Json;
 use platdns_contract::{ContractState, Plan};
 use platdns_store::{ContractUpdate, TokenScope};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{OpenApi, ToSchema};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/accounts", get(list_accounts).post(create_account))
-        .route("/contracts", get(list_contracts).post(create_contract))
-        .route("/contracts/{id}", patch(update_contract).get(get_contract))
-        .route("/contracts/{id}/termination", post(terminate))
-        .route("/zones", get(list_zones).post(create_zone))
-        .route("/zones/{id}/approval", post(approve_zone))
-        .route("/zones/{id}/verification", post(verify_zone))
-        .route("/tokens", post(create_token))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/accounts", list_accounts)
+        .post("/accounts", create_account)
+        .get("/contracts", list_contracts)
+        .post("/contracts", create_contract)
+        .patch("/contracts/{id}", update_contract)
+        .get("/contracts/{id}", get_contract)
+        .post("/contracts/{id}/termination", terminate)
+        .get("/zones", list_zones)
+        .post("/zones", create_zone)
+        .post("/zones/{id}/approval", approve_zone)
+        .post("/zones/{id}/verification", verify_zone)
+        .post("/tokens", create_token)
+}
+
+/// The operator API's OpenAPI document, from these handlers and types. The
+/// error responses every operation can give are added in
+/// [`crate::openapi::operator_document`].
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "platdns operator API",
+        description = "What DPF leaves to the provider (SPEC R11.2): accounts, contracts, zones with their consent, tenant tokens. Only the operator's token reaches it."
+    ),
+    servers((url = "/operator/v1")),
+    paths(
+        list_accounts,
+        create_account,
+        list_contracts,
+        create_contract,
+        get_contract,
+        update_contract,
+        terminate,
+        list_zones,
+        create_zone,
+        approve_zone,
+        verify_zone,
+        create_token
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&OperatorSecurity),
+    security(("operator" = []))
+)]
+pub struct OperatorApi;
+
+struct OperatorSecurity;
+
+impl utoipa::Modify for OperatorSecurity {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .description(Some("The operator's token (`<data-dir>/operator.token`)"))
+            .build();
+        doc.components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("operator", SecurityScheme::Http(scheme));
+    }
+}
+
+/// `{"request_id": ..., "result": ...}`
+#[derive(Serialize, ToSchema)]
+pub struct Single<T> {
+    request_id: String,
+    result: T,
+}
+
+/// `{"request_id": ..., "results": [...]}`
+#[derive(Serialize, ToSchema)]
+pub struct List<T> {
+    request_id: String,
+    results: Vec<T>,
+}
+
+fn single<T>(result: T) -> Json<Single<T>> {
+    Json(Single {
+        request_id: platdns_store::new_request_id(),
+        result,
+    })
+}
+
+fn list<T>(results: Vec<T>) -> Json<List<T>> {
+    Json(List {
+        request_id: platdns_store::new_request_id(),
+        results,
+    })
 }
 
 fn plan_from(v: &Value) -> ApiResult<Plan> {
@@ -39,51 +118,107 @@ fn plan_from(v: &Value) -> ApiResult<Plan> {
     }
 }
 
-fn operator_contract(c: &platdns_store::Contract, terms: &platdns_contract::PlanTerms) -> Value {
-    let mut v = json::contract(c);
-    v["account_id"] = json!(c.account_id);
-    v["extra_qps"] = json!(c.extra_qps);
-    v["contract_qps"] = json!(terms.standard(c.plan).0 + c.extra_qps);
-    v["notice_received"] = json!(c.notice_received.map(|d| d.to_string()));
-    v["ends_on"] = json!(c.ends_on.map(|d| d.to_string()));
-    v
+/// A plan in a request: `"basic"` / `"premium"` or DPF's code 1 / 2.
+fn plan_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(["basic", "premium"])),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .enum_values(Some([1, 2])),
+        )
+        .description(Some("\"basic\" or \"premium\", or DPF's plan code 1 or 2"))
+        .build()
+        .into()
 }
 
-#[derive(Deserialize)]
+#[derive(Serialize, ToSchema)]
+struct Account {
+    id: i64,
+    name: String,
+    /// DPF time format.
+    created_at: String,
+}
+
+impl From<&platdns_store::Account> for Account {
+    fn from(a: &platdns_store::Account) -> Account {
+        Account {
+            id: a.id,
+            name: a.name.clone(),
+            created_at: json::time(a.created_at),
+        }
+    }
+}
+
+/// A contract as DPF shows it, with what only the operator sees.
+#[derive(Serialize, ToSchema)]
+struct OperatorContract {
+    id: String,
+    service_code: String,
+    /// 1 before use, 2 in use.
+    state: i64,
+    favorite: i64,
+    /// 1 basic, 2 premium.
+    plan: i64,
+    description: String,
+    account_id: i64,
+    extra_qps: u32,
+    /// Standard QPS of the plan plus the extra QPS.
+    contract_qps: u32,
+    notice_received: Option<jiff::civil::Date>,
+    ends_on: Option<jiff::civil::Date>,
+}
+
+fn operator_contract(c: &platdns_store::Contract, terms: &platdns_contract::PlanTerms) -> OperatorContract {
+    OperatorContract {
+        id: c.public_id.clone(),
+        service_code: c.service_code.clone(),
+        state: c.state.code(),
+        favorite: c.favorite,
+        plan: c.plan.code(),
+        description: c.description.clone(),
+        account_id: c.account_id,
+        extra_qps: c.extra_qps,
+        contract_qps: terms.standard(c.plan).0 + c.extra_qps,
+        notice_received: c.notice_received,
+        ends_on: c.ends_on,
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewAccount {
+    #[schema(min_length = 1)]
     name: String,
 }
 
+#[utoipa::path(post, path = "/accounts", tag = "accounts", request_body = NewAccount,
+    responses((status = 201, description = "The new account", body = Single<Account>)))]
 async fn create_account(
     State(s): State<AppState>,
     _o: Operator,
     Body(b): Body<NewAccount>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<Single<Account>>)> {
     let a = s.store.create_account(&b.name, s.clock.now()).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json::result(
-            json!({"id": a.id, "name": a.name, "created_at": json::time(a.created_at)}),
-        )),
-    ))
+    Ok((StatusCode::CREATED, single(Account::from(&a))))
 }
 
-async fn list_accounts(State(s): State<AppState>, _o: Operator) -> ApiResult<Json<Value>> {
-    let v = s
-        .store
-        .list_accounts()
-        .await?
-        .iter()
-        .map(|a| json!({"id": a.id, "name": a.name, "created_at": json::time(a.created_at)}))
-        .collect();
-    Ok(Json(json::results(v)))
+#[utoipa::path(get, path = "/accounts", tag = "accounts",
+    responses((status = 200, description = "Every account", body = List<Account>)))]
+async fn list_accounts(State(s): State<AppState>, _o: Operator) -> ApiResult<Json<List<Account>>> {
+    Ok(list(s.store.list_accounts().await?.iter().map(Account::from).collect()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewContract {
     account_id: i64,
+    #[schema(schema_with = plan_schema)]
     plan: Value,
     #[serde(default)]
     extra_qps: u32,
@@ -91,40 +226,48 @@ struct NewContract {
     description: String,
 }
 
+#[utoipa::path(post, path = "/contracts", tag = "contracts", request_body = NewContract,
+    responses((status = 201, description = "The new contract", body = Single<OperatorContract>)))]
 async fn create_contract(
     State(s): State<AppState>,
     _o: Operator,
     Body(b): Body<NewContract>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<Single<OperatorContract>>)> {
     let plan = plan_from(&b.plan)?;
     let c = s
         .store
         .create_contract(b.account_id, plan, b.extra_qps, &b.description, &s.terms, s.clock.now())
         .await?;
-    Ok((StatusCode::CREATED, Json(json::result(operator_contract(&c, &s.terms)))))
+    Ok((StatusCode::CREATED, single(operator_contract(&c, &s.terms))))
 }
 
-async fn list_contracts(State(s): State<AppState>, _o: Operator) -> ApiResult<Json<Value>> {
-    let v = s
-        .store
-        .list_contracts(None)
-        .await?
-        .iter()
-        .map(|c| operator_contract(c, &s.terms))
-        .collect();
-    Ok(Json(json::results(v)))
+#[utoipa::path(get, path = "/contracts", tag = "contracts",
+    responses((status = 200, description = "Every contract", body = List<OperatorContract>)))]
+async fn list_contracts(State(s): State<AppState>, _o: Operator) -> ApiResult<Json<List<OperatorContract>>> {
+    let all = s.store.list_contracts(None).await?;
+    Ok(list(all.iter().map(|c| operator_contract(c, &s.terms)).collect()))
 }
 
-async fn get_contract(State(s): State<AppState>, _o: Operator, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+#[utoipa::path(get, path = "/contracts/{id}", tag = "contracts",
+    params(("id" = String, Path, description = "The contract's DPF id")),
+    responses((status = 200, description = "The contract", body = Single<OperatorContract>)))]
+async fn get_contract(
+    State(s): State<AppState>,
+    _o: Operator,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Single<OperatorContract>>> {
     let c = s.store.find_contract(&id, None).await?;
-    Ok(Json(json::result(operator_contract(&c, &s.terms))))
+    Ok(single(operator_contract(&c, &s.terms)))
 }
 
-#[derive(Deserialize)]
+/// A change request (R2.3): each field given is a change.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ContractPatch {
+    #[schema(schema_with = plan_schema)]
     plan: Option<Value>,
     extra_qps: Option<u32>,
+    /// 1 (before use) or 2 (in use).
     state: Option<i64>,
     description: Option<String>,
     favorite: Option<i64>,
@@ -133,12 +276,15 @@ struct ContractPatch {
     drop_extra_qps: bool,
 }
 
+#[utoipa::path(patch, path = "/contracts/{id}", tag = "contracts", request_body = ContractPatch,
+    params(("id" = String, Path, description = "The contract's DPF id")),
+    responses((status = 200, description = "The changed contract", body = Single<OperatorContract>)))]
 async fn update_contract(
     State(s): State<AppState>,
     _o: Operator,
     Path(id): Path<String>,
     Body(b): Body<ContractPatch>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Single<OperatorContract>>> {
     let c = s.store.find_contract(&id, None).await?;
     let update = ContractUpdate {
         plan: b.plan.as_ref().map(plan_from).transpose()?,
@@ -155,10 +301,11 @@ async fn update_contract(
         drop_extra_qps: b.drop_extra_qps,
     };
     let c = s.store.update_contract(c.id, &update, &s.terms, s.clock.now()).await?;
-    Ok(Json(json::result(operator_contract(&c, &s.terms))))
+    Ok(single(operator_contract(&c, &s.terms)))
 }
 
-#[derive(Deserialize)]
+/// A customer's notice of termination (R5.2).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Termination {
     /// The day the customer's notice reached the provider.
@@ -167,12 +314,15 @@ struct Termination {
     requested_end: Option<jiff::civil::Date>,
 }
 
+#[utoipa::path(post, path = "/contracts/{id}/termination", tag = "contracts", request_body = Termination,
+    params(("id" = String, Path, description = "The contract's DPF id")),
+    responses((status = 200, description = "The contract with its end day", body = Single<OperatorContract>)))]
 async fn terminate(
     State(s): State<AppState>,
     _o: Operator,
     Path(id): Path<String>,
     Body(b): Body<Termination>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Single<OperatorContract>>> {
     let c = s.store.find_contract(&id, None).await?;
     let c = s
         .store
@@ -182,23 +332,104 @@ async fn terminate(
     for z in s.store.list_zones(None, Some(c.id)).await? {
         crate::publish::republish(&s, z.id).await?;
     }
-    Ok(Json(json::result(operator_contract(&c, &s.terms))))
+    Ok(single(operator_contract(&c, &s.terms)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewZone {
+    /// The contract's DPF id.
     contract_id: String,
     name: String,
     /// Approve by hand (R3.1) with this reason.
     approve: Option<String>,
 }
 
+/// Whether the zone may be served (R3.1), and how that was shown.
+#[derive(Serialize, ToSchema)]
+struct EligibilityView {
+    /// `pending`, `verified` or `approved`.
+    state: &'static str,
+    /// `txt` or `delegation` (verified), or the approving operator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    by: Option<String>,
+    /// Why the operator approved it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    /// Pending: the TXT record's owner label under the zone...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    txt_name: Option<&'static str>,
+    /// ...and the string it must hold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    txt_token: Option<String>,
+}
+
+fn eligibility(e: &platdns_contract::Eligibility) -> EligibilityView {
+    use platdns_contract::Eligibility::*;
+    let view = |state, by: Option<String>| EligibilityView {
+        state,
+        by,
+        reason: None,
+        txt_name: None,
+        txt_token: None,
+    };
+    match e {
+        Pending { token } => EligibilityView {
+            txt_name: Some(crate::verify::CHALLENGE_LABEL),
+            txt_token: Some(token.clone()),
+            ..view("pending", None)
+        },
+        VerifiedByTxt { .. } => view("verified", Some("txt".into())),
+        VerifiedByDelegation => view("verified", Some("delegation".into())),
+        ApprovedByOperator { operator, reason } => EligibilityView {
+            reason: Some(reason.clone()),
+            ..view("approved", Some(operator.clone()))
+        },
+    }
+}
+
+/// A zone as DPF shows it, with its eligibility.
+#[derive(Serialize, ToSchema)]
+struct OperatorZone {
+    id: String,
+    common_config_id: i64,
+    service_code: String,
+    /// 1 before publication, 2 published.
+    state: i64,
+    favorite: i64,
+    /// Absolute, with the trailing dot.
+    name: String,
+    network: Option<String>,
+    description: String,
+    /// The contract's DPF id (in the answer to a create).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contract_id: Option<String>,
+    eligibility: EligibilityView,
+}
+
+fn operator_zone(z: &platdns_store::Zone) -> OperatorZone {
+    // The same fields as the tenant's view (`json::zone`).
+    OperatorZone {
+        id: z.public_id.clone(),
+        common_config_id: z.contract_id,
+        service_code: z.service_code.clone(),
+        state: z.state,
+        favorite: z.favorite,
+        name: format!("{}.", z.name),
+        network: z.network.clone(),
+        description: z.description.clone(),
+        contract_id: None,
+        eligibility: eligibility(&z.eligibility),
+    }
+}
+
+#[utoipa::path(post, path = "/zones", tag = "zones", request_body = NewZone,
+    responses((status = 201, description = "The new zone", body = Single<OperatorZone>)))]
 async fn create_zone(
     State(s): State<AppState>,
     o: Operator,
     Body(b): Body<NewZone>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<Single<OperatorZone>>)> {
     let c = s.store.find_contract(&b.contract_id, None).await?;
     let who = format!("operator#{}", o.0.token_id);
     let z = s
@@ -210,44 +441,32 @@ async fn create_zone(
             s.clock.now(),
         )
         .await?;
-    let mut v = json::zone(&z);
-    v["contract_id"] = json!(c.public_id);
-    v["eligibility"] = eligibility(&z.eligibility);
-    Ok((StatusCode::CREATED, Json(json::result(v))))
+    let v = OperatorZone {
+        contract_id: Some(c.public_id),
+        ..operator_zone(&z)
+    };
+    Ok((StatusCode::CREATED, single(v)))
 }
 
-fn eligibility(e: &platdns_contract::Eligibility) -> Value {
-    use platdns_contract::Eligibility::*;
-    match e {
-        Pending { token } => json!({
-            "state": "pending",
-            "txt_name": crate::verify::CHALLENGE_LABEL,
-            "txt_token": token,
-        }),
-        VerifiedByTxt { .. } => json!({"state": "verified", "by": "txt"}),
-        VerifiedByDelegation => json!({"state": "verified", "by": "delegation"}),
-        ApprovedByOperator { operator, reason } => json!({"state": "approved", "by": operator, "reason": reason}),
-    }
+#[utoipa::path(get, path = "/zones", tag = "zones",
+    responses((status = 200, description = "Every zone", body = List<OperatorZone>)))]
+async fn list_zones(State(s): State<AppState>, _o: Operator) -> ApiResult<Json<List<OperatorZone>>> {
+    Ok(list(
+        s.store
+            .list_zones(None, None)
+            .await?
+            .iter()
+            .map(operator_zone)
+            .collect(),
+    ))
 }
 
-async fn list_zones(State(s): State<AppState>, _o: Operator) -> ApiResult<Json<Value>> {
-    let zones = s.store.list_zones(None, None).await?;
-    let v = zones
-        .iter()
-        .map(|z| {
-            let mut v = json::zone(z);
-            v["eligibility"] = eligibility(&z.eligibility);
-            v
-        })
-        .collect();
-    Ok(Json(json::results(v)))
-}
-
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewToken {
     account_id: i64,
     /// Any of "read", "write", "contract".
+    #[schema(value_type = Vec<ScopeName>, min_items = 1)]
     scopes: Vec<String>,
     /// Limit the token to these contracts, each with a role (viewer/operator).
     #[serde(default)]
@@ -256,18 +475,40 @@ struct NewToken {
     description: String,
 }
 
-#[derive(Deserialize)]
+/// A token scope (DPF's dpf_read, dpf_write, dpf_contract).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum ScopeName {
+    Read,
+    Write,
+    Contract,
+}
+
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TokenContract {
+    /// The contract's DPF id.
     contract_id: String,
+    /// `viewer` or `operator`.
     role: String,
 }
 
+/// A new tenant token; `token` is shown this once.
+#[derive(Serialize, ToSchema)]
+struct NewTokenResult {
+    id: i64,
+    account_id: i64,
+    token: String,
+}
+
+#[utoipa::path(post, path = "/tokens", tag = "tokens", request_body = NewToken,
+    responses((status = 201, description = "The new token, shown once", body = Single<NewTokenResult>)))]
 async fn create_token(
     State(s): State<AppState>,
     _o: Operator,
     Body(b): Body<NewToken>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<Single<NewTokenResult>>)> {
     if let Some(bad) = b
         .scopes
         .iter()
@@ -296,15 +537,15 @@ async fn create_token(
         .store
         .create_token(Some(b.account_id), &scope, &contracts, &b.description, s.clock.now())
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json::result(
-            json!({"id": id, "account_id": b.account_id, "token": secret}),
-        )),
-    ))
+    let result = NewTokenResult {
+        id,
+        account_id: b.account_id,
+        token: secret,
+    };
+    Ok((StatusCode::CREATED, single(result)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Approval {
     reason: String,
@@ -312,12 +553,15 @@ struct Approval {
 
 /// R3.1 by hand: the operator approves a pending zone, saying why; it is
 /// served from its next commit on (or at once, if it has commits).
+#[utoipa::path(post, path = "/zones/{id}/approval", tag = "zones", request_body = Approval,
+    params(("id" = String, Path, description = "The zone's DPF id")),
+    responses((status = 200, description = "The approved zone", body = Single<OperatorZone>)))]
 async fn approve_zone(
     State(s): State<AppState>,
     o: Operator,
     Path(id): Path<String>,
     Body(b): Body<Approval>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Single<OperatorZone>>> {
     let z = s.store.find_zone(&id, None).await?;
     let e = platdns_contract::Eligibility::ApprovedByOperator {
         operator: format!("operator#{}", o.0.token_id),
@@ -325,18 +569,21 @@ async fn approve_zone(
     };
     let z = s.store.set_eligibility(z.id, &e).await?;
     crate::publish::republish(&s, z.id).await?;
-    let mut v = json::zone(&z);
-    v["eligibility"] = eligibility(&z.eligibility);
-    Ok(Json(json::result(v)))
+    Ok(single(operator_zone(&z)))
 }
 
 /// R3.1 now: look up the zone's challenge TXT (instead of waiting for the
 /// periodic check).
-async fn verify_zone(State(s): State<AppState>, _o: Operator, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+#[utoipa::path(post, path = "/zones/{id}/verification", tag = "zones",
+    params(("id" = String, Path, description = "The zone's DPF id")),
+    responses((status = 200, description = "The zone, verified if its TXT record was found", body = Single<OperatorZone>)))]
+async fn verify_zone(
+    State(s): State<AppState>,
+    _o: Operator,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Single<OperatorZone>>> {
     let z = s.store.find_zone(&id, None).await?;
     crate::verify::verify_zone(&s, z.id).await?;
     let z = s.store.get_zone(z.id).await?;
-    let mut v = json::zone(&z);
-    v["eligibility"] = eligibility(&z.eligibility);
-    Ok(Json(json::result(v)))
+    Ok(single(operator_zone(&z)))
 }

@@ -5,14 +5,14 @@
 //! job is already finished (and `?wait=true` needs no waiting).
 
 use crate::auth::Tenant;
-use crate::dpf::{find_zone, job_done, JsonFuture, Listing, Op};
+use crate::dpf::{find_zone, job_done, Bounds, JsonFuture, Listing, Op};
 use crate::json::{self, Body};
 use crate::publish::{compile, patched, publish_committed, zone_text};
+use crate::routes::Routes;
 use crate::{ApiError, ApiResult, AppState};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, patch};
-use axum::{Json, Router};
+use axum::Json;
 use platdns_store::{CommitChange, HistoryText};
 use platdns_store::{RecordRow, StagedChange};
 use platdns_zone::zonefile::{parse_str, NoIncludes};
@@ -20,36 +20,29 @@ use platdns_zone::Name;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/zones/{id}/records",
-            get(listed(View::Staged, false)).post(post_record),
-        )
-        .route("/zones/{id}/records/count", get(listed(View::Staged, true)))
-        .route("/zones/{id}/records/currents", get(listed(View::Applied, false)))
-        .route("/zones/{id}/records/currents/count", get(listed(View::Applied, true)))
-        .route("/zones/{id}/records/diffs", get(listed(View::Diffs, false)))
-        .route("/zones/{id}/records/diffs/count", get(listed(View::Diffs, true)))
-        .route(
-            "/zones/{id}/records/{rid}",
-            get(get_record).patch(patch_record).delete(delete_record),
-        )
-        .route(
-            "/zones/{id}/records/{rid}/changes",
-            axum::routing::delete(discard_record),
-        )
-        .route("/zones/{id}/changes", patch(commit).delete(discard_all))
-        .route("/zones/{id}/atomic_changes", patch(atomic_changes))
-        .route("/zones/{id}/default_ttl", get(get_default_ttl).patch(patch_default_ttl))
-        .route("/zones/{id}/default_ttl/diffs", get(default_ttl_diffs))
-        .route(
-            "/zones/{id}/default_ttl/changes",
-            axum::routing::delete(discard_default_ttl),
-        )
-        .route("/zones/{id}/zone_histories", get(histories))
-        .route("/zones/{id}/zone_histories/count", get(count_histories))
-        .route("/zones/{id}/zone_histories/{hid}/text", get(history_text))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/zones/{id}/records", listed(View::Staged, false))
+        .post("/zones/{id}/records", post_record)
+        .get("/zones/{id}/records/count", listed(View::Staged, true))
+        .get("/zones/{id}/records/currents", listed(View::Applied, false))
+        .get("/zones/{id}/records/currents/count", listed(View::Applied, true))
+        .get("/zones/{id}/records/diffs", listed(View::Diffs, false))
+        .get("/zones/{id}/records/diffs/count", listed(View::Diffs, true))
+        .get("/zones/{id}/records/{rid}", get_record)
+        .patch("/zones/{id}/records/{rid}", patch_record)
+        .delete("/zones/{id}/records/{rid}", delete_record)
+        .delete("/zones/{id}/records/{rid}/changes", discard_record)
+        .patch("/zones/{id}/changes", commit)
+        .delete("/zones/{id}/changes", discard_all)
+        .patch("/zones/{id}/atomic_changes", atomic_changes)
+        .get("/zones/{id}/default_ttl", get_default_ttl)
+        .patch("/zones/{id}/default_ttl", patch_default_ttl)
+        .get("/zones/{id}/default_ttl/diffs", default_ttl_diffs)
+        .delete("/zones/{id}/default_ttl/changes", discard_default_ttl)
+        .get("/zones/{id}/zone_histories", histories)
+        .get("/zones/{id}/zone_histories/count", count_histories)
+        .get("/zones/{id}/zone_histories/{hid}/text", history_text)
 }
 
 fn record(r: &RecordRow) -> Value {
@@ -188,11 +181,22 @@ fn listed(
                     .await?;
                 return Ok(Json(json::results(rows.iter().map(record).collect())));
             }
-            let rows = match view {
-                View::Staged => s.store.list_records(z.id, false).await?,
-                View::Applied => s.store.list_records(z.id, true).await?,
-                View::Diffs => s.store.record_diffs(z.id).await?,
-            };
+            if let View::Diffs = view {
+                // DPF diffs: {"new": staged, "old": before}; filters look at `new`.
+                let items: Vec<Value> = s
+                    .store
+                    .record_diffs(z.id)
+                    .await?
+                    .iter()
+                    .map(|(new, old)| json!({"new": record(new), "old": record(old)}))
+                    .collect();
+                return Ok(Json(if count {
+                    json::count(l.count_on(&items, "new"))
+                } else {
+                    json::results(l.apply_on(items, "new"))
+                }));
+            }
+            let rows = s.store.list_records(z.id, matches!(view, View::Applied)).await?;
             let items: Vec<Value> = rows.iter().map(record).collect();
             Ok(Json(if count {
                 json::count(l.count(&items))
@@ -549,8 +553,20 @@ async fn histories(
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let l = Listing::parse(q.as_deref())?;
-    Ok(Json(json::results(l.apply(histories_of(&s, &t, &id).await?.1))))
+    let l = Listing::parse_with(q.as_deref(), &["order"], Bounds::LISTS)?;
+    let mut items = histories_of(&s, &t, &id).await?.1;
+    match l
+        .extra
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "order")
+        .map(|(_, v)| v.as_str())
+    {
+        None | Some("ASC") => {}
+        Some("DESC") => items.reverse(),
+        Some(_) => return Err(ApiError::bad_request("invalid", "order", "ASC or DESC")),
+    }
+    Ok(Json(json::results(l.apply(items))))
 }
 
 async fn count_histories(

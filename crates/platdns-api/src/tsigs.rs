@@ -3,20 +3,23 @@
 use crate::auth::Tenant;
 use crate::dpf::{find_contract, job_done, Listing, Op};
 use crate::json::{self, Body};
+use crate::routes::Routes;
 use crate::{ApiResult, AppState};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use platdns_store::TsigKey;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/contracts/{id}/tsigs", get(list).post(create))
-        .route("/contracts/{id}/tsigs/count", get(count))
-        .route("/contracts/{id}/tsigs/{tid}", get(show).patch(update).delete(remove))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/contracts/{id}/tsigs", list)
+        .post("/contracts/{id}/tsigs", create)
+        .get("/contracts/{id}/tsigs/count", count)
+        .get("/contracts/{id}/tsigs/{tid}", show)
+        .patch("/contracts/{id}/tsigs/{tid}", update)
+        .delete("/contracts/{id}/tsigs/{tid}", remove)
 }
 
 fn tsig(k: &TsigKey) -> Value {

@@ -116,6 +116,18 @@ impl Store {
         &self.pool
     }
 
+    /// A transaction that will write. On SQLite it takes the write lock at
+    /// once (`BEGIN IMMEDIATE`, waiting up to `busy_timeout`): a deferred
+    /// transaction that read first and then writes fails with "database is
+    /// locked" when another writer committed in between, and waiting cannot
+    /// help it.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// A new DPF job (asynchronous request) in state RUNNING.
     pub async fn create_job(&self, account_id: Option<i64>, now: Timestamp) -> Result<String> {
         let request_id = new_request_id();

@@ -222,9 +222,11 @@ impl Store {
         Ok(sqlx::query_scalar(&sql).bind(zone_id).fetch_one(self.pool()).await?)
     }
 
-    /// Pending edits shown as DPF diffs: each staged record, and for an update
-    /// also its state before (5).
-    pub async fn record_diffs(&self, zone_id: i64) -> Result<Vec<RecordRow>> {
+    /// Pending edits as DPF diffs, `(new, old)` per staged record: an update
+    /// is (to update, before update (5)); a deletion is (to delete, before
+    /// (5)); an addition has nothing before it, so both are the record to add
+    /// (the reference requires both and neither may be null).
+    pub async fn record_diffs(&self, zone_id: i64) -> Result<Vec<(RecordRow, RecordRow)>> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM records WHERE zone_id = $1 AND pending <> 0 ORDER BY name, rrtype, id"
         ))
@@ -234,10 +236,13 @@ impl Store {
         let mut out = Vec::new();
         for r in &rows {
             let r = raw(r)?;
-            out.extend(r.staged_view());
-            if r.pending == 3 {
-                out.extend(r.applied.clone().map(|a| r.row(RecordState::BeforeUpdate, a)));
-            }
+            let Some(new) = r.staged_view() else { continue };
+            let old = match r.pending {
+                2 | 3 => r.applied.clone().map(|a| r.row(RecordState::BeforeUpdate, a)),
+                _ => None,
+            };
+            let old = old.unwrap_or_else(|| new.clone());
+            out.push((new, old));
         }
         Ok(out)
     }
@@ -263,7 +268,7 @@ impl Store {
         operator: Option<&str>,
         now: Timestamp,
     ) -> Result<Vec<String>> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut ids = Vec::with_capacity(edits.len());
         for e in edits {
             match e {
@@ -316,9 +321,11 @@ impl Store {
                     let r = fetch_raw(&mut tx, zone_id, public_id).await?;
                     check_edit(&r.name, &r.rrtype, *ttl, rdata)?;
                     if r.pending == 2 {
-                        return Err(StoreError::Conflict(format!(
-                            "record {public_id} is staged for deletion"
-                        )));
+                        // DPF answers a refused edit with 400 naming the record.
+                        return Err(StoreError::Invalid {
+                            attribute: "record".into(),
+                            message: format!("record {public_id} is staged for deletion"),
+                        });
                     }
                     // Still to be added stays "to add"; an applied one becomes "to update".
                     let pending = if r.pending == 1 { 1 } else { 3 };
@@ -362,7 +369,7 @@ impl Store {
 
     /// Discards staged edits: of one record, or of the whole zone.
     pub async fn discard(&self, zone_id: i64, public_id: Option<&str>) -> Result<u64> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let filter = if public_id.is_some() { " AND public_id = $2" } else { "" };
         let delete = format!("DELETE FROM records WHERE zone_id = $1 AND pending = 1{filter}");
         let mut q = sqlx::query(&delete).bind(zone_id);
@@ -414,7 +421,7 @@ impl Store {
     where
         F: FnMut(CommitInput<'_>) -> Result<Option<T>>,
     {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         // Serialise commits of one zone: the version check and bump below
         // happen under this row update (a write lock in both backends).
         let n = sqlx::query("UPDATE zones SET version = version WHERE id = $1")
@@ -753,19 +760,22 @@ mod tests {
                 )
                 .await
                 .unwrap();
-            let diffs: Vec<RecordState> = store
+            let diffs: Vec<(RecordState, RecordState)> = store
                 .record_diffs(z.id)
                 .await
                 .unwrap()
                 .iter()
-                .map(|r| r.state)
+                .map(|(new, old)| (new.state, old.state))
                 .collect();
             assert_eq!(
                 diffs,
-                vec![RecordState::ToDelete, RecordState::ToUpdate, RecordState::BeforeUpdate]
+                vec![
+                    (RecordState::ToDelete, RecordState::BeforeUpdate),
+                    (RecordState::ToUpdate, RecordState::BeforeUpdate)
+                ]
             );
             store.discard(z.id, Some(&ids[1])).await.unwrap();
-            assert_eq!(store.record_diffs(z.id).await.unwrap().len(), 2);
+            assert_eq!(store.record_diffs(z.id).await.unwrap().len(), 1);
 
             // If-Match: a commit that expected version 0 fails; nothing applied.
             assert!(matches!(

@@ -501,13 +501,14 @@ fn staged_records_reach_dns_only_on_commit() {
         Some(tok),
         None,
     );
-    let states: Vec<i64> = diffs["results"]
+    // DPF's shape: one {"new", "old"} pair per staged record.
+    let states: Vec<(i64, i64)> = diffs["results"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| r["state"].as_i64().unwrap())
+        .map(|d| (d["new"]["state"].as_i64().unwrap(), d["old"]["state"].as_i64().unwrap()))
         .collect();
-    assert_eq!(states, vec![3, 5]);
+    assert_eq!(states, vec![(3, 5)]);
     let mut s = TcpStream::connect(api).unwrap();
     let body = "{}";
     write!(s, "PATCH /dpf/v1/zones/{zone}/changes HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {tok}\r\nIf-Match: \"0\"\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();

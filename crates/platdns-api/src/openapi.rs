@@ -1,0 +1,305 @@
+//! The OpenAPI documents, served without authentication at
+//! `/dpf/v1/openapi.json` and `/operator/v1/openapi.json`.
+//!
+//! The tenant document is the DPF-API reference (`shared/dpf-api/openapi.json`,
+//! the contract DPF clients are written against) cut down to the operations
+//! [`crate::router`] implements, with the components they reference and our
+//! extensions, each marked `x-platdns`. [`dpf_from_reference`] makes it; the
+//! result is kept in `openapi/dpf-v1.json` and embedded, so serving needs no
+//! reference. `tests/openapi.rs` regenerates it and fails when the file, the
+//! reference or the router moved apart (`PLATDNS_UPDATE_OPENAPI=1` rewrites
+//! the file).
+//!
+//! The operator document comes from the handlers' own types with `utoipa`
+//! ([`crate::operator::OperatorApi`]).
+
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
+
+pub const DPF_PREFIX: &str = "/dpf/v1";
+pub const OPERATOR_PREFIX: &str = "/operator/v1";
+
+/// The tenant document as served (made by [`dpf_from_reference`]).
+pub const DPF_V1_JSON: &str = include_str!("../openapi/dpf-v1.json");
+
+/// The path of the embedded tenant document, from the crate's directory.
+pub const DPF_V1_FILE: &str = "openapi/dpf-v1.json";
+
+pub fn dpf_document() -> Value {
+    serde_json::from_str(DPF_V1_JSON).expect("openapi/dpf-v1.json is JSON")
+}
+
+pub async fn serve_dpf() -> impl IntoResponse {
+    ([(CONTENT_TYPE, "application/json")], DPF_V1_JSON)
+}
+
+pub async fn serve_operator() -> impl IntoResponse {
+    static DOC: OnceLock<String> = OnceLock::new();
+    let text = DOC.get_or_init(|| operator_document().to_string());
+    ([(CONTENT_TYPE, "application/json")], text.as_str())
+}
+
+/// A response whose body is DPF's error body.
+fn error_response(description: &str, schema_ref: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": schema_ref}}},
+    })
+}
+
+/// The operator document: `utoipa`'s, plus the errors every operation can
+/// answer (DPF's error body) and the document's own route.
+pub fn operator_document() -> Value {
+    use utoipa::OpenApi;
+    let mut doc = serde_json::to_value(crate::operator::OperatorApi::openapi()).expect("serializable");
+    let err = "#/components/schemas/ErrorBody";
+    for item in doc["paths"].as_object_mut().expect("paths").values_mut() {
+        for op in item.as_object_mut().expect("path item").values_mut() {
+            let has_body = op.get("requestBody").is_some();
+            let responses = op["responses"].as_object_mut().expect("responses");
+            let mut add = |status: &str, description: &str| {
+                responses.insert(status.into(), error_response(description, err));
+            };
+            add("400", "A parameter or the body is invalid; `error_details` names it");
+            add("401", "No operator token (a tenant token is not one)");
+            add("404", "The resource, or one the body names, does not exist");
+            add("500", "System error; the detail is logged, not sent");
+            if has_body {
+                add("413", "The body is larger than `--max-request-bytes`");
+            }
+        }
+    }
+    doc["paths"]["/openapi.json"] = json!({"get": {
+        "tags": ["openapi"],
+        "summary": "This document",
+        "operationId": "openapi",
+        "security": [],
+        "responses": {"200": {
+            "description": "The operator API's OpenAPI document",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }},
+    }});
+    doc
+}
+
+/// `{ZoneId}` and `{id}` alike: paths compared by their shape.
+pub fn path_shape(path: &str) -> String {
+    let mut out = String::new();
+    let mut in_param = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                in_param = true;
+                out.push_str("{}");
+            }
+            '}' => in_param = false,
+            c if !in_param => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Our extensions' mark.
+fn ours(v: Value) -> Value {
+    let mut v = v;
+    v["x-platdns"] = json!(true);
+    v
+}
+
+/// The tenant document from the DPF-API reference: the reference's path
+/// items and operations for exactly the `(method, path)` pairs given (the
+/// router's, paths under `/dpf/v1`), every component they reference, and our
+/// extensions. Panics naming an operation the reference does not have.
+pub fn dpf_from_reference(reference: &Value, operations: &[(&str, &str)]) -> Value {
+    let ref_paths = reference["paths"].as_object().expect("reference paths");
+    let mut paths = Map::new();
+    for (method, path) in operations {
+        if *path == "/openapi.json" {
+            continue;
+        }
+        let (ref_path, item) = ref_paths
+            .iter()
+            .find(|(p, _)| path_shape(p) == path_shape(path))
+            .unwrap_or_else(|| panic!("the router has {method} {path}; the DPF-API reference has no such path"));
+        let m = method.to_ascii_lowercase();
+        let op = item
+            .get(&m)
+            .unwrap_or_else(|| panic!("the router has {method} {path}; the DPF-API reference has no such operation"));
+        let entry = paths.entry(ref_path.clone()).or_insert_with(|| json!({}));
+        if let Some(params) = item.get("parameters") {
+            entry["parameters"] = params.clone();
+        }
+        entry[&m] = op.clone();
+    }
+    let mut doc = json!({
+        "openapi": reference["openapi"],
+        "info": {
+            "title": "DPF-API (platdns)",
+            "version": reference["info"]["version"],
+            "description": "The operations of the DPF-API that platdns implements, as the DPF-API reference \
+                manual's openapi.json defines them (paths, parameters, bodies, responses and schemas \
+                copied from it). What platdns adds is marked `x-platdns`: the `ETag` of a zone, \
+                `If-Match` on commits with its 412, the 401/403/413 answers (in DPF's error body), \
+                and this document's own route.",
+            "x-platdns": true,
+        },
+        "servers": [{"url": DPF_PREFIX, "description": "this server"}],
+        "tags": reference["tags"].as_array().map(|tags| {
+            let used: BTreeSet<&str> = paths
+                .values()
+                .flat_map(|i| i.as_object().into_iter().flat_map(|o| o.values()))
+                .filter_map(|op| op.get("tags")?.as_array())
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            tags.iter()
+                .filter(|t| t["name"].as_str().is_some_and(|n| used.contains(n)))
+                .cloned()
+                .collect::<Vec<_>>()
+        }),
+        "paths": paths,
+        "components": {},
+    });
+    extend(&mut doc);
+    collect_components(reference, &mut doc);
+    doc
+}
+
+/// Our extensions to the reference (each marked `x-platdns`).
+fn extend(doc: &mut Value) {
+    let error = "#/components/schemas/BadRequest";
+    let paths = doc["paths"].as_object_mut().expect("paths");
+    for (path, item) in paths.iter_mut() {
+        for (method, op) in item.as_object_mut().expect("path item").iter_mut() {
+            if method == "parameters" {
+                continue;
+            }
+            let writes = method != "get";
+            let has_body = op.get("requestBody").is_some();
+            let responses = op["responses"].as_object_mut().expect("responses");
+            responses.insert(
+                "401".into(),
+                ours(error_response(
+                    "No valid tenant token (DPF's error body; an operator token is not a tenant's)",
+                    error,
+                )),
+            );
+            if writes {
+                responses.insert(
+                    "403".into(),
+                    ours(error_response(
+                        "The token's scope or contract role does not allow writing (DPF's error body)",
+                        error,
+                    )),
+                );
+            }
+            if has_body {
+                responses.insert(
+                    "413".into(),
+                    ours(error_response(
+                        "The body is larger than the server's `--max-request-bytes` (DPF's error body)",
+                        error,
+                    )),
+                );
+            }
+            let shape = path_shape(path);
+            if method == "get" && shape == "/zones/{}" {
+                responses.get_mut("200").expect("200")["headers"] = json!({"ETag": ours(json!({
+                    "description": "The applied zone's version, quoted: give it as `If-Match` to \
+                        `PATCH /zones/{ZoneId}/changes` or `/atomic_changes` so that the commit \
+                        fails with 412 if another commit came first",
+                    "schema": {"type": "string", "pattern": "^\"[0-9]+\"$"},
+                }))});
+            }
+            if method == "patch" && (shape == "/zones/{}/changes" || shape == "/zones/{}/atomic_changes") {
+                responses.insert(
+                    "412".into(),
+                    ours(error_response(
+                        "`If-Match` names a version other than the zone's: another commit came first; \
+                         nothing was changed (DPF's error body, code `conflict`, attribute `If-Match`)",
+                        error,
+                    )),
+                );
+                let params = op
+                    .as_object_mut()
+                    .expect("operation")
+                    .entry("parameters")
+                    .or_insert_with(|| json!([]));
+                params.as_array_mut().expect("parameters").push(ours(json!({
+                    "name": "If-Match",
+                    "in": "header",
+                    "required": false,
+                    "description": "The zone's `ETag` (its applied version) from `GET /zones/{ZoneId}`: \
+                        commit only if no other commit came since",
+                    "schema": {"type": "string", "pattern": "^\"?[0-9]{1,18}\"?$"},
+                })));
+            }
+        }
+    }
+    paths.insert(
+        "/openapi.json".into(),
+        json!({"get": ours(json!({
+            "tags": [],
+            "summary": "This document",
+            "operationId": "getOpenApi",
+            "security": [],
+            "responses": {"200": {
+                "description": "The tenant API's OpenAPI document",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            }},
+        }))}),
+    );
+}
+
+/// Copies from the reference every component the document references,
+/// transitively, and the security schemes its operations name.
+fn collect_components(reference: &Value, doc: &mut Value) {
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(o) => {
+                if let Some(Value::String(r)) = o.get("$ref") {
+                    out.push(r.clone());
+                }
+                o.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut components = Map::new();
+    let mut todo = Vec::new();
+    refs(&doc["paths"], &mut todo);
+    let mut seen = BTreeSet::new();
+    while let Some(r) = todo.pop() {
+        if !seen.insert(r.clone()) {
+            continue;
+        }
+        let mut parts = r.strip_prefix("#/components/").expect("local $ref").splitn(2, '/');
+        let (kind, name) = (parts.next().unwrap(), parts.next().expect("component name"));
+        let c = &reference["components"][kind][name];
+        assert!(!c.is_null(), "the reference has no {r}");
+        refs(c, &mut todo);
+        components
+            .entry(kind)
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .unwrap()
+            .insert(name.into(), c.clone());
+    }
+    let mut schemes = Map::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            for req in op.get("security").and_then(Value::as_array).into_iter().flatten() {
+                for name in req.as_object().unwrap().keys() {
+                    schemes.insert(name.clone(), reference["components"]["securitySchemes"][name].clone());
+                }
+            }
+        }
+    }
+    components.insert("securitySchemes".into(), Value::Object(schemes));
+    doc["components"] = Value::Object(components);
+}
