@@ -14,6 +14,15 @@ use platdns_store::{LabelOf, Labels};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+pub(crate) fn routes() -> crate::routes::Routes {
+    crate::routes::Routes::new()
+        .get("/zones/{id}/labels", get_zone_labels)
+        .put("/zones/{id}/labels", put_zone_labels)
+        .get("/contracts/{id}/labels", get_contract_labels)
+        .put("/contracts/{id}/labels", put_contract_labels)
+        .get("/zones/{id}/managed_dns_servers", managed_dns_servers)
+}
+
 const MAX_LABELS: usize = 10;
 const MAX_LEN: usize = 63;
 
@@ -41,8 +50,14 @@ pub(crate) fn check(labels: Map<String, Value>) -> ApiResult<Labels> {
         if n == 0 || n > MAX_LEN {
             return bad("invalid_length_key", format!("a key is 1 to {MAX_LEN} characters"));
         }
-        if !key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
-            return bad("invalid_char_type_key", "a key is letters, digits, '-', '_' and '.'".into());
+        if !key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return bad(
+                "invalid_char_type_key",
+                "a key is letters, digits, '-', '_' and '.'".into(),
+            );
         }
         if !key.starts_with(|c: char| c.is_ascii_alphanumeric()) {
             return bad("invalid_format_key", "a key starts with a letter or a digit".into());
@@ -154,6 +169,9 @@ mod tests {
         assert_eq!(code(json!({"a": ""})), Err("invalid_length_value".into()));
         assert_eq!(code(json!({"a": "x\ny"})), Err("invalid_char_type_value".into()));
         let eleven: Map<String, Value> = (0..11).map(|i| (format!("k{i}"), json!("v"))).collect();
-        assert_eq!(check(eleven).map(|_| ()).map_err(|e| e.details[0].0.clone()), Err("invalid".into()));
+        assert_eq!(
+            check(eleven).map(|_| ()).map_err(|e| e.details[0].0.clone()),
+            Err("invalid".into())
+        );
     }
 }

@@ -68,6 +68,7 @@ fn dpf_routes() -> routes::Routes {
     dpf::routes()
         .merge(records::routes())
         .merge(tsigs::routes())
+        .merge(labels::routes())
         .get("/openapi.json", openapi::serve_dpf)
 }
 

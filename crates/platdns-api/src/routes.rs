@@ -5,7 +5,7 @@
 
 use crate::AppState;
 use axum::handler::Handler;
-use axum::routing::{delete, get, patch, post, MethodRouter};
+use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use axum::Router;
 
 pub struct Routes {
@@ -38,6 +38,10 @@ impl Routes {
 
     pub fn patch<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, h: H) -> Routes {
         self.add("PATCH", path, patch(h))
+    }
+
+    pub fn put<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, h: H) -> Routes {
+        self.add("PUT", path, put(h))
     }
 
     pub fn delete<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, h: H) -> Routes {

@@ -1294,3 +1294,63 @@ fn sigkill_during_large_commits_leaves_each_zone_before_or_after_and_dns_equal_t
     // The last round was acknowledged before the kill: it must have landed.
     assert_eq!(outcomes.last(), Some(&true), "{outcomes:?}");
 }
+
+#[test]
+fn labels_are_kept_checked_and_isolated_and_managed_servers_listed() {
+    let server = Platdns::start(&[], &[]);
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let api = server.http;
+    let (zone, tok) = tenant_with_zone(api, op.trim(), "acme", "example.com");
+    let (_, other) = tenant_with_zone(api, op.trim(), "globex", "globex.test");
+    let (_, c) = http(api, "GET", &format!("/dpf/v1/zones/{zone}/contract"), Some(&tok), None);
+    let contract = c["result"]["id"].as_str().unwrap().to_string();
+    for path in [
+        format!("/dpf/v1/zones/{zone}/labels"),
+        format!("/dpf/v1/contracts/{contract}/labels"),
+    ] {
+        let (st, l) = http(api, "GET", &path, Some(&tok), None);
+        assert_eq!((st, &l["result"]["labels"]), (200, &json!({})), "{l}");
+        let body = json!({"labels": {"env": "prod", "team": "東京"}}).to_string();
+        let (st, job) = http(api, "PUT", &path, Some(&tok), Some(&body));
+        assert_eq!(st, 202, "{job}");
+        let (_, j) = http(api, "GET", job["jobs_url"].as_str().unwrap(), Some(&tok), None);
+        assert_eq!(j["status"], "SUCCESSFUL", "{j}");
+        let (_, l) = http(api, "GET", &path, Some(&tok), None);
+        assert_eq!(l["result"]["labels"], json!({"env": "prod", "team": "東京"}));
+        // A bad label: 400 naming `labels` with DPF's code; nothing changes.
+        let (st, e) = http(api, "PUT", &path, Some(&tok), Some(r#"{"labels":{"bad key":"x"}}"#));
+        assert_eq!(st, 400, "{e}");
+        assert_dpf_error(&e, "labels");
+        assert_eq!(e["error_details"][0]["code"], "invalid_char_type_key");
+        let (_, l) = http(api, "GET", &path, Some(&tok), None);
+        assert_eq!(l["result"]["labels"]["env"], "prod");
+        // Replaced whole.
+        let (st, _) = http(api, "PUT", &path, Some(&tok), Some(r#"{"labels":{}}"#));
+        assert_eq!(st, 202);
+        let (_, l) = http(api, "GET", &path, Some(&tok), None);
+        assert_eq!(l["result"]["labels"], json!({}));
+        // R1.2: another tenant sees 404 and changes nothing.
+        for (method, body) in [("GET", None), ("PUT", Some(r#"{"labels":{"x":"y"}}"#))] {
+            let (st, e) = http(api, method, &path, Some(&other), body);
+            assert_eq!(st, 404, "{method} {path}: {e}");
+            assert!(e.get("result").is_none());
+        }
+    }
+    let (st, m) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/zones/{zone}/managed_dns_servers"),
+        Some(&tok),
+        None,
+    );
+    assert_eq!(st, 200);
+    assert_eq!(m["results"], json!(["ns1.platdns.test.", "ns2.platdns.test."]));
+    let (st, _) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/zones/{zone}/managed_dns_servers"),
+        Some(&other),
+        None,
+    );
+    assert_eq!(st, 404);
+}
