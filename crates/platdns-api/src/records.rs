@@ -24,6 +24,7 @@ pub fn routes() -> Routes {
     Routes::new()
         .get("/zones/{id}/records", listed(View::Staged, false))
         .post("/zones/{id}/records", post_record)
+        .put("/zones/{id}/records", put_records)
         .get("/zones/{id}/records/count", listed(View::Staged, true))
         .get("/zones/{id}/records/currents", listed(View::Applied, false))
         .get("/zones/{id}/records/currents/count", listed(View::Applied, true))
@@ -409,24 +410,18 @@ struct AtomicRecord {
     description: String,
 }
 
-/// `PATCH /zones/{id}/atomic_changes`: the zone's records become exactly the
-/// given set, committed in one step (staged edits are dropped).
-async fn atomic_changes(
-    State(s): State<AppState>,
-    t: Tenant,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Body(b): Body<AtomicChanges>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    let z = find_zone(&s, &t, &id).await?;
-    t.require_write(z.contract_id)?;
-    if b.records.is_empty() {
+/// Checks a whole record set (`atomic_changes`, `PUT records`) and turns it
+/// into store records. SOA and apex NS are the platform's and are left out
+/// whatever `overwrite_soa` / `overwrite_zone_apex_ns` say; an error names
+/// the record by index (`records[3].rdata`).
+fn whole_set(z: &platdns_store::Zone, set: Vec<AtomicRecord>) -> ApiResult<Vec<platdns_store::NewRecord>> {
+    if set.is_empty() {
         return Err(ApiError::bad_request("invalid", "records", "at least one record"));
     }
-    let mut records = Vec::with_capacity(b.records.len());
-    for (i, r) in b.records.into_iter().enumerate() {
+    let mut records = Vec::with_capacity(set.len());
+    let apex = format!("{}.", z.name);
+    for (i, r) in set.into_iter().enumerate() {
         let rdata: Vec<String> = r.rdata.into_iter().map(|v| v.value).collect();
-        let apex = format!("{}.", z.name);
         let is_apex = r.name.trim_end_matches('.').eq_ignore_ascii_case(&z.name) || r.name == "@" || r.name == apex;
         if r.rrtype.eq_ignore_ascii_case("SOA") || (is_apex && r.rrtype.eq_ignore_ascii_case("NS")) {
             continue;
@@ -447,11 +442,60 @@ async fn atomic_changes(
             description: r.description,
         });
     }
+    Ok(records)
+}
+
+/// `PATCH /zones/{id}/atomic_changes`: the zone's records become exactly the
+/// given set, committed in one step (staged edits are dropped).
+async fn atomic_changes(
+    State(s): State<AppState>,
+    t: Tenant,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Body(b): Body<AtomicChanges>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let z = find_zone(&s, &t, &id).await?;
+    t.require_write(z.contract_id)?;
+    let records = whole_set(&z, b.records)?;
     commit_zone(&s, &t, &z, &b.description, if_match(&headers)?, Some(&records)).await?;
     job_done(
         &s,
         &t,
         format!("/dpf/v1/zones/{id}"),
+        op(&z, "record", "bulk_update_records", format!("{}.", z.name)),
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PutRecords {
+    records: Vec<AtomicRecord>,
+    /// As in `atomic_changes`: the platform's SOA and apex NS stay.
+    #[allow(dead_code)]
+    overwrite_soa: Option<bool>,
+    #[allow(dead_code)]
+    overwrite_zone_apex_ns: Option<bool>,
+}
+
+/// `PUT /zones/{id}/records`: stages the zone's records to become exactly the
+/// given set at the next commit (DPF: not served until `PATCH changes`).
+async fn put_records(
+    State(s): State<AppState>,
+    t: Tenant,
+    Path(id): Path<String>,
+    Body(b): Body<PutRecords>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let z = find_zone(&s, &t, &id).await?;
+    t.require_write(z.contract_id)?;
+    let records = whole_set(&z, b.records)?;
+    s.store
+        .stage_replacement(z.id, &records, Some(&operator_name(&t)), s.clock.now())
+        .await?;
+    job_done(
+        &s,
+        &t,
+        format!("/dpf/v1/zones/{id}/records"),
         op(&z, "record", "bulk_update_records", format!("{}.", z.name)),
     )
     .await

@@ -367,6 +367,101 @@ impl Store {
         Ok(ids)
     }
 
+    /// DPF `PUT /zones/{id}/records`: stages the zone's records to become
+    /// exactly `records` at the next commit. Earlier staged edits are
+    /// dropped; each record is then unchanged (same TTL and values), to
+    /// update, to add, or (absent from `records`) to delete. All or nothing:
+    /// a bad record or a repeated (name, rrtype) writes nothing.
+    pub async fn stage_replacement(
+        &self,
+        zone_id: i64,
+        records: &[NewRecord],
+        operator: Option<&str>,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut seen = std::collections::HashSet::new();
+        for (i, r) in records.iter().enumerate() {
+            check_edit(&r.name, &r.rrtype, r.ttl, &r.rdata).map_err(|e| match e {
+                StoreError::Invalid { attribute, message } => StoreError::Invalid {
+                    attribute: format!("records[{i}].{attribute}"),
+                    message,
+                },
+                e => e,
+            })?;
+            if !seen.insert((r.name.as_str(), r.rrtype.as_str())) {
+                return Err(StoreError::Duplicate {
+                    attribute: format!("records[{i}]"),
+                });
+            }
+        }
+        let mut tx = self.begin_write().await?;
+        // Back to what is applied: staged additions go, other edits are undone.
+        sqlx::query("DELETE FROM records WHERE zone_id = $1 AND pending = 1")
+            .bind(zone_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE records SET pending = 0, staged_ttl = NULL, staged_rdata = NULL WHERE zone_id = $1 AND pending <> 0")
+            .bind(zone_id)
+            .execute(&mut *tx)
+            .await?;
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM records WHERE zone_id = $1"))
+            .bind(zone_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut applied: std::collections::HashMap<(String, String), Raw> = std::collections::HashMap::new();
+        for row in &rows {
+            let r = raw(row)?;
+            applied.insert((r.name.clone(), r.rrtype.clone()), r);
+        }
+        let stamp = now.to_string();
+        for r in records {
+            let staged = rdata_json(&r.rdata);
+            match applied.remove(&(r.name.clone(), r.rrtype.clone())) {
+                Some(old) if old.applied.as_ref() == Some(&(r.ttl, r.rdata.clone())) => {}
+                Some(old) => {
+                    sqlx::query(
+                        "UPDATE records SET staged_ttl = $1, staged_rdata = $2, pending = 3, description = $3, operator = $4, updated_at = $5 WHERE id = $6",
+                    )
+                    .bind(r.ttl)
+                    .bind(&staged)
+                    .bind(&r.description)
+                    .bind(operator)
+                    .bind(&stamp)
+                    .bind(old.id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                None => {
+                    sqlx::query(
+                        "INSERT INTO records (public_id, zone_id, name, rrtype, staged_ttl, staged_rdata, pending, description, operator, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $9)",
+                    )
+                    .bind(new_system_id('r'))
+                    .bind(zone_id)
+                    .bind(&r.name)
+                    .bind(&r.rrtype)
+                    .bind(r.ttl)
+                    .bind(&staged)
+                    .bind(&r.description)
+                    .bind(operator)
+                    .bind(&stamp)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
+        for gone in applied.values() {
+            sqlx::query("UPDATE records SET pending = 2, operator = $1, updated_at = $2 WHERE id = $3")
+                .bind(operator)
+                .bind(&stamp)
+                .bind(gone.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Discards staged edits: of one record, or of the whole zone.
     pub async fn discard(&self, zone_id: i64, public_id: Option<&str>) -> Result<u64> {
         let mut tx = self.begin_write().await?;
@@ -668,6 +763,73 @@ mod tests {
                 out
             }
             HistoryText::Text(t) => t,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_staged_replacement_is_the_smallest_set_of_edits() {
+        for (store, _dir) in stores().await {
+            let (_, _, z) = crate::testing::account_contract_zone(&store, "a", "example.com").await;
+            let now = t("2026-11-24T01:00:00Z");
+            store
+                .stage(
+                    z.id,
+                    &[
+                        add("www.example.com.", "A", &["192.0.2.1"]),
+                        add("example.com.", "MX", &["10 mail.example.com."]),
+                        add("old.example.com.", "TXT", &["\"x\""]),
+                    ],
+                    None,
+                    now,
+                )
+                .await
+                .unwrap();
+            store
+                .commit(z.id, None, "", None, None, now, |_| Ok(Some(())))
+                .await
+                .unwrap();
+            // A staged edit from before is dropped by the replacement.
+            store
+                .stage(z.id, &[add("tmp.example.com.", "A", &["192.0.2.9"])], None, now)
+                .await
+                .unwrap();
+            let new = |name: &str, rrtype: &str, ttl: Option<i64>, v: &str| NewRecord {
+                name: name.into(),
+                rrtype: rrtype.into(),
+                ttl,
+                rdata: vec![v.into()],
+                description: String::new(),
+            };
+            let set = [
+                new("www.example.com.", "A", Some(300), "192.0.2.1"),
+                new("example.com.", "MX", Some(300), "20 mail.example.com."),
+                new("api.example.com.", "AAAA", None, "2001:db8::1"),
+            ];
+            store.stage_replacement(z.id, &set, Some("bob"), now).await.unwrap();
+            let mut states: Vec<(String, RecordState)> = store
+                .list_records(z.id, false)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.name, r.state))
+                .collect();
+            states.sort_by(|a, b| a.0.cmp(&b.0));
+            assert_eq!(
+                states,
+                vec![
+                    ("api.example.com.".into(), RecordState::ToAdd),
+                    ("example.com.".into(), RecordState::ToUpdate),
+                    ("old.example.com.".into(), RecordState::ToDelete),
+                    ("www.example.com.".into(), RecordState::Applied),
+                ]
+            );
+            // A repeated (name, rrtype) is refused and nothing is written.
+            let twice = [set[0].clone(), set[0].clone()];
+            assert!(matches!(
+                store.stage_replacement(z.id, &twice, None, now).await,
+                Err(StoreError::Duplicate { .. })
+            ));
+            assert_eq!(store.record_diffs(z.id).await.unwrap().len(), 3);
         }
     }
 

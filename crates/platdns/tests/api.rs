@@ -1354,3 +1354,102 @@ fn labels_are_kept_checked_and_isolated_and_managed_servers_listed() {
     );
     assert_eq!(st, 404);
 }
+
+#[test]
+fn put_records_stages_a_whole_set_that_the_next_commit_serves() {
+    if !require("kdig") {
+        return;
+    }
+    let server = Platdns::start(&[], &[]);
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let api = server.http;
+    let (zone, tok) = tenant_with_zone(api, op.trim(), "acme", "example.com");
+    let (_, other) = tenant_with_zone(api, op.trim(), "globex", "globex.test");
+    let tok = tok.as_str();
+    let rec = |name: &str, rrtype: &str, value: &str| json!({"name": name, "ttl": 60, "rrtype": rrtype, "rdata": [{"value": value}], "labels": {}, "description": ""});
+    let put = |set: Value, who: &str| {
+        http(
+            api,
+            "PUT",
+            &format!("/dpf/v1/zones/{zone}/records"),
+            Some(who),
+            Some(&json!({ "records": set }).to_string()),
+        )
+    };
+    let commit = || {
+        let (st, e) = http(
+            api,
+            "PATCH",
+            &format!("/dpf/v1/zones/{zone}/changes"),
+            Some(tok),
+            Some("{}"),
+        );
+        assert_eq!(st, 202, "{e}");
+    };
+    let (st, e) = put(
+        json!([
+            rec("www.example.com.", "A", "192.0.2.1"),
+            rec("old.example.com.", "TXT", "\"x\"")
+        ]),
+        tok,
+    );
+    assert_eq!(st, 202, "{e}");
+    assert_eq!(
+        kdig(server.dns, &["www.example.com", "A"]).rcode,
+        "REFUSED",
+        "not served before a commit"
+    );
+    commit();
+    assert_eq!(kdig(server.dns, &["www.example.com", "A"]).answer.len(), 1);
+    // The second set keeps www, changes nothing else of it, drops old, adds api.
+    let (st, _) = put(
+        json!([
+            rec("www.example.com.", "A", "192.0.2.1"),
+            rec("api.example.com.", "AAAA", "2001:db8::1")
+        ]),
+        tok,
+    );
+    assert_eq!(st, 202);
+    let (_, diffs) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/zones/{zone}/records/diffs"),
+        Some(tok),
+        None,
+    );
+    assert_eq!(diffs["results"].as_array().unwrap().len(), 2, "{diffs}");
+    assert_eq!(
+        kdig(server.dns, &["old.example.com", "TXT"]).answer.len(),
+        1,
+        "staged, not served"
+    );
+    commit();
+    assert_eq!(kdig(server.dns, &["old.example.com", "TXT"]).rcode, "NXDOMAIN");
+    assert_eq!(
+        kdig(server.dns, &["api.example.com", "AAAA"]).answer,
+        vec!["api.example.com. 60 IN AAAA 2001:db8::1"]
+    );
+    // Bad sets: a record outside the zone names its index; nothing staged.
+    let (st, e) = put(json!([rec("www.elsewhere.test.", "A", "192.0.2.1")]), tok);
+    assert_eq!(st, 400, "{e}");
+    assert_dpf_error(&e, "records[0].name");
+    let (st, e) = put(
+        json!([
+            rec("a.example.com.", "A", "192.0.2.1"),
+            rec("a.example.com.", "A", "192.0.2.2")
+        ]),
+        tok,
+    );
+    assert_eq!(st, 400, "{e}");
+    let (_, diffs) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/zones/{zone}/records/diffs"),
+        Some(tok),
+        None,
+    );
+    assert_eq!(diffs["results"].as_array().unwrap().len(), 0, "{diffs}");
+    // R1.2.
+    let (st, _) = put(json!([rec("x.example.com.", "A", "192.0.2.1")]), &other);
+    assert_eq!(st, 404);
+}

@@ -172,6 +172,16 @@ fn responses_match_the_reference_schemas() {
         ),
         (
             "PUT",
+            "/zones/{ZoneId}/records",
+            format!("/dpf/v1/zones/{zid}/records"),
+            Some(
+                r#"{"records":[{"name":"put.example.com.","ttl":60,"rrtype":"A","rdata":[{"value":"192.0.2.8"}],"labels":{},"description":""}]}"#
+                    .into(),
+            ),
+            202,
+        ),
+        (
+            "PUT",
             "/zones/{ZoneId}/labels",
             format!("/dpf/v1/zones/{zid}/labels"),
             Some(r#"{"labels":{"env":"prod","team":"dns"}}"#.into()),
