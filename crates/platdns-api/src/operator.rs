@@ -528,6 +528,8 @@ async fn create_token(
         write: b.scopes.iter().any(|x| x == "write"),
         contract: b.scopes.iter().any(|x| x == "contract"),
     };
+    // An unknown account is a 404, not the store's foreign-key failure (500).
+    s.store.get_account(b.account_id).await?;
     let mut contracts = Vec::new();
     for tc in &b.contracts {
         let c = s.store.find_contract(&tc.contract_id, Some(b.account_id)).await?;
