@@ -124,8 +124,15 @@ impl Listing {
     }
 
     /// Whether any keyword filter applies (else paging can happen in SQL).
-    pub fn has_keywords(&self) -> bool {
-        !self.keywords.is_empty()
+    /// The filters as the store runs them in SQL, when every field is one
+    /// the store knows (`None`: filter in memory with [`Listing::apply`]).
+    pub fn record_filter(&self) -> Option<platdns_store::RecordFilter> {
+        let terms = self
+            .keywords
+            .iter()
+            .map(|(field, values)| Some((platdns_store::RecordField::from_keyword(field)?, values.clone())))
+            .collect::<Option<Vec<_>>>()?;
+        Some(platdns_store::RecordFilter { any: self.any, terms })
     }
 
     pub fn offset(&self) -> usize {

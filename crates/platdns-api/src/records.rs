@@ -169,16 +169,18 @@ fn listed(
         Box::pin(async move {
             let l = Listing::parse(q.as_deref())?;
             let z = find_zone(&s, &t, &id).await?;
-            // Without keyword filters, page and count in SQL: one page of a
-            // large zone costs one page, not the zone.
-            if !l.has_keywords() && !matches!(view, View::Diffs) {
+            // Page, count and filter in SQL: one page of a large zone costs
+            // one page, not the zone.
+            if let (Some(filter), false) = (l.record_filter(), matches!(view, View::Diffs)) {
                 let applied = matches!(view, View::Applied);
                 if count {
-                    return Ok(Json(json::count(s.store.count_records(z.id, applied).await? as usize)));
+                    return Ok(Json(json::count(
+                        s.store.count_records(z.id, applied, &filter).await? as usize,
+                    )));
                 }
                 let rows = s
                     .store
-                    .list_records_page(z.id, applied, l.offset() as i64, l.limit() as i64)
+                    .list_records_page(z.id, applied, &filter, l.offset() as i64, l.limit() as i64)
                     .await?;
                 return Ok(Json(json::results(rows.iter().map(record).collect())));
             }

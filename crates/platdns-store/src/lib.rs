@@ -17,7 +17,9 @@ pub use accounts::{Account, Principal, TokenScope};
 pub use contracts::{Contract, ContractUpdate};
 pub use labels::{LabelOf, Labels};
 pub use logs::{LogScope, OperationLog};
-pub use records::{CommitChange, CommitInput, NewRecord, RecordRow, RecordState, StagedChange};
+pub use records::{
+    CommitChange, CommitInput, NewRecord, RecordField, RecordFilter, RecordRow, RecordState, StagedChange,
+};
 pub use tsig::TsigKey;
 pub use zones::{HistoryText, Zone, ZoneHistory};
 

@@ -34,6 +34,133 @@ pub struct RecordRow {
     pub operator: Option<String>,
 }
 
+/// A record field DPF's `_keywords_<field>[]` can filter on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordField {
+    FullText,
+    Name,
+    Ttl,
+    Rrtype,
+    Rdata,
+    Description,
+    Operator,
+    /// Record labels are not kept yet (issue 4), so no record has one.
+    Label,
+}
+
+impl RecordField {
+    pub fn from_keyword(field: &str) -> Option<RecordField> {
+        Some(match field {
+            "full_text" => RecordField::FullText,
+            "name" => RecordField::Name,
+            "ttl" => RecordField::Ttl,
+            "rrtype" => RecordField::Rrtype,
+            "rdata" => RecordField::Rdata,
+            "description" => RecordField::Description,
+            "operator" => RecordField::Operator,
+            "label" => RecordField::Label,
+            _ => return None,
+        })
+    }
+}
+
+/// DPF keyword filters on records, run in SQL: text matches as a
+/// case-insensitive substring, `ttl` exactly; the values of one field are
+/// alternatives; fields must all match, or any with `type=OR` (`any`).
+#[derive(Debug, Clone, Default)]
+pub struct RecordFilter {
+    pub any: bool,
+    pub terms: Vec<(RecordField, Vec<String>)>,
+}
+
+pub(crate) enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+impl Bind {
+    fn bind<'q>(
+        self,
+        q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        match self {
+            Bind::Text(t) => q.bind(t),
+            Bind::Int(i) => q.bind(i),
+        }
+    }
+}
+
+impl RecordFilter {
+    /// ` AND (...)` over the view's columns, binding from `$first` on.
+    fn sql(&self, applied: bool, binds: &mut Vec<Bind>, first: usize) -> String {
+        let (ttl, rdata) = if applied {
+            ("applied_ttl", "applied_rdata")
+        } else {
+            (
+                "(CASE WHEN pending IN (1, 3) THEN staged_ttl ELSE applied_ttl END)",
+                "(CASE WHEN pending IN (1, 3) THEN staged_rdata ELSE applied_rdata END)",
+            )
+        };
+        let like = |col: &str, v: &str, binds: &mut Vec<Bind>| {
+            let escaped = v
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            binds.push(Bind::Text(format!("%{escaped}%")));
+            format!("lower({col}) LIKE ${} ESCAPE '\\'", first + binds.len() - 1)
+        };
+        let mut fields = Vec::new();
+        for (field, values) in &self.terms {
+            let mut alts = Vec::new();
+            for v in values {
+                alts.push(match field {
+                    RecordField::Name => like("name", v, binds),
+                    RecordField::Rrtype => like("rrtype", v, binds),
+                    RecordField::Rdata => like(rdata, v, binds),
+                    RecordField::Description => like("description", v, binds),
+                    RecordField::Operator => like("COALESCE(operator, '')", v, binds),
+                    RecordField::Label => "1 = 0".into(),
+                    RecordField::Ttl => match v.parse::<i64>() {
+                        Ok(t) => {
+                            binds.push(Bind::Int(t));
+                            let i = first + binds.len() - 1;
+                            format!("{ttl} = ${i}")
+                        }
+                        Err(_) => "1 = 0".into(),
+                    },
+                    RecordField::FullText => {
+                        let cols = [
+                            "public_id",
+                            "name",
+                            "rrtype",
+                            rdata,
+                            "description",
+                            "COALESCE(operator, '')",
+                        ];
+                        let any: Vec<String> = cols.iter().map(|c| like(c, v, binds)).collect();
+                        format!("({})", any.join(" OR "))
+                    }
+                });
+            }
+            fields.push(format!("({})", alts.join(" OR ")));
+        }
+        if applied {
+            fields.insert(0, "applied_rdata IS NOT NULL".into());
+            if self.any && fields.len() > 1 {
+                let rest = fields.split_off(1).join(" OR ");
+                fields.push(format!("({rest})"));
+            }
+        } else if self.any && !fields.is_empty() {
+            fields = vec![fields.join(" OR ")];
+        }
+        if fields.is_empty() {
+            return String::new();
+        }
+        format!(" AND ({})", fields.join(" AND "))
+    }
+}
+
 /// A whole record, as `atomic_changes` gives it.
 #[derive(Debug, Clone)]
 pub struct NewRecord {
@@ -194,32 +321,41 @@ impl Store {
         views(&rows, applied)
     }
 
-    /// One page of records in SQL (no keyword filters): `offset`, `limit`.
+    /// One page of the staged or applied view in SQL, filtered by DPF
+    /// keywords: one page of a large zone costs one page, not the zone.
     pub async fn list_records_page(
         &self,
         zone_id: i64,
         applied: bool,
+        filter: &RecordFilter,
         offset: i64,
         limit: i64,
     ) -> Result<Vec<RecordRow>> {
-        let filter = if applied { " AND applied_rdata IS NOT NULL" } else { "" };
+        let mut binds = Vec::new();
+        let cond = filter.sql(applied, &mut binds, 4);
         let sql = format!(
-            "SELECT {COLUMNS} FROM records WHERE zone_id = $1{filter} ORDER BY name, rrtype, id LIMIT $2 OFFSET $3"
+            "SELECT {COLUMNS} FROM records WHERE zone_id = $1{cond} ORDER BY name, rrtype, id LIMIT $2 OFFSET $3"
         );
-        let rows = sqlx::query(&sql)
-            .bind(zone_id)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(self.pool())
-            .await?;
-        views(&rows, applied)
+        let mut q = sqlx::query(&sql).bind(zone_id).bind(limit).bind(offset);
+        for b in binds {
+            q = b.bind(q);
+        }
+        views(&q.fetch_all(self.pool()).await?, applied)
     }
 
-    /// How many records the staged or applied view has.
-    pub async fn count_records(&self, zone_id: i64, applied: bool) -> Result<i64> {
-        let filter = if applied { " AND applied_rdata IS NOT NULL" } else { "" };
-        let sql = format!("SELECT COUNT(*) FROM records WHERE zone_id = $1{filter}");
-        Ok(sqlx::query_scalar(&sql).bind(zone_id).fetch_one(self.pool()).await?)
+    /// How many records the staged or applied view has that pass `filter`.
+    pub async fn count_records(&self, zone_id: i64, applied: bool, filter: &RecordFilter) -> Result<i64> {
+        let mut binds = Vec::new();
+        let cond = filter.sql(applied, &mut binds, 2);
+        let sql = format!("SELECT COUNT(*) FROM records WHERE zone_id = $1{cond}");
+        let mut q = sqlx::query_scalar(&sql).bind(zone_id);
+        for b in binds {
+            q = match b {
+                Bind::Text(t) => q.bind(t),
+                Bind::Int(i) => q.bind(i),
+            };
+        }
+        Ok(q.fetch_one(self.pool()).await?)
     }
 
     /// Pending edits as DPF diffs, `(new, old)` per staged record: an update
@@ -996,18 +1132,62 @@ mod tests {
                 .await
                 .unwrap();
             let all = store.list_records(z.id, false).await.unwrap();
-            let page: Vec<RecordRow> = store.list_records_page(z.id, false, 1, 2).await.unwrap();
+            let none = RecordFilter::default();
+            let page: Vec<RecordRow> = store.list_records_page(z.id, false, &none, 1, 2).await.unwrap();
             assert_eq!(page, all[1..3].to_vec());
-            assert_eq!(store.count_records(z.id, false).await.unwrap(), 3);
+            assert_eq!(store.count_records(z.id, false, &none).await.unwrap(), 3);
             assert_eq!(
-                store.count_records(z.id, true).await.unwrap(),
+                store.count_records(z.id, true, &none).await.unwrap(),
                 2,
                 "the staged TXT is not applied"
             );
             assert_eq!(
-                store.list_records_page(z.id, true, 0, 100).await.unwrap(),
+                store.list_records_page(z.id, true, &none, 0, 100).await.unwrap(),
                 store.list_records(z.id, true).await.unwrap()
             );
+            // Keyword filters in SQL, on the staged view: the update to
+            // 192.0.2.7 is applied, the TXT staged.
+            let names = |f: RecordFilter, applied: bool| {
+                let store = &store;
+                async move {
+                    let rows = store.list_records_page(z.id, applied, &f, 0, 100).await.unwrap();
+                    let n = store.count_records(z.id, applied, &f).await.unwrap();
+                    assert_eq!(n as usize, rows.len());
+                    rows.into_iter().map(|r| r.name).collect::<Vec<_>>()
+                }
+            };
+            let f = |any: bool, terms: &[(RecordField, &[&str])]| RecordFilter {
+                any,
+                terms: terms
+                    .iter()
+                    .map(|(f, v)| (*f, v.iter().map(|s| s.to_string()).collect()))
+                    .collect(),
+            };
+            use RecordField::*;
+            assert_eq!(names(f(false, &[(Name, &["WWW"])]), false).await, ["www.example.com."]);
+            assert_eq!(
+                names(f(false, &[(Rdata, &["0.2.7"])]), false).await,
+                ["www.example.com."]
+            );
+            assert_eq!(names(f(false, &[(Ttl, &["60"])]), false).await, ["www.example.com."]);
+            assert_eq!(names(f(false, &[(Rrtype, &["txt", "mx"])]), false).await.len(), 2);
+            assert_eq!(
+                names(f(false, &[(Rrtype, &["txt"])]), true).await.len(),
+                0,
+                "staged, not applied"
+            );
+            assert_eq!(
+                names(f(false, &[(Name, &["a."]), (Rrtype, &["A"])]), false).await.len(),
+                0
+            );
+            assert_eq!(
+                names(f(true, &[(Name, &["a."]), (Rrtype, &["A"])]), false).await.len(),
+                2
+            );
+            assert_eq!(names(f(false, &[(FullText, &["mail"])]), false).await, ["example.com."]);
+            // LIKE's wildcards are literal in a keyword.
+            assert_eq!(names(f(false, &[(Name, &["%"])]), false).await.len(), 0);
+            assert_eq!(names(f(false, &[(Name, &["_"])]), false).await.len(), 0);
         }
     }
 }
