@@ -144,7 +144,7 @@ pub fn dpf_from_reference(reference: &Value, operations: &[(&str, &str)]) -> Val
                 manual's openapi.json defines them (paths, parameters, bodies, responses and schemas \
                 copied from it). What platdns adds is marked `x-platdns`: the `ETag` of a zone, \
                 `If-Match` on commits with its 412, the 401/403/413 answers (in DPF's error body), \
-                and this document's own route.",
+                414 for a URI too long, `?wait=true` on writes, and this document's own route.",
             "x-platdns": true,
         },
         "servers": [{"url": DPF_PREFIX, "description": "this server"}],
@@ -206,6 +206,12 @@ fn extend(doc: &mut Value) {
                     )),
                 );
             }
+            // hyper refuses a request line longer than its buffer before any
+            // handler runs, with an empty body.
+            responses.insert(
+                "414".into(),
+                ours(json!({"description": "The URI is longer than the server reads (no body)"})),
+            );
             let shape = path_shape(path);
             if method == "get" && shape == "/zones/{}" {
                 responses.get_mut("200").expect("200")["headers"] = json!({"ETag": ours(json!({
@@ -236,6 +242,22 @@ fn extend(doc: &mut Value) {
                     "description": "The zone's `ETag` (its applied version) from `GET /zones/{ZoneId}`: \
                         commit only if no other commit came since",
                     "schema": {"type": "string", "pattern": "^\"?[0-9]{1,18}\"?$"},
+                })));
+            }
+            if writes {
+                let params = op
+                    .as_object_mut()
+                    .expect("operation")
+                    .entry("parameters")
+                    .or_insert_with(|| json!([]));
+                params.as_array_mut().expect("parameters").push(ours(json!({
+                    "name": "wait",
+                    "in": "query",
+                    "required": false,
+                    "description": "Answer only when the job has finished. Every job of platdns \
+                        finishes before its 202 is sent, so the answer is the same either way; \
+                        scripts may give it and need not poll `jobs_url`.",
+                    "schema": {"type": "boolean"},
                 })));
             }
         }

@@ -1325,8 +1325,17 @@ fn labels_are_kept_checked_and_isolated_and_managed_servers_listed() {
         let (_, l) = http(api, "GET", &path, Some(&tok), None);
         assert_eq!(l["result"]["labels"]["env"], "prod");
         // Replaced whole.
-        let (st, _) = http(api, "PUT", &path, Some(&tok), Some(r#"{"labels":{}}"#));
+        // `?wait=true` (our extension): the job has finished when the 202 comes.
+        let (st, job) = http(
+            api,
+            "PUT",
+            &format!("{path}?wait=true"),
+            Some(&tok),
+            Some(r#"{"labels":{}}"#),
+        );
         assert_eq!(st, 202);
+        let (_, j) = http(api, "GET", job["jobs_url"].as_str().unwrap(), Some(&tok), None);
+        assert_eq!(j["status"], "SUCCESSFUL", "{j}");
         let (_, l) = http(api, "GET", &path, Some(&tok), None);
         assert_eq!(l["result"]["labels"], json!({}));
         // R1.2: another tenant sees 404 and changes nothing.
