@@ -264,7 +264,7 @@ fn keyword_value(field: &str, v: &str) -> Result<(), &'static str> {
     }
 }
 
-fn decode(s: &str) -> String {
+pub(crate) fn decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

@@ -14,6 +14,7 @@ mod labels;
 pub mod openapi;
 mod operator;
 pub mod publish;
+mod query;
 mod records;
 mod routes;
 mod tsigs;
@@ -94,7 +95,12 @@ pub fn operations() -> Vec<(&'static str, &'static str, &'static str)> {
 pub fn router(state: AppState) -> axum::Router {
     let limit = axum::extract::DefaultBodyLimit::max(state.max_body_bytes);
     axum::Router::new()
-        .nest(openapi::DPF_PREFIX, dpf_routes().into_router())
+        .nest(
+            openapi::DPF_PREFIX,
+            dpf_routes()
+                .into_router()
+                .layer(axum::middleware::from_fn(query::check)),
+        )
         .nest(openapi::OPERATOR_PREFIX, operator_routes().into_router())
         .layer(limit)
         .with_state(state)

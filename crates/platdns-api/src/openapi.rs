@@ -166,7 +166,71 @@ pub fn dpf_from_reference(reference: &Value, operations: &[(&str, &str)]) -> Val
     });
     extend(&mut doc);
     collect_components(reference, &mut doc);
+    strict_bodies(&mut doc);
     doc
+}
+
+/// Request bodies as platdns reads them (our extension): each body schema
+/// is written out in place with `additionalProperties: false` on every
+/// object with named properties (an unknown field is a 400 naming it), and
+/// label maps carry the label rules `labels.rs` checks.
+fn strict_bodies(doc: &mut Value) {
+    let components = doc["components"].clone();
+    let resolve = |mut v: Value| -> Value {
+        for _ in 0..16 {
+            let Some(r) = v.get("$ref").and_then(Value::as_str) else {
+                break;
+            };
+            v = r
+                .trim_start_matches("#/components/")
+                .split('/')
+                .fold(&components, |n, k| &n[k])
+                .clone();
+        }
+        v
+    };
+    fn strict(v: Value, resolve: &dyn Fn(Value) -> Value, depth: usize) -> Value {
+        let mut v = resolve(v);
+        if depth > 16 {
+            return v;
+        }
+        if let Some(props) = v.get_mut("properties").and_then(Value::as_object_mut) {
+            for p in props.values_mut() {
+                *p = strict(p.take(), resolve, depth + 1);
+            }
+            if v.get("additionalProperties").is_none() {
+                v["additionalProperties"] = json!(false);
+            }
+        }
+        if let Some(items) = v.get_mut("items") {
+            *items = strict(items.take(), resolve, depth + 1);
+        }
+        // A label map: string values under free keys, at most ten.
+        let is_labels =
+            v["type"] == "object" && v["maxProperties"] == 10 && v["additionalProperties"]["type"] == "string";
+        if is_labels {
+            // OpenAPI 3.0 has no `propertyNames`: the key rule is said in words.
+            v["x-platdns-label-keys"] = json!("1-63 of A-Z a-z 0-9 '-' '_' '.', starting with a letter or digit");
+            v["additionalProperties"]["pattern"] = json!("^[^\\u0000-\\u001F\\u007F-\\u009F]*$");
+        }
+        v
+    }
+    let paths = doc["paths"].as_object_mut().expect("paths");
+    for item in paths.values_mut() {
+        for op in item.as_object_mut().expect("path item").values_mut() {
+            let Some(body) = op.get("requestBody").cloned() else {
+                continue;
+            };
+            let mut body = resolve(body);
+            let schema = body["content"]["application/json"]["schema"].take();
+            body["content"]["application/json"]["schema"] = strict(schema, &resolve, 0);
+            body["x-platdns"] = json!(
+                "unknown fields are refused with a 400 naming them; label keys are \
+                1-63 letters, digits, '-', '_' and '.', starting with a letter or digit"
+            );
+            op["requestBody"] = body;
+        }
+    }
 }
 
 /// Our extensions to the reference (each marked `x-platdns`).

@@ -18,7 +18,7 @@ use platdns_store::{RecordRow, StagedChange};
 use platdns_zone::zonefile::{parse_str, NoIncludes};
 use platdns_zone::Name;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -53,8 +53,7 @@ fn record(r: &RecordRow) -> Value {
         "ttl": r.ttl,
         "rrtype": r.rrtype,
         "rdata": r.rdata.iter().map(|v| json!({"value": v})).collect::<Vec<_>>(),
-        // Labels are accepted and not yet kept (issue 4 continues).
-        "labels": {},
+        "labels": r.labels,
         "state": r.state as i64,
         "description": r.description,
         "operator": r.operator,
@@ -76,8 +75,7 @@ struct PostRecord {
     ttl: Option<i64>,
     #[serde(default)]
     description: String,
-    #[allow(dead_code)]
-    labels: Option<Value>,
+    labels: Option<Map<String, Value>>,
 }
 
 #[derive(Deserialize)]
@@ -86,8 +84,7 @@ struct PatchRecord {
     ttl: Option<i64>,
     rdata: Option<Vec<Rdata>>,
     description: Option<String>,
-    #[allow(dead_code)]
-    labels: Option<Value>,
+    labels: Option<Map<String, Value>>,
 }
 
 /// Checks a record the way a zone file line would be checked, and returns
@@ -249,6 +246,7 @@ async fn post_record(
         ttl: b.ttl,
         rdata,
         description: b.description,
+        labels: crate::labels::check(b.labels.unwrap_or_default())?,
     };
     let ids = s
         .store
@@ -283,6 +281,7 @@ async fn patch_record(
         ttl,
         rdata,
         description: b.description,
+        labels: b.labels.map(crate::labels::check).transpose()?,
     };
     s.store
         .stage(z.id, &[change], Some(&operator_name(&t)), s.clock.now())
@@ -406,8 +405,7 @@ struct AtomicRecord {
     ttl: Option<i64>,
     rrtype: String,
     rdata: Vec<Rdata>,
-    #[allow(dead_code)]
-    labels: Option<Value>,
+    labels: Option<Map<String, Value>>,
     #[serde(default)]
     description: String,
 }
@@ -436,12 +434,17 @@ fn whole_set(z: &platdns_store::Zone, set: Vec<AtomicRecord>) -> ApiResult<Vec<p
                 .collect();
             e
         })?;
+        let labels = crate::labels::check(r.labels.unwrap_or_default()).map_err(|mut e| {
+            e.details = vec![(e.details[0].0.clone(), format!("records[{i}].labels"))];
+            e
+        })?;
         records.push(platdns_store::NewRecord {
             name,
             rrtype,
             ttl: r.ttl,
             rdata,
             description: r.description,
+            labels,
         });
     }
     Ok(records)

@@ -32,6 +32,7 @@ pub struct RecordRow {
     pub state: RecordState,
     pub description: String,
     pub operator: Option<String>,
+    pub labels: crate::Labels,
 }
 
 /// A record field DPF's `_keywords_<field>[]` can filter on.
@@ -44,7 +45,7 @@ pub enum RecordField {
     Rdata,
     Description,
     Operator,
-    /// Record labels are not kept yet (issue 4), so no record has one.
+    /// Matches a label key or value (the labels' JSON text).
     Label,
 }
 
@@ -120,7 +121,7 @@ impl RecordFilter {
                     RecordField::Rdata => like(rdata, v, binds),
                     RecordField::Description => like("description", v, binds),
                     RecordField::Operator => like("COALESCE(operator, '')", v, binds),
-                    RecordField::Label => "1 = 0".into(),
+                    RecordField::Label => like("labels", v, binds),
                     RecordField::Ttl => match v.parse::<i64>() {
                         Ok(t) => {
                             binds.push(Bind::Int(t));
@@ -169,6 +170,7 @@ pub struct NewRecord {
     pub ttl: Option<i64>,
     pub rdata: Vec<String>,
     pub description: String,
+    pub labels: crate::Labels,
 }
 
 /// One staged edit.
@@ -180,19 +182,22 @@ pub enum StagedChange {
         ttl: Option<i64>,
         rdata: Vec<String>,
         description: String,
+        labels: crate::Labels,
     },
     Update {
         public_id: String,
         ttl: Option<i64>,
         rdata: Vec<String>,
         description: Option<String>,
+        /// Replaces the labels when given (they are not staged).
+        labels: Option<crate::Labels>,
     },
     Delete {
         public_id: String,
     },
 }
 
-const COLUMNS: &str = "id, public_id, zone_id, name, rrtype, applied_ttl, applied_rdata, staged_ttl, staged_rdata, pending, description, operator";
+const COLUMNS: &str = "id, public_id, zone_id, name, rrtype, applied_ttl, applied_rdata, staged_ttl, staged_rdata, pending, description, operator, labels";
 
 struct Raw {
     id: i64,
@@ -205,10 +210,15 @@ struct Raw {
     pending: i64,
     description: String,
     operator: Option<String>,
+    labels: crate::Labels,
 }
 
 fn rdata_json(v: &[String]) -> String {
     serde_json::to_string(v).expect("strings serialise")
+}
+
+fn labels_json(l: &crate::Labels) -> String {
+    serde_json::to_string(l).expect("strings serialise")
 }
 
 fn raw(row: &AnyRow) -> Result<Raw> {
@@ -233,6 +243,10 @@ fn raw(row: &AnyRow) -> Result<Raw> {
         pending: row.try_get(9)?,
         description: row.try_get(10)?,
         operator: row.try_get(11)?,
+        labels: {
+            let text: String = row.try_get(12)?;
+            serde_json::from_str(&text).map_err(|e| StoreError::Conflict(format!("bad labels in store: {e}")))?
+        },
     })
 }
 
@@ -249,6 +263,7 @@ impl Raw {
             state,
             description: self.description.clone(),
             operator: self.operator.clone(),
+            labels: self.labels.clone(),
         }
     }
 
@@ -419,6 +434,7 @@ impl Store {
                     ttl,
                     rdata,
                     description,
+                    labels,
                 } => {
                     check_edit(name, rrtype, *ttl, rdata)?;
                     // One DPF record per (name, rrtype) that is not being deleted.
@@ -437,8 +453,8 @@ impl Store {
                     }
                     let public_id = new_system_id('r');
                     sqlx::query(
-                        "INSERT INTO records (public_id, zone_id, name, rrtype, staged_ttl, staged_rdata, pending, description, operator, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $9)",
+                        "INSERT INTO records (public_id, zone_id, name, rrtype, staged_ttl, staged_rdata, pending, description, operator, updated_at, labels) \
+                         VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $9, $10)",
                     )
                     .bind(&public_id)
                     .bind(zone_id)
@@ -449,6 +465,7 @@ impl Store {
                     .bind(description)
                     .bind(operator)
                     .bind(now.to_string())
+                    .bind(labels_json(labels))
                     .execute(&mut *tx)
                     .await?;
                     ids.push(public_id);
@@ -458,6 +475,7 @@ impl Store {
                     ttl,
                     rdata,
                     description,
+                    labels,
                 } => {
                     let r = fetch_raw(&mut tx, zone_id, public_id).await?;
                     check_edit(&r.name, &r.rrtype, *ttl, rdata)?;
@@ -471,7 +489,7 @@ impl Store {
                     // Still to be added stays "to add"; an applied one becomes "to update".
                     let pending = if r.pending == 1 { 1 } else { 3 };
                     sqlx::query(
-                        "UPDATE records SET staged_ttl = $1, staged_rdata = $2, pending = $3, description = $4, operator = $5, updated_at = $6 WHERE id = $7",
+                        "UPDATE records SET staged_ttl = $1, staged_rdata = $2, pending = $3, description = $4, operator = $5, updated_at = $6, labels = $7 WHERE id = $8",
                     )
                     .bind(*ttl)
                     .bind(rdata_json(rdata))
@@ -479,6 +497,7 @@ impl Store {
                     .bind(description.clone().unwrap_or(r.description))
                     .bind(operator)
                     .bind(now.to_string())
+                    .bind(labels_json(labels.as_ref().unwrap_or(&r.labels)))
                     .bind(r.id)
                     .execute(&mut *tx)
                     .await?;
@@ -558,24 +577,34 @@ impl Store {
         for r in records {
             let staged = rdata_json(&r.rdata);
             match applied.remove(&(r.name.clone(), r.rrtype.clone())) {
-                Some(old) if old.applied.as_ref() == Some(&(r.ttl, r.rdata.clone())) => {}
+                Some(old) if old.applied.as_ref() == Some(&(r.ttl, r.rdata.clone())) => {
+                    if old.labels != r.labels || old.description != r.description {
+                        sqlx::query("UPDATE records SET labels = $1, description = $2 WHERE id = $3")
+                            .bind(labels_json(&r.labels))
+                            .bind(&r.description)
+                            .bind(old.id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
                 Some(old) => {
                     sqlx::query(
-                        "UPDATE records SET staged_ttl = $1, staged_rdata = $2, pending = 3, description = $3, operator = $4, updated_at = $5 WHERE id = $6",
+                        "UPDATE records SET staged_ttl = $1, staged_rdata = $2, pending = 3, description = $3, operator = $4, updated_at = $5, labels = $6 WHERE id = $7",
                     )
                     .bind(r.ttl)
                     .bind(&staged)
                     .bind(&r.description)
                     .bind(operator)
                     .bind(&stamp)
+                    .bind(labels_json(&r.labels))
                     .bind(old.id)
                     .execute(&mut *tx)
                     .await?;
                 }
                 None => {
                     sqlx::query(
-                        "INSERT INTO records (public_id, zone_id, name, rrtype, staged_ttl, staged_rdata, pending, description, operator, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $9)",
+                        "INSERT INTO records (public_id, zone_id, name, rrtype, staged_ttl, staged_rdata, pending, description, operator, updated_at, labels) \
+                         VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $9, $10)",
                     )
                     .bind(new_system_id('r'))
                     .bind(zone_id)
@@ -586,6 +615,7 @@ impl Store {
                     .bind(&r.description)
                     .bind(operator)
                     .bind(&stamp)
+                    .bind(labels_json(&r.labels))
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -698,8 +728,8 @@ impl Store {
             for r in records {
                 check_edit(&r.name, &r.rrtype, r.ttl, &r.rdata)?;
                 sqlx::query(
-                    "INSERT INTO records (public_id, zone_id, name, rrtype, applied_ttl, applied_rdata, pending, description, operator, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9)",
+                    "INSERT INTO records (public_id, zone_id, name, rrtype, applied_ttl, applied_rdata, pending, description, operator, updated_at, labels) \
+                     VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10)",
                 )
                 .bind(new_system_id('r'))
                 .bind(zone_id)
@@ -710,6 +740,7 @@ impl Store {
                 .bind(&r.description)
                 .bind(operator)
                 .bind(now.to_string())
+                .bind(labels_json(&r.labels))
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| crate::on_unique(e, "records"))?;
@@ -882,6 +913,7 @@ mod tests {
             ttl: Some(300),
             rdata: rdata.iter().map(|s| s.to_string()).collect(),
             description: String::new(),
+            labels: Default::default(),
         }
     }
 
@@ -945,6 +977,7 @@ mod tests {
                 ttl,
                 rdata: vec![v.into()],
                 description: String::new(),
+                labels: Default::default(),
             };
             let set = [
                 new("www.example.com.", "A", Some(300), "192.0.2.1"),
@@ -1051,6 +1084,7 @@ mod tests {
                         ttl: Some(60),
                         rdata: vec!["192.0.2.7".into()],
                         description: None,
+                        labels: Some([("env".to_string(), "prod".to_string())].into()),
                     }],
                     None,
                     t("2026-11-24T03:00:00Z"),
@@ -1195,6 +1229,8 @@ mod tests {
                 2
             );
             assert_eq!(names(f(false, &[(FullText, &["mail"])]), false).await, ["example.com."]);
+            // Labels given with the update are kept on the record, unstaged.
+            assert_eq!(names(f(false, &[(Label, &["PROD"])]), true).await, ["www.example.com."]);
             // LIKE's wildcards are literal in a keyword.
             assert_eq!(names(f(false, &[(Name, &["%"])]), false).await.len(), 0);
             assert_eq!(names(f(false, &[(Name, &["_"])]), false).await.len(), 0);

@@ -333,6 +333,7 @@ impl Store {
                     state: RecordState::Applied,
                     description: String::new(),
                     operator: None,
+                    labels: Default::default(),
                 })
             })
             .collect::<Result<Vec<_>>>()?;

@@ -793,7 +793,7 @@ fn default_ttl_is_staged_and_applied_by_the_commit() {
     let (_, desc) = http(
         api,
         "GET",
-        &format!("/dpf/v1/zones/{zone}/logs?order=DESC&_keywords_operation[]=commit"),
+        &format!("/dpf/v1/zones/{zone}/logs?order=DESC&_keywords_operation[]=commit_zone"),
         Some(tok),
         None,
     );
