@@ -109,7 +109,9 @@ fn fits(schema: &Value, v: &str) -> Result<(), String> {
     if let Some(allowed) = schema["enum"].as_array() {
         let ok = allowed.iter().any(|a| match a {
             Value::String(s) => s == v,
-            other => other.to_string() == v,
+            Value::Number(n) => n.as_f64().is_some() && v.parse::<f64>().ok() == n.as_f64(),
+            Value::Bool(b) => v == if *b { "true" } else { "false" },
+            _ => false,
         });
         if !ok {
             return Err("one of the values the reference lists".into());
