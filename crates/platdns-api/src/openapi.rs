@@ -104,6 +104,16 @@ pub fn path_shape(path: &str) -> String {
 }
 
 /// Our extensions' mark.
+/// Appends a parameter to an operation's list.
+fn add_param(op: &mut Value, param: Value) {
+    let params = op
+        .as_object_mut()
+        .expect("operation")
+        .entry("parameters")
+        .or_insert_with(|| json!([]));
+    params.as_array_mut().expect("parameters").push(param);
+}
+
 fn ours(v: Value) -> Value {
     let mut v = v;
     v["x-platdns"] = json!(true);
@@ -294,35 +304,31 @@ fn extend(doc: &mut Value) {
                         error,
                     )),
                 );
-                let params = op
-                    .as_object_mut()
-                    .expect("operation")
-                    .entry("parameters")
-                    .or_insert_with(|| json!([]));
-                params.as_array_mut().expect("parameters").push(ours(json!({
-                    "name": "If-Match",
-                    "in": "header",
-                    "required": false,
-                    "description": "The zone's `ETag` (its applied version) from `GET /zones/{ZoneId}`: \
-                        commit only if no other commit came since",
-                    "schema": {"type": "string", "pattern": "^\"?[0-9]{1,18}\"?$"},
-                })));
+                add_param(
+                    op,
+                    ours(json!({
+                        "name": "If-Match",
+                        "in": "header",
+                        "required": false,
+                        "description": "The zone's `ETag` (its applied version) from `GET /zones/{ZoneId}`: \
+                            commit only if no other commit came since",
+                        "schema": {"type": "string", "pattern": "^\"?[0-9]{1,18}\"?$"},
+                    })),
+                );
             }
             if writes {
-                let params = op
-                    .as_object_mut()
-                    .expect("operation")
-                    .entry("parameters")
-                    .or_insert_with(|| json!([]));
-                params.as_array_mut().expect("parameters").push(ours(json!({
-                    "name": "wait",
-                    "in": "query",
-                    "required": false,
-                    "description": "Answer only when the job has finished. Every job of platdns \
-                        finishes before its 202 is sent, so the answer is the same either way; \
-                        scripts may give it and need not poll `jobs_url`.",
-                    "schema": {"type": "boolean"},
-                })));
+                add_param(
+                    op,
+                    ours(json!({
+                        "name": "wait",
+                        "in": "query",
+                        "required": false,
+                        "description": "Answer only when the job has finished. Every job of platdns \
+                            finishes before its 202 is sent, so the answer is the same either way; \
+                            scripts may give it and need not poll `jobs_url`.",
+                        "schema": {"type": "boolean"},
+                    })),
+                );
             }
         }
     }

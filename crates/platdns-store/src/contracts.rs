@@ -243,16 +243,15 @@ impl Store {
     ) -> Result<Contract> {
         let ends_on = termination_date(notice_received, requested, notice_days)?;
         let mut tx = self.begin_write().await?;
-        let n = sqlx::query("UPDATE contracts SET notice_received = $1, ends_on = $2 WHERE id = $3")
-            .bind(notice_received.to_string())
-            .bind(ends_on.to_string())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
+        crate::found(
+            sqlx::query("UPDATE contracts SET notice_received = $1, ends_on = $2 WHERE id = $3")
+                .bind(notice_received.to_string())
+                .bind(ends_on.to_string())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected(),
+        )?;
         sqlx::query(
             "INSERT INTO change_requests (contract_id, kind, detail, accepted_at) VALUES ($1, 'termination', $2, $3)",
         )

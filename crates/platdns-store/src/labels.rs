@@ -35,15 +35,14 @@ impl Store {
     /// Replaces the labels; the caller has checked them.
     pub async fn set_labels(&self, of: LabelOf, id: i64, labels: &Labels) -> Result<()> {
         let text = serde_json::to_string(labels).expect("strings serialise");
-        let n = sqlx::query(&format!("UPDATE {} SET labels = $1 WHERE id = $2", of.table()))
-            .bind(text)
-            .bind(id)
-            .execute(self.pool())
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
+        crate::found(
+            sqlx::query(&format!("UPDATE {} SET labels = $1 WHERE id = $2", of.table()))
+                .bind(text)
+                .bind(id)
+                .execute(self.pool())
+                .await?
+                .rows_affected(),
+        )?;
         Ok(())
     }
 }

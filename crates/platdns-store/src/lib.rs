@@ -56,6 +56,15 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// An UPDATE or DELETE that touched no row: the resource is not there.
+pub(crate) fn found(rows_affected: u64) -> Result<()> {
+    if rows_affected == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
 pub(crate) fn invalid<T>(attribute: &str, message: impl Into<String>) -> Result<T> {
     Err(StoreError::Invalid {
         attribute: attribute.into(),

@@ -451,24 +451,15 @@ impl Store {
                             attribute: "name".into(),
                         });
                     }
-                    let public_id = new_system_id('r');
-                    sqlx::query(
-                        "INSERT INTO records (public_id, zone_id, name, rrtype, staged_ttl, staged_rdata, pending, description, operator, updated_at, labels) \
-                         VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $9, $10)",
-                    )
-                    .bind(&public_id)
-                    .bind(zone_id)
-                    .bind(name)
-                    .bind(rrtype)
-                    .bind(*ttl)
-                    .bind(rdata_json(rdata))
-                    .bind(description)
-                    .bind(operator)
-                    .bind(now.to_string())
-                    .bind(labels_json(labels))
-                    .execute(&mut *tx)
-                    .await?;
-                    ids.push(public_id);
+                    let rec = NewRecord {
+                        name: name.clone(),
+                        rrtype: rrtype.clone(),
+                        ttl: *ttl,
+                        rdata: rdata.clone(),
+                        description: description.clone(),
+                        labels: labels.clone(),
+                    };
+                    ids.push(insert_record(&mut tx, zone_id, &rec, false, operator, now).await?);
                 }
                 StagedChange::Update {
                     public_id,
@@ -602,22 +593,7 @@ impl Store {
                     .await?;
                 }
                 None => {
-                    sqlx::query(
-                        "INSERT INTO records (public_id, zone_id, name, rrtype, staged_ttl, staged_rdata, pending, description, operator, updated_at, labels) \
-                         VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $9, $10)",
-                    )
-                    .bind(new_system_id('r'))
-                    .bind(zone_id)
-                    .bind(&r.name)
-                    .bind(&r.rrtype)
-                    .bind(r.ttl)
-                    .bind(&staged)
-                    .bind(&r.description)
-                    .bind(operator)
-                    .bind(&stamp)
-                    .bind(labels_json(&r.labels))
-                    .execute(&mut *tx)
-                    .await?;
+                    insert_record(&mut tx, zone_id, r, false, operator, now).await?;
                 }
             }
         }
@@ -690,14 +666,13 @@ impl Store {
         let mut tx = self.begin_write().await?;
         // Serialise commits of one zone: the version check and bump below
         // happen under this row update (a write lock in both backends).
-        let n = sqlx::query("UPDATE zones SET version = version WHERE id = $1")
-            .bind(zone_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
+        crate::found(
+            sqlx::query("UPDATE zones SET version = version WHERE id = $1")
+                .bind(zone_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected(),
+        )?;
         let row = sqlx::query("SELECT serial, version, default_ttl, staged_default_ttl FROM zones WHERE id = $1")
             .bind(zone_id)
             .fetch_one(&mut *tx)
@@ -727,23 +702,7 @@ impl Store {
                 .await?;
             for r in records {
                 check_edit(&r.name, &r.rrtype, r.ttl, &r.rdata)?;
-                sqlx::query(
-                    "INSERT INTO records (public_id, zone_id, name, rrtype, applied_ttl, applied_rdata, pending, description, operator, updated_at, labels) \
-                     VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10)",
-                )
-                .bind(new_system_id('r'))
-                .bind(zone_id)
-                .bind(&r.name)
-                .bind(&r.rrtype)
-                .bind(r.ttl)
-                .bind(rdata_json(&r.rdata))
-                .bind(&r.description)
-                .bind(operator)
-                .bind(now.to_string())
-                .bind(labels_json(&r.labels))
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| crate::on_unique(e, "records"))?;
+                insert_record(&mut tx, zone_id, r, true, operator, now).await?;
             }
             sqlx::query(
                 "INSERT INTO record_versions (zone_id, record_id, name, rrtype, ttl, rdata, from_version) \
@@ -866,6 +825,43 @@ pub enum CommitChange<'a> {
     /// Every applied record (a replacement, a new default TTL, or a caller
     /// that asked for it).
     Whole(&'a [RecordRow]),
+}
+
+/// Inserts a record: staged as "to add", or (`applied`, a replacement)
+/// already applied. Returns its public id.
+async fn insert_record(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    zone_id: i64,
+    r: &NewRecord,
+    applied: bool,
+    operator: Option<&str>,
+    now: Timestamp,
+) -> Result<String> {
+    let public_id = new_system_id('r');
+    let (columns, pending) = if applied {
+        ("applied_ttl, applied_rdata", 0i64)
+    } else {
+        ("staged_ttl, staged_rdata", 1i64)
+    };
+    sqlx::query(&format!(
+        "INSERT INTO records (public_id, zone_id, name, rrtype, {columns}, pending, description, operator, updated_at, labels) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    ))
+    .bind(&public_id)
+    .bind(zone_id)
+    .bind(&r.name)
+    .bind(&r.rrtype)
+    .bind(r.ttl)
+    .bind(rdata_json(&r.rdata))
+    .bind(pending)
+    .bind(&r.description)
+    .bind(operator)
+    .bind(now.to_string())
+    .bind(labels_json(&r.labels))
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| crate::on_unique(e, "records"))?;
+    Ok(public_id)
 }
 
 /// The applied rows of each `(name, rrtype)`, after the commit's updates.

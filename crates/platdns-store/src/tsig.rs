@@ -110,29 +110,27 @@ impl Store {
         if description.chars().count() > 80 {
             return invalid("description", "at most 80 characters");
         }
-        let n = sqlx::query("UPDATE tsig_keys SET description = $1 WHERE contract_id = $2 AND id = $3")
-            .bind(description)
-            .bind(contract_id)
-            .bind(id)
-            .execute(self.pool())
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
+        crate::found(
+            sqlx::query("UPDATE tsig_keys SET description = $1 WHERE contract_id = $2 AND id = $3")
+                .bind(description)
+                .bind(contract_id)
+                .bind(id)
+                .execute(self.pool())
+                .await?
+                .rows_affected(),
+        )?;
         self.get_tsig(contract_id, id).await
     }
 
     pub async fn delete_tsig(&self, contract_id: i64, id: i64) -> Result<()> {
-        let n = sqlx::query("DELETE FROM tsig_keys WHERE contract_id = $1 AND id = $2")
-            .bind(contract_id)
-            .bind(id)
-            .execute(self.pool())
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
+        crate::found(
+            sqlx::query("DELETE FROM tsig_keys WHERE contract_id = $1 AND id = $2")
+                .bind(contract_id)
+                .bind(id)
+                .execute(self.pool())
+                .await?
+                .rows_affected(),
+        )?;
         Ok(())
     }
 }

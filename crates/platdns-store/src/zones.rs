@@ -204,17 +204,16 @@ impl Store {
                 ("operator", Some(operator.as_str()), Some(reason.as_str()))
             }
         };
-        let n = sqlx::query("UPDATE zones SET eligibility = $1, approved_by = $2, approval_reason = $3 WHERE id = $4")
-            .bind(kind)
-            .bind(by)
-            .bind(why)
-            .bind(zone_id)
-            .execute(self.pool())
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
+        crate::found(
+            sqlx::query("UPDATE zones SET eligibility = $1, approved_by = $2, approval_reason = $3 WHERE id = $4")
+                .bind(kind)
+                .bind(by)
+                .bind(why)
+                .bind(zone_id)
+                .execute(self.pool())
+                .await?
+                .rows_affected(),
+        )?;
         self.get_zone(zone_id).await
     }
 
@@ -261,15 +260,14 @@ impl Store {
                 return invalid("value", "1 to 2147483647");
             }
         }
-        let n = sqlx::query("UPDATE zones SET staged_default_ttl = $1 WHERE id = $2")
-            .bind(ttl)
-            .bind(zone_id)
-            .execute(self.pool())
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
+        crate::found(
+            sqlx::query("UPDATE zones SET staged_default_ttl = $1 WHERE id = $2")
+                .bind(ttl)
+                .bind(zone_id)
+                .execute(self.pool())
+                .await?
+                .rows_affected(),
+        )?;
         Ok(())
     }
 
