@@ -426,7 +426,9 @@ mod tests {
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PatchMeta {
+    #[serde(default, deserialize_with = "crate::json::non_null")]
     description: Option<String>,
+    #[serde(default, deserialize_with = "crate::json::non_null")]
     favorite: Option<i64>,
 }
 

@@ -52,6 +52,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     }
 }
 
+/// For an `Option` field the reference does not let be `null`: absent is
+/// `None`, `null` is a 400 naming the field (serde alone reads both as
+/// `None`). Use with `#[serde(default, deserialize_with = "json::non_null")]`.
+pub fn non_null<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
 /// `{"request_id": ..., "result": ...}`
 pub fn result(v: Value) -> Value {
     json!({"request_id": platdns_store::new_request_id(), "result": v})

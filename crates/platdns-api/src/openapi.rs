@@ -211,6 +211,13 @@ fn strict_bodies(doc: &mut Value) {
             if v.get("additionalProperties").is_none() {
                 v["additionalProperties"] = json!(false);
             }
+            // An rdata item is its `value`; one without is refused.
+            let only_value = v["properties"]
+                .as_object()
+                .is_some_and(|p| p.len() == 1 && p.contains_key("value"));
+            if only_value && v.get("required").is_none() {
+                v["required"] = json!(["value"]);
+            }
         }
         if let Some(items) = v.get_mut("items") {
             *items = strict(items.take(), resolve, depth + 1);
@@ -234,9 +241,11 @@ fn strict_bodies(doc: &mut Value) {
             let mut body = resolve(body);
             let schema = body["content"]["application/json"]["schema"].take();
             body["content"]["application/json"]["schema"] = strict(schema, &resolve, 0);
+            // Every body platdns reads is required: an empty one is a 400.
+            body["required"] = json!(true);
             body["x-platdns"] = json!(
-                "unknown fields are refused with a 400 naming them; label keys are \
-                1-63 letters, digits, '-', '_' and '.', starting with a letter or digit"
+                "required; unknown fields are refused with a 400 naming them; an rdata item needs its \
+                value; label keys are 1-63 letters, digits, '-', '_' and '.', starting with a letter or digit"
             );
             op["requestBody"] = body;
         }

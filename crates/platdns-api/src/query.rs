@@ -93,6 +93,18 @@ fn fits(schema: &Value, v: &str) -> Result<(), String> {
             }
         }
         _ => {
+            // The reference's own default ("" for the log dates) stands for
+            // "not given" and is taken as that.
+            let is_default = schema["default"].as_str() == Some(v);
+            match schema["format"].as_str() {
+                Some("full-date") if !is_default && v.parse::<jiff::civil::Date>().is_err() => {
+                    return Err("a date, YYYY-MM-DD".into());
+                }
+                Some("time-numoffset") if !is_default && !is_numoffset(v) => {
+                    return Err("an offset, +HH:MM or -HH:MM".into());
+                }
+                _ => {}
+            }
             let n = v.chars().count() as u64;
             if let Some(max) = schema["maxLength"].as_u64() {
                 if n > max {
@@ -118,6 +130,19 @@ fn fits(schema: &Value, v: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// RFC 3339 `time-numoffset`: `+HH:MM` / `-HH:MM`, hours 00-23, minutes 00-59.
+fn is_numoffset(v: &str) -> bool {
+    let b = v.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    b.len() == 6
+        && matches!(b[0], b'+' | b'-')
+        && b[3] == b':'
+        && digits(1..3)
+        && digits(4..6)
+        && v[1..3] < *"24"
+        && v[4..6] < *"60"
 }
 
 /// Middleware for the tenant router (`axum::middleware::from_fn`).
@@ -156,6 +181,10 @@ mod tests {
         assert!(fits(&words, "abc").is_ok() && fits(&words, "abcd").is_err());
         let op = json!({"type": "string", "enum": ["commit_zone", "adding_record"]});
         assert!(fits(&op, "commit_zone").is_ok() && fits(&op, "1").is_err());
+        let date = json!({"type": "string", "format": "full-date", "default": ""});
+        assert!(fits(&date, "2026-11-25").is_ok() && fits(&date, "").is_ok() && fits(&date, "2026-02-30").is_err());
+        let tz = json!({"type": "string", "format": "time-numoffset", "default": "+00:00"});
+        assert!(fits(&tz, "+09:00").is_ok() && fits(&tz, "").is_err() && fits(&tz, "+24:00").is_err());
         let limit = json!({"type": "integer", "minimum": 1, "maximum": 100});
         assert!(fits(&limit, "100").is_ok() && fits(&limit, "101").is_err() && fits(&limit, "x").is_err());
     }

@@ -75,6 +75,7 @@ struct PostRecord {
     ttl: Option<i64>,
     #[serde(default)]
     description: String,
+    #[serde(default, deserialize_with = "crate::json::non_null")]
     labels: Option<Map<String, Value>>,
 }
 
@@ -82,8 +83,11 @@ struct PostRecord {
 #[serde(deny_unknown_fields)]
 struct PatchRecord {
     ttl: Option<i64>,
+    #[serde(default, deserialize_with = "crate::json::non_null")]
     rdata: Option<Vec<Rdata>>,
+    #[serde(default, deserialize_with = "crate::json::non_null")]
     description: Option<String>,
+    #[serde(default, deserialize_with = "crate::json::non_null")]
     labels: Option<Map<String, Value>>,
 }
 
@@ -405,6 +409,7 @@ struct AtomicRecord {
     ttl: Option<i64>,
     rrtype: String,
     rdata: Vec<Rdata>,
+    #[serde(default, deserialize_with = "crate::json::non_null")]
     labels: Option<Map<String, Value>>,
     #[serde(default)]
     description: String,

@@ -1345,6 +1345,25 @@ fn labels_are_kept_checked_and_isolated_and_managed_servers_listed() {
             assert!(e.get("result").is_none());
         }
     }
+    // null where the reference allows none is refused, naming the field.
+    let (st, e) = http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}"),
+        Some(&tok),
+        Some(r#"{"favorite":null}"#),
+    );
+    assert_eq!(st, 400, "{e}");
+    assert_dpf_error(&e, "favorite");
+    let (st, e) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/zones/{zone}/logs?end_date=2026-02-30"),
+        Some(&tok),
+        None,
+    );
+    assert_eq!(st, 400, "{e}");
+    assert_dpf_error(&e, "end_date");
     let (st, m) = http(
         api,
         "GET",
