@@ -427,7 +427,7 @@ mod tests {
 #[serde(deny_unknown_fields)]
 struct PatchMeta {
     #[serde(default, deserialize_with = "crate::json::non_null")]
-    description: Option<String>,
+    description: Option<crate::json::Description>,
     #[serde(default, deserialize_with = "crate::json::non_null")]
     favorite: Option<i64>,
 }
@@ -486,7 +486,7 @@ async fn patch_contract(
         "update_contract_description"
     };
     let update = platdns_store::ContractUpdate {
-        description: b.description,
+        description: b.description.map(|d| d.0),
         favorite: b.favorite,
         ..Default::default()
     };

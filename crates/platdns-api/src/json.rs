@@ -52,6 +52,28 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     }
 }
 
+/// DPF `Description`: at most 80 characters (the reference's `maxLength`);
+/// a longer one is refused when the body is read, naming the field.
+#[derive(Debug, Clone, Default)]
+pub struct Description(pub String);
+
+impl std::ops::Deref for Description {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Description {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <String as serde::Deserialize>::deserialize(d)?;
+        if s.chars().count() > 80 {
+            return Err(serde::de::Error::custom("at most 80 characters"));
+        }
+        Ok(Description(s))
+    }
+}
+
 /// For an `Option` field the reference does not let be `null`: absent is
 /// `None`, `null` is a 400 naming the field (serde alone reads both as
 /// `None`). Use with `#[serde(default, deserialize_with = "json::non_null")]`.

@@ -74,7 +74,7 @@ struct PostRecord {
     rdata: Vec<Rdata>,
     ttl: Option<i64>,
     #[serde(default)]
-    description: String,
+    description: json::Description,
     #[serde(default, deserialize_with = "crate::json::non_null")]
     labels: Option<Map<String, Value>>,
 }
@@ -86,7 +86,7 @@ struct PatchRecord {
     #[serde(default, deserialize_with = "crate::json::non_null")]
     rdata: Option<Vec<Rdata>>,
     #[serde(default, deserialize_with = "crate::json::non_null")]
-    description: Option<String>,
+    description: Option<json::Description>,
     #[serde(default, deserialize_with = "crate::json::non_null")]
     labels: Option<Map<String, Value>>,
 }
@@ -249,7 +249,7 @@ async fn post_record(
         rrtype,
         ttl: b.ttl,
         rdata,
-        description: b.description,
+        description: b.description.0,
         labels: crate::labels::check(b.labels.unwrap_or_default())?,
     };
     let ids = s
@@ -284,7 +284,7 @@ async fn patch_record(
         public_id: rid.clone(),
         ttl,
         rdata,
-        description: b.description,
+        description: b.description.map(|d| d.0),
         labels: b.labels.map(crate::labels::check).transpose()?,
     };
     s.store
@@ -362,7 +362,7 @@ async fn discard_all(
 #[serde(deny_unknown_fields)]
 struct Commit {
     #[serde(default)]
-    description: String,
+    description: json::Description,
 }
 
 /// `PATCH /zones/{id}/changes`: applies every staged edit atomically, bumps
@@ -378,7 +378,7 @@ async fn commit(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let z = find_zone(&s, &t, &id).await?;
     t.require_write(z.contract_id)?;
-    commit_zone(&s, &t, &z, &b.description, if_match(&headers)?, None).await?;
+    commit_zone(&s, &t, &z, &b.description.0, if_match(&headers)?, None).await?;
     job_done(
         &s,
         &t,
@@ -393,7 +393,7 @@ async fn commit(
 struct AtomicChanges {
     records: Vec<AtomicRecord>,
     #[serde(default)]
-    description: String,
+    description: json::Description,
     /// The platform serves its own SOA and apex NS; SOA and apex NS records
     /// in `records` are not imported whatever these say.
     #[allow(dead_code)]
@@ -412,7 +412,7 @@ struct AtomicRecord {
     #[serde(default, deserialize_with = "crate::json::non_null")]
     labels: Option<Map<String, Value>>,
     #[serde(default)]
-    description: String,
+    description: json::Description,
 }
 
 /// Checks a whole record set (`atomic_changes`, `PUT records`) and turns it
@@ -448,7 +448,7 @@ fn whole_set(z: &platdns_store::Zone, set: Vec<AtomicRecord>) -> ApiResult<Vec<p
             rrtype,
             ttl: r.ttl,
             rdata,
-            description: r.description,
+            description: r.description.0,
             labels,
         });
     }
@@ -467,7 +467,7 @@ async fn atomic_changes(
     let z = find_zone(&s, &t, &id).await?;
     t.require_write(z.contract_id)?;
     let records = whole_set(&z, b.records)?;
-    commit_zone(&s, &t, &z, &b.description, if_match(&headers)?, Some(&records)).await?;
+    commit_zone(&s, &t, &z, &b.description.0, if_match(&headers)?, Some(&records)).await?;
     job_done(
         &s,
         &t,
@@ -534,9 +534,6 @@ async fn commit_zone(
     if_version: Option<i64>,
     replacement: Option<&[platdns_store::NewRecord]>,
 ) -> ApiResult<()> {
-    if description.chars().count() > 80 {
-        return Err(ApiError::bad_request("invalid", "description", "at most 80 characters"));
-    }
     // Held until the zone is published: commits reach DNS in their order.
     let _commits = s.zone_locks.lock(z.id).await;
     let defaults = s.zone_defaults.clone();

@@ -61,7 +61,7 @@ async fn show(State(s): State<AppState>, t: Tenant, Path((id, tid)): Path<(Strin
 struct NewTsig {
     name: String,
     #[serde(default)]
-    description: String,
+    description: crate::json::Description,
 }
 
 async fn create(
@@ -95,7 +95,7 @@ async fn create(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PatchTsig {
-    description: String,
+    description: crate::json::Description,
 }
 
 async fn update(

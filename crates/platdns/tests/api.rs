@@ -1345,6 +1345,17 @@ fn labels_are_kept_checked_and_isolated_and_managed_servers_listed() {
             assert!(e.get("result").is_none());
         }
     }
+    // A description over the reference's 80 characters is refused, naming it.
+    let long = "x".repeat(81);
+    let (st, e) = http(
+        api,
+        "POST",
+        &format!("/dpf/v1/zones/{zone}/records"),
+        Some(&tok),
+        Some(&json!({"name": "d", "rrtype": "A", "rdata": [{"value": "192.0.2.1"}], "description": long}).to_string()),
+    );
+    assert_eq!(st, 400, "{e}");
+    assert_dpf_error(&e, "description");
     // null where the reference allows none is refused, naming the field.
     let (st, e) = http(
         api,
