@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 pub enum LabelOf {
     Zone,
     Contract,
+    LbDomain,
 }
 
 impl LabelOf {
@@ -16,6 +17,7 @@ impl LabelOf {
         match self {
             LabelOf::Zone => "zones",
             LabelOf::Contract => "contracts",
+            LabelOf::LbDomain => "lb_domains",
         }
     }
 }

@@ -8,6 +8,7 @@
 mod accounts;
 mod contracts;
 mod labels;
+mod lb_domains;
 mod logs;
 mod records;
 mod tsig;
@@ -16,6 +17,7 @@ mod zones;
 pub use accounts::{Account, Principal, TokenScope};
 pub use contracts::{Contract, ContractUpdate};
 pub use labels::{LabelOf, Labels};
+pub use lb_domains::{LbDomain, EMPTY_CONFIG};
 pub use logs::{LogScope, OperationLog};
 pub use records::{
     CommitChange, CommitInput, NewRecord, RecordField, RecordFilter, RecordRow, RecordState, StagedChange,
