@@ -31,6 +31,8 @@ pub fn routes() -> Routes {
         .get("/zones/{id}/logs/count", logs(LogOf::Zone, true))
         .get("/contracts/{id}/logs", logs(LogOf::Contract, false))
         .get("/contracts/{id}/logs/count", logs(LogOf::Contract, true))
+        .get("/lb_domains/{id}/logs", logs(LogOf::LbDomain, false))
+        .get("/lb_domains/{id}/logs/count", logs(LogOf::LbDomain, true))
 }
 
 async fn ping(_t: Tenant) -> Json<Value> {
@@ -436,6 +438,8 @@ struct PatchMeta {
 pub(crate) struct Op<'a> {
     pub contract_id: i64,
     pub zone_id: Option<i64>,
+    /// Operations on an LB domain go to its log, not the contract's.
+    pub lb_domain_id: Option<i64>,
     pub log_type: &'a str,
     pub operation: &'a str,
     pub target: String,
@@ -457,6 +461,7 @@ pub(crate) async fn job_done(
         .log_operation(
             op.contract_id,
             op.zone_id,
+            op.lb_domain_id,
             op.log_type,
             Some(&who),
             op.operation,
@@ -494,6 +499,7 @@ async fn patch_contract(
     let op = Op {
         contract_id: c.id,
         zone_id: None,
+        lb_domain_id: None,
         log_type: "service",
         operation,
         target: c.service_code.clone(),
@@ -520,6 +526,7 @@ async fn patch_zone(
     let op = Op {
         contract_id: z.contract_id,
         zone_id: Some(z.id),
+        lb_domain_id: None,
         log_type: "service",
         operation,
         target: format!("{}.", z.name),
@@ -611,6 +618,7 @@ fn parse_offset(z: &str) -> Option<jiff::tz::Offset> {
 enum LogOf {
     Zone,
     Contract,
+    LbDomain,
 }
 
 /// A boxed handler future, for routes built by a function.
@@ -627,6 +635,7 @@ fn logs(
             let scope = match of {
                 LogOf::Zone => platdns_store::LogScope::Zone(find_zone(&s, &t, &id).await?.id),
                 LogOf::Contract => platdns_store::LogScope::Contract(find_contract(&s, &t, &id).await?.id),
+                LogOf::LbDomain => platdns_store::LogScope::LbDomain(crate::lb::find_lb(&s, &t, &id).await?.id),
             };
             let (l, items) = read_logs(&s, scope, q.as_deref()).await?;
             Ok(Json(if count {

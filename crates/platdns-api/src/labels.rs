@@ -29,7 +29,7 @@ const MAX_LEN: usize = 63;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PutLabels {
-    labels: Map<String, Value>,
+    pub(crate) labels: Map<String, Value>,
 }
 
 /// Checks labels as DPF's `PutZoneLabelsBadRequest` lists the codes: keys
@@ -100,6 +100,7 @@ pub(crate) async fn put_zone_labels(
     let op = Op {
         contract_id: z.contract_id,
         zone_id: Some(z.id),
+        lb_domain_id: None,
         log_type: "service",
         operation: "update_zone_labels",
         target: format!("{}.", z.name),
@@ -130,6 +131,7 @@ pub(crate) async fn put_contract_labels(
     let op = Op {
         contract_id: c.id,
         zone_id: None,
+        lb_domain_id: None,
         log_type: "service",
         operation: "update_contract_labels",
         target: c.service_code.clone(),

@@ -11,6 +11,7 @@ mod dpf;
 mod error;
 mod json;
 mod labels;
+mod lb;
 pub mod openapi;
 mod operator;
 pub mod publish;
@@ -70,6 +71,7 @@ fn dpf_routes() -> routes::Routes {
         .merge(records::routes())
         .merge(tsigs::routes())
         .merge(labels::routes())
+        .merge(lb::routes())
         .get("/openapi.json", openapi::serve_dpf)
 }
 

@@ -31,6 +31,7 @@ pub fn routes() -> Routes {
         .post("/zones/{id}/approval", approve_zone)
         .post("/zones/{id}/verification", verify_zone)
         .post("/tokens", create_token)
+        .post("/lb_domains", create_lb_domain)
 }
 
 /// The operator API's OpenAPI document, from these handlers and types. The
@@ -55,7 +56,8 @@ pub fn routes() -> Routes {
         create_zone,
         approve_zone,
         verify_zone,
-        create_token
+        create_token,
+        create_lb_domain
     ),
     components(schemas(ErrorBody)),
     modifiers(&OperatorSecurity),
@@ -444,6 +446,58 @@ async fn create_zone(
     let v = OperatorZone {
         contract_id: Some(c.public_id),
         ..operator_zone(&z)
+    };
+    Ok((StatusCode::CREATED, single(v)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct NewLbDomain {
+    /// The contract's DPF id.
+    contract_id: String,
+    /// Absolute name; `<random>.<the operator's LB zone>` when left out.
+    name: Option<String>,
+}
+
+/// A traffic management service as the tenant API shows it.
+#[derive(Serialize, ToSchema)]
+struct OperatorLbDomain {
+    id: String,
+    service_code: String,
+    /// The contract's DPF id.
+    contract_id: String,
+    /// Absolute, with the trailing dot.
+    name: String,
+    state: i64,
+}
+
+#[utoipa::path(post, path = "/lb_domains", tag = "lb_domains", request_body = NewLbDomain,
+    responses((status = 201, description = "The new LB domain (no configuration yet)", body = Single<OperatorLbDomain>)))]
+async fn create_lb_domain(
+    State(s): State<AppState>,
+    _o: Operator,
+    Body(b): Body<NewLbDomain>,
+) -> ApiResult<(StatusCode, Json<Single<OperatorLbDomain>>)> {
+    let c = s.store.find_contract(&b.contract_id, None).await?;
+    let name = match b.name {
+        Some(n) => {
+            platdns_zone::Name::from_text(&n, None)
+                .map_err(|e| ApiError::bad_request("invalid", "name", e.to_string()))?;
+            n
+        }
+        None => format!(
+            "{}.{}",
+            &platdns_store::new_request_id()[..8],
+            s.zone_defaults.lb_zone.trim_start_matches('.')
+        ),
+    };
+    let l = s.store.create_lb_domain(c.id, &name, s.clock.now()).await?;
+    let v = OperatorLbDomain {
+        id: l.public_id,
+        service_code: l.service_code,
+        contract_id: c.public_id,
+        name: l.name,
+        state: l.state,
     };
     Ok((StatusCode::CREATED, single(v)))
 }

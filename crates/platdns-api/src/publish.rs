@@ -58,6 +58,8 @@ pub struct ZoneDefaults {
     pub soa_timers: [u32; 4],
     /// TSIG key names are `<label>.<contract id>.<tsig_suffix>`.
     pub tsig_suffix: String,
+    /// LB domains created without a name get `<random>.<lb_zone>`.
+    pub lb_zone: String,
 }
 
 impl Default for ZoneDefaults {
@@ -67,6 +69,7 @@ impl Default for ZoneDefaults {
             hostmaster: "hostmaster.platdns.test.".into(),
             soa_timers: [3600, 600, 604800, 300],
             tsig_suffix: "platdns.test.".into(),
+            lb_zone: "lb.platdns.test.".into(),
         }
     }
 }

@@ -224,6 +224,7 @@ fn op<'a>(z: &platdns_store::Zone, log_type: &'a str, operation: &'a str, target
     Op {
         contract_id: z.contract_id,
         zone_id: Some(z.id),
+        lb_domain_id: None,
         log_type,
         operation,
         target,

@@ -85,6 +85,7 @@ async fn create(
     let op = Op {
         contract_id: c.id,
         zone_id: None,
+        lb_domain_id: None,
         log_type: "service",
         operation: "create_tsig",
         target: k.name.clone(),
@@ -110,6 +111,7 @@ async fn update(
     let op = Op {
         contract_id: c.id,
         zone_id: None,
+        lb_domain_id: None,
         log_type: "service",
         operation: "update_tsig",
         target: k.name,
@@ -129,6 +131,7 @@ async fn remove(
     let op = Op {
         contract_id: c.id,
         zone_id: None,
+        lb_domain_id: None,
         log_type: "service",
         operation: "delete_tsig",
         target: k.name,

@@ -397,6 +397,20 @@ fn check_props(e: &mut Vec<ConfigError>, at: &str, t: MonitoringType, p: &mut Mo
             e.push(err(format!("{at}.timeout"), "1 to 30 seconds"));
         }
     }
+    // Every property of the type is present afterwards, as DPF shows them
+    // (`MonitoringHTTP` / `MonitoringTCP` require all of theirs).
+    if t == Tcp {
+        p.tls_enabled.get_or_insert(false);
+        p.tls_sni.get_or_insert_with(String::new);
+    }
+    if t == Http {
+        p.https.get_or_insert(false);
+        p.tls_sni.get_or_insert_with(String::new);
+        p.response_match.get_or_insert_with(String::new);
+        p.headers.get_or_insert_with(Vec::new);
+        p.path.get_or_insert_with(|| "/".into());
+        p.status_codes.get_or_insert_with(Vec::new);
+    }
     if t == Tcp && p.port.is_none() {
         e.push(err(format!("{at}.port"), "required for a tcp monitoring"));
     }

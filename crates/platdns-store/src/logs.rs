@@ -21,6 +21,7 @@ pub struct OperationLog {
 pub enum LogScope {
     Contract(i64),
     Zone(i64),
+    LbDomain(i64),
 }
 
 /// Log times are stored in one fixed format (UTC, microseconds), so they
@@ -35,6 +36,7 @@ impl Store {
         &self,
         contract_id: i64,
         zone_id: Option<i64>,
+        lb_domain_id: Option<i64>,
         log_type: &str,
         operator: Option<&str>,
         operation: &str,
@@ -44,8 +46,8 @@ impl Store {
         now: Timestamp,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO operation_logs (contract_id, zone_id, at, operator, operation, target, detail, request_id, status, log_type) \
-             VALUES ($1, $2, $3, $4, $5, $6, '', $7, $8, $9)",
+            "INSERT INTO operation_logs (contract_id, zone_id, at, operator, operation, target, detail, request_id, status, log_type, lb_domain_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, '', $7, $8, $9, $10)",
         )
         .bind(contract_id)
         .bind(zone_id)
@@ -56,6 +58,7 @@ impl Store {
         .bind(request_id)
         .bind(status)
         .bind(log_type)
+        .bind(lb_domain_id)
         .execute(self.pool())
         .await?;
         Ok(())
@@ -72,8 +75,9 @@ impl Store {
         // A contract's log is its own operations (DPF contract logs); its
         // zones' operations are in the zones' logs.
         let (col, id) = match scope {
-            LogScope::Contract(c) => ("zone_id IS NULL AND contract_id", c),
+            LogScope::Contract(c) => ("zone_id IS NULL AND lb_domain_id IS NULL AND contract_id", c),
             LogScope::Zone(z) => ("zone_id", z),
+            LogScope::LbDomain(l) => ("lb_domain_id", l),
         };
         let order = if ascending { "ASC" } else { "DESC" };
         // RFC 3339 timestamps in UTC with a fixed format sort as text.
@@ -130,6 +134,7 @@ mod tests {
                     .log_operation(
                         c.id,
                         Some(z.id),
+                        None,
                         "record",
                         Some("alice"),
                         op,
@@ -144,6 +149,7 @@ mod tests {
             store
                 .log_operation(
                     c.id,
+                    None,
                     None,
                     "service",
                     None,

@@ -1492,3 +1492,117 @@ fn put_records_stages_a_whole_set_that_the_next_commit_serves() {
     let (st, _) = put(json!([rec("x.example.com.", "A", "192.0.2.1")]), &other);
     assert_eq!(st, 404);
 }
+
+#[test]
+fn lb_domain_config_is_replaced_whole_or_not_at_all() {
+    let server = Platdns::start(&[], &[]);
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let api = server.http;
+    let (zone, tok) = tenant_with_zone(api, op.trim(), "acme", "example.com");
+    let (_, other) = tenant_with_zone(api, op.trim(), "globex", "globex.test");
+    let (_, c) = http(api, "GET", &format!("/dpf/v1/zones/{zone}/contract"), Some(&tok), None);
+    let contract = c["result"]["id"].as_str().unwrap().to_string();
+    let (st, lb) = http(
+        api,
+        "POST",
+        "/operator/v1/lb_domains",
+        Some(op.trim()),
+        Some(&json!({ "contract_id": contract }).to_string()),
+    );
+    assert_eq!(st, 201, "{lb}");
+    let id = lb["result"]["id"].as_str().unwrap().to_string();
+    assert!(
+        lb["result"]["name"].as_str().unwrap().ends_with(".lb.platdns.test."),
+        "{lb}"
+    );
+    let config = |sites: Value| {
+        json!({
+            "monitorings": [{"resource_name": "up", "name": "up", "mtype": "static", "description": "", "props": {"result": "up"}},
+                            {"resource_name": "web", "name": "web", "mtype": "http", "description": "", "props": {"path": "/health"}}],
+            "sites": sites,
+            "rules": [{"resource_name": "main", "name": "main", "description": "", "methods": [
+                {"method": {"resource_name": "a", "mtype": "entry_a", "enabled": true, "methods": [
+                    {"method": {"resource_name": "fo", "mtype": "failover", "enabled": true, "methods": [
+                        {"priority": 1, "method": {"resource_name": "to-web", "mtype": "exit_site", "enabled": true, "site_resource_name": "web"}},
+                        {"priority": 2, "method": {"resource_name": "to-backup", "mtype": "exit_site", "enabled": true, "site_resource_name": "backup"}}
+                    ]}}
+                ]}}
+            ]}]
+        })
+    };
+    let endpoint = |rn: &str, ip: &str, mon: &str| {
+        json!({"resource_name": rn, "name": rn, "weight": 1, "enabled": true, "rdata": [{"value": ip}],
+               "monitorings": [{"resource_name": mon, "enabled": true}]})
+    };
+    let good = config(json!([
+        {"resource_name": "web", "name": "web", "rrtype": "A", "endpoints": [endpoint("w1", "192.0.2.1", "web")]},
+        {"resource_name": "backup", "name": "backup", "rrtype": "A", "endpoints": [endpoint("b1", "198.51.100.1", "up")]}
+    ]));
+    let path = format!("/dpf/v1/lb_domains/{id}/config");
+    let (st, e) = http(api, "PUT", &path, Some(&tok), Some(&good.to_string()));
+    assert_eq!(st, 202, "{e}");
+    let (st, e) = http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/lb_domains/{id}"),
+        Some(&tok),
+        Some(r#"{"rule_resource_name":"main"}"#),
+    );
+    assert_eq!(st, 202, "{e}");
+    // An error anywhere: 400 naming the JSONPath, and nothing changes.
+    let mut bad = good.clone();
+    bad["sites"][1]["endpoints"][0]["weight"] = json!(300);
+    bad["sites"][0]["name"] = json!("renamed");
+    let (st, e) = http(api, "PUT", &path, Some(&tok), Some(&bad.to_string()));
+    assert_eq!(st, 400, "{e}");
+    assert_eq!(e["error_details"][0]["target"], "$.sites[1].endpoints[0].weight", "{e}");
+    // Dropping the applied rule is refused too (DPF rule_in_use).
+    let mut norule = good.clone();
+    norule["rules"][0]["resource_name"] = json!("other");
+    let (st, e) = http(api, "PUT", &path, Some(&tok), Some(&norule.to_string()));
+    assert_eq!(st, 400, "{e}");
+    let (_, got) = http(api, "GET", &path, Some(&tok), None);
+    let r = &got["result"];
+    assert_eq!(r["sites"][0]["name"], "web", "unchanged: {got}");
+    // Statuses: the http monitoring is unknown until the monitor runs, so the
+    // web site is down; the static one is up, so backup answers.
+    assert_eq!(r["sites"][0]["live_status"], "down");
+    assert_eq!(r["sites"][1]["live_status"], "up");
+    assert_eq!(r["sites"][1]["endpoints"][0]["ready_status"], "up");
+    let fo = &r["rules"][0]["methods"][0]["method"]["methods"][0]["method"];
+    assert_eq!(fo["ready_status"], "up", "{fo}");
+    assert_eq!(fo["methods"][0]["method"]["live_status"], "down");
+    // The applied rule must exist; another tenant sees 404.
+    let (st, e) = http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/lb_domains/{id}"),
+        Some(&tok),
+        Some(r#"{"rule_resource_name":"nope"}"#),
+    );
+    assert_eq!(st, 400, "{e}");
+    for (method, body) in [("GET", None), ("PUT", Some(good.to_string()))] {
+        let (st, _) = http(api, method, &path, Some(&other), body.as_deref());
+        assert_eq!(st, 404, "{method}");
+    }
+    let (_, logs) = http(api, "GET", &format!("/dpf/v1/lb_domains/{id}/logs"), Some(&tok), None);
+    let ops: Vec<&str> = logs["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["operation"].as_str().unwrap())
+        .collect();
+    assert_eq!(ops, ["file_import", "update_lb_domain_rule"], "{logs}");
+    let (_, clogs) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/contracts/{contract}/logs"),
+        Some(&tok),
+        None,
+    );
+    assert!(clogs["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["operation"] != "file_import"));
+}

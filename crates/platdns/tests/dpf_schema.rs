@@ -118,6 +118,14 @@ fn responses_match_the_reference_schemas() {
         Some(&json!({"account_id": acct, "scopes": ["read", "write"]}).to_string()),
     );
     let tok = t["result"]["token"].as_str().unwrap().to_string();
+    let (_, lb) = http(
+        api,
+        "POST",
+        "/operator/v1/lb_domains",
+        op,
+        Some(&json!({"contract_id": cid, "name": "www.lb.example.com."}).to_string()),
+    );
+    let lid = lb["result"]["id"].as_str().unwrap().to_string();
 
     // (method, reference template, our path, body, expected status)
     let mut calls: Vec<(&str, &str, String, Option<String>, u16)> = vec![
@@ -212,6 +220,79 @@ fn responses_match_the_reference_schemas() {
             "GET",
             "/zones/{ZoneId}/managed_dns_servers",
             format!("/dpf/v1/zones/{zid}/managed_dns_servers"),
+            None,
+            200,
+        ),
+        (
+            "PUT",
+            "/lb_domains/{LbDomainId}/config",
+            format!("/dpf/v1/lb_domains/{lid}/config"),
+            Some(LB_CONFIG.into()),
+            202,
+        ),
+        (
+            "PATCH",
+            "/lb_domains/{LbDomainId}",
+            format!("/dpf/v1/lb_domains/{lid}"),
+            Some(r#"{"rule_resource_name":"main","description":"shop"}"#.into()),
+            202,
+        ),
+        (
+            "PUT",
+            "/lb_domains/{LbDomainId}/labels",
+            format!("/dpf/v1/lb_domains/{lid}/labels"),
+            Some(r#"{"labels":{"env":"prod"}}"#.into()),
+            202,
+        ),
+        ("GET", "/lb_domains", "/dpf/v1/lb_domains".into(), None, 200),
+        (
+            "GET",
+            "/lb_domains/{LbDomainId}/logs",
+            format!("/dpf/v1/lb_domains/{lid}/logs"),
+            None,
+            200,
+        ),
+        (
+            "GET",
+            "/lb_domains/{LbDomainId}/logs/count",
+            format!("/dpf/v1/lb_domains/{lid}/logs/count"),
+            None,
+            200,
+        ),
+        ("GET", "/lb_domains/count", "/dpf/v1/lb_domains/count".into(), None, 200),
+        ("GET", "/lb_domains/{LbDomainId}", format!("/dpf/v1/lb_domains/{lid}"), None, 200),
+        (
+            "GET",
+            "/lb_domains/{LbDomainId}/config",
+            format!("/dpf/v1/lb_domains/{lid}/config"),
+            None,
+            200,
+        ),
+        (
+            "GET",
+            "/lb_domains/{LbDomainId}/contract",
+            format!("/dpf/v1/lb_domains/{lid}/contract"),
+            None,
+            200,
+        ),
+        (
+            "GET",
+            "/lb_domains/{LbDomainId}/labels",
+            format!("/dpf/v1/lb_domains/{lid}/labels"),
+            None,
+            200,
+        ),
+        (
+            "GET",
+            "/contracts/{ContractId}/lb_domains",
+            format!("/dpf/v1/contracts/{cid}/lb_domains"),
+            None,
+            200,
+        ),
+        (
+            "GET",
+            "/contracts/{ContractId}/lb_domains/count",
+            format!("/dpf/v1/contracts/{cid}/lb_domains/count"),
             None,
             200,
         ),
@@ -491,3 +572,31 @@ fn responses_match_the_reference_schemas() {
         failures.join("\n")
     );
 }
+
+/// An LB domain configuration: an http and a static monitoring, two A
+/// sites and a sorry exit under a failover.
+const LB_CONFIG: &str = r#"{
+  "monitorings": [
+    {"resource_name": "web", "name": "web", "mtype": "http", "description": "", "props": {"interval": 30, "holdtime": 0, "timeout": 5, "path": "/health", "status_codes": ["200"]}},
+    {"resource_name": "up", "name": "always", "mtype": "static", "description": "", "props": {"result": "up"}}
+  ],
+  "sites": [
+    {"resource_name": "tokyo", "name": "Tokyo", "rrtype": "A", "description": "", "endpoints": [
+      {"resource_name": "t1", "name": "t1", "monitoring_target": "192.0.2.1", "description": "", "weight": 1, "manual_failback": false, "manual_failover": false, "enabled": true, "rdata": [{"value": "192.0.2.1"}], "monitorings": [{"resource_name": "web", "enabled": true}]}
+    ]},
+    {"resource_name": "osaka", "name": "Osaka", "rrtype": "A", "description": "", "endpoints": [
+      {"resource_name": "o1", "name": "o1", "monitoring_target": "", "description": "", "weight": 1, "manual_failback": false, "manual_failover": false, "enabled": true, "rdata": [{"value": "198.51.100.1"}], "monitorings": [{"resource_name": "up", "enabled": true}]}
+    ]}
+  ],
+  "rules": [
+    {"resource_name": "main", "name": "main", "description": "", "methods": [
+      {"method": {"resource_name": "a", "mtype": "entry_a", "enabled": true, "methods": [
+        {"method": {"resource_name": "fo", "mtype": "failover", "enabled": true, "methods": [
+          {"priority": 1, "method": {"resource_name": "to-tokyo", "mtype": "exit_site", "enabled": true, "site_resource_name": "tokyo", "methods": []}},
+          {"priority": 2, "method": {"resource_name": "to-osaka", "mtype": "exit_site", "enabled": true, "site_resource_name": "osaka", "methods": []}},
+          {"priority": 3, "method": {"resource_name": "sorry", "mtype": "exit_sorry", "enabled": true, "methods": []}}
+        ]}}
+      ]}}
+    ]}
+  ]
+}"#;

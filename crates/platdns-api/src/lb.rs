@@ -1,0 +1,431 @@
+//! DPF traffic management (`/lb_domains`): list, count, get, patch (incl.
+//! switching the applied rule), contract, labels, and the whole
+//! configuration (`GET`/`PUT .../config`). A `PUT config` is checked whole by
+//! `platdns-steering` first: any error answers DPF's `TargetBadRequest` with
+//! the JSONPath of each bad field as `target`, and nothing is written.
+//!
+//! Statuses shown by `GET config` come from `static` monitorings until the
+//! health monitor runs (issue 5 continues): other monitorings are
+//! `unknown`, so their endpoints are Live down.
+
+use crate::auth::Tenant;
+use crate::dpf::{find_contract, job_done, Listing, Op};
+use crate::json::{self, Body, Description};
+use crate::routes::Routes;
+use crate::{ApiError, ApiResult, AppState};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use platdns_steering::model::{Limits, MethodItem, MethodType};
+use platdns_steering::status::{endpoint_live, EndpointFlags, EndpointState, Health};
+use platdns_steering::LbConfig;
+use platdns_store::{LabelOf, LbDomain};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .get("/lb_domains", list)
+        .get("/lb_domains/count", count)
+        .get("/lb_domains/{id}", get_one)
+        .patch("/lb_domains/{id}", patch_one)
+        .get("/lb_domains/{id}/contract", contract_of)
+        .get("/lb_domains/{id}/labels", get_labels)
+        .put("/lb_domains/{id}/labels", put_labels)
+        .get("/lb_domains/{id}/config", get_config)
+        .put("/lb_domains/{id}/config", put_config)
+        .get("/contracts/{id}/lb_domains", contract_list)
+        .get("/contracts/{id}/lb_domains/count", contract_count)
+}
+
+fn lb_json(l: &LbDomain) -> Value {
+    json!({
+        "id": l.public_id,
+        // As for zones: the contract's default common configuration.
+        "common_config_id": l.contract_id,
+        "service_code": l.service_code,
+        "state": l.state,
+        "favorite": l.favorite,
+        "name": l.name,
+        "description": l.description,
+        "rule_resource_name": l.rule_resource_name,
+    })
+}
+
+pub(crate) async fn find_lb(s: &AppState, t: &Tenant, id: &str) -> ApiResult<LbDomain> {
+    let l = s.store.find_lb_domain(id, Some(t.account_id())).await?;
+    if !t.may_see_contract(l.contract_id) {
+        return Err(ApiError::not_found());
+    }
+    Ok(l)
+}
+
+async fn visible(s: &AppState, t: &Tenant, contract_id: Option<i64>) -> ApiResult<Vec<Value>> {
+    let all = s.store.list_lb_domains(Some(t.account_id()), contract_id).await?;
+    Ok(all
+        .iter()
+        .filter(|l| t.may_see_contract(l.contract_id))
+        .map(lb_json)
+        .collect())
+}
+
+async fn list(State(s): State<AppState>, t: Tenant, RawQuery(q): RawQuery) -> ApiResult<Json<Value>> {
+    let l = Listing::parse(q.as_deref())?;
+    Ok(Json(json::results(l.apply(visible(&s, &t, None).await?))))
+}
+
+async fn count(State(s): State<AppState>, t: Tenant, RawQuery(q): RawQuery) -> ApiResult<Json<Value>> {
+    let l = Listing::parse(q.as_deref())?;
+    Ok(Json(json::count(l.count(&visible(&s, &t, None).await?))))
+}
+
+async fn contract_list(
+    State(s): State<AppState>,
+    t: Tenant,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let l = Listing::parse(q.as_deref())?;
+    let c = find_contract(&s, &t, &id).await?;
+    Ok(Json(json::results(l.apply(visible(&s, &t, Some(c.id)).await?))))
+}
+
+async fn contract_count(
+    State(s): State<AppState>,
+    t: Tenant,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let l = Listing::parse(q.as_deref())?;
+    let c = find_contract(&s, &t, &id).await?;
+    Ok(Json(json::count(l.count(&visible(&s, &t, Some(c.id)).await?))))
+}
+
+async fn get_one(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(json::result(lb_json(&find_lb(&s, &t, &id).await?))))
+}
+
+async fn contract_of(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let l = find_lb(&s, &t, &id).await?;
+    Ok(Json(json::result(json::contract(
+        &s.store.get_contract(l.contract_id).await?,
+    ))))
+}
+
+/// DPF `PatchLbDomain`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchLb {
+    #[serde(default, deserialize_with = "crate::json::non_null")]
+    description: Option<Description>,
+    #[serde(default, deserialize_with = "crate::json::non_null")]
+    favorite: Option<i64>,
+    #[serde(default, deserialize_with = "crate::json::non_null")]
+    rule_resource_name: Option<String>,
+}
+
+async fn patch_one(
+    State(s): State<AppState>,
+    t: Tenant,
+    Path(id): Path<String>,
+    Body(b): Body<PatchLb>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let l = find_lb(&s, &t, &id).await?;
+    t.require_write(l.contract_id)?;
+    if b.favorite.is_some_and(|f| !(1..=2).contains(&f)) {
+        return Err(ApiError::bad_request("invalid", "favorite", "1 or 2"));
+    }
+    if let Some(rule) = &b.rule_resource_name {
+        let config = stored_config(&l)?;
+        if config.rule(rule).is_none() {
+            return Err(ApiError::bad_request(
+                "not_found",
+                "rule_resource_name",
+                format!("no rule {rule}"),
+            ));
+        }
+    }
+    let operation = match (&b.rule_resource_name, &b.favorite) {
+        (Some(_), _) => "update_lb_domain_rule",
+        (None, Some(_)) => "update_lb_domain_favorite",
+        _ => "update_lb_domain_description",
+    };
+    s.store
+        .update_lb_domain(
+            l.id,
+            b.description.as_deref(),
+            b.favorite,
+            b.rule_resource_name.as_deref(),
+        )
+        .await?;
+    job_done(&s, &t, format!("/dpf/v1/lb_domains/{id}"), lb_op(&l, operation)).await
+}
+
+fn lb_op<'a>(l: &LbDomain, operation: &'a str) -> Op<'a> {
+    Op {
+        contract_id: l.contract_id,
+        zone_id: None,
+        lb_domain_id: Some(l.id),
+        log_type: "service",
+        operation,
+        target: l.name.clone(),
+    }
+}
+
+async fn get_labels(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let l = find_lb(&s, &t, &id).await?;
+    let labels = s.store.labels(LabelOf::LbDomain, l.id).await?;
+    Ok(Json(json::result(json!({ "labels": labels }))))
+}
+
+async fn put_labels(
+    State(s): State<AppState>,
+    t: Tenant,
+    Path(id): Path<String>,
+    Body(b): Body<crate::labels::PutLabels>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let l = find_lb(&s, &t, &id).await?;
+    t.require_write(l.contract_id)?;
+    let labels = crate::labels::check(b.labels)?;
+    s.store.set_labels(LabelOf::LbDomain, l.id, &labels).await?;
+    job_done(
+        &s,
+        &t,
+        format!("/dpf/v1/lb_domains/{id}/labels"),
+        lb_op(&l, "update_lb_domain_labels"),
+    )
+    .await
+}
+
+fn stored_config(l: &LbDomain) -> ApiResult<LbConfig> {
+    serde_json::from_str(&l.config).map_err(|e| {
+        tracing::error!(lb_domain = %l.name, error = %e, "stored configuration does not parse");
+        ApiError::internal()
+    })
+}
+
+/// DPF's `TargetBadRequest`: one detail per problem, `target` its JSONPath.
+struct TargetBadRequest(Vec<platdns_steering::ConfigError>);
+
+impl IntoResponse for TargetBadRequest {
+    fn into_response(self) -> Response {
+        let message = self.0.first().map(ToString::to_string).unwrap_or_default();
+        let details: Vec<Value> = self
+            .0
+            .iter()
+            .map(|e| json!({"code": "invalid", "attribute": "config", "target": e.path}))
+            .collect();
+        let body = json!({
+            "request_id": platdns_store::new_request_id(),
+            "error_type": "Bad Request",
+            "error_message": message,
+            "error_details": details,
+        });
+        (StatusCode::BAD_REQUEST, Json(body)).into_response()
+    }
+}
+
+/// DPF `PUT /lb_domains/{id}/config`: replaces the whole configuration, or
+/// nothing. The applied rule must still be in it (DPF `rule_in_use`).
+async fn put_config(
+    State(s): State<AppState>,
+    t: Tenant,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), Response> {
+    let l = find_lb(&s, &t, &id).await.map_err(IntoResponse::into_response)?;
+    t.require_write(l.contract_id).map_err(IntoResponse::into_response)?;
+    // DPF: a configuration is at most 1 MiB (`too_large`).
+    if body.len() > 1 << 20 {
+        return Err(ApiError::bad_request("too_large", "config", "at most 1 MiB").into_response());
+    }
+    let config = LbConfig::parse(&body, &Limits::default()).map_err(|e| TargetBadRequest(e).into_response())?;
+    if !l.rule_resource_name.is_empty() && config.rule(&l.rule_resource_name).is_none() {
+        return Err(TargetBadRequest(vec![platdns_steering::ConfigError {
+            path: "$.rules".into(),
+            message: format!("the applied rule {} must stay", l.rule_resource_name),
+        }])
+        .into_response());
+    }
+    let text = serde_json::to_string(&config).expect("serialisable");
+    s.store
+        .put_lb_config(l.id, &text)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
+    job_done(
+        &s,
+        &t,
+        format!("/dpf/v1/lb_domains/{id}/config"),
+        lb_op(&l, "file_import"),
+    )
+    .await
+    .map_err(IntoResponse::into_response)
+}
+
+/// DPF `GET /lb_domains/{id}/config`: the configuration with its statuses.
+async fn get_config(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let l = find_lb(&s, &t, &id).await?;
+    let config = stored_config(&l)?;
+    Ok(Json(json::result(config_json(&config))))
+}
+
+/// The result a monitoring gives an endpoint now: a `static` one its fixed
+/// result; the others `unknown` until the health monitor runs.
+fn result_of(config: &LbConfig, monitoring: &str) -> Health {
+    let m = config.monitorings.iter().find(|m| m.resource_name == monitoring);
+    match m.and_then(|m| m.props.result.as_deref()) {
+        Some("up") => Health::Up,
+        Some("down") => Health::Down,
+        _ => Health::Unknown,
+    }
+}
+
+fn health_str(h: Health) -> &'static str {
+    match h {
+        Health::Up => "up",
+        Health::Down => "down",
+        Health::Unknown => "unknown",
+    }
+}
+
+fn up_down(b: bool) -> &'static str {
+    if b {
+        "up"
+    } else {
+        "down"
+    }
+}
+
+/// The Ready state of every endpoint, keyed by resource name, as the
+/// statuses are derived today (see the module comment).
+pub(crate) fn endpoint_states(config: &LbConfig) -> Vec<(String, EndpointState)> {
+    let mut out = Vec::new();
+    for site in &config.sites {
+        for e in &site.endpoints {
+            let live = endpoint_live(
+                e.monitorings
+                    .iter()
+                    .map(|l| (l.enabled, result_of(config, &l.resource_name))),
+            );
+            let flags = EndpointFlags {
+                enabled: e.enabled,
+                manual_failover: e.manual_failover,
+                manual_failback: e.manual_failback,
+            };
+            let mut state = EndpointState::default();
+            state.on_live(live, flags);
+            out.push((e.resource_name.clone(), state));
+        }
+    }
+    out
+}
+
+fn config_json(config: &LbConfig) -> Value {
+    let states = endpoint_states(config);
+    let state_of = |rn: &str| {
+        states
+            .iter()
+            .find(|(n, _)| n == rn)
+            .map(|(_, s)| *s)
+            .unwrap_or_default()
+    };
+    let monitoring_json = |rn: &str| {
+        config
+            .monitorings
+            .iter()
+            .find(|m| m.resource_name == rn)
+            .map(|m| serde_json::to_value(m).expect("serialisable"))
+            .unwrap_or(Value::Null)
+    };
+    let site_up = |rn: &str| {
+        config
+            .sites
+            .iter()
+            .find(|s| s.resource_name == rn)
+            .is_some_and(|s| s.endpoints.iter().any(|e| state_of(&e.resource_name).ready))
+    };
+    let sites: Vec<Value> = config
+        .sites
+        .iter()
+        .map(|site| {
+            let endpoints: Vec<Value> = site
+                .endpoints
+                .iter()
+                .map(|e| {
+                    let st = state_of(&e.resource_name);
+                    let mut v = serde_json::to_value(e).expect("serialisable");
+                    v["live_status"] = json!(up_down(st.live));
+                    v["ready_status"] = json!(up_down(st.ready));
+                    v["monitorings"] = json!(e
+                        .monitorings
+                        .iter()
+                        .map(|l| {
+                            let mut m = monitoring_json(&l.resource_name);
+                            m["enabled"] = json!(l.enabled);
+                            m["result"] = json!(health_str(result_of(config, &l.resource_name)));
+                            m
+                        })
+                        .collect::<Vec<_>>());
+                    v
+                })
+                .collect();
+            json!({
+                "resource_name": site.resource_name,
+                "name": site.name,
+                "rrtype": site.rrtype,
+                "description": site.description,
+                "live_status": up_down(site_up(&site.resource_name)),
+                "endpoints": endpoints,
+            })
+        })
+        .collect();
+    fn methods(items: &[MethodItem], site_up: &dyn Fn(&str) -> bool) -> (Vec<Value>, Vec<bool>) {
+        let mut out = Vec::new();
+        let mut ready = Vec::new();
+        for item in items {
+            let m = &item.method;
+            let (children, kids_ready) = methods(&m.methods, site_up);
+            let live = match m.mtype {
+                MethodType::ExitSorry => true,
+                MethodType::ExitSite => m.site_resource_name.as_deref().is_some_and(site_up),
+                _ => kids_ready.iter().any(|&r| r),
+            };
+            let is_ready = m.enabled && live;
+            let mut method = Map::new();
+            method.insert("resource_name".into(), json!(m.resource_name));
+            method.insert("mtype".into(), serde_json::to_value(m.mtype).expect("serialisable"));
+            method.insert("enabled".into(), json!(m.enabled));
+            method.insert("live_status".into(), json!(up_down(live)));
+            method.insert("ready_status".into(), json!(up_down(is_ready)));
+            if let Some(site) = &m.site_resource_name {
+                method.insert("site_resource_name".into(), json!(site));
+            }
+            method.insert("methods".into(), json!(children));
+            let mut v = json!({ "method": Value::Object(method) });
+            if let Some(p) = item.priority {
+                v["priority"] = json!(p);
+            }
+            out.push(v);
+            ready.push(is_ready);
+        }
+        (out, ready)
+    }
+    let rules: Vec<Value> = config
+        .rules
+        .iter()
+        .map(|r| {
+            json!({
+                "resource_name": r.resource_name,
+                "name": r.name,
+                "description": r.description,
+                "methods": methods(&r.methods, &site_up).0,
+            })
+        })
+        .collect();
+    json!({
+        "monitorings": config.monitorings.iter().map(|m| serde_json::to_value(m).expect("serialisable")).collect::<Vec<_>>(),
+        "sites": sites,
+        "rules": rules,
+    })
+}
