@@ -151,7 +151,8 @@ async fn patch_one(
         (None, Some(_)) => "update_lb_domain_favorite",
         _ => "update_lb_domain_description",
     };
-    s.store
+    let updated = s
+        .store
         .update_lb_domain(
             l.id,
             b.description.as_deref(),
@@ -159,6 +160,8 @@ async fn patch_one(
             b.rule_resource_name.as_deref(),
         )
         .await?;
+    // A new applied rule answers the next query.
+    crate::publish::publish_lb(&s, &updated).await?;
     job_done(&s, &t, format!("/dpf/v1/lb_domains/{id}"), lb_op(&l, operation)).await
 }
 
@@ -249,10 +252,14 @@ async fn put_config(
         .into_response());
     }
     let text = serde_json::to_string(&config).expect("serialisable");
-    s.store
+    let updated = s
+        .store
         .put_lb_config(l.id, &text)
         .await
         .map_err(|e| ApiError::from(e).into_response())?;
+    crate::publish::publish_lb(&s, &updated)
+        .await
+        .map_err(IntoResponse::into_response)?;
     job_done(
         &s,
         &t,

@@ -492,6 +492,7 @@ async fn create_lb_domain(
         ),
     };
     let l = s.store.create_lb_domain(c.id, &name, s.clock.now()).await?;
+    crate::publish::publish_lb(&s, &l).await?;
     let v = OperatorLbDomain {
         id: l.public_id,
         service_code: l.service_code,

@@ -9,9 +9,10 @@
 //! and off the commit path when a zone's overlay wants compaction.
 
 use crate::{ApiError, AppState};
+use platdns_steering::{Answer, LbConfig, Steering};
 use platdns_store::{RecordRow, Zone as StoreZone};
 use platdns_zone::zonefile::{parse_str, NoIncludes, Record};
-use platdns_zone::{Name, RrsetChange, Rtype, Zone};
+use platdns_zone::{Name, RrsetChange, Rtype, Steered, Zone};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
@@ -23,6 +24,8 @@ pub trait Publisher: Send + Sync {
     /// Serves `new` only if `expected` is still what is served (a compaction
     /// must not undo a commit that came after it started). True if it did.
     fn replace_if(&self, apex: &Name, expected: &Arc<Zone>, new: Arc<Zone>) -> bool;
+    /// Serves a steered name (an LB domain), or stops.
+    fn publish_steered(&self, name: &Name, answer: Option<Arc<dyn Steered>>);
 }
 
 /// One lock per zone, held from a commit's start until its zone is
@@ -58,8 +61,11 @@ pub struct ZoneDefaults {
     pub soa_timers: [u32; 4],
     /// TSIG key names are `<label>.<contract id>.<tsig_suffix>`.
     pub tsig_suffix: String,
-    /// LB domains created without a name get `<random>.<lb_zone>`.
+    /// LB domains created without a name get `<random>.<lb_zone>`; the
+    /// platform serves that zone (SOA and NS) itself.
     pub lb_zone: String,
+    /// TTL of LB answers (DPF has none; ours, operator configuration).
+    pub lb_ttl: u32,
 }
 
 impl Default for ZoneDefaults {
@@ -70,6 +76,7 @@ impl Default for ZoneDefaults {
             soa_timers: [3600, 600, 604800, 300],
             tsig_suffix: "platdns.test.".into(),
             lb_zone: "lb.platdns.test.".into(),
+            lb_ttl: 30,
         }
     }
 }
@@ -255,9 +262,80 @@ pub async fn republish(s: &AppState, zone_id: i64) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// A published LB domain: its compiled steering and which endpoints are
+/// Ready now.
+struct LbAnswer {
+    steering: Steering,
+    ready: Vec<bool>,
+}
+
+impl Steered for LbAnswer {
+    fn answer(&self, qtype: Rtype, random: u32, out: &mut dyn FnMut(Rtype, u32, &[u8]) -> bool) -> usize {
+        match self.steering.answer(qtype.0, &self.ready, random) {
+            Answer::Endpoint { rtype, endpoint } => {
+                let mut n = 0;
+                for rdata in self.steering.rdata(endpoint) {
+                    if !out(Rtype(rtype), self.steering.ttl(), rdata) {
+                        break;
+                    }
+                    n += 1;
+                }
+                n
+            }
+            Answer::NoData => 0,
+        }
+    }
+}
+
+/// Serves an LB domain as it is configured now, or withdraws it (before
+/// publication, or its contract ended). Ready bits come from the statuses
+/// `lb.rs` derives (static monitorings until the health monitor runs).
+pub async fn publish_lb(s: &AppState, l: &platdns_store::LbDomain) -> Result<(), ApiError> {
+    let name = Name::from_text(&l.name, None).map_err(|e| ApiError::bad_request("invalid", "name", e.to_string()))?;
+    let contract = s.store.get_contract(l.contract_id).await?;
+    if l.state != 2 || ended(s, &contract) {
+        s.publisher.publish_steered(&name, None);
+        return Ok(());
+    }
+    let config: LbConfig = serde_json::from_str(&l.config).map_err(|_| ApiError::internal())?;
+    let states = crate::lb::endpoint_states(&config);
+    let rule = (!l.rule_resource_name.is_empty()).then_some(l.rule_resource_name.as_str());
+    let answer = LbAnswer {
+        steering: Steering::compile(&config, rule, s.zone_defaults.lb_ttl),
+        ready: states.iter().map(|(_, st)| st.ready).collect(),
+    };
+    s.publisher.publish_steered(&name, Some(Arc::new(answer)));
+    Ok(())
+}
+
+/// The platform's own zone for LB names: SOA and NS only; the names under
+/// it are steered.
+pub fn lb_zone(d: &ZoneDefaults) -> Result<Zone, ApiError> {
+    let apex =
+        Name::from_text(&d.lb_zone, None).map_err(|e| ApiError::bad_request("invalid", "lb_zone", e.to_string()))?;
+    let apex_text = apex.to_string();
+    let mut text = format!("$ORIGIN {apex_text}\n$TTL 3600\n");
+    text += &soa_line(&apex_text, 1, d);
+    for ns in &d.nameservers {
+        text += &format!("{apex_text} IN NS {ns}\n");
+    }
+    let parsed = parse_str(&text, "lb zone", Some(&apex), &mut NoIncludes);
+    Zone::from_parsed(&parsed, Some(&apex))
+        .map_err(|e| ApiError::bad_request("invalid", "lb_zone", format!("{:?}", e[0])))
+}
+
 /// Publishes every servable zone in the store (at start-up).
 pub async fn publish_all(s: &AppState) -> Result<usize, ApiError> {
     let zones = s.store.list_zones(None, None).await?;
+    s.publisher.publish(
+        &Name::from_text(&s.zone_defaults.lb_zone, None).map_err(|_| ApiError::internal())?,
+        Some(Arc::new(lb_zone(&s.zone_defaults)?)),
+    );
+    for l in s.store.list_lb_domains(None, None).await? {
+        if let Err(e) = publish_lb(s, &l).await {
+            tracing::error!(lb_domain = %l.name, error = %e.message, "LB domain not served");
+        }
+    }
     let mut n = 0;
     for z in zones {
         match republish(s, z.id).await {

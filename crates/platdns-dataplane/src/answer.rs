@@ -10,7 +10,7 @@ use crate::compress::Compressor;
 use crate::wire::{hdr, parse_query, rcode, Query, Reject, HEADER_LEN};
 use platdns_zone::lookup::{Outcome, Owner, Section};
 use platdns_zone::zone::RrIter;
-use platdns_zone::{Catalog, Resolution, Rtype, Zone};
+use platdns_zone::{Catalog, Resolution, Rtype, Steered, Zone};
 
 /// Largest UDP payload we send, whatever the client offers: the DNS flag day
 /// 2020 figure, which avoids IP fragmentation on common paths.
@@ -37,6 +37,9 @@ pub struct Identity {
 pub struct Responder {
     resolution: Resolution,
     compressor: Compressor,
+    /// xorshift32 state for steered names' weighted choice (per worker, so
+    /// no lock and no shared cache line).
+    random: u32,
     pub max_udp_size: u16,
     pub identity: Identity,
 }
@@ -75,6 +78,8 @@ impl Responder {
         Responder {
             resolution: Resolution::default(),
             compressor: Compressor::default(),
+            // Any non-zero seed; workers differ by their address.
+            random: 0x9e37_79b9 ^ (std::ptr::addr_of!(max_udp_size) as usize as u32) | 1,
             max_udp_size,
             identity,
         }
@@ -138,7 +143,47 @@ impl Responder {
         let Some(zone) = catalog.find(q.qname(), q.qtype) else {
             return rcode::REFUSED;
         };
+        if let Some(s) = catalog.steered(q.qname()) {
+            return self.steered(zone, &**s, q, msg);
+        }
         zone.resolve(q.qname(), q.qtype, &mut self.resolution);
+        self.encode(zone, msg)
+    }
+
+    /// A steered name (traffic management): the records the steering chose,
+    /// owned by the QNAME (a pointer to the question); NODATA with the
+    /// zone's SOA when it chose none.
+    fn steered(&mut self, zone: &Zone, s: &dyn Steered, q: &Query, msg: &mut Msg) -> u16 {
+        self.random ^= self.random << 13;
+        self.random ^= self.random >> 17;
+        self.random ^= self.random << 5;
+        let f = u16::from_be_bytes([msg.buf[2], msg.buf[3]]) | hdr::AA;
+        msg.set_u16(2, f);
+        let start = msg.len;
+        let mut full = false;
+        let n = s.answer(q.qtype, self.random, &mut |rtype, ttl, rdata| {
+            let mut rr = [0u8; 12];
+            rr[0..2].copy_from_slice(&[0xC0, 0x0C]);
+            rr[2..4].copy_from_slice(&rtype.0.to_be_bytes());
+            rr[4..6].copy_from_slice(&1u16.to_be_bytes());
+            rr[6..10].copy_from_slice(&ttl.to_be_bytes());
+            rr[10..12].copy_from_slice(&(rdata.len() as u16).to_be_bytes());
+            let ok = msg.put(&rr) && msg.put(rdata);
+            full |= !ok;
+            ok
+        });
+        if full {
+            // RFC 2181 §9: a partial RRset is not sent; TC and nothing.
+            msg.len = start;
+            let f = u16::from_be_bytes([msg.buf[2], msg.buf[3]]) | hdr::TC;
+            msg.set_u16(2, f);
+            return rcode::NOERROR;
+        }
+        if n > 0 {
+            msg.set_u16(6, n as u16);
+            return rcode::NOERROR;
+        }
+        self.resolution.set_nodata(zone);
         self.encode(zone, msg)
     }
 

@@ -4,7 +4,7 @@
 use platdns_dataplane::answer::{Identity, Responder, Transport};
 use platdns_zone::zonefile::read_file;
 use platdns_zone::zonefile::{parse_str, NoIncludes};
-use platdns_zone::{Catalog, Name, RrsetChange, Zone};
+use platdns_zone::{Catalog, Name, RrsetChange, Rtype, Steered, Zone};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -80,6 +80,18 @@ fn answering_allocates_nothing() {
     let z = z.unwrap_or_else(|e| panic!("{e:?}"));
     assert!(z.overlay_len() > 0);
     patched.insert(Arc::new(z));
+    // A steered name (traffic management) answers through the same path.
+    struct Fixed;
+    impl Steered for Fixed {
+        fn answer(&self, qtype: Rtype, random: u32, out: &mut dyn FnMut(Rtype, u32, &[u8]) -> bool) -> usize {
+            if qtype != Rtype::A {
+                return 0;
+            }
+            let last = (random % 4) as u8;
+            usize::from(out(Rtype::A, 30, &[192, 0, 2, last]))
+        }
+    }
+    patched.insert_steered(&Name::from_text("lb.example.com.", None).unwrap(), Arc::new(Fixed));
     let e = Some((1232, 0));
     let queries: Vec<(Vec<u8>, Transport)> = [
         query("example.com", 6, 1, None, 0),
@@ -110,6 +122,8 @@ fn answering_allocates_nothing() {
         query("example.com", 1, 3, None, 0),
         query("version.bind", 16, 3, None, 0),
         query("example.com", 252, 1, None, 0),
+        query("lb.example.com", 1, 1, None, 0),
+        query("lb.example.com", 28, 1, e, 0),
     ]
     .into_iter()
     .flat_map(|q| [(q.clone(), Transport::Udp), (q, Transport::Tcp)])

@@ -7,11 +7,23 @@ use crate::zone::Zone;
 use hashbrown::HashMap;
 use std::sync::Arc;
 
+/// A name whose answer is chosen per query (a traffic management LB name,
+/// `platdns-steering`): the DNS node asks it before the zone lookup. The
+/// zone that holds the name gives the SOA for a NODATA.
+pub trait Steered: Send + Sync {
+    /// Hands each answer record (type, TTL, rdata in wire form) to `out`,
+    /// which returns false when the message is full. Returns how many were
+    /// handed over (0: NODATA). Must not allocate: it runs per query.
+    fn answer(&self, qtype: Rtype, random: u32, out: &mut dyn FnMut(Rtype, u32, &[u8]) -> bool) -> usize;
+}
+
 /// An immutable set of zones keyed by lower-cased apex. The server swaps a
 /// whole new `Catalog` in on every change; readers never lock.
 #[derive(Default, Clone)]
 pub struct Catalog {
     zones: HashMap<Box<[u8]>, Arc<Zone>, foldhash::fast::FixedState>,
+    /// Steered names, keyed by lower-cased wire name.
+    steered: HashMap<Box<[u8]>, Arc<dyn Steered>, foldhash::fast::FixedState>,
     /// Label count of the deepest apex, so the walk can skip labels above it.
     max_labels: usize,
 }
@@ -42,6 +54,21 @@ impl Catalog {
 
     pub fn is_empty(&self) -> bool {
         self.zones.is_empty()
+    }
+
+    /// Adds or replaces a steered name.
+    pub fn insert_steered(&mut self, name: &Name, s: Arc<dyn Steered>) {
+        self.steered.insert(name.to_lowercase().as_wire().into(), s);
+    }
+
+    /// The steered name `qname` (lower-cased wire form), if it is one. One
+    /// hash probe, and none while no name is steered.
+    #[inline]
+    pub fn steered(&self, qname: &[u8]) -> Option<&Arc<dyn Steered>> {
+        if self.steered.is_empty() {
+            return None;
+        }
+        self.steered.get(qname)
     }
 
     pub fn zones(&self) -> impl Iterator<Item = &Arc<Zone>> {

@@ -21,7 +21,7 @@ pub mod types;
 pub mod zone;
 pub mod zonefile;
 
-pub use catalog::Catalog;
+pub use catalog::{Catalog, Steered};
 pub use lookup::{Outcome, Owner, Resolution};
 pub use name::Name;
 pub use patch::RrsetChange;

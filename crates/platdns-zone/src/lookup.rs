@@ -91,6 +91,13 @@ pub struct Resolution {
 }
 
 impl Resolution {
+    /// NODATA from `zone`: its SOA with the negative TTL in authority (RFC
+    /// 2308 §2.2), for answers made outside the zone lookup.
+    pub fn set_nodata(&mut self, zone: &Zone) {
+        self.clear();
+        self.authority.push(Owner::Node(zone.apex_node()), zone.negative_soa());
+    }
+
     fn clear(&mut self) {
         self.outcome = Outcome::NoError;
         self.authoritative = true;

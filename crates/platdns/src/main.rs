@@ -215,6 +215,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let served = Arc::new(ServedZones {
         files: std::sync::Mutex::new(files.catalog()),
         store: std::sync::Mutex::new(platdns_zone::Catalog::new()),
+        steered: Default::default(),
         target: catalog.clone(),
     });
 
@@ -361,6 +362,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 struct ServedZones {
     files: std::sync::Mutex<platdns_zone::Catalog>,
     store: std::sync::Mutex<platdns_zone::Catalog>,
+    /// LB names and their current answers.
+    steered: std::sync::Mutex<Vec<(Name, Arc<dyn platdns_zone::Steered>)>>,
     target: Arc<ArcSwap<platdns_zone::Catalog>>,
 }
 
@@ -370,9 +373,13 @@ impl ServedZones {
         // the wrong order. Cloning the catalog copies one pointer per zone.
         let files = self.files.lock().expect("not poisoned");
         let store = self.store.lock().expect("not poisoned");
+        let steered = self.steered.lock().expect("not poisoned");
         let mut merged = files.clone();
         for z in store.zones() {
             merged.insert(z.clone());
+        }
+        for (name, s) in steered.iter() {
+            merged.insert_steered(name, s.clone());
         }
         self.target.store(Arc::new(merged));
     }
@@ -387,6 +394,17 @@ impl platdns_api::Publisher for ServedZones {
                 None => {
                     store.remove(apex);
                 }
+            }
+        }
+        self.rebuild();
+    }
+
+    fn publish_steered(&self, name: &Name, answer: Option<Arc<dyn platdns_zone::Steered>>) {
+        {
+            let mut steered = self.steered.lock().expect("not poisoned");
+            steered.retain(|(n, _)| !n.eq_ignore_case(name));
+            if let Some(a) = answer {
+                steered.push((name.clone(), a));
             }
         }
         self.rebuild();

@@ -1549,6 +1549,19 @@ fn lb_domain_config_is_replaced_whole_or_not_at_all() {
         Some(r#"{"rule_resource_name":"main"}"#),
     );
     assert_eq!(st, 202, "{e}");
+    // Served at once: the web site's http monitoring is unknown until the
+    // monitor runs, so the failover answers from the backup site.
+    let name = lb["result"]["name"].as_str().unwrap().to_string();
+    if require("kdig") {
+        let a = kdig(server.dns, &[&name, "A"]);
+        assert_eq!(a.answer, vec![format!("{name} 30 IN A 198.51.100.1")], "{a:?}");
+        let none = kdig(server.dns, &[&name, "AAAA"]);
+        assert_eq!(
+            (none.rcode.as_str(), none.answer.len()),
+            ("NOERROR", 0),
+            "no entry_aaaa: NODATA"
+        );
+    }
     // An error anywhere: 400 naming the JSONPath, and nothing changes.
     let mut bad = good.clone();
     bad["sites"][1]["endpoints"][0]["weight"] = json!(300);
@@ -1585,6 +1598,18 @@ fn lb_domain_config_is_replaced_whole_or_not_at_all() {
         let (st, _) = http(api, method, &path, Some(&other), body.as_deref());
         assert_eq!(st, 404, "{method}");
     }
+    // The preferred site comes up (its endpoint now watched by a static up
+    // monitoring): the next query moves to it.
+    let mut web_up = good.clone();
+    web_up["sites"][0]["endpoints"][0]["monitorings"][0]["resource_name"] = json!("up");
+    let (st, e) = http(api, "PUT", &path, Some(&tok), Some(&web_up.to_string()));
+    assert_eq!(st, 202, "{e}");
+    if require("kdig") {
+        assert_eq!(
+            kdig(server.dns, &[&name, "A"]).answer,
+            vec![format!("{name} 30 IN A 192.0.2.1")]
+        );
+    }
     let (_, logs) = http(api, "GET", &format!("/dpf/v1/lb_domains/{id}/logs"), Some(&tok), None);
     let ops: Vec<&str> = logs["results"]
         .as_array()
@@ -1592,7 +1617,7 @@ fn lb_domain_config_is_replaced_whole_or_not_at_all() {
         .iter()
         .map(|l| l["operation"].as_str().unwrap())
         .collect();
-    assert_eq!(ops, ["file_import", "update_lb_domain_rule"], "{logs}");
+    assert_eq!(ops, ["file_import", "update_lb_domain_rule", "file_import"], "{logs}");
     let (_, clogs) = http(
         api,
         "GET",
