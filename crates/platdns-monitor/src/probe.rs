@@ -380,6 +380,12 @@ mod tests {
             .check("no.such.host.invalid", &check(Kind::Tcp { port: 80, tls: None }))
             .await;
         assert_eq!(out.health, Health::Down);
-        assert!(out.reason.starts_with("resolve no.such.host.invalid"), "{}", out.reason);
+        // A resolver that fails at once says so; one that never answers
+        // runs into the check's timeout.
+        assert!(
+            out.reason.starts_with("resolve no.such.host.invalid") || out.reason.starts_with("no result within"),
+            "{}",
+            out.reason
+        );
     }
 }

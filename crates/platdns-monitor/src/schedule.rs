@@ -145,7 +145,8 @@ impl<P: Probe> Scheduler<P> {
     }
 
     /// Starts one task per key; changes go to `changes`. The tasks stop when
-    /// the [`Running`] is stopped or dropped, or when `changes` is closed.
+    /// the [`Running`] is stopped or dropped, or when `changes` is closed. A
+    /// full channel holds back the key whose change waits (nothing is lost).
     pub fn start(self, changes: mpsc::Sender<Change>) -> Running {
         let started = Instant::now();
         let plain: Vec<Key> = self.keys.iter().map(|k| Key::clone(k)).collect();
