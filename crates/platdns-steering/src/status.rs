@@ -15,7 +15,7 @@
 //!   `steer.rs` from the same snapshot.
 
 /// One monitoring result (DPF `EndpointMonitoringResult`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Health {
     Up,
     Down,
