@@ -4,9 +4,9 @@
 //! `platdns-steering` first: any error answers DPF's `TargetBadRequest` with
 //! the JSONPath of each bad field as `target`, and nothing is written.
 //!
-//! Statuses shown by `GET config` come from `static` monitorings until the
-//! health monitor runs (issue 5 continues): other monitorings are
-//! `unknown`, so their endpoints are Live down.
+//! Statuses shown by `GET config` come from the health monitor
+//! (`health.rs`): a `static` monitoring's fixed result, the last probe's for
+//! the others (`unknown`, so Live down, until the first probe).
 
 use crate::auth::Tenant;
 use crate::dpf::{find_contract, job_done, Listing, Op};
@@ -243,7 +243,10 @@ async fn put_config(
     if body.len() > 1 << 20 {
         return Err(ApiError::bad_request("too_large", "config", "at most 1 MiB").into_response());
     }
-    let config = LbConfig::parse(&body, &Limits::default()).map_err(|e| TargetBadRequest(e).into_response())?;
+    let limits = Limits {
+        min_interval: s.zone_defaults.lb_min_interval,
+    };
+    let config = LbConfig::parse(&body, &limits).map_err(|e| TargetBadRequest(e).into_response())?;
     if !l.rule_resource_name.is_empty() && config.rule(&l.rule_resource_name).is_none() {
         return Err(TargetBadRequest(vec![platdns_steering::ConfigError {
             path: "$.rules".into(),
@@ -260,6 +263,9 @@ async fn put_config(
     crate::publish::publish_lb(&s, &updated)
         .await
         .map_err(IntoResponse::into_response)?;
+    crate::health::reschedule(&s)
+        .await
+        .map_err(IntoResponse::into_response)?;
     job_done(
         &s,
         &t,
@@ -274,18 +280,7 @@ async fn put_config(
 async fn get_config(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let l = find_lb(&s, &t, &id).await?;
     let config = stored_config(&l)?;
-    Ok(Json(json::result(config_json(&config))))
-}
-
-/// The result a monitoring gives an endpoint now: a `static` one its fixed
-/// result; the others `unknown` until the health monitor runs.
-fn result_of(config: &LbConfig, monitoring: &str) -> Health {
-    let m = config.monitorings.iter().find(|m| m.resource_name == monitoring);
-    match m.and_then(|m| m.props.result.as_deref()) {
-        Some("up") => Health::Up,
-        Some("down") => Health::Down,
-        _ => Health::Unknown,
-    }
+    Ok(Json(json::result(config_json(&s, &config))))
 }
 
 fn health_str(h: Health) -> &'static str {
@@ -306,15 +301,16 @@ fn up_down(b: bool) -> &'static str {
 
 /// The Ready state of every endpoint, keyed by resource name, as the
 /// statuses are derived today (see the module comment).
-pub(crate) fn endpoint_states(config: &LbConfig) -> Vec<(String, EndpointState)> {
+pub(crate) fn endpoint_states(s: &AppState, config: &LbConfig) -> Vec<(String, EndpointState)> {
     let mut out = Vec::new();
     for site in &config.sites {
         for e in &site.endpoints {
-            let live = endpoint_live(
-                e.monitorings
-                    .iter()
-                    .map(|l| (l.enabled, result_of(config, &l.resource_name))),
-            );
+            let live = endpoint_live(e.monitorings.iter().map(|l| {
+                (
+                    l.enabled,
+                    s.health.result(config, &e.monitoring_target, &l.resource_name),
+                )
+            }));
             let flags = EndpointFlags {
                 enabled: e.enabled,
                 manual_failover: e.manual_failover,
@@ -328,8 +324,8 @@ pub(crate) fn endpoint_states(config: &LbConfig) -> Vec<(String, EndpointState)>
     out
 }
 
-fn config_json(config: &LbConfig) -> Value {
-    let states = endpoint_states(config);
+fn config_json(s: &AppState, config: &LbConfig) -> Value {
+    let states = endpoint_states(s, config);
     let state_of = |rn: &str| {
         states
             .iter()
@@ -370,7 +366,11 @@ fn config_json(config: &LbConfig) -> Value {
                         .map(|l| {
                             let mut m = monitoring_json(&l.resource_name);
                             m["enabled"] = json!(l.enabled);
-                            m["result"] = json!(health_str(result_of(config, &l.resource_name)));
+                            m["result"] = json!(health_str(s.health.result(
+                                config,
+                                &e.monitoring_target,
+                                &l.resource_name
+                            )));
                             m
                         })
                         .collect::<Vec<_>>());

@@ -9,6 +9,7 @@
 pub mod auth;
 mod dpf;
 mod error;
+pub mod health;
 mod json;
 mod labels;
 mod lb;
@@ -60,6 +61,8 @@ pub struct AppState {
     pub verify_resolver: Option<std::net::SocketAddr>,
     /// Commits and publications of one zone happen one at a time.
     pub zone_locks: Arc<publish::ZoneLocks>,
+    /// LB health: probe results and the running scheduler.
+    pub health: Arc<health::HealthMonitor>,
     /// Largest request body accepted (an `atomic_changes` of a large zone is
     /// tens of MiB).
     pub max_body_bytes: usize,

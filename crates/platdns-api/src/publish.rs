@@ -66,6 +66,8 @@ pub struct ZoneDefaults {
     pub lb_zone: String,
     /// TTL of LB answers (DPF has none; ours, operator configuration).
     pub lb_ttl: u32,
+    /// The shortest monitoring interval a tenant may set (DPF: 30 s).
+    pub lb_min_interval: u32,
 }
 
 impl Default for ZoneDefaults {
@@ -77,6 +79,7 @@ impl Default for ZoneDefaults {
             tsig_suffix: "platdns.test.".into(),
             lb_zone: "lb.platdns.test.".into(),
             lb_ttl: 30,
+            lb_min_interval: 30,
         }
     }
 }
@@ -298,7 +301,7 @@ pub async fn publish_lb(s: &AppState, l: &platdns_store::LbDomain) -> Result<(),
         return Ok(());
     }
     let config: LbConfig = serde_json::from_str(&l.config).map_err(|_| ApiError::internal())?;
-    let states = crate::lb::endpoint_states(&config);
+    let states = crate::lb::endpoint_states(s, &config);
     let rule = (!l.rule_resource_name.is_empty()).then_some(l.rule_resource_name.as_str());
     let answer = LbAnswer {
         steering: Steering::compile(&config, rule, s.zone_defaults.lb_ttl),

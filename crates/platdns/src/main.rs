@@ -95,6 +95,19 @@ struct ServeArgs {
     /// Days operation logs are kept; the DPF-API promises at least 90 (R11.4).
     #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(i64).range(90..))]
     log_retention_days: i64,
+    /// Zone the platform serves for LB names (traffic management); LB
+    /// domains created without a name get `<random>.<this zone>`.
+    #[arg(long, default_value = "lb.platdns.test.")]
+    lb_zone: String,
+    /// TTL of LB answers, seconds.
+    #[arg(long, default_value_t = 30)]
+    lb_ttl: u32,
+    /// Shortest monitoring interval a tenant may configure, seconds (DPF: 30).
+    #[arg(long, default_value_t = 30)]
+    lb_min_interval: u32,
+    /// Do not run the health monitor in this process.
+    #[arg(long)]
+    no_monitor: bool,
 }
 
 #[derive(Subcommand)]
@@ -253,12 +266,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let token_path = operator_token(&store, &args).await?;
     let state = platdns_api::AppState {
         zone_locks: Default::default(),
+        health: Default::default(),
         store,
         terms: Arc::new(platdns_contract::PlanTerms::default()),
         clock: Arc::new(platdns_api::SystemClock),
         notice_days: args.notice_days,
         publisher: served.clone(),
-        zone_defaults: Arc::new(platdns_api::ZoneDefaults::default()),
+        zone_defaults: Arc::new(platdns_api::ZoneDefaults {
+            lb_zone: args.lb_zone.clone(),
+            lb_ttl: args.lb_ttl,
+            lb_min_interval: args.lb_min_interval,
+            ..platdns_api::ZoneDefaults::default()
+        }),
         time_zone: operator_time_zone(&args.time_zone)?,
         verify_resolver: args.verify_resolver,
         max_body_bytes: args.max_request_bytes,
@@ -266,6 +285,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let from_store = platdns_api::publish_all(&state)
         .await
         .map_err(|e| anyhow::anyhow!(e.message))?;
+    if !args.no_monitor {
+        // Health probes of LB domains (issue 5), inside `serve` by default.
+        platdns_api::health::start(&state)
+            .await
+            .map_err(|e| anyhow::anyhow!(e.message))?;
+    }
     {
         // Hourly: drop operation logs past the retention period.
         let (store, days) = (state.store.clone(), args.log_retention_days);

@@ -1631,3 +1631,127 @@ fn lb_domain_config_is_replaced_whole_or_not_at_all() {
         .iter()
         .all(|l| l["operation"] != "file_import"));
 }
+
+/// An HTTP server for health probes: answers 200 "ok" or 503, as `healthy` says.
+fn health_server(healthy: std::sync::Arc<std::sync::atomic::AtomicBool>) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let healthy = healthy.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf);
+                let (status, body) = if healthy.load(std::sync::atomic::Ordering::SeqCst) {
+                    ("200 OK", "ok")
+                } else {
+                    ("503 Service Unavailable", "down")
+                };
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn an_http_endpoint_failing_moves_the_answer_to_the_next_site_and_back() {
+    if !require("kdig") {
+        return;
+    }
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let healthy = std::sync::Arc::new(AtomicBool::new(true));
+    let port = health_server(healthy.clone());
+    let server = Platdns::start(&[], &["--lb-min-interval", "1"]);
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let api = server.http;
+    let (zone, tok) = tenant_with_zone(api, op.trim(), "acme", "example.com");
+    let (_, c) = http(api, "GET", &format!("/dpf/v1/zones/{zone}/contract"), Some(&tok), None);
+    let contract = c["result"]["id"].as_str().unwrap().to_string();
+    let (_, lb) = http(
+        api,
+        "POST",
+        "/operator/v1/lb_domains",
+        Some(op.trim()),
+        Some(&json!({ "contract_id": contract, "name": "shop.lb.platdns.test." }).to_string()),
+    );
+    let id = lb["result"]["id"].as_str().unwrap().to_string();
+    let (interval, holdtime) = (1u64, 1u64);
+    let config = json!({
+        "monitorings": [
+            {"resource_name": "web", "name": "web", "mtype": "http", "description": "",
+             "props": {"interval": interval, "holdtime": holdtime, "timeout": 1, "port": port, "path": "/health", "status_codes": ["200"]}},
+            {"resource_name": "up", "name": "up", "mtype": "static", "description": "", "props": {"result": "up"}}
+        ],
+        "sites": [
+            {"resource_name": "web", "name": "web", "rrtype": "A", "endpoints": [
+                {"resource_name": "w1", "name": "w1", "monitoring_target": "127.0.0.1", "weight": 1, "enabled": true,
+                 "rdata": [{"value": "192.0.2.1"}], "monitorings": [{"resource_name": "web", "enabled": true}]}]},
+            {"resource_name": "backup", "name": "backup", "rrtype": "A", "endpoints": [
+                {"resource_name": "b1", "name": "b1", "weight": 1, "enabled": true,
+                 "rdata": [{"value": "198.51.100.1"}], "monitorings": [{"resource_name": "up", "enabled": true}]}]}
+        ],
+        "rules": [{"resource_name": "main", "name": "main", "methods": [
+            {"method": {"resource_name": "a", "mtype": "entry_a", "enabled": true, "methods": [
+                {"method": {"resource_name": "fo", "mtype": "failover", "enabled": true, "methods": [
+                    {"priority": 1, "method": {"resource_name": "to-web", "mtype": "exit_site", "enabled": true, "site_resource_name": "web"}},
+                    {"priority": 2, "method": {"resource_name": "to-backup", "mtype": "exit_site", "enabled": true, "site_resource_name": "backup"}}
+                ]}}
+            ]}}
+        ]}]
+    });
+    let (st, e) = http(
+        api,
+        "PUT",
+        &format!("/dpf/v1/lb_domains/{id}/config"),
+        Some(&tok),
+        Some(&config.to_string()),
+    );
+    assert_eq!(st, 202, "{e}");
+    let (st, e) = http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/lb_domains/{id}"),
+        Some(&tok),
+        Some(r#"{"rule_resource_name":"main"}"#),
+    );
+    assert_eq!(st, 202, "{e}");
+    let answer = || kdig(server.dns, &["shop.lb.platdns.test", "A"]).answer;
+    let web = vec!["shop.lb.platdns.test. 30 IN A 192.0.2.1".to_string()];
+    let backup = vec!["shop.lb.platdns.test. 30 IN A 198.51.100.1".to_string()];
+    // The issue's bound: interval + holdtime + 2 s.
+    let bound = std::time::Duration::from_secs(interval + holdtime + 2);
+    let wait_for = |want: &Vec<String>, what: &str| {
+        let t0 = std::time::Instant::now();
+        loop {
+            if &answer() == want {
+                return t0.elapsed();
+            }
+            assert!(
+                t0.elapsed() < bound * 2,
+                "{what}: still {:?} after {:?}",
+                answer(),
+                t0.elapsed()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    wait_for(&web, "first probe up");
+    healthy.store(false, Ordering::SeqCst);
+    let took = wait_for(&backup, "failover");
+    assert!(took <= bound, "failover took {took:?}, bound {bound:?}");
+    // GET config shows why.
+    let (_, got) = http(api, "GET", &format!("/dpf/v1/lb_domains/{id}/config"), Some(&tok), None);
+    assert_eq!(
+        got["result"]["sites"][0]["endpoints"][0]["monitorings"][0]["result"], "down",
+        "{got}"
+    );
+    healthy.store(true, Ordering::SeqCst);
+    let took = wait_for(&web, "recovery");
+    assert!(took <= bound, "failback took {took:?}, bound {bound:?}");
+}

@@ -1,0 +1,124 @@
+//! The health monitor inside `serve` (issue 5): every published LB
+//! domain's (target, monitoring) checks are probed by `platdns-monitor`'s
+//! scheduler (each distinct check once, spread over its interval, debounced
+//! by its holdtime); a change of result republishes the LB domains, so the
+//! DNS node's next answer follows it.
+//!
+//! Results are kept across reschedules (a new configuration restarts the
+//! scheduler; a key keeps its last result until its first new probe), so a
+//! `PUT config` never makes every endpoint look down for an interval.
+
+use crate::{ApiError, AppState};
+use platdns_monitor::{Change, Check, Key, Prober, Running, Scheduler};
+use platdns_steering::model::MonitoringType;
+use platdns_steering::{Health, LbConfig};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+
+/// Current results and the running scheduler.
+#[derive(Default)]
+pub struct HealthMonitor {
+    results: Mutex<HashMap<Key, Health>>,
+    running: tokio::sync::Mutex<Option<Running>>,
+    changes: Mutex<Option<mpsc::Sender<Change>>>,
+}
+
+impl HealthMonitor {
+    /// The result of `monitoring` for an endpoint watching `target`: a
+    /// static monitoring's own; otherwise the last probe's (unknown before).
+    pub fn result(&self, config: &LbConfig, target: &str, monitoring: &str) -> Health {
+        let Some(m) = config.monitorings.iter().find(|m| m.resource_name == monitoring) else {
+            return Health::Unknown;
+        };
+        if m.mtype == MonitoringType::Static {
+            return match m.props.result.as_deref() {
+                Some("up") => Health::Up,
+                Some("down") => Health::Down,
+                _ => Health::Unknown,
+            };
+        }
+        let Ok(check) = Check::from_monitoring(m) else {
+            return Health::Unknown;
+        };
+        let key = Key {
+            target: target.to_string(),
+            check,
+        };
+        self.results
+            .lock()
+            .expect("not poisoned")
+            .get(&key)
+            .copied()
+            .unwrap_or(Health::Unknown)
+    }
+}
+
+/// Starts the monitor: the consumer of changes and a first schedule.
+pub async fn start(s: &AppState) -> Result<(), ApiError> {
+    let (tx, mut rx) = mpsc::channel::<Change>(1024);
+    *s.health.changes.lock().expect("not poisoned") = Some(tx);
+    let state = s.clone();
+    tokio::spawn(async move {
+        while let Some(change) = rx.recv().await {
+            tracing::info!(target = %change.key.target, old = ?change.old, new = ?change.new, reason = %change.reason, "monitoring result changed");
+            state
+                .health
+                .results
+                .lock()
+                .expect("not poisoned")
+                .insert(Key::clone(&change.key), change.new);
+            if let Err(e) = republish_all(&state).await {
+                tracing::error!(error = %e.message, "republishing LB domains after a health change");
+            }
+        }
+    });
+    reschedule(s).await
+}
+
+async fn republish_all(s: &AppState) -> Result<(), ApiError> {
+    for l in s.store.list_lb_domains(None, None).await? {
+        crate::publish::publish_lb(s, &l).await?;
+    }
+    Ok(())
+}
+
+/// Rebuilds the schedule from every LB domain's configuration (after a
+/// configuration changed). A no-op before [`start`].
+pub async fn reschedule(s: &AppState) -> Result<(), ApiError> {
+    let Some(tx) = s.health.changes.lock().expect("not poisoned").clone() else {
+        return Ok(());
+    };
+    let mut checks = Vec::new();
+    for l in s.store.list_lb_domains(None, None).await? {
+        let Ok(config) = serde_json::from_str::<LbConfig>(&l.config) else {
+            continue;
+        };
+        for site in &config.sites {
+            for e in &site.endpoints {
+                for link in e.monitorings.iter().filter(|l| l.enabled) {
+                    let Some(m) = config
+                        .monitorings
+                        .iter()
+                        .find(|m| m.resource_name == link.resource_name)
+                    else {
+                        continue;
+                    };
+                    if m.mtype == MonitoringType::Static || e.monitoring_target.is_empty() {
+                        continue;
+                    }
+                    if let Ok(check) = Check::from_monitoring(m) {
+                        checks.push((e.monitoring_target.clone(), check));
+                    }
+                }
+            }
+        }
+    }
+    let scheduler = Scheduler::new(Arc::new(Prober::new()), checks);
+    let mut running = s.health.running.lock().await;
+    if let Some(old) = running.take() {
+        old.stop().await;
+    }
+    *running = Some(scheduler.start(tx));
+    Ok(())
+}
