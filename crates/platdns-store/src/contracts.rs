@@ -2,7 +2,7 @@
 //! this file applies them inside one transaction and records every change
 //! request with the time it was accepted (R5.1).
 
-use crate::{invalid, new_system_id, on_unique, random_string, ts, Result, Store, StoreError};
+use crate::{invalid, new_system_id, ts, Result, Store, StoreError};
 use jiff::civil::Date;
 use jiff::Timestamp;
 use platdns_contract::{check_in_use, termination_date, ContractQps, ContractState, Downgrade, Plan, PlanTerms};
@@ -84,31 +84,24 @@ impl Store {
         }
         self.get_account(account_id).await?;
         // Service codes are 11 characters (DPF `ServiceCode`): "dpf" + 8 digits.
-        for _ in 0..8 {
-            let code = format!("dpf{}", random_string(8, b"0123456789"));
-            let r = sqlx::query(&format!(
-                "INSERT INTO contracts (public_id, service_code, account_id, plan, extra_qps, state, description, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}"
-            ))
-            .bind(new_system_id('f'))
-            .bind(&code)
-            .bind(account_id)
-            .bind(plan.code())
-            .bind(extra_qps as i64)
-            .bind(ContractState::BeforeUse.code())
-            .bind(description)
-            .bind(now.to_string())
-            .fetch_one(self.pool())
-            .await;
-            match r {
-                Ok(row) => return from_row(&row),
-                Err(e) => match on_unique(e, "service_code") {
-                    StoreError::Duplicate { .. } => continue,
-                    other => return Err(other),
-                },
-            }
-        }
-        Err(StoreError::Conflict("could not allocate a service code".into()))
+        let sql = format!(
+            "INSERT INTO contracts (public_id, service_code, account_id, plan, extra_qps, state, description, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}"
+        );
+        let row = crate::with_service_code("dpf", "service_code", |code| {
+            sqlx::query(&sql)
+                .bind(new_system_id('f'))
+                .bind(code)
+                .bind(account_id)
+                .bind(plan.code())
+                .bind(extra_qps as i64)
+                .bind(ContractState::BeforeUse.code())
+                .bind(description)
+                .bind(now.to_string())
+                .fetch_one(self.pool())
+        })
+        .await?;
+        from_row(&row)
     }
 
     pub async fn get_contract(&self, id: i64) -> Result<Contract> {

@@ -3,7 +3,7 @@
 //! rule. The store keeps the configuration as text; `platdns-steering`
 //! checks it before the API writes it, so what is here always parses.
 
-use crate::{new_system_id, on_unique, random_string, ts, Result, Store, StoreError};
+use crate::{new_system_id, ts, Result, Store, StoreError};
 use jiff::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -59,33 +59,23 @@ impl Store {
         self.get_contract(contract_id).await?;
         let name = name.trim().to_ascii_lowercase();
         let name = if name.ends_with('.') { name } else { format!("{name}.") };
-        for _ in 0..8 {
-            let code = format!("dpl{}", random_string(8, b"0123456789"));
-            let r = sqlx::query(&format!(
-                "INSERT INTO lb_domains (public_id, service_code, contract_id, name, state, config, created_at) \
-                 VALUES ($1, $2, $3, $4, 2, $5, $6) RETURNING {}",
-                COLUMNS.replace("l.", "")
-            ))
-            .bind(new_system_id('l'))
-            .bind(&code)
-            .bind(contract_id)
-            .bind(&name)
-            .bind(EMPTY_CONFIG)
-            .bind(now.to_string())
-            .fetch_one(self.pool())
-            .await;
-            match r {
-                Ok(row) => return from_row(&row),
-                Err(e) => {
-                    let msg = e.to_string();
-                    match on_unique(e, "name") {
-                        StoreError::Duplicate { .. } if msg.contains("service_code") => continue,
-                        other => return Err(other),
-                    }
-                }
-            }
-        }
-        Err(StoreError::Conflict("could not allocate a service code".into()))
+        let sql = format!(
+            "INSERT INTO lb_domains (public_id, service_code, contract_id, name, state, config, created_at) \
+             VALUES ($1, $2, $3, $4, 2, $5, $6) RETURNING {}",
+            COLUMNS.replace("l.", "")
+        );
+        let row = crate::with_service_code("dpl", "name", |code| {
+            sqlx::query(&sql)
+                .bind(new_system_id('l'))
+                .bind(code)
+                .bind(contract_id)
+                .bind(&name)
+                .bind(EMPTY_CONFIG)
+                .bind(now.to_string())
+                .fetch_one(self.pool())
+        })
+        .await?;
+        from_row(&row)
     }
 
     /// By DPF id; one of another account is not found (R1.2).

@@ -58,6 +58,29 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Runs `insert` with fresh service codes (`prefix` + 8 digits) until one is
+/// not taken; another unique violation is a duplicate of `attribute`.
+pub(crate) async fn with_service_code<T, F, Fut>(prefix: &str, attribute: &str, mut insert: F) -> Result<T>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, sqlx::Error>>,
+{
+    for _ in 0..8 {
+        let code = format!("{prefix}{}", random_string(8, b"0123456789"));
+        match insert(code).await {
+            Ok(v) => return Ok(v),
+            Err(e) => {
+                let msg = e.to_string();
+                match on_unique(e, attribute) {
+                    StoreError::Duplicate { .. } if msg.contains("service_code") => continue,
+                    other => return Err(other),
+                }
+            }
+        }
+    }
+    Err(StoreError::Conflict("could not allocate a service code".into()))
+}
+
 /// An UPDATE or DELETE that touched no row: the resource is not there.
 pub(crate) fn found(rows_affected: u64) -> Result<()> {
     if rows_affected == 0 {

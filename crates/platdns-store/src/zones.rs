@@ -1,7 +1,7 @@
 //! Zones (managed DNS services) under a contract, with R3.1 eligibility, and
 //! their commit histories.
 
-use crate::{invalid, new_system_id, on_unique, random_string, ts, Result, Store, StoreError};
+use crate::{invalid, new_system_id, random_string, ts, Result, Store, StoreError};
 use crate::{RecordRow, RecordState};
 use jiff::Timestamp;
 use platdns_contract::Eligibility;
@@ -116,38 +116,28 @@ impl Store {
         // RFC 1912 §2.2 serial style: YYYYMMDDnn.
         let day = now.to_zoned(jiff::tz::TimeZone::UTC).date();
         let serial = (day.year() as i64 * 10000 + day.month() as i64 * 100 + day.day() as i64) * 100;
-        for _ in 0..8 {
-            let code = format!("dpm{}", random_string(8, b"0123456789"));
-            let r = sqlx::query(&format!(
-                "INSERT INTO zones (public_id, service_code, contract_id, name, network, state, description, eligibility, \
-                 eligibility_token, approved_by, approval_reason, serial, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, 1, '', $6, $7, $8, $9, $10, $11) RETURNING {COLUMNS}"
-            ))
-            .bind(new_system_id('m'))
-            .bind(&code)
-            .bind(contract_id)
-            .bind(&name)
-            .bind(network)
-            .bind(kind)
-            .bind(&token)
-            .bind(by)
-            .bind(why)
-            .bind(serial)
-            .bind(now.to_string())
-            .fetch_one(self.pool())
-            .await;
-            match r {
-                Ok(row) => return from_row(&row),
-                Err(e) => {
-                    let msg = e.to_string();
-                    match on_unique(e, "name") {
-                        StoreError::Duplicate { .. } if msg.contains("service_code") => continue,
-                        other => return Err(other),
-                    }
-                }
-            }
-        }
-        Err(StoreError::Conflict("could not allocate a service code".into()))
+        let sql = format!(
+            "INSERT INTO zones (public_id, service_code, contract_id, name, network, state, description, eligibility, \
+             eligibility_token, approved_by, approval_reason, serial, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 1, '', $6, $7, $8, $9, $10, $11) RETURNING {COLUMNS}"
+        );
+        let row = crate::with_service_code("dpm", "name", |code| {
+            sqlx::query(&sql)
+                .bind(new_system_id('m'))
+                .bind(code)
+                .bind(contract_id)
+                .bind(&name)
+                .bind(network)
+                .bind(kind)
+                .bind(&token)
+                .bind(by)
+                .bind(why)
+                .bind(serial)
+                .bind(now.to_string())
+                .fetch_one(self.pool())
+        })
+        .await?;
+        from_row(&row)
     }
 
     /// By DPF id; a zone of another account is not found (R1.2).
