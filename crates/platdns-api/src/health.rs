@@ -6,9 +6,12 @@
 //!
 //! Results are kept across reschedules (a new configuration restarts the
 //! scheduler; a key keeps its last result until its first new probe), so a
-//! `PUT config` never makes every endpoint look down for an interval.
+//! `PUT config` never makes every endpoint look down for an interval; and
+//! across restarts (the store keeps the last known result of every check,
+//! loaded before the first LB name is published).
 
 use crate::{ApiError, AppState};
+use platdns_monitor::schedule::stable_hash;
 use platdns_monitor::{Change, Check, Key, Prober, Running, Scheduler};
 use platdns_steering::model::MonitoringType;
 use platdns_steering::{Health, LbConfig};
@@ -19,7 +22,8 @@ use tokio::sync::mpsc;
 /// Current results and the running scheduler.
 #[derive(Default)]
 pub struct HealthMonitor {
-    results: Mutex<HashMap<Key, Health>>,
+    /// By the check's stable hash (the store keeps the same key).
+    results: Mutex<HashMap<u64, Health>>,
     running: tokio::sync::Mutex<Option<Running>>,
     changes: Mutex<Option<mpsc::Sender<Change>>>,
 }
@@ -48,7 +52,7 @@ impl HealthMonitor {
         self.results
             .lock()
             .expect("not poisoned")
-            .get(&key)
+            .get(&stable_hash(&key))
             .copied()
             .unwrap_or(Health::Unknown)
     }
@@ -62,18 +66,49 @@ pub async fn start(s: &AppState) -> Result<(), ApiError> {
     tokio::spawn(async move {
         while let Some(change) = rx.recv().await {
             tracing::info!(target = %change.key.target, old = ?change.old, new = ?change.new, reason = %change.reason, "monitoring result changed");
+            let hash = stable_hash(&change.key);
             state
                 .health
                 .results
                 .lock()
                 .expect("not poisoned")
-                .insert(Key::clone(&change.key), change.new);
+                .insert(hash, change.new);
+            let saved = state
+                .store
+                .save_health(hash, &change.key.target, health_text(change.new), state.clock.now())
+                .await;
+            if let Err(e) = saved {
+                tracing::error!(error = %e, "saving a health result");
+            }
             if let Err(e) = republish_all(&state).await {
                 tracing::error!(error = %e.message, "republishing LB domains after a health change");
             }
         }
     });
     reschedule(s).await
+}
+
+fn health_text(h: Health) -> &'static str {
+    match h {
+        Health::Up => "up",
+        Health::Down => "down",
+        Health::Unknown => "unknown",
+    }
+}
+
+/// Loads the last known results (at start-up, before LB names are published).
+pub async fn load(s: &AppState) -> Result<usize, ApiError> {
+    let stored = s.store.load_health().await?;
+    let mut results = s.health.results.lock().expect("not poisoned");
+    for (hash, text) in &stored {
+        let h = match text.as_str() {
+            "up" => Health::Up,
+            "down" => Health::Down,
+            _ => Health::Unknown,
+        };
+        results.insert(*hash, h);
+    }
+    Ok(stored.len())
 }
 
 async fn republish_all(s: &AppState) -> Result<(), ApiError> {

@@ -329,6 +329,8 @@ pub fn lb_zone(d: &ZoneDefaults) -> Result<Zone, ApiError> {
 
 /// Publishes every servable zone in the store (at start-up).
 pub async fn publish_all(s: &AppState) -> Result<usize, ApiError> {
+    // The last known health first, so LB names answer as before the restart.
+    crate::health::load(s).await?;
     let zones = s.store.list_zones(None, None).await?;
     s.publisher.publish(
         &Name::from_text(&s.zone_defaults.lb_zone, None).map_err(|_| ApiError::internal())?,

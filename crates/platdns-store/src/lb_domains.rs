@@ -156,6 +156,38 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Records the last known result of a health check.
+    pub async fn save_health(&self, key_hash: u64, target: &str, result: &str, now: Timestamp) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO lb_health (key_hash, target, result, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (key_hash) DO UPDATE SET result = excluded.result, updated_at = excluded.updated_at",
+        )
+        .bind(format!("{key_hash:016x}"))
+        .bind(target)
+        .bind(result)
+        .bind(now.to_string())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Every stored health result, by key hash.
+    pub async fn load_health(&self) -> Result<Vec<(u64, String)>> {
+        let rows = sqlx::query("SELECT key_hash, result FROM lb_health")
+            .fetch_all(self.pool())
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let hash: String = r.try_get(0)?;
+            if let Ok(h) = u64::from_str_radix(&hash, 16) {
+                out.push((h, r.try_get(1)?));
+            }
+        }
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::testing::{account_contract_zone, stores, t};
@@ -201,6 +233,16 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(store.labels(LabelOf::LbDomain, l.id).await.unwrap().len(), 1);
+            // Health results survive as last known, one row per check.
+            store
+                .save_health(u64::MAX, "192.0.2.1", "up", t("2026-11-25T00:00:00Z"))
+                .await
+                .unwrap();
+            store
+                .save_health(u64::MAX, "192.0.2.1", "down", t("2026-11-25T00:01:00Z"))
+                .await
+                .unwrap();
+            assert_eq!(store.load_health().await.unwrap(), vec![(u64::MAX, "down".to_string())]);
         }
     }
 }

@@ -1659,29 +1659,21 @@ fn health_server(healthy: std::sync::Arc<std::sync::atomic::AtomicBool>) -> u16 
     port
 }
 
-#[test]
-fn an_http_endpoint_failing_moves_the_answer_to_the_next_site_and_back() {
-    if !require("kdig") {
-        return;
-    }
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let healthy = std::sync::Arc::new(AtomicBool::new(true));
-    let port = health_server(healthy.clone());
-    let server = Platdns::start(&[], &["--lb-min-interval", "1"]);
-    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
-    let api = server.http;
-    let (zone, tok) = tenant_with_zone(api, op.trim(), "acme", "example.com");
+/// An LB domain `shop.lb.platdns.test.` whose rule fails over from a site
+/// watched by an http monitoring of `port` (A 192.0.2.1) to a backup site
+/// (static up, A 198.51.100.1). Returns the LB domain id and the token.
+fn failover_lb(api: SocketAddr, op: &str, port: u16, interval: u64, holdtime: u64) -> (String, String) {
+    let (zone, tok) = tenant_with_zone(api, op, "acme", "example.com");
     let (_, c) = http(api, "GET", &format!("/dpf/v1/zones/{zone}/contract"), Some(&tok), None);
     let contract = c["result"]["id"].as_str().unwrap().to_string();
     let (_, lb) = http(
         api,
         "POST",
         "/operator/v1/lb_domains",
-        Some(op.trim()),
+        Some(op),
         Some(&json!({ "contract_id": contract, "name": "shop.lb.platdns.test." }).to_string()),
     );
     let id = lb["result"]["id"].as_str().unwrap().to_string();
-    let (interval, holdtime) = (1u64, 1u64);
     let config = json!({
         "monitorings": [
             {"resource_name": "web", "name": "web", "mtype": "http", "description": "",
@@ -1721,29 +1713,47 @@ fn an_http_endpoint_failing_moves_the_answer_to_the_next_site_and_back() {
         Some(r#"{"rule_resource_name":"main"}"#),
     );
     assert_eq!(st, 202, "{e}");
-    let answer = || kdig(server.dns, &["shop.lb.platdns.test", "A"]).answer;
-    let web = vec!["shop.lb.platdns.test. 30 IN A 192.0.2.1".to_string()];
-    let backup = vec!["shop.lb.platdns.test. 30 IN A 198.51.100.1".to_string()];
+    (id, tok)
+}
+
+const LB_WEB: &str = "shop.lb.platdns.test. 30 IN A 192.0.2.1";
+const LB_BACKUP: &str = "shop.lb.platdns.test. 30 IN A 198.51.100.1";
+
+/// Polls `kdig` until the LB name answers `want`; returns how long it took.
+fn wait_for_lb(dns: SocketAddr, want: &str, limit: std::time::Duration) -> std::time::Duration {
+    let t0 = std::time::Instant::now();
+    loop {
+        let got = kdig(dns, &["shop.lb.platdns.test", "A"]).answer;
+        if got == [want.to_string()] {
+            return t0.elapsed();
+        }
+        assert!(
+            t0.elapsed() < limit,
+            "still {got:?} after {:?}, wanted {want}",
+            t0.elapsed()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn an_http_endpoint_failing_moves_the_answer_to_the_next_site_and_back() {
+    if !require("kdig") {
+        return;
+    }
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let healthy = std::sync::Arc::new(AtomicBool::new(true));
+    let port = health_server(healthy.clone());
+    let server = Platdns::start(&[], &["--lb-min-interval", "1"]);
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let api = server.http;
+    let (interval, holdtime) = (1u64, 1u64);
+    let (id, tok) = failover_lb(api, op.trim(), port, interval, holdtime);
     // The issue's bound: interval + holdtime + 2 s.
     let bound = std::time::Duration::from_secs(interval + holdtime + 2);
-    let wait_for = |want: &Vec<String>, what: &str| {
-        let t0 = std::time::Instant::now();
-        loop {
-            if &answer() == want {
-                return t0.elapsed();
-            }
-            assert!(
-                t0.elapsed() < bound * 2,
-                "{what}: still {:?} after {:?}",
-                answer(),
-                t0.elapsed()
-            );
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-    };
-    wait_for(&web, "first probe up");
+    wait_for_lb(server.dns, LB_WEB, bound * 2);
     healthy.store(false, Ordering::SeqCst);
-    let took = wait_for(&backup, "failover");
+    let took = wait_for_lb(server.dns, LB_BACKUP, bound * 2);
     assert!(took <= bound, "failover took {took:?}, bound {bound:?}");
     // GET config shows why.
     let (_, got) = http(api, "GET", &format!("/dpf/v1/lb_domains/{id}/config"), Some(&tok), None);
@@ -1752,6 +1762,31 @@ fn an_http_endpoint_failing_moves_the_answer_to_the_next_site_and_back() {
         "{got}"
     );
     healthy.store(true, Ordering::SeqCst);
-    let took = wait_for(&web, "recovery");
+    let took = wait_for_lb(server.dns, LB_WEB, bound * 2);
     assert!(took <= bound, "failback took {took:?}, bound {bound:?}");
+}
+
+#[test]
+fn after_a_restart_the_first_answer_is_the_last_known_one() {
+    if !require("kdig") {
+        return;
+    }
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let healthy = std::sync::Arc::new(AtomicBool::new(true));
+    let port = health_server(healthy.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let server = Platdns::start_in(dir.path(), &[], &["--lb-min-interval", "1"]);
+    let op = std::fs::read_to_string(dir.path().join("operator.token")).unwrap();
+    failover_lb(server.http, op.trim(), port, 1, 0);
+    wait_for_lb(server.dns, LB_WEB, std::time::Duration::from_secs(15));
+    drop(server);
+    // The endpoint fails while the node is down; the restarted node probes
+    // nothing (--no-monitor), so what it answers is what it stored.
+    healthy.store(false, Ordering::SeqCst);
+    let server = Platdns::start_in(dir.path(), &[], &["--lb-min-interval", "1", "--no-monitor"]);
+    assert_eq!(
+        kdig(server.dns, &["shop.lb.platdns.test", "A"]).answer,
+        vec![LB_WEB.to_string()],
+        "the last known state, not all down"
+    );
 }
