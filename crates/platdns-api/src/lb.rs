@@ -37,6 +37,8 @@ pub(crate) fn routes() -> Routes {
         .put("/lb_domains/{id}/config", put_config)
         .get("/contracts/{id}/lb_domains", contract_list)
         .get("/contracts/{id}/lb_domains/count", contract_count)
+        .post("/lb_domains/{id}/sites/{site}/endpoints/{ep}/failover", failover)
+        .post("/lb_domains/{id}/sites/{site}/endpoints/{ep}/failback", failback)
 }
 
 fn lb_json(l: &LbDomain) -> Value {
@@ -280,7 +282,11 @@ async fn put_config(
 async fn get_config(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let l = find_lb(&s, &t, &id).await?;
     let config = stored_config(&l)?;
-    Ok(Json(json::result(config_json(&s, &config))))
+    let states = {
+        let _one = s.zone_locks.lock(-l.id).await;
+        current_states(&s, &l, &config).await?
+    };
+    Ok(Json(json::result(config_json(&s, &config, &states))))
 }
 
 fn health_str(h: Health) -> &'static str {
@@ -299,33 +305,165 @@ fn up_down(b: bool) -> &'static str {
     }
 }
 
-/// The Ready state of every endpoint, keyed by resource name, as the
-/// statuses are derived today (see the module comment).
-pub(crate) fn endpoint_states(s: &AppState, config: &LbConfig) -> Vec<(String, EndpointState)> {
+fn pack(f: EndpointFlags) -> i64 {
+    i64::from(f.enabled) | i64::from(f.manual_failover) << 1 | i64::from(f.manual_failback) << 2
+}
+
+fn unpack(bits: i64) -> EndpointFlags {
+    EndpointFlags {
+        enabled: bits & 1 != 0,
+        manual_failover: bits & 2 != 0,
+        manual_failback: bits & 4 != 0,
+    }
+}
+
+fn flags_of(e: &platdns_steering::model::Endpoint) -> EndpointFlags {
+    EndpointFlags {
+        enabled: e.enabled,
+        manual_failover: e.manual_failover,
+        manual_failback: e.manual_failback,
+    }
+}
+
+/// Every endpoint's Live and Ready now, keyed by resource name: the stored
+/// state carried forward through the state machine with the current
+/// settings and monitoring results, and stored again where it changed.
+pub(crate) async fn current_states(
+    s: &AppState,
+    l: &LbDomain,
+    config: &LbConfig,
+) -> ApiResult<Vec<(String, EndpointState)>> {
+    let stored: std::collections::HashMap<String, (bool, bool, i64)> = s
+        .store
+        .endpoint_states(l.id)
+        .await?
+        .into_iter()
+        .map(|(n, live, ready, f)| (n, (live, ready, f)))
+        .collect();
     let mut out = Vec::new();
     for site in &config.sites {
         for e in &site.endpoints {
-            let live = endpoint_live(e.monitorings.iter().map(|l| {
+            let live = endpoint_live(e.monitorings.iter().map(|m| {
                 (
-                    l.enabled,
-                    s.health.result(config, &e.monitoring_target, &l.resource_name),
+                    m.enabled,
+                    s.health.result(config, &e.monitoring_target, &m.resource_name),
                 )
             }));
-            let flags = EndpointFlags {
-                enabled: e.enabled,
-                manual_failover: e.manual_failover,
-                manual_failback: e.manual_failback,
+            let flags = flags_of(e);
+            let before = stored.get(&e.resource_name).copied();
+            let mut state = match before {
+                Some((live, ready, f)) => {
+                    let mut st = EndpointState { live, ready };
+                    st.on_flags(unpack(f), flags);
+                    st
+                }
+                None => EndpointState::default(),
             };
-            let mut state = EndpointState::default();
             state.on_live(live, flags);
+            if before != Some((state.live, state.ready, pack(flags))) {
+                s.store
+                    .save_endpoint_state(l.id, &e.resource_name, state.live, state.ready, pack(flags))
+                    .await?;
+            }
             out.push((e.resource_name.clone(), state));
         }
     }
-    out
+    Ok(out)
 }
 
-fn config_json(s: &AppState, config: &LbConfig) -> Value {
-    let states = endpoint_states(s, config);
+/// DPF `PostManualFailback`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Failback {
+    #[serde(default)]
+    force: bool,
+}
+
+/// DPF `POST .../endpoints/{ep}/failover` and `/failback`: an operator takes
+/// an endpoint out, or puts it back, where its manual settings ask for it.
+async fn manual(
+    s: &AppState,
+    t: &Tenant,
+    (id, site, ep): &(String, String, String),
+    failback: Option<bool>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let l = find_lb(s, t, id).await?;
+    t.require_write(l.contract_id)?;
+    let config = stored_config(&l)?;
+    let Some(site_c) = config.sites.iter().find(|x| &x.resource_name == site) else {
+        return Err(ApiError::bad_request("not_found", "site", format!("no site {site}")));
+    };
+    let Some(e) = site_c.endpoints.iter().find(|x| &x.resource_name == ep) else {
+        return Err(ApiError::bad_request(
+            "not_found",
+            "endpoint",
+            format!("no endpoint {ep}"),
+        ));
+    };
+    // The endpoint states are read, changed and saved under the LB domain's
+    // lock, as every publication does.
+    let guard = s.zone_locks.lock(-l.id).await;
+    let states = current_states(s, &l, &config).await?;
+    let mut state = states
+        .iter()
+        .find(|(n, _)| n == ep)
+        .map(|(_, st)| *st)
+        .unwrap_or_default();
+    let flags = flags_of(e);
+    let done = match failback {
+        None => state.failover(flags),
+        Some(force) => state.failback(flags, force),
+    };
+    done.map_err(|err| {
+        let code = match err {
+            platdns_steering::status::OperatorError::Forbidden => "forbidden",
+            platdns_steering::status::OperatorError::LiveDown => "invalid_live_status",
+        };
+        ApiError::bad_request(code, "endpoint", err.to_string())
+    })?;
+    s.store
+        .save_endpoint_state(l.id, ep, state.live, state.ready, pack(flags))
+        .await?;
+    drop(guard);
+    crate::publish::publish_lb(s, &l).await?;
+    let operation = if failback.is_some() {
+        "manual_failback"
+    } else {
+        "manual_failover"
+    };
+    job_done(
+        s,
+        t,
+        format!("/dpf/v1/lb_domains/{id}/sites/{site}/endpoints/{ep}"),
+        lb_op(&l, operation),
+    )
+    .await
+}
+
+async fn failover(
+    State(s): State<AppState>,
+    t: Tenant,
+    Path(p): Path<(String, String, String)>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    manual(&s, &t, &p, None).await
+}
+
+async fn failback(
+    State(s): State<AppState>,
+    t: Tenant,
+    Path(p): Path<(String, String, String)>,
+    body: axum::body::Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    // The body is optional (force defaults to false).
+    let b: Failback = if body.is_empty() {
+        Failback::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request("invalid", "force", e.to_string()))?
+    };
+    manual(&s, &t, &p, Some(b.force)).await
+}
+
+fn config_json(s: &AppState, config: &LbConfig, states: &[(String, EndpointState)]) -> Value {
     let state_of = |rn: &str| {
         states
             .iter()

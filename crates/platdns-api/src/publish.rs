@@ -294,6 +294,12 @@ impl Steered for LbAnswer {
 /// publication, or its contract ended). Ready bits come from the statuses
 /// `lb.rs` derives (static monitorings until the health monitor runs).
 pub async fn publish_lb(s: &AppState, l: &platdns_store::LbDomain) -> Result<(), ApiError> {
+    // One publication of an LB domain at a time (its lock; LB ids are kept
+    // apart from zone ids by their sign), each from what the store holds
+    // now: a health change and a configuration change racing can then not
+    // leave the older one served.
+    let _one = s.zone_locks.lock(-l.id).await;
+    let l = &s.store.get_lb_domain(l.id).await?;
     let name = Name::from_text(&l.name, None).map_err(|e| ApiError::bad_request("invalid", "name", e.to_string()))?;
     let contract = s.store.get_contract(l.contract_id).await?;
     if l.state != 2 || ended(s, &contract) {
@@ -301,7 +307,7 @@ pub async fn publish_lb(s: &AppState, l: &platdns_store::LbDomain) -> Result<(),
         return Ok(());
     }
     let config: LbConfig = serde_json::from_str(&l.config).map_err(|_| ApiError::internal())?;
-    let states = crate::lb::endpoint_states(s, &config);
+    let states = crate::lb::current_states(s, l, &config).await?;
     let rule = (!l.rule_resource_name.is_empty()).then_some(l.rule_resource_name.as_str());
     let answer = LbAnswer {
         steering: Steering::compile(&config, rule, s.zone_defaults.lb_ttl),

@@ -172,6 +172,43 @@ impl Store {
         Ok(())
     }
 
+    /// The stored endpoint states of an LB domain: (endpoint resource name,
+    /// live, ready, flags as the caller packs them).
+    pub async fn endpoint_states(&self, lb_domain_id: i64) -> Result<Vec<(String, bool, bool, i64)>> {
+        let rows = sqlx::query("SELECT endpoint, live, ready, flags FROM lb_endpoint_states WHERE lb_domain_id = $1")
+            .bind(lb_domain_id)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let (live, ready): (i64, i64) = (r.try_get(1)?, r.try_get(2)?);
+                Ok((r.try_get(0)?, live != 0, ready != 0, r.try_get(3)?))
+            })
+            .collect()
+    }
+
+    pub async fn save_endpoint_state(
+        &self,
+        lb_domain_id: i64,
+        endpoint: &str,
+        live: bool,
+        ready: bool,
+        flags: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO lb_endpoint_states (lb_domain_id, endpoint, live, ready, flags) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (lb_domain_id, endpoint) DO UPDATE SET live = excluded.live, ready = excluded.ready, flags = excluded.flags",
+        )
+        .bind(lb_domain_id)
+        .bind(endpoint)
+        .bind(i64::from(live))
+        .bind(i64::from(ready))
+        .bind(flags)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
     /// Every stored health result, by key hash.
     pub async fn load_health(&self) -> Result<Vec<(u64, String)>> {
         let rows = sqlx::query("SELECT key_hash, result FROM lb_health")
@@ -243,6 +280,12 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(store.load_health().await.unwrap(), vec![(u64::MAX, "down".to_string())]);
+            store.save_endpoint_state(l.id, "e1", true, true, 1).await.unwrap();
+            store.save_endpoint_state(l.id, "e1", false, true, 3).await.unwrap();
+            assert_eq!(
+                store.endpoint_states(l.id).await.unwrap(),
+                vec![("e1".to_string(), false, true, 3)]
+            );
         }
     }
 }

@@ -1663,6 +1663,17 @@ fn health_server(healthy: std::sync::Arc<std::sync::atomic::AtomicBool>) -> u16 
 /// watched by an http monitoring of `port` (A 192.0.2.1) to a backup site
 /// (static up, A 198.51.100.1). Returns the LB domain id and the token.
 fn failover_lb(api: SocketAddr, op: &str, port: u16, interval: u64, holdtime: u64) -> (String, String) {
+    failover_lb_with(api, op, port, interval, holdtime, false)
+}
+
+fn failover_lb_with(
+    api: SocketAddr,
+    op: &str,
+    port: u16,
+    interval: u64,
+    holdtime: u64,
+    manual_failback: bool,
+) -> (String, String) {
     let (zone, tok) = tenant_with_zone(api, op, "acme", "example.com");
     let (_, c) = http(api, "GET", &format!("/dpf/v1/zones/{zone}/contract"), Some(&tok), None);
     let contract = c["result"]["id"].as_str().unwrap().to_string();
@@ -1683,6 +1694,7 @@ fn failover_lb(api: SocketAddr, op: &str, port: u16, interval: u64, holdtime: u6
         "sites": [
             {"resource_name": "web", "name": "web", "rrtype": "A", "endpoints": [
                 {"resource_name": "w1", "name": "w1", "monitoring_target": "127.0.0.1", "weight": 1, "enabled": true,
+                 "manual_failback": manual_failback,
                  "rdata": [{"value": "192.0.2.1"}], "monitorings": [{"resource_name": "web", "enabled": true}]}]},
             {"resource_name": "backup", "name": "backup", "rrtype": "A", "endpoints": [
                 {"resource_name": "b1", "name": "b1", "weight": 1, "enabled": true,
@@ -1789,4 +1801,57 @@ fn after_a_restart_the_first_answer_is_the_last_known_one() {
         vec![LB_WEB.to_string()],
         "the last known state, not all down"
     );
+}
+
+#[test]
+fn manual_failback_keeps_a_recovered_endpoint_out_until_the_operator_puts_it_back() {
+    if !require("kdig") {
+        return;
+    }
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let healthy = std::sync::Arc::new(AtomicBool::new(true));
+    let port = health_server(healthy.clone());
+    let server = Platdns::start(&[], &["--lb-min-interval", "1"]);
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let api = server.http;
+    let (id, tok) = failover_lb_with(api, op.trim(), port, 1, 0, true);
+    let ep = format!("/dpf/v1/lb_domains/{id}/sites/web/endpoints/w1");
+    let limit = std::time::Duration::from_secs(15);
+    // Live comes up, but manual failback holds Ready down: the backup answers
+    // until the operator puts the endpoint back.
+    let t0 = std::time::Instant::now();
+    loop {
+        let (_, got) = http(api, "GET", &format!("/dpf/v1/lb_domains/{id}/config"), Some(&tok), None);
+        let e = &got["result"]["sites"][0]["endpoints"][0];
+        if e["live_status"] == "up" {
+            assert_eq!(e["ready_status"], "down", "{e}");
+            break;
+        }
+        assert!(t0.elapsed() < limit, "never live: {e}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    wait_for_lb(server.dns, LB_BACKUP, limit);
+    let (st, e) = http(api, "POST", &format!("{ep}/failback"), Some(&tok), Some("{}"));
+    assert_eq!(st, 202, "{e}");
+    wait_for_lb(server.dns, LB_WEB, limit);
+    // Down is followed.
+    healthy.store(false, Ordering::SeqCst);
+    wait_for_lb(server.dns, LB_BACKUP, limit);
+    let (st, e) = http(api, "POST", &format!("{ep}/failback"), Some(&tok), Some("{}"));
+    assert_eq!(st, 400, "failback while Live is down needs force: {e}");
+    assert_eq!(e["error_details"][0]["code"], "invalid_live_status");
+    // Recovery is not: still the backup well after interval + 2 s.
+    healthy.store(true, Ordering::SeqCst);
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    assert_eq!(
+        kdig(server.dns, &["shop.lb.platdns.test", "A"]).answer,
+        vec![LB_BACKUP.to_string()]
+    );
+    let (st, e) = http(api, "POST", &format!("{ep}/failback"), Some(&tok), None);
+    assert_eq!(st, 202, "{e}");
+    wait_for_lb(server.dns, LB_WEB, limit);
+    // Failover needs manual_failover; this endpoint has only manual_failback.
+    let (st, e) = http(api, "POST", &format!("{ep}/failover"), Some(&tok), None);
+    assert_eq!(st, 400, "{e}");
+    assert_eq!(e["error_details"][0]["code"], "forbidden");
 }
