@@ -167,7 +167,7 @@ async fn patch_one(
     job_done(&s, &t, format!("/dpf/v1/lb_domains/{id}"), lb_op(&l, operation)).await
 }
 
-fn lb_op<'a>(l: &LbDomain, operation: &'a str) -> Op<'a> {
+pub(crate) fn lb_op<'a>(l: &LbDomain, operation: &'a str) -> Op<'a> {
     Op {
         contract_id: l.contract_id,
         zone_id: None,
@@ -203,7 +203,7 @@ async fn put_labels(
     .await
 }
 
-fn stored_config(l: &LbDomain) -> ApiResult<LbConfig> {
+pub(crate) fn stored_config(l: &LbDomain) -> ApiResult<LbConfig> {
     serde_json::from_str(&l.config).map_err(|e| {
         tracing::error!(lb_domain = %l.name, error = %e, "stored configuration does not parse");
         ApiError::internal()
@@ -211,7 +211,7 @@ fn stored_config(l: &LbDomain) -> ApiResult<LbConfig> {
 }
 
 /// DPF's `TargetBadRequest`: one detail per problem, `target` its JSONPath.
-struct TargetBadRequest(Vec<platdns_steering::ConfigError>);
+pub(crate) struct TargetBadRequest(pub(crate) Vec<platdns_steering::ConfigError>);
 
 impl IntoResponse for TargetBadRequest {
     fn into_response(self) -> Response {
@@ -278,15 +278,20 @@ async fn put_config(
     .map_err(IntoResponse::into_response)
 }
 
+/// The configuration with its statuses, as `GET config` shows it.
+pub(crate) async fn view(s: &AppState, l: &LbDomain) -> ApiResult<Value> {
+    let config = stored_config(l)?;
+    let states = {
+        let _one = s.zone_locks.lock(-l.id).await;
+        current_states(s, l, &config).await?
+    };
+    Ok(config_json(s, &config, &states))
+}
+
 /// DPF `GET /lb_domains/{id}/config`: the configuration with its statuses.
 async fn get_config(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let l = find_lb(&s, &t, &id).await?;
-    let config = stored_config(&l)?;
-    let states = {
-        let _one = s.zone_locks.lock(-l.id).await;
-        current_states(&s, &l, &config).await?
-    };
-    Ok(Json(json::result(config_json(&s, &config, &states))))
+    Ok(Json(json::result(view(&s, &l).await?)))
 }
 
 fn health_str(h: Health) -> &'static str {

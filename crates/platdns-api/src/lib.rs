@@ -13,6 +13,7 @@ pub mod health;
 mod json;
 mod labels;
 mod lb;
+mod lb_parts;
 pub mod openapi;
 mod operator;
 pub mod publish;
@@ -75,6 +76,7 @@ fn dpf_routes() -> routes::Routes {
         .merge(tsigs::routes())
         .merge(labels::routes())
         .merge(lb::routes())
+        .merge(lb_parts::routes())
         .get("/openapi.json", openapi::serve_dpf)
 }
 

@@ -1610,6 +1610,62 @@ fn lb_domain_config_is_replaced_whole_or_not_at_all() {
             vec![format!("{name} 30 IN A 192.0.2.1")]
         );
     }
+    // The parts' CRUD edits the same configuration, checked whole.
+    let lbp = format!("/dpf/v1/lb_domains/{id}");
+    for (path, kind) in [
+        ("monitorings/up", "monitoring"),
+        ("sites/backup", "site"),
+        ("rules/main", "rule"),
+    ] {
+        let (st, e) = http(api, "DELETE", &format!("{lbp}/{path}"), Some(&tok), None);
+        assert_eq!(
+            (st, e["error_details"][0]["code"].as_str()),
+            (400, Some("forbidden")),
+            "{path}: {e}"
+        );
+        assert_eq!(e["error_details"][0]["attribute"], kind);
+    }
+    let (st, e) = http(
+        api,
+        "PATCH",
+        &format!("{lbp}/sites/web/endpoints/w1"),
+        Some(&tok),
+        Some(r#"{"weight":300}"#),
+    );
+    assert_eq!(st, 400, "{e}");
+    assert_eq!(e["error_details"][0]["target"], "$.sites[0].endpoints[0].weight");
+    let (_, w1) = http(api, "GET", &format!("{lbp}/sites/web/endpoints/w1"), Some(&tok), None);
+    assert_eq!(w1["result"]["weight"], 1, "unchanged");
+    // Disabling the preferred exit sends the next query to the backup.
+    let (st, e) = http(
+        api,
+        "PATCH",
+        &format!("{lbp}/rules/main/rule_methods/to-web"),
+        Some(&tok),
+        Some(r#"{"method":{"enabled":false}}"#),
+    );
+    assert_eq!(st, 202, "{e}");
+    if require("kdig") {
+        assert_eq!(
+            kdig(server.dns, &[&name, "A"]).answer,
+            vec![format!("{name} 30 IN A 198.51.100.1")]
+        );
+    }
+    let (_, methods) = http(api, "GET", &format!("{lbp}/rules/main/rule_methods"), Some(&tok), None);
+    let to_web = methods["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["method"]["resource_name"] == "to-web")
+        .unwrap();
+    assert_eq!(
+        (
+            &to_web["method"]["enabled"],
+            &to_web["method"]["parent_resource_name"],
+            &to_web["priority"]
+        ),
+        (&json!(false), &json!("fo"), &json!(1))
+    );
     let (_, logs) = http(api, "GET", &format!("/dpf/v1/lb_domains/{id}/logs"), Some(&tok), None);
     let ops: Vec<&str> = logs["results"]
         .as_array()
@@ -1617,7 +1673,16 @@ fn lb_domain_config_is_replaced_whole_or_not_at_all() {
         .iter()
         .map(|l| l["operation"].as_str().unwrap())
         .collect();
-    assert_eq!(ops, ["file_import", "update_lb_domain_rule", "file_import"], "{logs}");
+    assert_eq!(
+        ops,
+        [
+            "file_import",
+            "update_lb_domain_rule",
+            "file_import",
+            "update_rule_method"
+        ],
+        "{logs}"
+    );
     let (_, clogs) = http(
         api,
         "GET",
