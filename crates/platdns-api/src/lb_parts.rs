@@ -19,144 +19,76 @@ use platdns_steering::model::Limits;
 use platdns_steering::LbConfig;
 use serde_json::{json, Map, Value};
 
+/// Each part's list and item paths (under `/dpf/v1`).
+const PATHS: [(Part, &str, &str); 5] = [
+    (
+        Part::Monitorings,
+        "/lb_domains/{id}/monitorings",
+        "/lb_domains/{id}/monitorings/{rn}",
+    ),
+    (Part::Sites, "/lb_domains/{id}/sites", "/lb_domains/{id}/sites/{rn}"),
+    (
+        Part::Endpoints,
+        "/lb_domains/{id}/sites/{site}/endpoints",
+        "/lb_domains/{id}/sites/{site}/endpoints/{rn}",
+    ),
+    (Part::Rules, "/lb_domains/{id}/rules", "/lb_domains/{id}/rules/{rn}"),
+    (
+        Part::Methods,
+        "/lb_domains/{id}/rules/{rule}/rule_methods",
+        "/lb_domains/{id}/rules/{rule}/rule_methods/{rn}",
+    ),
+];
+
 pub(crate) fn routes() -> Routes {
-    Routes::new()
-        .get(
-            "/lb_domains/{id}/monitorings",
-            |s: State<AppState>, t: Tenant, p: Path<String>| list(s, t, p.0, Part::Monitorings),
-        )
-        .post(
-            "/lb_domains/{id}/monitorings",
-            |s: State<AppState>, t: Tenant, p: Path<String>, b: Body<Map<String, Value>>| {
-                create(s, t, (p.0, None), Part::Monitorings, b.0)
-            },
-        )
-        .get(
-            "/lb_domains/{id}/monitorings/{rn}",
-            |s: State<AppState>, t: Tenant, p: Path<(String, String)>| {
-                one(s, t, (p.0 .0, None, p.0 .1), Part::Monitorings)
-            },
-        )
-        .patch(
-            "/lb_domains/{id}/monitorings/{rn}",
-            |s: State<AppState>, t: Tenant, p: Path<(String, String)>, b: Body<Map<String, Value>>| {
-                update(s, t, (p.0 .0, None, p.0 .1), Part::Monitorings, b.0)
-            },
-        )
-        .delete(
-            "/lb_domains/{id}/monitorings/{rn}",
-            |s: State<AppState>, t: Tenant, p: Path<(String, String)>| {
-                remove(s, t, (p.0 .0, None, p.0 .1), Part::Monitorings)
-            },
-        )
-        .get(
-            "/lb_domains/{id}/sites",
-            |s: State<AppState>, t: Tenant, p: Path<String>| list(s, t, p.0, Part::Sites),
-        )
-        .post(
-            "/lb_domains/{id}/sites",
-            |s: State<AppState>, t: Tenant, p: Path<String>, b: Body<Map<String, Value>>| {
-                create(s, t, (p.0, None), Part::Sites, b.0)
-            },
-        )
-        .get(
-            "/lb_domains/{id}/sites/{rn}",
-            |s: State<AppState>, t: Tenant, p: Path<(String, String)>| one(s, t, (p.0 .0, None, p.0 .1), Part::Sites),
-        )
-        .patch(
-            "/lb_domains/{id}/sites/{rn}",
-            |s: State<AppState>, t: Tenant, p: Path<(String, String)>, b: Body<Map<String, Value>>| {
-                update(s, t, (p.0 .0, None, p.0 .1), Part::Sites, b.0)
-            },
-        )
-        .delete(
-            "/lb_domains/{id}/sites/{rn}",
-            |s: State<AppState>, t: Tenant, p: Path<(String, String)>| {
-                remove(s, t, (p.0 .0, None, p.0 .1), Part::Sites)
-            },
-        )
-        .get(
-            "/lb_domains/{id}/sites/{site}/endpoints",
-            |s: State<AppState>, t: Tenant, p: Path<(String, String)>| list_in(s, t, p.0, Part::Endpoints),
-        )
-        .post(
-            "/lb_domains/{id}/sites/{site}/endpoints",
-            |s: State<AppState>, t: Tenant, p: Path<(String, String)>, b: Body<Map<String, Value>>| {
-                create(s, t, (p.0 .0, Some(p.0 .1)), Part::Endpoints, b.0)
-            },
-        )
-        .get(
-            "/lb_domains/{id}/sites/{site}/endpoints/{rn}",
-            |s: State<AppState>, t: Tenant, p: Path<(String, String, String)>| {
-                one(s, t, (p.0 .0, Some(p.0 .1), p.0 .2), Part::Endpoints)
-            },
-        )
-        .patch(
-            "/lb_domains/{id}/sites/{site}/endpoints/{rn}",
-            |s: State<AppState>, t: Tenant, p: Path<(String, String, String)>, b: Body<Map<String, Value>>| {
-                update(s, t, (p.0 .0, Some(p.0 .1), p.0 .2), Part::Endpoints, b.0)
-            },
-        )
-        .delete(
-            "/lb_domains/{id}/sites/{site}/endpoints/{rn}",
-            |s: State<AppState>, t: Tenant, p: Path<(String, String, String)>| {
-                remove(s, t, (p.0 .0, Some(p.0 .1), p.0 .2), Part::Endpoints)
-            },
-        )
-        .get(
-            "/lb_domains/{id}/rules",
-            |s: State<AppState>, t: Tenant, p: Path<String>| list(s, t, p.0, Part::Rules),
-        )
-        .post(
-            "/lb_domains/{id}/rules",
-            |s: State<AppState>, t: Tenant, p: Path<String>, b: Body<Map<String, Value>>| {
-                create(s, t, (p.0, None), Part::Rules, b.0)
-            },
-        )
-        .get(
-            "/lb_domains/{id}/rules/{rn}",
-            |s: State<AppState>, t: Tenant, p: Path<(String, String)>| one(s, t, (p.0 .0, None, p.0 .1), Part::Rules),
-        )
-        .patch(
-            "/lb_domains/{id}/rules/{rn}",
-            |s: State<AppState>, t: Tenant, p: Path<(String, String)>, b: Body<Map<String, Value>>| {
-                update(s, t, (p.0 .0, None, p.0 .1), Part::Rules, b.0)
-            },
-        )
-        .delete(
-            "/lb_domains/{id}/rules/{rn}",
-            |s: State<AppState>, t: Tenant, p: Path<(String, String)>| {
-                remove(s, t, (p.0 .0, None, p.0 .1), Part::Rules)
-            },
-        )
-        .get(
-            "/lb_domains/{id}/rules/{rule}/rule_methods",
-            |s: State<AppState>, t: Tenant, p: Path<(String, String)>| list_in(s, t, p.0, Part::Methods),
-        )
-        .post(
-            "/lb_domains/{id}/rules/{rule}/rule_methods",
-            |s: State<AppState>, t: Tenant, p: Path<(String, String)>, b: Body<Map<String, Value>>| {
-                create(s, t, (p.0 .0, Some(p.0 .1)), Part::Methods, b.0)
-            },
-        )
-        .get(
-            "/lb_domains/{id}/rules/{rule}/rule_methods/{rn}",
-            |s: State<AppState>, t: Tenant, p: Path<(String, String, String)>| {
-                one(s, t, (p.0 .0, Some(p.0 .1), p.0 .2), Part::Methods)
-            },
-        )
-        .patch(
-            "/lb_domains/{id}/rules/{rule}/rule_methods/{rn}",
-            |s: State<AppState>, t: Tenant, p: Path<(String, String, String)>, b: Body<Map<String, Value>>| {
-                update(s, t, (p.0 .0, Some(p.0 .1), p.0 .2), Part::Methods, b.0)
-            },
-        )
-        .delete(
-            "/lb_domains/{id}/rules/{rule}/rule_methods/{rn}",
-            |s: State<AppState>, t: Tenant, p: Path<(String, String, String)>| {
-                remove(s, t, (p.0 .0, Some(p.0 .1), p.0 .2), Part::Methods)
-            },
-        )
+    let mut r = Routes::new();
+    for (part, list_path, item_path) in PATHS {
+        r = r
+            .get(list_path, move |s: State<AppState>, t: Tenant, p: Path<Vec<String>>| {
+                list(s, t, p.0, part)
+            })
+            .post(
+                list_path,
+                move |s: State<AppState>, t: Tenant, p: Path<Vec<String>>, b: Body<Map<String, Value>>| {
+                    create(s, t, p.0, part, b.0)
+                },
+            )
+            .get(item_path, move |s: State<AppState>, t: Tenant, p: Path<Vec<String>>| {
+                one(s, t, p.0, part)
+            })
+            .patch(
+                item_path,
+                move |s: State<AppState>, t: Tenant, p: Path<Vec<String>>, b: Body<Map<String, Value>>| {
+                    update(s, t, p.0, part, b.0)
+                },
+            )
+            .delete(item_path, move |s: State<AppState>, t: Tenant, p: Path<Vec<String>>| {
+                remove(s, t, p.0, part)
+            });
+    }
+    r
+}
+
+/// Path parameters in order: the LB domain, the site or rule a part lives
+/// in (endpoints, rule methods), the item's resource name (item paths).
+struct At {
+    id: String,
+    within: Option<String>,
+    rn: String,
+}
+
+fn at(part: Part, mut p: Vec<String>, item: bool) -> At {
+    let rn = if item {
+        p.pop().unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let within = matches!(part, Part::Endpoints | Part::Methods).then(|| p.pop().unwrap_or_default());
+    At {
+        id: p.pop().unwrap_or_default(),
+        within,
+        rn,
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -308,27 +240,18 @@ fn rn_of(part: Part, item: &Value) -> &Value {
     }
 }
 
-async fn list(State(s): State<AppState>, t: Tenant, id: String, part: Part) -> ApiResult<Json<Value>> {
+async fn list(State(s): State<AppState>, t: Tenant, p: Vec<String>, part: Part) -> ApiResult<Json<Value>> {
+    let At { id, within, .. } = at(part, p, false);
     let l = find_lb(&s, &t, &id).await?;
-    Ok(Json(json::results(items(&view(&s, &l).await?, part, None)?)))
+    Ok(Json(json::results(items(
+        &view(&s, &l).await?,
+        part,
+        within.as_deref(),
+    )?)))
 }
 
-async fn list_in(
-    State(s): State<AppState>,
-    t: Tenant,
-    (id, within): (String, String),
-    part: Part,
-) -> ApiResult<Json<Value>> {
-    let l = find_lb(&s, &t, &id).await?;
-    Ok(Json(json::results(items(&view(&s, &l).await?, part, Some(&within))?)))
-}
-
-async fn one(
-    State(s): State<AppState>,
-    t: Tenant,
-    (id, within, rn): (String, Option<String>, String),
-    part: Part,
-) -> ApiResult<Json<Value>> {
+async fn one(State(s): State<AppState>, t: Tenant, p: Vec<String>, part: Part) -> ApiResult<Json<Value>> {
+    let At { id, within, rn } = at(part, p, true);
     let l = find_lb(&s, &t, &id).await?;
     let all = items(&view(&s, &l).await?, part, within.as_deref())?;
     let item = all
@@ -426,10 +349,11 @@ async fn edit(
 async fn create(
     State(s): State<AppState>,
     t: Tenant,
-    (id, within): (String, Option<String>),
+    p: Vec<String>,
     part: Part,
     mut body: Map<String, Value>,
 ) -> Result<(StatusCode, Json<Value>), Response> {
+    let At { id, within, .. } = at(part, p, false);
     let (kind, op, _) = part.kind();
     edit(&s, &t, &id, format!("add_{op}"), |config| {
         if part == Part::Methods {
@@ -464,10 +388,11 @@ async fn create(
 async fn update(
     State(s): State<AppState>,
     t: Tenant,
-    (id, within, rn): (String, Option<String>, String),
+    p: Vec<String>,
     part: Part,
     body: Map<String, Value>,
 ) -> Result<(StatusCode, Json<Value>), Response> {
+    let At { id, within, rn } = at(part, p, true);
     let (kind, op, allowed) = part.kind();
     if let Some(k) = body.keys().find(|k| !allowed.contains(&k.as_str())) {
         return Err(ApiError::bad_request("invalid", k, format!("{k} cannot be changed")).into_response());
@@ -504,9 +429,10 @@ async fn update(
 async fn remove(
     State(s): State<AppState>,
     t: Tenant,
-    (id, within, rn): (String, Option<String>, String),
+    p: Vec<String>,
     part: Part,
 ) -> Result<(StatusCode, Json<Value>), Response> {
+    let At { id, within, rn } = at(part, p, true);
     let (kind, op, _) = part.kind();
     if part == Part::Rules {
         // DPF: the applied rule cannot be deleted.
