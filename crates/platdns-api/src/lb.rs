@@ -34,6 +34,7 @@ pub(crate) fn routes() -> Routes {
         .get("/lb_domains/{id}/labels", get_labels)
         .put("/lb_domains/{id}/labels", put_labels)
         .get("/lb_domains/{id}/config", get_config)
+        .get("/lb_domains/{id}/explain", explain)
         .put("/lb_domains/{id}/config", put_config)
         .get("/contracts/{id}/lb_domains", contract_list)
         .get("/contracts/{id}/lb_domains/count", contract_count)
@@ -286,6 +287,136 @@ pub(crate) async fn view(s: &AppState, l: &LbDomain) -> ApiResult<Value> {
         current_states(s, l, &config).await?
     };
     Ok(config_json(s, &config, &states))
+}
+
+/// Our extension `GET /lb_domains/{id}/explain?qtype=A`: the answer a query
+/// would get now and why: the applied rule, each method's status, every
+/// endpoint's state with its monitoring results and manual settings, and
+/// the candidates the weighted choice picks from.
+async fn explain(
+    State(s): State<AppState>,
+    t: Tenant,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let qtype_text = q
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("qtype="))
+        .unwrap_or("A")
+        .to_ascii_uppercase();
+    let qtype = platdns_zone::Rtype::from_text(&qtype_text)
+        .ok_or_else(|| ApiError::bad_request("invalid", "qtype", format!("unknown type {qtype_text}")))?;
+    let l = find_lb(&s, &t, &id).await?;
+    let config = stored_config(&l)?;
+    let states = {
+        let _one = s.zone_locks.lock(-l.id).await;
+        current_states(&s, &l, &config).await?
+    };
+    let full = config_json(&s, &config, &states);
+    let rule = (!l.rule_resource_name.is_empty()).then_some(l.rule_resource_name.as_str());
+    let steering = platdns_steering::Steering::compile(&config, rule, s.zone_defaults.lb_ttl);
+    let ready: Vec<bool> = states.iter().map(|(_, st)| st.ready).collect();
+    // Endpoints in steering order: (site, endpoint, weight).
+    let order: Vec<(&str, &platdns_steering::model::Endpoint)> = config
+        .sites
+        .iter()
+        .flat_map(|site| site.endpoints.iter().map(move |e| (site.resource_name.as_str(), e)))
+        .collect();
+    let answer = match steering.answer(qtype.0, &ready, 0) {
+        platdns_steering::Answer::Endpoint { rtype, endpoint } => {
+            let site = order[endpoint as usize].0;
+            let candidates: Vec<(usize, u32)> = order
+                .iter()
+                .enumerate()
+                .filter(|(i, (si, _))| *si == site && ready[*i])
+                .map(|(i, (_, e))| (i, e.weight))
+                .collect();
+            let total: u32 = candidates.iter().map(|(_, w)| w).sum();
+            json!({
+                "rrtype": platdns_zone::Rtype(rtype).to_string(),
+                "ttl": steering.ttl(),
+                "site": site,
+                "candidates": candidates.iter().map(|&(i, w)| json!({
+                    "endpoint": order[i].1.resource_name,
+                    "weight": w,
+                    "share": f64::from(w) / f64::from(total),
+                    "values": order[i].1.rdata.iter().map(|r| r.value.clone()).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+            })
+        }
+        platdns_steering::Answer::NoData => Value::Null,
+    };
+    let endpoints: Vec<Value> = full["sites"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|site| {
+            site["endpoints"].as_array().into_iter().flatten().map(move |e| {
+                let why = if e["enabled"] != json!(true) {
+                    "disabled".to_string()
+                } else if e["ready_status"] == "up" {
+                    "ready".to_string()
+                } else if e["live_status"] == "up" {
+                    "live, but held out until an operator fails it back (manual_failback)".to_string()
+                } else {
+                    let failing: Vec<String> = e["monitorings"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter(|m| m["enabled"] == json!(true) && m["result"] != "up")
+                        .map(|m| {
+                            format!(
+                                "{}: {}",
+                                m["resource_name"].as_str().unwrap_or(""),
+                                m["result"].as_str().unwrap_or("")
+                            )
+                        })
+                        .collect();
+                    if failing.is_empty() {
+                        "no enabled monitoring".to_string()
+                    } else {
+                        format!("monitoring {}", failing.join(", "))
+                    }
+                };
+                json!({
+                    "site": site["resource_name"],
+                    "resource_name": e["resource_name"],
+                    "live_status": e["live_status"],
+                    "ready_status": e["ready_status"],
+                    "manual_failover": e["manual_failover"],
+                    "manual_failback": e["manual_failback"],
+                    "monitorings": e["monitorings"].as_array().into_iter().flatten().map(|m| json!({
+                        "resource_name": m["resource_name"], "enabled": m["enabled"], "result": m["result"],
+                    })).collect::<Vec<_>>(),
+                    "reason": why,
+                })
+            })
+        })
+        .collect();
+    let methods = full["rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| Some(r["resource_name"].as_str().unwrap_or("")) == rule)
+        .map(|r| r["methods"].clone())
+        .unwrap_or(json!([]));
+    let nodata = answer.is_null().then_some(match rule {
+        None => "no rule is applied",
+        Some(_) => {
+            "no entry method serves this type, it is disabled, or nothing under it is up (or it ends in exit_sorry)"
+        }
+    });
+    Ok(Json(json::result(json!({
+        "name": l.name,
+        "qtype": qtype.to_string(),
+        "rule_resource_name": rule,
+        "answer": answer,
+        "nodata_reason": nodata,
+        "methods": methods,
+        "endpoints": endpoints,
+    }))))
 }
 
 /// DPF `GET /lb_domains/{id}/config`: the configuration with its statuses.

@@ -124,11 +124,14 @@ fn ours(v: Value) -> Value {
 /// items and operations for exactly the `(method, path)` pairs given (the
 /// router's, paths under `/dpf/v1`), every component they reference, and our
 /// extensions. Panics naming an operation the reference does not have.
+/// Operations that are ours alone (not in the DPF reference).
+const OURS: [&str; 2] = ["/openapi.json", "/lb_domains/{id}/explain"];
+
 pub fn dpf_from_reference(reference: &Value, operations: &[(&str, &str)]) -> Value {
     let ref_paths = reference["paths"].as_object().expect("reference paths");
     let mut paths = Map::new();
     for (method, path) in operations {
-        if *path == "/openapi.json" {
+        if OURS.contains(path) {
             continue;
         }
         let (ref_path, item) = ref_paths
@@ -341,6 +344,49 @@ fn extend(doc: &mut Value) {
             }
         }
     }
+    paths.insert(
+        "/lb_domains/{LbDomainId}/explain".into(),
+        json!({"get": ours(json!({
+            "tags": ["lb_domains"],
+            "summary": "What a query for the LB name gets now, and why",
+            "description": "The applied rule, each method's status, every endpoint's Live/Ready \
+                status with its monitoring results and manual settings and the reason it is or is \
+                not answered, and the candidates the weighted choice picks from.",
+            "operationId": "getLbDomainExplain",
+            "parameters": [
+                {"name": "LbDomainId", "in": "path", "required": true, "schema": {"type": "string"}},
+                {"name": "qtype", "in": "query", "required": false, "schema": {"type": "string", "enum": ["A", "AAAA", "CNAME"], "default": "A"}}
+            ],
+            "responses": {
+                "200": {
+                    "description": "The explanation",
+                    "content": {"application/json": {"schema": {
+                        "type": "object",
+                        "required": ["request_id", "result"],
+                        "properties": {
+                            "request_id": {"type": "string"},
+                            "result": {
+                                "type": "object",
+                                "required": ["name", "qtype", "answer", "methods", "endpoints"],
+                                "properties": {
+                                    "name": {"type": "string"},
+                                    "qtype": {"type": "string"},
+                                    "rule_resource_name": {"type": "string", "nullable": true},
+                                    "answer": {"type": "object", "nullable": true},
+                                    "nodata_reason": {"type": "string", "nullable": true},
+                                    "methods": {"type": "array", "items": {"type": "object"}},
+                                    "endpoints": {"type": "array", "items": {"type": "object"}}
+                                }
+                            }
+                        }
+                    }}}
+                },
+                "400": error_response("`qtype` is not a record type (DPF's error body)", error),
+                "401": error_response("No valid tenant token (DPF's error body)", error),
+                "404": error_response("No such LB domain for this tenant (DPF's error body)", error)
+            },
+        }))}),
+    );
     paths.insert(
         "/openapi.json".into(),
         json!({"get": ours(json!({

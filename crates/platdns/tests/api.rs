@@ -1838,6 +1838,20 @@ fn an_http_endpoint_failing_moves_the_answer_to_the_next_site_and_back() {
         got["result"]["sites"][0]["endpoints"][0]["monitorings"][0]["result"], "down",
         "{got}"
     );
+    // explain says it in words.
+    let (st, why) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/lb_domains/{id}/explain?qtype=A"),
+        Some(&tok),
+        None,
+    );
+    assert_eq!(st, 200, "{why}");
+    let r = &why["result"];
+    assert_eq!(r["answer"]["site"], "backup", "{why}");
+    assert_eq!(r["answer"]["candidates"][0]["values"], json!(["198.51.100.1"]));
+    assert_eq!(r["endpoints"][0]["reason"], "monitoring web: down", "{why}");
+    assert_eq!(r["endpoints"][1]["reason"], "ready");
     healthy.store(true, Ordering::SeqCst);
     let took = wait_for_lb(server.dns, LB_WEB, bound * 2);
     assert!(took <= bound, "failback took {took:?}, bound {bound:?}");
