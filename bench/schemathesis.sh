@@ -55,7 +55,13 @@ post "$T" "/dpf/v1/contracts/$contract/tsigs" '{"name":"k1"}' >/dev/null
 record=$(curl -sf -H "$T" "$api/dpf/v1/zones/$zone/records" | j "['results'][0]['id']")
 history=$(curl -sf -H "$T" "$api/dpf/v1/zones/$zone/zone_histories" | j "['results'][0]['id']")
 tsig=$(curl -sf -H "$T" "$api/dpf/v1/contracts/$contract/tsigs" | j "['results'][0]['id']")
-echo "account $acct, contract $contract, zone $zone, record $record, history $history, tsig $tsig"
+lb=$(post "$OP" /operator/v1/lb_domains "{\"contract_id\":\"$contract\",\"name\":\"shop.lb.platdns.test.\"}" | j "['result']['id']")
+post "$T" "/dpf/v1/lb_domains/$lb/config" '{"monitorings":[{"resource_name":"up","name":"up","mtype":"static","description":"","props":{"result":"up"}}],
+ "sites":[{"resource_name":"tokyo","name":"tokyo","rrtype":"A","endpoints":[{"resource_name":"t1","name":"t1","weight":1,"enabled":true,"rdata":[{"value":"192.0.2.1"}],"monitorings":[{"resource_name":"up","enabled":true}]}]}],
+ "rules":[{"resource_name":"main","name":"main","methods":[{"method":{"resource_name":"a","mtype":"entry_a","enabled":true,"methods":[
+   {"method":{"resource_name":"fo","mtype":"failover","enabled":true,"methods":[{"priority":1,"method":{"resource_name":"x1","mtype":"exit_site","enabled":true,"site_resource_name":"tokyo"}}]}}]}}]}]}' PUT >/dev/null
+post "$T" "/dpf/v1/lb_domains/$lb" '{"rule_resource_name":"main"}' PATCH >/dev/null
+echo "account $acct, contract $contract, zone $zone, record $record, history $history, tsig $tsig, lb $lb"
 
 # Path parameters: the real ids, so requests reach the handlers' logic and
 # not only their 404s.
@@ -67,6 +73,12 @@ cat >"$out/schemathesis.toml" <<EOF
 "path.TsigId" = $tsig
 "path.ZoneHistoryId" = $history
 "path.id" = "$contract"
+"path.LbDomainId" = "$lb"
+"path.SiteResourceName" = "tokyo"
+"path.EndpointResourceName" = "t1"
+"path.MonitoringResourceName" = "up"
+"path.RuleResourceName" = "main"
+"path.RuleMethodResourceName" = "fo"
 EOF
 
 status=0
