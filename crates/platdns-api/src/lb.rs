@@ -139,8 +139,11 @@ async fn patch_one(
     if b.favorite.is_some_and(|f| !(1..=2).contains(&f)) {
         return Err(ApiError::bad_request("invalid", "favorite", "1 or 2"));
     }
+    // The rule check and the write happen under the LB domain's lock, so a
+    // configuration without the rule cannot land in between.
+    let guard = s.zone_locks.lock(-l.id).await;
     if let Some(rule) = &b.rule_resource_name {
-        let config = stored_config(&l)?;
+        let config = stored_config(&s.store.get_lb_domain(l.id).await?)?;
         if config.rule(rule).is_none() {
             return Err(ApiError::bad_request(
                 "not_found",
@@ -163,6 +166,7 @@ async fn patch_one(
             b.rule_resource_name.as_deref(),
         )
         .await?;
+    drop(guard);
     // A new applied rule answers the next query.
     crate::publish::publish_lb(&s, &updated).await?;
     job_done(&s, &t, format!("/dpf/v1/lb_domains/{id}"), lb_op(&l, operation)).await
@@ -250,6 +254,13 @@ async fn put_config(
         min_interval: s.zone_defaults.lb_min_interval,
     };
     let config = LbConfig::parse(&body, &limits).map_err(|e| TargetBadRequest(e).into_response())?;
+    // Under the lock, against the applied rule as stored now.
+    let guard = s.zone_locks.lock(-l.id).await;
+    let l = s
+        .store
+        .get_lb_domain(l.id)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
     if !l.rule_resource_name.is_empty() && config.rule(&l.rule_resource_name).is_none() {
         return Err(TargetBadRequest(vec![platdns_steering::ConfigError {
             path: "$.rules".into(),
@@ -263,6 +274,7 @@ async fn put_config(
         .put_lb_config(l.id, &text)
         .await
         .map_err(|e| ApiError::from(e).into_response())?;
+    drop(guard);
     crate::publish::publish_lb(&s, &updated)
         .await
         .map_err(IntoResponse::into_response)?;

@@ -318,6 +318,14 @@ async fn edit(
 ) -> Result<(StatusCode, Json<Value>), Response> {
     let l = find_lb(s, t, id).await.map_err(IntoResponse::into_response)?;
     t.require_write(l.contract_id).map_err(IntoResponse::into_response)?;
+    // Read, edit and write under the LB domain's lock: two edits at once
+    // must not lose one of them. Released before publishing, which takes it.
+    let guard = s.zone_locks.lock(-l.id).await;
+    let l = s
+        .store
+        .get_lb_domain(l.id)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
     let config = stored_config(&l).map_err(IntoResponse::into_response)?;
     let mut v = serde_json::to_value(&config).expect("serialisable");
     edit(&mut v).map_err(IntoResponse::into_response)?;
@@ -335,6 +343,7 @@ async fn edit(
         .put_lb_config(l.id, &text)
         .await
         .map_err(|e| ApiError::from(e).into_response())?;
+    drop(guard);
     crate::publish::publish_lb(s, &updated)
         .await
         .map_err(IntoResponse::into_response)?;
