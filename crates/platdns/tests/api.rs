@@ -1697,6 +1697,31 @@ fn lb_domain_config_is_replaced_whole_or_not_at_all() {
         .all(|l| l["operation"] != "file_import"));
 }
 
+/// An HTTP server that always answers 200, with the body "ok" or "gone" as
+/// `healthy` says (a body that stops matching).
+fn body_server(healthy: std::sync::Arc<std::sync::atomic::AtomicBool>) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let body = if healthy.load(std::sync::atomic::Ordering::SeqCst) {
+                "ok"
+            } else {
+                "gone"
+            };
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let _ = write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
 /// An HTTP server for health probes: answers 200 "ok" or 503, as `healthy` says.
 fn health_server(healthy: std::sync::Arc<std::sync::atomic::AtomicBool>) -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -1739,6 +1764,13 @@ fn failover_lb_with(
     holdtime: u64,
     manual_failback: bool,
 ) -> (String, String) {
+    let web = json!({"resource_name": "web", "name": "web", "mtype": "http", "description": "",
+        "props": {"interval": interval, "holdtime": holdtime, "timeout": 1, "port": port, "path": "/health", "status_codes": ["200"]}});
+    failover_lb_watched(api, op, web, manual_failback)
+}
+
+/// As [`failover_lb`], the web site watched by the monitoring `web` given.
+fn failover_lb_watched(api: SocketAddr, op: &str, web: Value, manual_failback: bool) -> (String, String) {
     let (zone, tok) = tenant_with_zone(api, op, "acme", "example.com");
     let (_, c) = http(api, "GET", &format!("/dpf/v1/zones/{zone}/contract"), Some(&tok), None);
     let contract = c["result"]["id"].as_str().unwrap().to_string();
@@ -1752,8 +1784,7 @@ fn failover_lb_with(
     let id = lb["result"]["id"].as_str().unwrap().to_string();
     let config = json!({
         "monitorings": [
-            {"resource_name": "web", "name": "web", "mtype": "http", "description": "",
-             "props": {"interval": interval, "holdtime": holdtime, "timeout": 1, "port": port, "path": "/health", "status_codes": ["200"]}},
+            web,
             {"resource_name": "up", "name": "up", "mtype": "static", "description": "", "props": {"result": "up"}}
         ],
         "sites": [
@@ -1933,4 +1964,52 @@ fn manual_failback_keeps_a_recovered_endpoint_out_until_the_operator_puts_it_bac
     let (st, e) = http(api, "POST", &format!("{ep}/failover"), Some(&tok), None);
     assert_eq!(st, 400, "{e}");
     assert_eq!(e["error_details"][0]["code"], "forbidden");
+}
+
+#[test]
+fn a_closed_tcp_port_and_a_body_that_stops_matching_move_the_answer() {
+    if !require("kdig") {
+        return;
+    }
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let limit = std::time::Duration::from_secs(15);
+    // TCP: a listener that the test closes.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let open = std::sync::Arc::new(AtomicBool::new(true));
+    let accepting = {
+        let open = open.clone();
+        std::thread::spawn(move || {
+            while open.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((c, _)) => drop(c),
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+                }
+            }
+            // The listener is dropped here: the port closes.
+        })
+    };
+    let server = Platdns::start(&[], &["--lb-min-interval", "1"]);
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let tcp = json!({"resource_name": "web", "name": "web", "mtype": "tcp", "description": "",
+        "props": {"interval": 1, "holdtime": 0, "timeout": 1, "port": port}});
+    failover_lb_watched(server.http, op.trim(), tcp, false);
+    wait_for_lb(server.dns, LB_WEB, limit);
+    open.store(false, Ordering::SeqCst);
+    accepting.join().unwrap();
+    wait_for_lb(server.dns, LB_BACKUP, limit);
+    drop(server);
+
+    // HTTP body match: 200 all along, but the body stops containing "ok".
+    let healthy = std::sync::Arc::new(AtomicBool::new(true));
+    let port = body_server(healthy.clone());
+    let server = Platdns::start(&[], &["--lb-min-interval", "1"]);
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let body = json!({"resource_name": "web", "name": "web", "mtype": "http", "description": "",
+        "props": {"interval": 1, "holdtime": 0, "timeout": 1, "port": port, "path": "/health", "response_match": "ok"}});
+    failover_lb_watched(server.http, op.trim(), body, false);
+    wait_for_lb(server.dns, LB_WEB, limit);
+    healthy.store(false, Ordering::SeqCst);
+    wait_for_lb(server.dns, LB_BACKUP, limit);
 }
