@@ -330,9 +330,13 @@ async fn terminate(
         .store
         .give_notice(c.id, b.notice_received, b.requested_end, s.notice_days, s.clock.now())
         .await?;
-    // A contract already past its end day stops serving at once (R5.2).
+    // A contract already past its end day stops serving at once (R5.2):
+    // its zones and its LB names alike.
     for z in s.store.list_zones(None, Some(c.id)).await? {
         crate::publish::republish(&s, z.id).await?;
+    }
+    for l in s.store.list_lb_domains(None, Some(c.id)).await? {
+        crate::publish::publish_lb(&s, &l).await?;
     }
     Ok(single(operator_contract(&c, &s.terms)))
 }

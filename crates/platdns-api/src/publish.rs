@@ -380,6 +380,13 @@ pub async fn withdraw_ended(s: &AppState) -> Result<usize, ApiError> {
                 n += 1;
             }
         }
+        // LB names end with their contract too.
+        for l in s.store.list_lb_domains(None, Some(c.id)).await? {
+            if let Ok(name) = Name::from_text(&l.name, None) {
+                s.publisher.publish_steered(&name, None);
+                n += 1;
+            }
+        }
     }
     Ok(n)
 }

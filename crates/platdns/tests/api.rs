@@ -1076,8 +1076,46 @@ fn r3_1_pending_zones_are_served_only_once_approved_and_r5_2_ended_contracts_sto
         vec!["www.pending.test. 3600 IN A 192.0.2.5"]
     );
 
-    // A notice long past: the contract has ended, its zone stops being served,
-    // and the operator still reads its data.
+    // An LB name of the same contract, served until the contract ends.
+    let (_, lb) = http(
+        api,
+        "POST",
+        "/operator/v1/lb_domains",
+        Some(op),
+        Some(&json!({"contract_id": cid, "name": "svc.lb.platdns.test."}).to_string()),
+    );
+    let lb = lb["result"]["id"].as_str().unwrap().to_string();
+    let lb_config = json!({
+        "monitorings": [{"resource_name": "up", "name": "up", "mtype": "static", "props": {"result": "up"}}],
+        "sites": [{"resource_name": "s", "name": "s", "rrtype": "A", "endpoints": [
+            {"resource_name": "e", "name": "e", "weight": 1, "enabled": true, "rdata": [{"value": "192.0.2.77"}],
+             "monitorings": [{"resource_name": "up", "enabled": true}]}]}],
+        "rules": [{"resource_name": "r", "name": "r", "methods": [
+            {"method": {"resource_name": "a", "mtype": "entry_a", "enabled": true, "methods": [
+                {"method": {"resource_name": "x", "mtype": "exit_site", "enabled": true, "site_resource_name": "s"}}]}}]}]
+    });
+    let (st, e) = http(
+        api,
+        "PUT",
+        &format!("/dpf/v1/lb_domains/{lb}/config"),
+        Some(&tok),
+        Some(&lb_config.to_string()),
+    );
+    assert_eq!(st, 202, "{e}");
+    http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/lb_domains/{lb}"),
+        Some(&tok),
+        Some(r#"{"rule_resource_name":"r"}"#),
+    );
+    assert_eq!(
+        kdig(server.dns, &["svc.lb.platdns.test", "A"]).answer,
+        vec!["svc.lb.platdns.test. 30 IN A 192.0.2.77"]
+    );
+
+    // A notice long past: the contract has ended, its zone and LB name stop
+    // being served, and the operator still reads its data.
     let (_, t) = http(
         api,
         "POST",
@@ -1087,6 +1125,11 @@ fn r3_1_pending_zones_are_served_only_once_approved_and_r5_2_ended_contracts_sto
     );
     assert_eq!(t["result"]["ends_on"], "2020-01-31");
     assert_eq!(kdig(server.dns, &["www.pending.test", "A"]).rcode, "REFUSED");
+    let gone = kdig(server.dns, &["svc.lb.platdns.test", "A"]);
+    assert!(
+        gone.answer.is_empty(),
+        "an ended contract's LB name answers nothing: {gone:?}"
+    );
     let (_, zs) = http(api, "GET", "/operator/v1/zones", Some(op), None);
     assert_eq!(zs["results"].as_array().unwrap().len(), 1);
     // A later commit does not bring it back.
