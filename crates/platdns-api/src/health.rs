@@ -12,7 +12,7 @@
 
 use crate::{ApiError, AppState};
 use platdns_monitor::schedule::stable_hash;
-use platdns_monitor::{Change, Check, Key, Prober, Running, Scheduler};
+use platdns_monitor::{Change, Check, Key, Kind, Prober, Running, Scheduler};
 use platdns_steering::model::MonitoringType;
 use platdns_steering::{Health, LbConfig};
 use std::collections::HashMap;
@@ -35,16 +35,12 @@ impl HealthMonitor {
         let Some(m) = config.monitorings.iter().find(|m| m.resource_name == monitoring) else {
             return Health::Unknown;
         };
-        if m.mtype == MonitoringType::Static {
-            return match m.props.result.as_deref() {
-                Some("up") => Health::Up,
-                Some("down") => Health::Down,
-                _ => Health::Unknown,
-            };
-        }
         let Ok(check) = Check::from_monitoring(m) else {
             return Health::Unknown;
         };
+        if let Kind::Static(result) = check.kind {
+            return result;
+        }
         let key = Key {
             target: target.to_string(),
             check,
@@ -75,7 +71,7 @@ pub async fn start(s: &AppState) -> Result<(), ApiError> {
                 .insert(hash, change.new);
             let saved = state
                 .store
-                .save_health(hash, &change.key.target, health_text(change.new), state.clock.now())
+                .save_health(hash, &change.key.target, change.new.as_str(), state.clock.now())
                 .await;
             if let Err(e) = saved {
                 tracing::error!(error = %e, "saving a health result");
@@ -88,25 +84,12 @@ pub async fn start(s: &AppState) -> Result<(), ApiError> {
     reschedule(s).await
 }
 
-fn health_text(h: Health) -> &'static str {
-    match h {
-        Health::Up => "up",
-        Health::Down => "down",
-        Health::Unknown => "unknown",
-    }
-}
-
 /// Loads the last known results (at start-up, before LB names are published).
 pub async fn load(s: &AppState) -> Result<usize, ApiError> {
     let stored = s.store.load_health().await?;
     let mut results = s.health.results.lock().expect("not poisoned");
     for (hash, text) in &stored {
-        let h = match text.as_str() {
-            "up" => Health::Up,
-            "down" => Health::Down,
-            _ => Health::Unknown,
-        };
-        results.insert(*hash, h);
+        results.insert(*hash, Health::from_dpf(text).unwrap_or(Health::Unknown));
     }
     Ok(stored.len())
 }

@@ -18,7 +18,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use platdns_steering::model::{Limits, MethodItem, MethodType};
-use platdns_steering::status::{endpoint_live, EndpointFlags, EndpointState, Health};
+use platdns_steering::status::{endpoint_live, EndpointFlags, EndpointState};
 use platdns_steering::LbConfig;
 use platdns_store::{LabelOf, LbDomain};
 use serde::Deserialize;
@@ -293,12 +293,19 @@ async fn put_config(
 
 /// The configuration with its statuses, as `GET config` shows it.
 pub(crate) async fn view(s: &AppState, l: &LbDomain) -> ApiResult<Value> {
+    Ok(view_parts(s, l).await?.2)
+}
+
+/// The configuration, its endpoints' states (under the LB domain's lock)
+/// and the view made of both.
+async fn view_parts(s: &AppState, l: &LbDomain) -> ApiResult<(LbConfig, Vec<(String, EndpointState)>, Value)> {
     let config = stored_config(l)?;
     let states = {
         let _one = s.zone_locks.lock(-l.id).await;
         current_states(s, l, &config).await?
     };
-    Ok(config_json(s, &config, &states))
+    let view = config_json(s, &config, &states);
+    Ok((config, states, view))
 }
 
 /// Our extension `GET /lb_domains/{id}/explain?qtype=A`: the answer a query
@@ -321,12 +328,7 @@ async fn explain(
     let qtype = platdns_zone::Rtype::from_text(&qtype_text)
         .ok_or_else(|| ApiError::bad_request("invalid", "qtype", format!("unknown type {qtype_text}")))?;
     let l = find_lb(&s, &t, &id).await?;
-    let config = stored_config(&l)?;
-    let states = {
-        let _one = s.zone_locks.lock(-l.id).await;
-        current_states(&s, &l, &config).await?
-    };
-    let full = config_json(&s, &config, &states);
+    let (config, states, full) = view_parts(&s, &l).await?;
     let rule = (!l.rule_resource_name.is_empty()).then_some(l.rule_resource_name.as_str());
     let steering = platdns_steering::Steering::compile(&config, rule, s.zone_defaults.lb_ttl);
     let ready: Vec<bool> = states.iter().map(|(_, st)| st.ready).collect();
@@ -435,14 +437,6 @@ async fn explain(
 async fn get_config(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let l = find_lb(&s, &t, &id).await?;
     Ok(Json(json::result(view(&s, &l).await?)))
-}
-
-fn health_str(h: Health) -> &'static str {
-    match h {
-        Health::Up => "up",
-        Health::Down => "down",
-        Health::Unknown => "unknown",
-    }
 }
 
 fn up_down(b: bool) -> &'static str {
@@ -652,11 +646,8 @@ fn config_json(s: &AppState, config: &LbConfig, states: &[(String, EndpointState
                         .map(|l| {
                             let mut m = monitoring_json(&l.resource_name);
                             m["enabled"] = json!(l.enabled);
-                            m["result"] = json!(health_str(s.health.result(
-                                config,
-                                &e.monitoring_target,
-                                &l.resource_name
-                            )));
+                            m["result"] =
+                                json!(s.health.result(config, &e.monitoring_target, &l.resource_name).as_str());
                             m
                         })
                         .collect::<Vec<_>>());

@@ -117,12 +117,10 @@ impl Check {
                     response_match: p.response_match.clone().unwrap_or_default(),
                 })
             }
-            MonitoringType::Static => Kind::Static(match p.result.as_deref().unwrap_or("up") {
-                "up" => Health::Up,
-                "down" => Health::Down,
-                "unknown" => Health::Unknown,
-                _ => return Err(fail("result is not up, down or unknown")),
-            }),
+            MonitoringType::Static => Kind::Static(
+                Health::from_dpf(p.result.as_deref().unwrap_or("up"))
+                    .ok_or_else(|| fail("result is not up, down or unknown"))?,
+            ),
         };
         // The reference's defaults, as `LbConfig::check` fills them.
         Ok(Check {

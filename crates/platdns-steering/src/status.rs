@@ -22,6 +22,27 @@ pub enum Health {
     Unknown,
 }
 
+impl Health {
+    /// DPF's word for the result (`EndpointMonitoringResult`, `MonitoringPropsResult`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Up => "up",
+            Health::Down => "down",
+            Health::Unknown => "unknown",
+        }
+    }
+
+    /// DPF's word read back; `None` for any other text.
+    pub fn from_dpf(text: &str) -> Option<Health> {
+        match text {
+            "up" => Some(Health::Up),
+            "down" => Some(Health::Down),
+            "unknown" => Some(Health::Unknown),
+            _ => None,
+        }
+    }
+}
+
 /// The holdtime of one (endpoint, monitoring) pair: the stable result
 /// changes only when a different raw result has persisted `holdtime`
 /// seconds; any other result in between restarts the wait. Leaving
