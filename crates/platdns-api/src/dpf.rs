@@ -191,6 +191,16 @@ impl Listing {
             .collect()
     }
 
+    /// The answer of a list route: the page of `items`, or with `count`
+    /// (the `/count` routes) how many pass the filters.
+    pub fn answer(&self, items: Vec<Value>, count: bool) -> Value {
+        if count {
+            json::count(self.count(&items))
+        } else {
+            json::results(self.apply(items))
+        }
+    }
+
     pub fn count(&self, items: &[Value]) -> usize {
         items.iter().filter(|i| self.matches(i)).count()
     }
@@ -638,11 +648,7 @@ fn logs(
                 LogOf::LbDomain => platdns_store::LogScope::LbDomain(crate::lb::find_lb(&s, &t, &id).await?.id),
             };
             let (l, items) = read_logs(&s, scope, q.as_deref()).await?;
-            Ok(Json(if count {
-                json::count(l.count(&items))
-            } else {
-                json::results(l.apply(items))
-            }))
+            Ok(Json(l.answer(items, count)))
         })
     }
 }

@@ -26,8 +26,14 @@ use serde_json::{json, Map, Value};
 
 pub(crate) fn routes() -> Routes {
     Routes::new()
-        .get("/lb_domains", list)
-        .get("/lb_domains/count", count)
+        .get(
+            "/lb_domains",
+            |State(s): State<AppState>, t: Tenant, RawQuery(q): RawQuery| list(s, t, q, false),
+        )
+        .get(
+            "/lb_domains/count",
+            |State(s): State<AppState>, t: Tenant, RawQuery(q): RawQuery| list(s, t, q, true),
+        )
         .get("/lb_domains/{id}", get_one)
         .patch("/lb_domains/{id}", patch_one)
         .get("/lb_domains/{id}/contract", contract_of)
@@ -36,8 +42,18 @@ pub(crate) fn routes() -> Routes {
         .get("/lb_domains/{id}/config", get_config)
         .get("/lb_domains/{id}/explain", explain)
         .put("/lb_domains/{id}/config", put_config)
-        .get("/contracts/{id}/lb_domains", contract_list)
-        .get("/contracts/{id}/lb_domains/count", contract_count)
+        .get(
+            "/contracts/{id}/lb_domains",
+            |State(s): State<AppState>, t: Tenant, Path(id): Path<String>, RawQuery(q): RawQuery| {
+                contract_list(s, t, id, q, false)
+            },
+        )
+        .get(
+            "/contracts/{id}/lb_domains/count",
+            |State(s): State<AppState>, t: Tenant, Path(id): Path<String>, RawQuery(q): RawQuery| {
+                contract_list(s, t, id, q, true)
+            },
+        )
         .post("/lb_domains/{id}/sites/{site}/endpoints/{ep}/failover", failover)
         .post("/lb_domains/{id}/sites/{site}/endpoints/{ep}/failback", failback)
 }
@@ -73,36 +89,17 @@ async fn visible(s: &AppState, t: &Tenant, contract_id: Option<i64>) -> ApiResul
         .collect())
 }
 
-async fn list(State(s): State<AppState>, t: Tenant, RawQuery(q): RawQuery) -> ApiResult<Json<Value>> {
+/// `GET /lb_domains[/count]`: every LB domain the token sees.
+async fn list(s: AppState, t: Tenant, q: Option<String>, count: bool) -> ApiResult<Json<Value>> {
     let l = Listing::parse(q.as_deref())?;
-    Ok(Json(json::results(l.apply(visible(&s, &t, None).await?))))
+    Ok(Json(l.answer(visible(&s, &t, None).await?, count)))
 }
 
-async fn count(State(s): State<AppState>, t: Tenant, RawQuery(q): RawQuery) -> ApiResult<Json<Value>> {
-    let l = Listing::parse(q.as_deref())?;
-    Ok(Json(json::count(l.count(&visible(&s, &t, None).await?))))
-}
-
-async fn contract_list(
-    State(s): State<AppState>,
-    t: Tenant,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-) -> ApiResult<Json<Value>> {
+/// `GET /contracts/{id}/lb_domains[/count]`: those of one contract.
+async fn contract_list(s: AppState, t: Tenant, id: String, q: Option<String>, count: bool) -> ApiResult<Json<Value>> {
     let l = Listing::parse(q.as_deref())?;
     let c = find_contract(&s, &t, &id).await?;
-    Ok(Json(json::results(l.apply(visible(&s, &t, Some(c.id)).await?))))
-}
-
-async fn contract_count(
-    State(s): State<AppState>,
-    t: Tenant,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-) -> ApiResult<Json<Value>> {
-    let l = Listing::parse(q.as_deref())?;
-    let c = find_contract(&s, &t, &id).await?;
-    Ok(Json(json::count(l.count(&visible(&s, &t, Some(c.id)).await?))))
+    Ok(Json(l.answer(visible(&s, &t, Some(c.id)).await?, count)))
 }
 
 async fn get_one(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {

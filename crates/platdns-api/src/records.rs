@@ -202,11 +202,7 @@ fn listed(
             }
             let rows = s.store.list_records(z.id, matches!(view, View::Applied)).await?;
             let items: Vec<Value> = rows.iter().map(record).collect();
-            Ok(Json(if count {
-                json::count(l.count(&items))
-            } else {
-                json::results(l.apply(items))
-            }))
+            Ok(Json(l.answer(items, count)))
         })
     }
 }
