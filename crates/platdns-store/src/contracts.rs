@@ -101,7 +101,11 @@ impl Store {
                 .fetch_one(self.pool())
         })
         .await?;
-        from_row(&row)
+        let c = from_row(&row)?;
+        // DPF: every contract has a default common configuration, applied
+        // to the zones and LB domains it creates.
+        self.ensure_default_common_config(c.id, now).await?;
+        Ok(c)
     }
 
     pub async fn get_contract(&self, id: i64) -> Result<Contract> {

@@ -27,10 +27,12 @@ pub struct LbDomain {
     /// Bumped by every change of the configuration or the applied rule.
     pub version: i64,
     pub created_at: Timestamp,
+    /// DPF `common_config_id`: whose notice accounts hear of its state changes.
+    pub common_config_id: i64,
 }
 
 const COLUMNS: &str = "l.id, l.public_id, l.service_code, l.contract_id, l.name, l.description, l.favorite, l.state, \
-                       l.rule_resource_name, l.config, l.version, l.created_at";
+                       l.rule_resource_name, l.config, l.version, l.created_at, l.common_config_id";
 
 /// A configuration with nothing in it (no rule: every query gets NODATA).
 pub const EMPTY_CONFIG: &str = r#"{"monitorings":[],"sites":[],"rules":[]}"#;
@@ -49,6 +51,7 @@ fn from_row(row: &AnyRow) -> Result<LbDomain> {
         config: row.try_get(9)?,
         version: row.try_get(10)?,
         created_at: ts(row, 11)?,
+        common_config_id: row.try_get::<Option<i64>, _>(12)?.unwrap_or_default(),
     })
 }
 
@@ -60,8 +63,9 @@ impl Store {
         let name = name.trim().to_ascii_lowercase();
         let name = if name.ends_with('.') { name } else { format!("{name}.") };
         let sql = format!(
-            "INSERT INTO lb_domains (public_id, service_code, contract_id, name, state, config, created_at) \
-             VALUES ($1, $2, $3, $4, 2, $5, $6) RETURNING {}",
+            "INSERT INTO lb_domains (public_id, service_code, contract_id, name, state, config, created_at, common_config_id) \
+             VALUES ($1, $2, $3, $4, 2, $5, $6, \
+             (SELECT id FROM common_configs WHERE contract_id = $3 AND is_default = 1)) RETURNING {}",
             COLUMNS.replace("l.", "")
         );
         let row = crate::with_service_code("dpl", "name", |code| {

@@ -6,6 +6,7 @@
 //! Every write takes the time as an argument (`now`), so tests fix the clock.
 
 mod accounts;
+mod common_configs;
 mod contracts;
 mod labels;
 mod lb_domains;
@@ -15,6 +16,7 @@ mod tsig;
 mod zones;
 
 pub use accounts::{Account, Principal, TokenScope};
+pub use common_configs::{CommonConfig, DeleteRefused, NewNotification, NoticeAccount, Notification};
 pub use contracts::{Contract, ContractUpdate};
 pub use labels::{LabelOf, Labels};
 pub use lb_domains::{LbDomain, EMPTY_CONFIG};

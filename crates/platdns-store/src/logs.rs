@@ -26,7 +26,7 @@ pub enum LogScope {
 
 /// Log times are stored in one fixed format (UTC, microseconds), so they
 /// sort as text in both backends.
-fn db_time(t: Timestamp) -> String {
+pub(crate) fn db_time(t: Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 

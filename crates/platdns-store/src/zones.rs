@@ -27,6 +27,8 @@ pub struct Zone {
     /// Bumped by every commit; the applied zone's ETag.
     pub version: i64,
     pub created_at: Timestamp,
+    /// DPF `common_config_id`: the common configuration applied to it.
+    pub common_config_id: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +42,7 @@ pub struct ZoneHistory {
 
 const COLUMNS: &str =
     "id, public_id, service_code, contract_id, name, network, state, favorite, description, default_ttl, \
-                       eligibility, eligibility_token, approved_by, approval_reason, serial, version, created_at";
+                       eligibility, eligibility_token, approved_by, approval_reason, serial, version, created_at, common_config_id";
 
 fn from_row(row: &AnyRow) -> Result<Zone> {
     let kind: String = row.try_get(10)?;
@@ -70,6 +72,7 @@ fn from_row(row: &AnyRow) -> Result<Zone> {
         serial: row.try_get(14)?,
         version: row.try_get(15)?,
         created_at: ts(row, 16)?,
+        common_config_id: row.try_get::<Option<i64>, _>(17)?.unwrap_or_default(),
     })
 }
 
@@ -118,8 +121,9 @@ impl Store {
         let serial = (day.year() as i64 * 10000 + day.month() as i64 * 100 + day.day() as i64) * 100;
         let sql = format!(
             "INSERT INTO zones (public_id, service_code, contract_id, name, network, state, description, eligibility, \
-             eligibility_token, approved_by, approval_reason, serial, created_at) \
-             VALUES ($1, $2, $3, $4, $5, 1, '', $6, $7, $8, $9, $10, $11) RETURNING {COLUMNS}"
+             eligibility_token, approved_by, approval_reason, serial, created_at, common_config_id) \
+             VALUES ($1, $2, $3, $4, $5, 1, '', $6, $7, $8, $9, $10, $11, \
+             (SELECT id FROM common_configs WHERE contract_id = $3 AND is_default = 1)) RETURNING {COLUMNS}"
         );
         let row = crate::with_service_code("dpm", "name", |code| {
             sqlx::query(&sql)
