@@ -10,10 +10,11 @@
 //! across restarts (the store keeps the last known result of every check,
 //! loaded before the first LB name is published).
 
+use crate::notify::StateChange;
 use crate::{ApiError, AppState};
 use platdns_monitor::schedule::stable_hash;
 use platdns_monitor::{Change, Check, Key, Kind, Prober, Running, Scheduler};
-use platdns_steering::model::MonitoringType;
+use platdns_steering::model::{Endpoint, Monitoring, MonitoringType, Site};
 use platdns_steering::{Health, LbConfig};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -76,6 +77,9 @@ pub async fn start(s: &AppState) -> Result<(), ApiError> {
             if let Err(e) = saved {
                 tracing::error!(error = %e, "saving a health result");
             }
+            if let Err(e) = log_result_change(&state, &change).await {
+                tracing::error!(error = %e.message, "logging a monitoring result change");
+            }
             if let Err(e) = republish_all(&state).await {
                 tracing::error!(error = %e.message, "republishing LB domains after a health change");
             }
@@ -92,6 +96,54 @@ pub async fn load(s: &AppState) -> Result<usize, ApiError> {
         results.insert(*hash, Health::from_dpf(text).unwrap_or(Health::Unknown));
     }
     Ok(stored.len())
+}
+
+/// DPF `monitoring_result_changed` in the log of every LB domain with an
+/// endpoint watched by the changed check (one probe serves them all).
+async fn log_result_change(s: &AppState, change: &Change) -> Result<(), ApiError> {
+    let hash = stable_hash(&change.key);
+    for l in s.store.list_lb_domains(None, None).await? {
+        let Ok(config) = serde_json::from_str::<LbConfig>(&l.config) else {
+            continue;
+        };
+        let mut changes = Vec::new();
+        for (site, e, m) in links(&config) {
+            let same = Check::from_monitoring(m).is_ok_and(|check| {
+                stable_hash(&Key {
+                    target: e.monitoring_target.clone(),
+                    check,
+                }) == hash
+            });
+            if same {
+                changes.push(StateChange {
+                    operation: "monitoring_result_changed",
+                    target: format!("{}/{}:{}", site.resource_name, e.resource_name, m.resource_name),
+                    old: change.old.as_str(),
+                    new: change.new.as_str(),
+                });
+            }
+        }
+        crate::notify::state_changed(s, &l, &changes).await;
+    }
+    Ok(())
+}
+
+/// Every enabled (site, endpoint, monitoring) link of a configuration.
+fn links(config: &LbConfig) -> impl Iterator<Item = (&Site, &Endpoint, &Monitoring)> {
+    config.sites.iter().flat_map(move |site| {
+        site.endpoints.iter().flat_map(move |e| {
+            e.monitorings
+                .iter()
+                .filter(|link| link.enabled)
+                .filter_map(move |link| {
+                    let m = config
+                        .monitorings
+                        .iter()
+                        .find(|m| m.resource_name == link.resource_name)?;
+                    Some((site, e, m))
+                })
+        })
+    })
 }
 
 async fn republish_all(s: &AppState) -> Result<(), ApiError> {
@@ -112,23 +164,12 @@ pub async fn reschedule(s: &AppState) -> Result<(), ApiError> {
         let Ok(config) = serde_json::from_str::<LbConfig>(&l.config) else {
             continue;
         };
-        for site in &config.sites {
-            for e in &site.endpoints {
-                for link in e.monitorings.iter().filter(|l| l.enabled) {
-                    let Some(m) = config
-                        .monitorings
-                        .iter()
-                        .find(|m| m.resource_name == link.resource_name)
-                    else {
-                        continue;
-                    };
-                    if m.mtype == MonitoringType::Static || e.monitoring_target.is_empty() {
-                        continue;
-                    }
-                    if let Ok(check) = Check::from_monitoring(m) {
-                        checks.push((e.monitoring_target.clone(), check));
-                    }
-                }
+        for (_, e, m) in links(&config) {
+            if m.mtype == MonitoringType::Static || e.monitoring_target.is_empty() {
+                continue;
+            }
+            if let Ok(check) = Check::from_monitoring(m) {
+                checks.push((e.monitoring_target.clone(), check));
             }
         }
     }

@@ -118,10 +118,7 @@ pub fn contract(c: &Contract) -> Value {
 pub fn zone(z: &Zone) -> Value {
     json!({
         "id": z.public_id,
-        // Common configs arrive with the zone-transfer issue (8). Until then
-        // every zone uses its contract's default configuration, whose id is
-        // the contract's number (DPF ids start at 1).
-        "common_config_id": z.contract_id,
+        "common_config_id": z.common_config_id,
         "service_code": z.service_code,
         "state": z.state,
         "favorite": z.favorite,

@@ -11,6 +11,7 @@
 use crate::auth::Tenant;
 use crate::dpf::{find_contract, job_done, Listing, Op};
 use crate::json::{self, Body, Description};
+use crate::notify::StateChange;
 use crate::routes::Routes;
 use crate::{ApiError, ApiResult, AppState};
 use axum::extract::{Path, RawQuery, State};
@@ -61,8 +62,7 @@ pub(crate) fn routes() -> Routes {
 fn lb_json(l: &LbDomain) -> Value {
     json!({
         "id": l.public_id,
-        // As for zones: the contract's default common configuration.
-        "common_config_id": l.contract_id,
+        "common_config_id": l.common_config_id,
         "service_code": l.service_code,
         "state": l.state,
         "favorite": l.favorite,
@@ -480,7 +480,9 @@ pub(crate) async fn current_states(
         .map(|(n, live, ready, f)| (n, (live, ready, f)))
         .collect();
     let mut out = Vec::new();
+    let mut changes = Vec::new();
     for site in &config.sites {
+        let (mut site_before, mut site_after, mut site_known) = (false, false, false);
         for e in &site.endpoints {
             let live = endpoint_live(e.monitorings.iter().map(|m| {
                 (
@@ -504,9 +506,41 @@ pub(crate) async fn current_states(
                     .save_endpoint_state(l.id, &e.resource_name, state.live, state.ready, pack(flags))
                     .await?;
             }
+            if let Some((live, ready, _)) = before {
+                let at = || format!("{}/{}", site.resource_name, e.resource_name);
+                if live != state.live {
+                    changes.push(StateChange::status(
+                        "endpoint_live_status_changed",
+                        at(),
+                        live,
+                        state.live,
+                    ));
+                }
+                if ready != state.ready {
+                    changes.push(StateChange::status(
+                        "endpoint_ready_status_changed",
+                        at(),
+                        ready,
+                        state.ready,
+                    ));
+                }
+                site_known = true;
+                site_before |= ready;
+            }
+            site_after |= state.ready;
             out.push((e.resource_name.clone(), state));
         }
+        // A site is Live while one of its endpoints is Ready (SEMANTICS.md).
+        if site_known && site_before != site_after {
+            changes.push(StateChange::status(
+                "site_live_status_changed",
+                site.resource_name.clone(),
+                site_before,
+                site_after,
+            ));
+        }
     }
+    crate::notify::state_changed(s, l, &changes).await;
     Ok(out)
 }
 

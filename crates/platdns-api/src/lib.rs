@@ -7,6 +7,7 @@
 //! always 404, never 403 and never its data (R1.2).
 
 pub mod auth;
+mod common_configs;
 mod dpf;
 mod error;
 pub mod health;
@@ -14,6 +15,7 @@ mod json;
 mod labels;
 mod lb;
 mod lb_parts;
+pub mod notify;
 pub mod openapi;
 mod operator;
 pub mod publish;
@@ -64,6 +66,8 @@ pub struct AppState {
     pub zone_locks: Arc<publish::ZoneLocks>,
     /// LB health: probe results and the running scheduler.
     pub health: Arc<health::HealthMonitor>,
+    /// Delivery of state-change notifications (mail, webhook).
+    pub notify: Arc<notify::Notifier>,
     /// Largest request body accepted (an `atomic_changes` of a large zone is
     /// tens of MiB).
     pub max_body_bytes: usize,
@@ -74,6 +78,7 @@ fn dpf_routes() -> routes::Routes {
     dpf::routes()
         .merge(records::routes())
         .merge(tsigs::routes())
+        .merge(common_configs::routes())
         .merge(labels::routes())
         .merge(lb::routes())
         .merge(lb_parts::routes())

@@ -417,7 +417,7 @@ fn operator_zone(z: &platdns_store::Zone) -> OperatorZone {
     // The same fields as the tenant's view (`json::zone`).
     OperatorZone {
         id: z.public_id.clone(),
-        common_config_id: z.contract_id,
+        common_config_id: z.common_config_id,
         service_code: z.service_code.clone(),
         state: z.state,
         favorite: z.favorite,

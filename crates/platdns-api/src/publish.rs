@@ -68,6 +68,9 @@ pub struct ZoneDefaults {
     pub lb_ttl: u32,
     /// The shortest monitoring interval a tenant may set (DPF: 30 s).
     pub lb_min_interval: u32,
+    /// Notice accounts one common configuration may hold (DPF `too_many`;
+    /// the reference gives no figure).
+    pub notice_accounts_max: i64,
 }
 
 impl Default for ZoneDefaults {
@@ -80,6 +83,7 @@ impl Default for ZoneDefaults {
             lb_zone: "lb.platdns.test.".into(),
             lb_ttl: 30,
             lb_min_interval: 30,
+            notice_accounts_max: 10,
         }
     }
 }

@@ -253,11 +253,13 @@ impl Store {
         if exists.is_none() {
             return Err(StoreError::NotFound);
         }
-        sqlx::query("UPDATE common_configs SET is_default = CASE WHEN id = $1 THEN 1 ELSE 0 END WHERE contract_id = $2")
-            .bind(id)
-            .bind(contract_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE common_configs SET is_default = CASE WHEN id = $1 THEN 1 ELSE 0 END WHERE contract_id = $2",
+        )
+        .bind(id)
+        .bind(contract_id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -514,7 +516,9 @@ mod tests {
                 .await
                 .unwrap();
             assert!(matches!(
-                store.create_common_config(c.id, "night", "", t("2026-11-24T00:00:00Z")).await,
+                store
+                    .create_common_config(c.id, "night", "", t("2026-11-24T00:00:00Z"))
+                    .await,
                 Err(StoreError::Duplicate { .. })
             ));
             store.set_default_common_config(c.id, other.id).await.unwrap();
@@ -523,7 +527,13 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(l.common_config_id, other.id);
-            assert!(!store.find_common_config(default.id, None, None).await.unwrap().is_default);
+            assert!(
+                !store
+                    .find_common_config(default.id, None, None)
+                    .await
+                    .unwrap()
+                    .is_default
+            );
             // R1.2: another account does not see it.
             let (b, _, _) = account_contract_zone(&store, "b", "example.net").await;
             assert!(store.find_common_config(other.id, None, Some(a.id)).await.is_ok());
@@ -546,9 +556,13 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(missing, ["nope"]);
-            assert_eq!(store.get_zone(z.id).await.unwrap().common_config_id, default.id, "all or none");
+            assert_eq!(
+                store.get_zone(z.id).await.unwrap().common_config_id,
+                default.id,
+                "all or none"
+            );
             assert!(store
-                .apply_common_config(c.id, other.id, false, &[z.public_id.clone()])
+                .apply_common_config(c.id, other.id, false, std::slice::from_ref(&z.public_id))
                 .await
                 .unwrap()
                 .is_empty());
@@ -632,14 +646,22 @@ mod tests {
                 .notification_attempted(due[1].id, Err("refused"), Some(t("2026-11-24T00:00:30Z")), t0)
                 .await
                 .unwrap();
-            assert!(store.due_notifications(t("2026-11-24T00:00:29Z"), 10).await.unwrap().is_empty());
+            assert!(store
+                .due_notifications(t("2026-11-24T00:00:29Z"), 10)
+                .await
+                .unwrap()
+                .is_empty());
             let again = store.due_notifications(t("2026-11-24T00:00:30Z"), 10).await.unwrap();
             assert_eq!((again.len(), again[0].attempts), (1, 1));
             store
                 .notification_attempted(again[0].id, Err("refused"), None, t0)
                 .await
                 .unwrap();
-            assert!(store.due_notifications(t("2027-01-01T00:00:00Z"), 10).await.unwrap().is_empty());
+            assert!(store
+                .due_notifications(t("2027-01-01T00:00:00Z"), 10)
+                .await
+                .unwrap()
+                .is_empty());
         }
     }
 }

@@ -32,7 +32,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the platform (today: the DNS node) on embedded defaults.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Work with zone files.
     #[command(subcommand)]
     Zone(ZoneCommand),
@@ -108,6 +108,29 @@ struct ServeArgs {
     /// Do not run the health monitor in this process.
     #[arg(long)]
     no_monitor: bool,
+    /// SMTP relay (`host:port`) that state-change mail goes through; without
+    /// it no mail is sent.
+    #[arg(long)]
+    smtp_relay: Option<String>,
+    /// Require STARTTLS (with a certificate valid for the relay's name).
+    #[arg(long)]
+    smtp_starttls: bool,
+    /// Sender of notification mail.
+    #[arg(long, default_value = "platdns@localhost")]
+    smtp_from: String,
+    /// URL receiving a JSON POST per LB state change, with the notice
+    /// accounts' phone numbers (how phone calls are placed).
+    #[arg(long)]
+    notify_webhook: Option<String>,
+    /// Delivery attempts of one notification before it is given up.
+    #[arg(long, default_value_t = 10)]
+    notify_attempts: i64,
+    /// Seconds before the first retry of a notification (doubled per retry, up to an hour).
+    #[arg(long, default_value_t = 10)]
+    notify_retry: u64,
+    /// Notice accounts one common configuration may hold.
+    #[arg(long, default_value_t = 10)]
+    notice_accounts_max: i64,
 }
 
 #[derive(Subcommand)]
@@ -144,7 +167,7 @@ fn main() -> ExitCode {
                 .enable_all()
                 .build()
                 .expect("tokio runtime");
-            match rt.block_on(serve(args)) {
+            match rt.block_on(serve(*args)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("platdns: {e:#}");
@@ -267,6 +290,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let state = platdns_api::AppState {
         zone_locks: Default::default(),
         health: Default::default(),
+        notify: Arc::new(platdns_api::notify::Notifier::new(
+            platdns_api::notify::NotifySettings {
+                smtp_relay: args.smtp_relay.clone(),
+                smtp_starttls: args.smtp_starttls,
+                smtp_from: args.smtp_from.clone(),
+                webhook: args.notify_webhook.clone(),
+                max_attempts: args.notify_attempts,
+                first_delay: std::time::Duration::from_secs(args.notify_retry),
+                ..Default::default()
+            },
+        )),
         store,
         terms: Arc::new(platdns_contract::PlanTerms::default()),
         clock: Arc::new(platdns_api::SystemClock),
@@ -276,6 +310,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             lb_zone: args.lb_zone.clone(),
             lb_ttl: args.lb_ttl,
             lb_min_interval: args.lb_min_interval,
+            notice_accounts_max: args.notice_accounts_max,
             ..platdns_api::ZoneDefaults::default()
         }),
         time_zone: operator_time_zone(&args.time_zone)?,
@@ -285,6 +320,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let from_store = platdns_api::publish_all(&state)
         .await
         .map_err(|e| anyhow::anyhow!(e.message))?;
+    platdns_api::notify::start(&state);
     if !args.no_monitor {
         // Health probes of LB domains (issue 5), inside `serve` by default.
         platdns_api::health::start(&state)

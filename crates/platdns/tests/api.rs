@@ -2056,3 +2056,237 @@ fn a_closed_tcp_port_and_a_body_that_stops_matching_move_the_answer() {
     healthy.store(false, Ordering::SeqCst);
     wait_for_lb(server.dns, LB_BACKUP, limit);
 }
+
+/// An SMTP server (Python's aiosmtpd, Debian `python3-aiosmtpd`) that
+/// appends each message it accepts to `out`, one JSON line per message.
+/// Killed on drop.
+struct SmtpSink {
+    child: std::process::Child,
+    port: u16,
+    out: std::path::PathBuf,
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl SmtpSink {
+    fn start(dir: &std::path::Path) -> SmtpSink {
+        let port = free_port();
+        let out = dir.join("mail.jsonl");
+        let script = r#"
+import json, sys, time
+from aiosmtpd.controller import Controller
+class Sink:
+    async def handle_DATA(self, server, session, envelope):
+        with open(sys.argv[2], "a") as f:
+            f.write(json.dumps({"from": envelope.mail_from, "to": envelope.rcpt_tos,
+                                "data": envelope.content.decode("utf-8", "replace")}) + "\n")
+        return "250 OK"
+c = Controller(Sink(), hostname="127.0.0.1", port=int(sys.argv[1]))
+c.start()
+print("ready", flush=True)
+while True:
+    time.sleep(3600)
+"#;
+        // Debian's interpreter, where python3-aiosmtpd installs (a PATH
+        // python3 may be another).
+        let python = if std::path::Path::new("/usr/bin/python3").exists() {
+            "/usr/bin/python3"
+        } else {
+            "python3"
+        };
+        let mut child = std::process::Command::new(python)
+            .args(["-c", script, &port.to_string(), out.to_str().unwrap()])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 with aiosmtpd (apt-get install python3-aiosmtpd)");
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+        assert_eq!(
+            line.trim(),
+            "ready",
+            "aiosmtpd did not start (apt-get install python3-aiosmtpd)"
+        );
+        SmtpSink { child, port, out }
+    }
+
+    fn messages(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.out)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+/// A webhook receiver: answers the first `fail_first` requests 503, then
+/// 200; keeps every request body.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(u16, String)>>>;
+
+fn webhook_server(fail_first: usize) -> (u16, Seen) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut reader = std::io::BufReader::new(conn.try_clone().unwrap());
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if std::io::BufRead::read_line(&mut reader, &mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            let mut body = vec![0u8; length];
+            reader.read_exact(&mut body).unwrap();
+            let mut seen = kept.lock().unwrap();
+            let status = if seen.len() < fail_first { 503 } else { 200 };
+            seen.push((status, String::from_utf8(body).unwrap()));
+            let _ = write!(
+                conn,
+                "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    (port, seen)
+}
+
+#[test]
+fn a_state_change_is_mailed_through_the_relay_and_posted_to_the_webhook_with_retries() {
+    if !require("kdig") {
+        return;
+    }
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpSink::start(dir.path());
+    let (hook_port, hooks) = webhook_server(1);
+    let healthy = std::sync::Arc::new(AtomicBool::new(true));
+    let port = health_server(healthy.clone());
+    let relay = format!("127.0.0.1:{}", smtp.port);
+    let hook = format!("http://127.0.0.1:{hook_port}/hooks/secret-token");
+    let server = Platdns::start(
+        &[],
+        &[
+            "--lb-min-interval",
+            "1",
+            "--smtp-relay",
+            &relay,
+            "--smtp-from",
+            "alerts@platdns.test",
+            "--notify-webhook",
+            &hook,
+            "--notify-retry",
+            "1",
+        ],
+    );
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let api = server.http;
+    let (id, tok) = failover_lb(api, op.trim(), port, 1, 0);
+    wait_for_lb(server.dns, LB_WEB, std::time::Duration::from_secs(8));
+    // The LB domain's common configuration gets a notice account.
+    let (_, lb) = http(api, "GET", &format!("/dpf/v1/lb_domains/{id}"), Some(&tok), None);
+    let cc = lb["result"]["common_config_id"].as_i64().unwrap();
+    let account = json!({"name": "Ops", "lang": "en_US",
+        "props": {"mail": "ops@example.com", "phone": {"country_code": "81", "number": "0312345678"}}});
+    let (st, e) = http(
+        api,
+        "POST",
+        &format!("/dpf/v1/common_configs/{cc}/cc_notice_accounts"),
+        Some(&tok),
+        Some(&account.to_string()),
+    );
+    assert_eq!(st, 202, "{e}");
+    healthy.store(false, Ordering::SeqCst);
+    wait_for_lb(server.dns, LB_BACKUP, std::time::Duration::from_secs(8));
+    // The mail reaches the SMTP server, the webhook its receiver after one 503.
+    let t0 = std::time::Instant::now();
+    while (smtp.messages().is_empty() || hooks.lock().unwrap().len() < 2) && t0.elapsed().as_secs() < 15 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let mail = smtp.messages();
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert_eq!(mail[0]["to"], json!(["ops@example.com"]));
+    assert_eq!(mail[0]["from"], "alerts@platdns.test");
+    let text = mail[0]["data"].as_str().unwrap();
+    assert!(text.contains("shop.lb.platdns.test."), "{text}");
+    assert!(
+        text.contains("endpoint_ready_status_changed web/w1: up -> down"),
+        "{text}"
+    );
+    assert!(text.contains("site_live_status_changed web: up -> down"), "{text}");
+    let hooks = hooks.lock().unwrap().clone();
+    assert_eq!(hooks.len(), 2, "one 503, then delivered: {hooks:?}");
+    assert_eq!(hooks[0].1, hooks[1].1, "the retry sends the same");
+    let posted: Value = serde_json::from_str(&hooks[1].1).unwrap();
+    assert_eq!(posted["lb_domain"]["id"], id.as_str());
+    assert_eq!(posted["notice_accounts"][0]["phone"]["number"], "0312345678");
+    assert!(posted["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["operation"] == "endpoint_ready_status_changed" && c["new"] == "down"));
+    // The LB domain's log has the events; the contract's, the deliveries.
+    let (_, logs) = http(api, "GET", &format!("/dpf/v1/lb_domains/{id}/logs"), Some(&tok), None);
+    let ops: Vec<&str> = logs["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["operation"].as_str().unwrap())
+        .collect();
+    for want in [
+        "monitoring_result_changed",
+        "endpoint_live_status_changed",
+        "endpoint_ready_status_changed",
+        "site_live_status_changed",
+    ] {
+        assert!(ops.contains(&want), "{want} not in {ops:?}");
+    }
+    let (_, c) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/lb_domains/{id}/contract"),
+        Some(&tok),
+        None,
+    );
+    let contract = c["result"]["id"].as_str().unwrap();
+    let (_, logs) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/contracts/{contract}/logs"),
+        Some(&tok),
+        None,
+    );
+    let deliveries: Vec<(String, String, String)> = logs["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["log_type"] == "notification")
+        .map(|l| {
+            (
+                l["operation"].as_str().unwrap().to_string(),
+                l["status"].as_str().unwrap().to_string(),
+                l["target"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let has = |op: &str, status: &str| deliveries.iter().any(|(o, s, _)| o == op && s == status);
+    assert!(has("mail_notification", "success"), "{deliveries:?}");
+    assert!(has("phone_notification", "retry"), "{deliveries:?}");
+    assert!(has("phone_notification", "success"), "{deliveries:?}");
+    assert!(
+        deliveries.iter().all(|(_, _, t)| !t.contains("secret-token")),
+        "a webhook URL's path stays out of the log: {deliveries:?}"
+    );
+}
