@@ -2290,3 +2290,109 @@ fn a_state_change_is_mailed_through_the_relay_and_posted_to_the_webhook_with_ret
         "a webhook URL's path stays out of the log: {deliveries:?}"
     );
 }
+
+#[test]
+fn common_configs_move_services_all_or_none_and_stay_with_their_tenant() {
+    let server = Platdns::start(&[], &[]);
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let api = server.http;
+    let (zone, tok) = tenant_with_zone(api, op.trim(), "acme", "example.com");
+    let (other_zone, other) = tenant_with_zone(api, op.trim(), "globex", "globex.test");
+    let contract_of = |zone: &str, tok: &str| {
+        let (_, c) = http(api, "GET", &format!("/dpf/v1/zones/{zone}/contract"), Some(tok), None);
+        c["result"]["id"].as_str().unwrap().to_string()
+    };
+    let cid = contract_of(&zone, &tok);
+    let (_, z) = http(api, "GET", &format!("/dpf/v1/zones/{zone}"), Some(&tok), None);
+    let default = z["result"]["common_config_id"].as_i64().unwrap();
+    let base = format!("/dpf/v1/contracts/{cid}/common_configs");
+    let (st, e) = http(api, "POST", &base, Some(&tok), Some(r#"{"name":"night"}"#));
+    assert_eq!(st, 202, "{e}");
+    let (st, e) = http(api, "POST", &base, Some(&tok), Some(r#"{"name":"night"}"#));
+    assert_eq!(st, 400);
+    assert_eq!(
+        e["error_details"][0],
+        json!({"code": "duplicated", "attribute": "name"})
+    );
+    let (_, all) = http(api, "GET", &base, Some(&tok), None);
+    let night = all["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "night")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(all["results"][0]["default"], 1);
+    // A list naming a zone that is not the contract's moves nothing.
+    let body = json!({"common_config_id": night, "zone_ids": [zone, other_zone]}).to_string();
+    let (st, e) = http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/contracts/{cid}/zones/common_configs"),
+        Some(&tok),
+        Some(&body),
+    );
+    assert_eq!(st, 400, "{e}");
+    assert_eq!(
+        e["error_details"][0],
+        json!({"code": "not_found", "attribute": "zones"})
+    );
+    let (_, z) = http(api, "GET", &format!("/dpf/v1/zones/{zone}"), Some(&tok), None);
+    assert_eq!(z["result"]["common_config_id"], default, "nothing moved");
+    // In use: not deleted (DPF forbidden); once moved: deleted.
+    let (st, e) = http(api, "DELETE", &format!("{base}/{night}"), Some(&tok), None);
+    assert_eq!((st, e["error_details"][0]["code"].as_str()), (202, None), "unused: {e}");
+    let (st, e) = http(api, "DELETE", &format!("{base}/{default}"), Some(&tok), None);
+    assert_eq!(st, 400);
+    assert_eq!(
+        e["error_details"][0],
+        json!({"code": "forbidden", "attribute": "common_config"})
+    );
+    // R1.2: another tenant sees none of it, 404 not 403.
+    let other_cid = contract_of(&other_zone, &other);
+    for path in [
+        format!("{base}/{default}"),
+        format!("/dpf/v1/contracts/{other_cid}/common_configs/{default}"),
+        format!("/dpf/v1/common_configs/{default}/cc_notice_accounts"),
+    ] {
+        let (st, _) = http(api, "GET", &path, Some(&other), None);
+        assert_eq!(st, 404, "{path}");
+    }
+    let (st, _) = http(
+        api,
+        "POST",
+        &format!("/dpf/v1/common_configs/{default}/cc_notice_accounts"),
+        Some(&other),
+        Some(r#"{"name":"x","lang":"ja"}"#),
+    );
+    assert_eq!(st, 404);
+    // Notice accounts: DPF's phone rules.
+    let accounts = format!("/dpf/v1/common_configs/{default}/cc_notice_accounts");
+    let (st, e) = http(
+        api,
+        "POST",
+        &accounts,
+        Some(&tok),
+        Some(r#"{"name":"Ops","lang":"ja","props":{"phone":{"country_code":"","number":"0312345678"}}}"#),
+    );
+    assert_eq!(st, 400);
+    assert_eq!(
+        e["error_details"][0],
+        json!({"code": "required", "attribute": "country_code"})
+    );
+    let (st, _) = http(
+        api,
+        "POST",
+        &accounts,
+        Some(&tok),
+        Some(r#"{"resource_name":"ops","name":"Ops","lang":"ja","props":{"mail":"ops@example.jp"}}"#),
+    );
+    assert_eq!(st, 202);
+    let (_, got) = http(api, "GET", &format!("{accounts}/ops"), Some(&tok), None);
+    assert_eq!(
+        got["result"],
+        json!({"resource_name": "ops", "name": "Ops", "lang": "ja",
+               "props": {"mail": "ops@example.jp", "phone": {"country_code": "", "number": ""}}})
+    );
+}

@@ -754,6 +754,96 @@ fn responses_match_the_reference_schemas() {
         }
         failures.extend(reference.check(template, method, status, &v));
     }
+    // Common configurations and notice accounts, each step on the ids the
+    // one before made.
+    let mut call = |method: &str, template: &str, path: String, body: Option<Value>, want: u16| -> Value {
+        let body = body.map(|b| b.to_string());
+        let (status, v) = http(api, method, &path, &tok, body.as_deref());
+        if status != want {
+            failures.push(format!("{method} {path}: status {status}, wanted {want}: {v}"));
+        } else {
+            failures.extend(reference.check(template, method, status, &v));
+        }
+        v
+    };
+    let ccs = "/contracts/{ContractId}/common_configs";
+    let one = "/contracts/{ContractId}/common_configs/{CommonConfigId}";
+    let list = call("GET", ccs, format!("/dpf/v1/contracts/{cid}/common_configs"), None, 200);
+    let default = list["results"][0]["id"].as_i64().unwrap_or(0);
+    let count = format!("{ccs}/count");
+    call(
+        "GET",
+        &count,
+        format!("/dpf/v1/contracts/{cid}/common_configs/count"),
+        None,
+        200,
+    );
+    let new = Some(json!({"name": "night", "description": "after hours"}));
+    call("POST", ccs, format!("/dpf/v1/contracts/{cid}/common_configs"), new, 202);
+    let night = call("GET", ccs, format!("/dpf/v1/contracts/{cid}/common_configs"), None, 200)["results"][1]["id"]
+        .as_i64()
+        .unwrap_or(0);
+    let at = |id: i64| format!("/dpf/v1/contracts/{cid}/common_configs/{id}");
+    call("GET", one, at(night), None, 200);
+    call("PATCH", one, at(night), Some(json!({"description": "d"})), 202);
+    let managed = format!("{one}/managed_dns");
+    let body = Some(json!({"managed_dns_enabled": 0}));
+    call("PATCH", &managed, format!("{}/managed_dns", at(night)), body, 202);
+    let copy = format!("{one}/copy");
+    call(
+        "POST",
+        &copy,
+        format!("{}/copy", at(night)),
+        Some(json!({"name": "copy"})),
+        202,
+    );
+    // The default cannot be deleted: DPF's 400.
+    call("DELETE", one, at(default), None, 400);
+    let body = Some(json!({"common_config_id": night}));
+    let path = format!("/dpf/v1/contracts/{cid}/common_configs/default");
+    call(
+        "PATCH",
+        "/contracts/{ContractId}/common_configs/default",
+        path,
+        body,
+        202,
+    );
+    let body = Some(json!({"common_config_id": night, "zone_ids": [zid]}));
+    let path = format!("/dpf/v1/contracts/{cid}/zones/common_configs");
+    call("PATCH", "/contracts/{ContractId}/zones/common_configs", path, body, 202);
+    let body = Some(json!({"common_config_id": night, "lb_domain_ids": [lid]}));
+    let path = format!("/dpf/v1/contracts/{cid}/lb_domains/common_configs");
+    call(
+        "PATCH",
+        "/contracts/{ContractId}/lb_domains/common_configs",
+        path,
+        body,
+        202,
+    );
+    let accounts = "/common_configs/{CommonConfigId}/cc_notice_accounts";
+    let account = "/common_configs/{CommonConfigId}/cc_notice_accounts/{CcNoticeAccountResourceName}";
+    let body = Some(json!({"resource_name": "ops", "name": "Ops", "lang": "ja", "props": {"mail": "ops@example.jp"}}));
+    call(
+        "POST",
+        accounts,
+        format!("/dpf/v1/common_configs/{night}/cc_notice_accounts"),
+        body,
+        202,
+    );
+    call(
+        "GET",
+        accounts,
+        format!("/dpf/v1/common_configs/{night}/cc_notice_accounts"),
+        None,
+        200,
+    );
+    let path = format!("/dpf/v1/common_configs/{night}/cc_notice_accounts/ops");
+    call("GET", account, path.clone(), None, 200);
+    let body = Some(json!({"props": {"phone": {"country_code": "81", "number": "0312345678"}}}));
+    call("PATCH", account, path.clone(), body, 202);
+    call("DELETE", account, path, None, 202);
+    // The old default, now unused, goes.
+    call("DELETE", one, at(default), None, 202);
     assert!(
         failures.is_empty(),
         "{} schema problems:\n{}",
