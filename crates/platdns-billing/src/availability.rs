@@ -126,8 +126,11 @@ impl Availability {
             return None;
         }
         let mut sorted: Vec<&CreditBand> = bands.iter().collect();
-        sorted.sort_by(|a, b| b.min_ppm.cmp(&a.min_ppm));
-        sorted.into_iter().find(|b| self.at_least_ppm(b.min_ppm)).map(|b| b.rate)
+        sorted.sort_by_key(|b| std::cmp::Reverse(b.min_ppm));
+        sorted
+            .into_iter()
+            .find(|b| self.at_least_ppm(b.min_ppm))
+            .map(|b| b.rate)
     }
 }
 
@@ -201,7 +204,9 @@ pub fn monthly_availability(
         if t < start || t >= end {
             continue;
         }
-        let e = points.entry(((t - start) / interval, s.probe_point.as_str())).or_default();
+        let e = points
+            .entry(((t - start) / interval, s.probe_point.as_str()))
+            .or_default();
         e.0 = true;
         e.1 |= s.ok;
     }
@@ -275,3 +280,6 @@ pub fn availability_from_outages(
         unavailable_seconds: unavailable as u64,
     })
 }
+
+#[cfg(test)]
+mod tests;

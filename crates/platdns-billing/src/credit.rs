@@ -143,13 +143,21 @@ pub fn claim_deadline_day(breach: BillingMonth, settings: &BillingSettings) -> R
 /// The first instant at which a claim for `breach` is late: 00:00:00 after
 /// the deadline day in the operator's zone. A claim at 23:59:59 on the 15th
 /// is in time; one at 00:00:00 on the 16th is not.
-pub fn claim_closes_at(breach: BillingMonth, settings: &BillingSettings, tz: &TimeZone) -> Result<Timestamp, BillingError> {
+pub fn claim_closes_at(
+    breach: BillingMonth,
+    settings: &BillingSettings,
+    tz: &TimeZone,
+) -> Result<Timestamp, BillingError> {
     let last = claim_deadline_day(breach, settings)?;
     day_start(last.tomorrow().map_err(|_| BillingError::DateOutOfRange)?, tz)
 }
 
 /// Whether a claim is in time (Art. 11), with the refusal if not.
-pub fn check_claim_time(claim: &Claim, settings: &BillingSettings, tz: &TimeZone) -> Result<Option<Refusal>, BillingError> {
+pub fn check_claim_time(
+    claim: &Claim,
+    settings: &BillingSettings,
+    tz: &TimeZone,
+) -> Result<Option<Refusal>, BillingError> {
     if claim.received_at < claim.breach_month.start(tz)? {
         return Ok(Some(Refusal::BeforeBreachMonth {
             received_at: claim.received_at,
@@ -233,7 +241,8 @@ pub fn decide_claims(
                             .lines
                             .iter()
                             .filter(|l| {
-                                l.kind == LineKind::TrafficManagementMonthly && l.service.as_deref() == Some(&service.id)
+                                l.kind == LineKind::TrafficManagementMonthly
+                                    && l.service.as_deref() == Some(&service.id)
                             })
                             .map(|l| l.amount)
                             .sum();
@@ -270,3 +279,6 @@ pub fn decide_claims(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests;

@@ -23,7 +23,12 @@ pub enum BillingError {
     #[error("contract {contract}: {source}")]
     Contract { contract: String, source: ContractError },
     #[error("{what} {id}: billing ends on {end}, before it starts on {start}")]
-    EndsBeforeStart { what: &'static str, id: String, start: Date, end: Date },
+    EndsBeforeStart {
+        what: &'static str,
+        id: String,
+        start: Date,
+        end: Date,
+    },
     #[error("an exclusion by {author} ends before it starts")]
     BadExclusion { author: String },
     #[error("an outage ends before it starts")]
@@ -35,7 +40,13 @@ pub enum BillingError {
     #[error("a date is out of the supported range")]
     DateOutOfRange,
     #[error("claim {claim} is for {claim_month}, but the invoice given is for {invoice_month}")]
-    ClaimForAnotherMonth { claim: String, claim_month: String, invoice_month: String },
-    #[error("legacy site failover option {option} names DNS outsourcing contract {contract}, which is not being migrated")]
+    ClaimForAnotherMonth {
+        claim: String,
+        claim_month: String,
+        invoice_month: String,
+    },
+    #[error(
+        "legacy site failover option {option} names DNS outsourcing contract {contract}, which is not being migrated"
+    )]
     OrphanFailoverOption { option: String, contract: String },
 }

@@ -66,7 +66,17 @@ fn one_time_fees(
     if let (Some((at, day)), Some(plan)) = (accepted_in_month(&contract.origin), contract.first_plan()) {
         let t = prices.in_force(day)?;
         let note = format!("{plan} parent contract accepted {day}");
-        due.push((at, fixed(LineKind::ParentInitial, RULE_INITIAL, day, t, t.parent_initial_fee(plan), &note)));
+        due.push((
+            at,
+            fixed(
+                LineKind::ParentInitial,
+                RULE_INITIAL,
+                day,
+                t,
+                t.parent_initial_fee(plan),
+                &note,
+            ),
+        ));
     }
     for s in &contract.services {
         if let Some((at, day)) = accepted_in_month(&s.origin) {
@@ -89,7 +99,14 @@ fn one_time_fees(
             let day = tz.to_datetime(c.accepted_at).date();
             let t = prices.in_force(day)?;
             let note = format!("change request {} ({}), accepted {day}", c.id, c.kind.as_str());
-            let mut l = fixed(LineKind::ChangeFee, RULE_CHANGE, day, t, t.change_fees.fee(c.kind), &note);
+            let mut l = fixed(
+                LineKind::ChangeFee,
+                RULE_CHANGE,
+                day,
+                t,
+                t.change_fees.fee(c.kind),
+                &note,
+            );
             l.change = Some(c.kind);
             due.push((c.accepted_at, l));
         }
@@ -390,3 +407,6 @@ fn service_monthly(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -30,13 +30,14 @@ mod parent;
 mod plan_serde;
 mod prices;
 mod settings;
+#[cfg(test)]
+mod testkit;
 
 pub use availability::{
     availability_from_outages, monthly_availability, Availability, Exclusion, ExclusionReason, ProbeSample,
 };
 pub use credit::{
-    check_claim_time, claim_closes_at, claim_deadline_day, decide_claims, Claim, ClaimDecision, Refusal,
-    ServiceCredit,
+    check_claim_time, claim_closes_at, claim_deadline_day, decide_claims, Claim, ClaimDecision, Refusal, ServiceCredit,
 };
 pub use error::BillingError;
 pub use fees::invoice;

@@ -60,14 +60,12 @@ pub fn migrate(legacy: &[LegacyContract], from: BillingMonth) -> Result<Vec<Pare
     }
     for l in legacy {
         if let LegacyContract::SiteFailoverOption { id, outsourcing } = l {
-            let parent =
-                parents
-                    .iter_mut()
-                    .find(|p| p.id == *outsourcing)
-                    .ok_or_else(|| BillingError::OrphanFailoverOption {
-                        option: id.clone(),
-                        contract: outsourcing.clone(),
-                    })?;
+            let parent = parents.iter_mut().find(|p| p.id == *outsourcing).ok_or_else(|| {
+                BillingError::OrphanFailoverOption {
+                    option: id.clone(),
+                    contract: outsourcing.clone(),
+                }
+            })?;
             parent.services.push(Service {
                 id: id.clone(),
                 kind: ServiceKind::TrafficManagement,

@@ -265,12 +265,21 @@ pub(crate) mod tests {
         neg.extra_qps_fee = Yen(-1);
         assert!(matches!(PriceBook::new(vec![neg]), Err(BillingError::NegativePrice(_))));
         let same_day = vec![table("a", date(2020, 1, 1)), table("b", date(2020, 1, 1))];
-        assert!(matches!(PriceBook::new(same_day), Err(BillingError::DuplicatePriceDay(_))));
+        assert!(matches!(
+            PriceBook::new(same_day),
+            Err(BillingError::DuplicatePriceDay(_))
+        ));
         let same_name = vec![table("a", date(2020, 1, 1)), table("a", date(2021, 1, 1))];
-        assert!(matches!(PriceBook::new(same_name), Err(BillingError::DuplicatePriceVersion(_))));
+        assert!(matches!(
+            PriceBook::new(same_name),
+            Err(BillingError::DuplicatePriceVersion(_))
+        ));
         let mut zero = table("z", date(2020, 1, 1));
         zero.extra_qps_unit = 0;
-        assert!(matches!(PriceBook::new(vec![zero]), Err(BillingError::ZeroExtraQpsUnit(_))));
+        assert!(matches!(
+            PriceBook::new(vec![zero]),
+            Err(BillingError::ZeroExtraQpsUnit(_))
+        ));
     }
 
     #[test]
