@@ -36,6 +36,7 @@ pub fn invoice(
     settings: &BillingSettings,
     tz: &TimeZone,
 ) -> Result<Invoice, BillingError> {
+    contract.check()?;
     let mut lines = Vec::new();
     one_time_fees(contract, month, prices, tz, &mut lines)?;
     parent_monthly(contract, month, prices, settings, &mut lines)?;
@@ -246,8 +247,9 @@ fn parent_monthly(
     let mut days: Vec<(Date, (&PlanPeriod, &PriceTable))> = Vec::new();
     for d in month.each_day().filter(|d| contract.billed_on(*d)) {
         let t = prices.in_force(d)?;
-        contract.check(t.extra_qps_unit)?;
-        days.push((d, (contract.plan_on(d)?, t)));
+        let p = contract.plan_on(d)?;
+        contract.check_qps(p, t.extra_qps_unit)?;
+        days.push((d, (p, t)));
     }
     for s in segments(&days, settings.proration) {
         let (p, t) = s.key;

@@ -29,6 +29,8 @@ mod month;
 mod parent;
 mod plan_serde;
 mod prices;
+#[cfg(test)]
+mod props;
 mod settings;
 #[cfg(test)]
 mod testkit;

@@ -85,3 +85,87 @@ pub fn migrate(legacy: &[LegacyContract], from: BillingMonth) -> Result<Vec<Pare
     }
     Ok(parents)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::*;
+    use crate::{invoice, BillingSettings, LineKind, Yen};
+    use platdns_contract::ContractError;
+
+    fn outsourcing(id: &str, zones: &[&str]) -> LegacyContract {
+        LegacyContract::DnsOutsourcing {
+            id: id.into(),
+            zones: zones.iter().map(|z| z.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn r9_1_outsourcing_becomes_basic_parent_and_failover_becomes_tm() {
+        let legacy = [
+            LegacyContract::SiteFailoverOption {
+                id: "sfo-1".into(),
+                outsourcing: "out-1".into(),
+            },
+            outsourcing("out-1", &["example.jp"]),
+        ];
+        // Supplementary provisions item 4: billed as platform fees from June
+        // 2023 usage.
+        let parents = migrate(&legacy, month(2023, 6)).unwrap();
+        assert_eq!(parents.len(), 1);
+        let p = &parents[0];
+        assert_eq!(p.plans[0].plan, Plan::Basic);
+        let kinds: Vec<(&str, ServiceKind)> = p.services.iter().map(|s| (s.id.as_str(), s.kind)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("out-1/example.jp", ServiceKind::ManagedDns),
+                ("sfo-1", ServiceKind::TrafficManagement)
+            ]
+        );
+        // June 2023: Basic 1,000 + TM monthly 10,000 = 11,000; no zone
+        // addition or TM initial fee (no migration fee in the terms).
+        let s = BillingSettings::default();
+        let june = invoice(p, month(2023, 6), &book(), &s, &jst()).unwrap();
+        let kinds: Vec<LineKind> = june.lines.iter().map(|l| l.kind).collect();
+        assert_eq!(kinds, vec![LineKind::ParentMonthly, LineKind::TrafficManagementMonthly]);
+        assert_eq!(june.total, Yen(11_000));
+        // May 2023 is still the earlier contract's: nothing here.
+        assert_eq!(invoice(p, month(2023, 5), &book(), &s, &jst()).unwrap().total, Yen(0));
+    }
+
+    #[test]
+    fn r9_1_an_outsourcing_contract_with_two_zones_pays_one_additional_zone() {
+        // 1,000 + 500: the new structure's price, from the first migrated month.
+        let parents = migrate(&[outsourcing("out-2", &["a.jp", "b.jp"])], month(2023, 6)).unwrap();
+        let june = invoice(
+            &parents[0],
+            month(2023, 6),
+            &book(),
+            &BillingSettings::default(),
+            &jst(),
+        )
+        .unwrap();
+        assert_eq!(june.total, Yen(1_500));
+    }
+
+    #[test]
+    fn r9_1_migration_refuses_what_the_new_structure_cannot_hold() {
+        let orphan = [LegacyContract::SiteFailoverOption {
+            id: "sfo-9".into(),
+            outsourcing: "missing".into(),
+        }];
+        assert!(matches!(
+            migrate(&orphan, month(2023, 6)),
+            Err(BillingError::OrphanFailoverOption { .. })
+        ));
+        // R1.1: no zone and no option leaves a parent with no service.
+        assert_eq!(
+            migrate(&[outsourcing("out-3", &[])], month(2023, 6)),
+            Err(BillingError::Contract {
+                contract: "out-3".into(),
+                source: ContractError::NoServices
+            })
+        );
+    }
+}

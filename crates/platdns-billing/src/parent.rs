@@ -83,30 +83,34 @@ pub struct ParentContract {
 }
 
 impl ParentContract {
-    /// Checks what the arithmetic relies on: ordered plan periods, valid
-    /// extra QPS for each plan (R2.2, by the contract crate's rule), and no
+    /// Checks what the arithmetic relies on: ordered plan periods and no
     /// billing period that ends before it starts.
-    pub fn check(&self, extra_qps_unit: u32) -> Result<(), BillingError> {
+    pub fn check(&self) -> Result<(), BillingError> {
         if self.plans.windows(2).any(|w| w[0].from >= w[1].from) {
             return Err(BillingError::PlanPeriodsOutOfOrder {
                 contract: self.id.clone(),
             });
-        }
-        let terms = PlanTerms {
-            extra_step: extra_qps_unit,
-            ..PlanTerms::default()
-        };
-        for p in &self.plans {
-            ContractQps::new(p.plan, p.extra_qps, &terms).map_err(|source| BillingError::Contract {
-                contract: self.id.clone(),
-                source,
-            })?;
         }
         check_span("contract", &self.id, self.billing_start, self.end)?;
         for s in &self.services {
             check_span("service", &s.id, s.billing_start, s.end)?;
         }
         Ok(())
+    }
+
+    /// R2.2 by the contract crate's rule: no extra QPS on Basic, and extra
+    /// QPS in whole units of `extra_qps_unit` on Premium.
+    pub fn check_qps(&self, p: &PlanPeriod, extra_qps_unit: u32) -> Result<(), BillingError> {
+        let terms = PlanTerms {
+            extra_step: extra_qps_unit,
+            ..PlanTerms::default()
+        };
+        ContractQps::new(p.plan, p.extra_qps, &terms)
+            .map(|_| ())
+            .map_err(|source| BillingError::Contract {
+                contract: self.id.clone(),
+                source,
+            })
     }
 
     /// Whether the parent's monthly fee is due on `day`.
@@ -229,7 +233,7 @@ mod tests {
         };
         let nov = BillingMonth::new(2026, 11).unwrap();
         assert_eq!(c.billed_months(), (nov, Some(nov)));
-        assert!(c.check(100).is_ok());
+        assert!(c.check().is_ok());
     }
 
     #[test]
@@ -247,6 +251,9 @@ mod tests {
             services: vec![],
             changes: vec![],
         };
-        assert!(matches!(c.check(100), Err(BillingError::Contract { .. })));
+        assert!(matches!(
+            c.check_qps(&c.plans[0], 100),
+            Err(BillingError::Contract { .. })
+        ));
     }
 }
