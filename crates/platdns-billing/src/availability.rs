@@ -81,7 +81,7 @@ pub struct Availability {
 
 impl Availability {
     pub fn available_seconds(&self) -> u64 {
-        self.counted_seconds - self.unavailable_seconds
+        self.counted_seconds.saturating_sub(self.unavailable_seconds)
     }
 
     /// available / counted, exactly (1/1 when nothing was counted).

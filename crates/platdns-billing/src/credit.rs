@@ -183,6 +183,13 @@ pub fn decide_claims(
     settings: &BillingSettings,
     tz: &TimeZone,
 ) -> Result<Vec<ClaimDecision>, BillingError> {
+    // A credit is a part of the fee, never more (App. 3's largest is "all").
+    if let Some(b) = settings.credit_bands.iter().find(|b| !b.rate.is_at_most_one()) {
+        return Err(BillingError::BadCreditRate {
+            min_ppm: b.min_ppm,
+            rate: b.rate.to_string(),
+        });
+    }
     let mut order: Vec<&Claim> = claims.iter().collect();
     order.sort_by(|a, b| (a.received_at, &a.id).cmp(&(b.received_at, &b.id)));
     for c in &order {

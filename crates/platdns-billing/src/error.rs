@@ -45,6 +45,8 @@ pub enum BillingError {
         claim_month: String,
         invoice_month: String,
     },
+    #[error("credit band from {min_ppm} ppm: the rate {rate} must be a fraction between 0 and 1 (App. 3)")]
+    BadCreditRate { min_ppm: u32, rate: String },
     #[error(
         "legacy site failover option {option} names DNS outsourcing contract {contract}, which is not being migrated"
     )]

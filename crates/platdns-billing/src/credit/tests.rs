@@ -266,3 +266,20 @@ fn r8_claims_must_match_the_invoice_month() {
     .unwrap_err();
     assert!(matches!(err, BillingError::ClaimForAnotherMonth { .. }));
 }
+
+#[test]
+fn r8_1_a_credit_rate_above_one_is_refused_as_configuration() {
+    let (c, inv) = premium();
+    let mut s = BillingSettings::default();
+    s.credit_bands[2].rate = Fraction::new(3, 2);
+    let err = decide_claims(
+        &c,
+        &[claim("k1", "z1", month(2026, 11), "2026-12-01T09:00:00")],
+        &nov_down(5_000),
+        &inv,
+        &s,
+        &jst(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, BillingError::BadCreditRate { min_ppm: 0, .. }), "{err}");
+}

@@ -179,6 +179,13 @@ fn r7_2_plan_change_mid_month() {
         vec![(ChangeFee, 2_000), (ParentMonthly, 30_000), (ExtraQps, 5_000)]
     );
     assert_eq!(none.total, Yen(37_000));
+    // The CSV states each proration and its rounding on the line.
+    let csv = daily.to_csv();
+    assert!(
+        csv.contains(",basic,,2026-11-01,2026-11-14,v,1000,1,14/30,down,466,"),
+        "{csv}"
+    );
+    assert!(csv.ends_with(",total,,,,,,,,,,,,21132,\r\n"), "{csv}");
 }
 
 #[test]
