@@ -10,6 +10,7 @@ mod common_configs;
 mod contracts;
 mod labels;
 mod lb_domains;
+mod lb_monitors;
 mod logs;
 mod records;
 mod tsig;
@@ -20,6 +21,7 @@ pub use common_configs::{CommonConfig, DeleteRefused, NewNotification, NoticeAcc
 pub use contracts::{Contract, ContractUpdate};
 pub use labels::{LabelOf, Labels};
 pub use lb_domains::{LbDomain, EMPTY_CONFIG};
+pub use lb_monitors::{MonitorBeat, ProbeResult};
 pub use logs::{LogScope, OperationLog};
 pub use records::{
     CommitChange, CommitInput, NewRecord, RecordField, RecordFilter, RecordRow, RecordState, StagedChange,

@@ -1710,10 +1710,12 @@ fn lb_domain_config_is_replaced_whole_or_not_at_all() {
         (&json!(false), &json!("fo"), &json!(1))
     );
     let (_, logs) = http(api, "GET", &format!("/dpf/v1/lb_domains/{id}/logs"), Some(&tok), None);
+    // The tenant's operations (state changes are `monitoring_event` entries).
     let ops: Vec<&str> = logs["results"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|l| l["log_type"] != "monitoring_event")
         .map(|l| l["operation"].as_str().unwrap())
         .collect();
     assert_eq!(
@@ -2395,4 +2397,107 @@ fn common_configs_move_services_all_or_none_and_stay_with_their_tenant() {
         json!({"resource_name": "ops", "name": "Ops", "lang": "ja",
                "props": {"mail": "ops@example.jp", "phone": {"country_code": "", "number": ""}}})
     );
+}
+
+/// `platdns serve --role monitor` on a data dir, killed on drop.
+struct Monitor(std::process::Child);
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Monitor {
+    fn start(data_dir: &std::path::Path, location: &str) -> Monitor {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_platdns"))
+            .args(["serve", "--role", "monitor", "--location", location])
+            .args(["--monitor-instance", &format!("m-{location}"), "--data-dir"])
+            .arg(data_dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+        assert!(line.starts_with("platdns monitor m-"), "{line:?}");
+        Monitor(child)
+    }
+}
+
+#[test]
+fn monitors_at_two_locations_feed_one_answer_and_losing_them_freezes_it_with_an_alert() {
+    if !require("kdig") {
+        return;
+    }
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let healthy = std::sync::Arc::new(AtomicBool::new(true));
+    let port = health_server(healthy.clone());
+    let (hook_port, hooks) = webhook_server(0);
+    let hook = format!("http://127.0.0.1:{hook_port}/alerts");
+    // The API and DNS node probe nothing themselves: two monitor processes
+    // at two locations do, on the same store.
+    let server = Platdns::start_in(
+        dir.path(),
+        &[],
+        &[
+            "--no-monitor",
+            "--lb-min-interval",
+            "1",
+            "--monitor-stale-after",
+            "5",
+            "--notify-webhook",
+            &hook,
+        ],
+    );
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let api = server.http;
+    let jp = Monitor::start(dir.path(), "jp");
+    let us = Monitor::start(dir.path(), "us");
+    let (_id, _tok) = failover_lb(api, op.trim(), port, 1, 0);
+    wait_for_lb(server.dns, LB_WEB, std::time::Duration::from_secs(15));
+    let monitors = || http(api, "GET", "/operator/v1/monitors", Some(op.trim()), None).1["result"].clone();
+    let seen = monitors();
+    assert_eq!(seen["monitors"].as_array().unwrap().len(), 2, "{seen}");
+    assert_eq!(seen["alert"], false, "{seen}");
+    // Both monitors gone: the answer does not fail over for it; an alert.
+    drop(jp);
+    drop(us);
+    let t0 = std::time::Instant::now();
+    while monitors()["alert"] != true {
+        assert!(t0.elapsed().as_secs() < 15, "no alert: {}", monitors());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(monitors()["frozen_checks"].as_u64().unwrap() >= 1);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(
+        kdig(server.dns, &["shop.lb.platdns.test", "A"]).answer,
+        [LB_WEB],
+        "frozen at the last known result, not down"
+    );
+    let t0 = std::time::Instant::now();
+    while !hooks
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|(_, b)| b.contains("monitor_quorum_lost"))
+    {
+        assert!(
+            t0.elapsed().as_secs() < 10,
+            "no alert posted: {:?}",
+            hooks.lock().unwrap()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // One location back (quorum 1), the endpoint now failing: the answer moves.
+    healthy.store(false, Ordering::SeqCst);
+    let _jp = Monitor::start(dir.path(), "jp");
+    wait_for_lb(server.dns, LB_BACKUP, std::time::Duration::from_secs(15));
+    let t0 = std::time::Instant::now();
+    while monitors()["alert"] != false {
+        assert!(t0.elapsed().as_secs() < 10, "alert not cleared: {}", monitors());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }
