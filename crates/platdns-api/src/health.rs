@@ -40,7 +40,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, Notify};
 
 /// Where and how this process monitors, and how results are combined.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MonitorSettings {
     /// This monitor's location tag: `jp`, `us`, or `any` (serves every
     /// monitoring; the default of a single-node platform).
@@ -53,6 +53,8 @@ pub struct MonitorSettings {
     pub stale_after: Duration,
     /// Locations that must be alive for a monitoring's result to move.
     pub quorum: usize,
+    /// The prober (TLS roots: webpki's, plus an operator's CA if given).
+    pub prober: Arc<Prober>,
 }
 
 impl Default for MonitorSettings {
@@ -63,6 +65,7 @@ impl Default for MonitorSettings {
             heartbeat: Duration::from_secs(2),
             stale_after: Duration::from_secs(10),
             quorum: 1,
+            prober: Arc::new(Prober::new()),
         }
     }
 }
@@ -271,7 +274,7 @@ pub async fn reschedule(s: &AppState) -> Result<(), ApiError> {
             }
         }
     }
-    let scheduler = Scheduler::new(Arc::new(Prober::new()), checks);
+    let scheduler = Scheduler::new(s.health.settings.prober.clone(), checks);
     let mut running = s.health.running.lock().await;
     if let Some(old) = running.take() {
         old.stop().await;

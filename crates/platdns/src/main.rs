@@ -127,6 +127,10 @@ struct ServeArgs {
     /// with fewer, results freeze at the last known and an alert is raised.
     #[arg(long, default_value_t = 1)]
     monitor_quorum: usize,
+    /// PEM file of CA certificates that TLS and HTTPS checks trust besides
+    /// the public (webpki) roots: an operator's private CA.
+    #[arg(long)]
+    monitor_ca: Option<PathBuf>,
     /// SMTP relay (`host:port`) that state-change mail goes through; without
     /// it no mail is sent.
     #[arg(long)]
@@ -542,6 +546,14 @@ fn app_state(
                     .unwrap_or_else(|| format!("{}-{}", hostname(), std::process::id())),
                 stale_after: Duration::from_secs(args.monitor_stale_after),
                 quorum: args.monitor_quorum,
+                prober: Arc::new(match &args.monitor_ca {
+                    Some(path) => {
+                        let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                        platdns_monitor::Prober::with_extra_roots(&pem)
+                            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                    }
+                    None => platdns_monitor::Prober::new(),
+                }),
                 ..Default::default()
             },
         )),

@@ -2501,3 +2501,97 @@ fn monitors_at_two_locations_feed_one_answer_and_losing_them_freezes_it_with_an_
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }
+
+/// A TLS server whose certificate, from a CA of the test's own, names
+/// `good.test` while `right` holds and `wrong.test` after. Returns its port
+/// and the CA's PEM.
+fn tls_server(right: std::sync::Arc<std::sync::atomic::AtomicBool>) -> (u16, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "platdns test CA");
+    let ca = params.self_signed(&ca_key).unwrap();
+    let config = |name: &str| {
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(vec![name.to_string()])
+            .unwrap()
+            .signed_by(&key, &ca, &ca_key)
+            .unwrap();
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        std::sync::Arc::new(
+            rustls::ServerConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(
+                    vec![cert.der().clone()],
+                    PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+                )
+                .unwrap(),
+        )
+    };
+    let (good, wrong) = (config("good.test"), config("wrong.test"));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for tcp in listener.incoming() {
+            let Ok(mut tcp) = tcp else { continue };
+            let cfg = if right.load(std::sync::atomic::Ordering::SeqCst) {
+                good.clone()
+            } else {
+                wrong.clone()
+            };
+            std::thread::spawn(move || {
+                let _ = tcp.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+                let mut conn = rustls::ServerConnection::new(cfg).unwrap();
+                while conn.is_handshaking() {
+                    if conn.complete_io(&mut tcp).is_err() {
+                        return;
+                    }
+                }
+                let _ = conn.complete_io(&mut tcp);
+            });
+        }
+    });
+    (port, ca.pem())
+}
+
+#[test]
+fn a_tls_endpoint_with_a_wrong_certificate_moves_the_answer() {
+    if !require("kdig") {
+        return;
+    }
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let right = std::sync::Arc::new(AtomicBool::new(true));
+    let (port, ca) = tls_server(right.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca).unwrap();
+    let server = Platdns::start(
+        &[],
+        &["--lb-min-interval", "1", "--monitor-ca", ca_file.to_str().unwrap()],
+    );
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let tls = json!({"resource_name": "web", "name": "tls", "mtype": "tcp", "description": "",
+        "props": {"interval": 1, "holdtime": 0, "timeout": 2, "port": port, "tls_enabled": true, "tls_sni": "good.test"}});
+    let (id, tok) = failover_lb_watched(server.http, op.trim(), tls, false);
+    // Trusted through the operator's CA, for the name asked: up.
+    wait_for_lb(server.dns, LB_WEB, std::time::Duration::from_secs(8));
+    right.store(false, Ordering::SeqCst);
+    let took = wait_for_lb(server.dns, LB_BACKUP, std::time::Duration::from_secs(8));
+    assert!(took.as_secs() <= 3, "interval 1 + holdtime 0 + 2 s: {took:?}");
+    let (_, why) = http(
+        server.http,
+        "GET",
+        &format!("/dpf/v1/lb_domains/{id}/explain?qtype=A"),
+        Some(&tok),
+        None,
+    );
+    assert_eq!(why["result"]["endpoints"][0]["reason"], "monitoring web: down", "{why}");
+    right.store(true, Ordering::SeqCst);
+    wait_for_lb(server.dns, LB_WEB, std::time::Duration::from_secs(8));
+}
