@@ -1367,6 +1367,40 @@ fn labels_are_kept_checked_and_isolated_and_managed_servers_listed() {
         assert_eq!(e["error_details"][0]["code"], "invalid_char_type_key");
         let (_, l) = http(api, "GET", &path, Some(&tok), None);
         assert_eq!(l["result"]["labels"]["env"], "prod");
+        // DPF `_keywords_label[]` ("Key=Value"): the list finds it by key
+        // and value, or by key; not by a value alone; the labels stay out
+        // of the answer.
+        let list = if path.contains("/zones/") {
+            "/dpf/v1/zones"
+        } else {
+            "/dpf/v1/contracts"
+        };
+        for (filter, want) in [
+            ("env%3Dprod", 1),
+            ("env", 1),
+            ("ENV=PROD", 1),
+            ("prod", 0),
+            ("env=dev", 0),
+        ] {
+            let (st, found) = http(
+                api,
+                "GET",
+                &format!("{list}?_keywords_label[]={filter}"),
+                Some(&tok),
+                None,
+            );
+            assert_eq!(st, 200, "{found}");
+            assert_eq!(
+                found["results"].as_array().unwrap().len(),
+                want,
+                "{list} {filter}: {found}"
+            );
+            assert!(found["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r.get("_labels").is_none()));
+        }
         // Replaced whole.
         // `?wait=true` (our extension): the job has finished when the 202 comes.
         let (st, job) = http(
