@@ -14,6 +14,7 @@ mod lb_monitors;
 mod logs;
 mod records;
 mod tsig;
+mod usage;
 mod zones;
 
 pub use accounts::{Account, Principal, TokenScope};
@@ -27,6 +28,7 @@ pub use records::{
     CommitChange, CommitInput, NewRecord, RecordField, RecordFilter, RecordRow, RecordState, StagedChange,
 };
 pub use tsig::TsigKey;
+pub use usage::{Restriction, UsageOf, UsagePoint, UsageRow};
 pub use zones::{HistoryText, Zone, ZoneHistory};
 
 use jiff::Timestamp;
