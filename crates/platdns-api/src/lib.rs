@@ -24,6 +24,7 @@ mod query;
 mod records;
 mod routes;
 mod tsigs;
+pub mod usage;
 pub mod verify;
 
 pub use error::{ApiError, ApiResult};
@@ -71,6 +72,8 @@ pub struct AppState {
     pub notify: Arc<notify::Notifier>,
     /// Which meter slot counts which service (R2.1).
     pub meters: Arc<meters::MeterSlots>,
+    /// Usage and restriction settings (R4.1–R4.4).
+    pub usage: Arc<usage::Usage>,
     /// Largest request body accepted (an `atomic_changes` of a large zone is
     /// tens of MiB).
     pub max_body_bytes: usize,
@@ -82,6 +85,7 @@ fn dpf_routes() -> routes::Routes {
         .merge(records::routes())
         .merge(tsigs::routes())
         .merge(common_configs::routes())
+        .merge(usage::routes())
         .merge(labels::routes())
         .merge(lb::routes())
         .merge(lb_parts::routes())

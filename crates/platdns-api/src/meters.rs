@@ -28,7 +28,7 @@ impl ServiceKind {
         }
     }
 
-    pub fn from_str(text: &str) -> Option<ServiceKind> {
+    pub fn from_text(text: &str) -> Option<ServiceKind> {
         match text {
             "zone" => Some(ServiceKind::Zone),
             "lb_domain" => Some(ServiceKind::LbDomain),
@@ -77,7 +77,11 @@ impl MeterSlots {
             return slot;
         }
         if s.services.len() >= self.capacity {
-            tracing::warn!(?service, capacity = self.capacity, "no meter slot left: answered, not metered");
+            tracing::warn!(
+                ?service,
+                capacity = self.capacity,
+                "no meter slot left: answered, not metered"
+            );
             return 0;
         }
         let slot = s.services.len() as u32;
@@ -88,7 +92,12 @@ impl MeterSlots {
 
     /// The slot of `service` if it has one.
     pub fn find(&self, service: Service) -> Option<u32> {
-        self.inner.lock().expect("not poisoned").by_service.get(&service).copied()
+        self.inner
+            .lock()
+            .expect("not poisoned")
+            .by_service
+            .get(&service)
+            .copied()
     }
 
     /// Whose count slot `slot` is.

@@ -60,7 +60,10 @@ fn restriction(r: &sqlx::any::AnyRow) -> Result<Restriction> {
         started_at: crate::ts(r, 2)?,
         ends_at: crate::ts(r, 3)?,
         ended_at: ended
-            .map(|t| t.parse().map_err(|e| StoreError::Conflict(format!("bad time {t}: {e}"))))
+            .map(|t| {
+                t.parse()
+                    .map_err(|e| StoreError::Conflict(format!("bad time {t}: {e}")))
+            })
             .transpose()?,
         measured_mqps: r.try_get(5)?,
         limit_qps: r.try_get(6)?,
@@ -162,6 +165,51 @@ impl Store {
         rows.iter()
             .map(|r| Ok((r.try_get(0)?, sum(r, 1)?, sum(r, 2)?)))
             .collect()
+    }
+
+    /// How many nodes counted a contract's queries in seconds `[from, to)`.
+    pub async fn usage_nodes(&self, contract_id: i64, from: i64, to: i64) -> Result<i64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT node) FROM usage_seconds WHERE contract_id = $1 AND second >= $2 AND second < $3",
+        )
+        .bind(contract_id)
+        .bind(from)
+        .bind(to)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(n)
+    }
+
+    /// Sets (or with `None` removes) a contract's restriction policy
+    /// override: `Some(None)` means "never restricted".
+    pub async fn set_restriction_override(&self, contract_id: i64, policy: Option<Option<&str>>) -> Result<()> {
+        match policy {
+            None => {
+                sqlx::query("DELETE FROM restriction_overrides WHERE contract_id = $1")
+                    .bind(contract_id)
+                    .execute(self.pool())
+                    .await?;
+            }
+            Some(p) => {
+                sqlx::query(
+                    "INSERT INTO restriction_overrides (contract_id, policy) VALUES ($1, $2) \
+                     ON CONFLICT (contract_id) DO UPDATE SET policy = excluded.policy",
+                )
+                .bind(contract_id)
+                .bind(p)
+                .execute(self.pool())
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every override: (contract, policy JSON or `None` for "never").
+    pub async fn restriction_overrides(&self) -> Result<Vec<(i64, Option<String>)>> {
+        let rows = sqlx::query("SELECT contract_id, policy FROM restriction_overrides ORDER BY contract_id")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
     }
 
     /// Rolls the seconds of minutes before `before` (unix minute) up into
@@ -321,12 +369,23 @@ mod tests {
             store.record_usage("n2", 60_000, &[row(c.id, z.id, 7)]).await.unwrap();
             store.record_usage("n1", 60_001, &[row(c.id, z.id, 3)]).await.unwrap();
             store.record_usage("n1", 60_060, &[row(c.id, z.id, 100)]).await.unwrap();
-            let secs = store.usage_seconds(UsageOf::Contract(c.id), 60_000, 60_002).await.unwrap();
+            let secs = store
+                .usage_seconds(UsageOf::Contract(c.id), 60_000, 60_002)
+                .await
+                .unwrap();
             assert_eq!(
                 secs,
                 [
-                    UsagePoint { at: 60_000, answered: 12, restricted: 2 },
-                    UsagePoint { at: 60_001, answered: 3, restricted: 1 }
+                    UsagePoint {
+                        at: 60_000,
+                        answered: 12,
+                        restricted: 2
+                    },
+                    UsagePoint {
+                        at: 60_001,
+                        answered: 3,
+                        restricted: 1
+                    }
                 ]
             );
             let by_contract = store.usage_by_contract(60_000, 60_061).await.unwrap();
@@ -334,10 +393,32 @@ mod tests {
             // Minute 1000 is complete; 1001 is not rolled up yet.
             store.roll_up_usage(1001, 60_060).await.unwrap();
             store.roll_up_usage(1001, 60_060).await.unwrap();
-            let mins = store.usage_minutes(UsageOf::Service("zone", z.id), 990, 1010).await.unwrap();
-            assert_eq!(mins, [UsagePoint { at: 1000, answered: 15, restricted: 3 }], "idempotent");
-            assert!(store.usage_seconds(UsageOf::Contract(c.id), 0, 60_060).await.unwrap().is_empty());
-            assert_eq!(store.usage_seconds(UsageOf::Contract(c.id), 0, 70_000).await.unwrap().len(), 1);
+            let mins = store
+                .usage_minutes(UsageOf::Service("zone", z.id), 990, 1010)
+                .await
+                .unwrap();
+            assert_eq!(
+                mins,
+                [UsagePoint {
+                    at: 1000,
+                    answered: 15,
+                    restricted: 3
+                }],
+                "idempotent"
+            );
+            assert!(store
+                .usage_seconds(UsageOf::Contract(c.id), 0, 60_060)
+                .await
+                .unwrap()
+                .is_empty());
+            assert_eq!(
+                store
+                    .usage_seconds(UsageOf::Contract(c.id), 0, 70_000)
+                    .await
+                    .unwrap()
+                    .len(),
+                1
+            );
         }
     }
 
@@ -360,7 +441,7 @@ mod tests {
                 })
                 .await
                 .unwrap();
-            assert_eq!(store.active_restrictions().await.unwrap(), [r.clone()]);
+            assert_eq!(store.active_restrictions().await.unwrap(), std::slice::from_ref(&r));
             store.end_restriction(r.id, t("2026-11-25T00:10:00Z")).await.unwrap();
             assert!(store.active_restrictions().await.unwrap().is_empty());
             let all = store.restrictions(Some(c.id)).await.unwrap();

@@ -1,6 +1,7 @@
 //! `platdns`: one binary for every role (SPEC R11.3). Today: `serve` runs a
 //! DNS node over zone files; `zone check` and `zone print` work on files.
 
+mod metering;
 mod operator_cli;
 mod zones;
 
@@ -127,6 +128,25 @@ struct ServeArgs {
     /// with fewer, results freeze at the last known and an alert is raised.
     #[arg(long, default_value_t = 1)]
     monitor_quorum: usize,
+    /// Usage meter slots of the DNS node: how many zones and LB domains it
+    /// meters separately (R2.1); services beyond are answered, not metered.
+    #[arg(long, default_value_t = 65_536)]
+    meter_slots: usize,
+    /// This DNS node's name in the usage figures (default: host name and
+    /// DNS port).
+    #[arg(long)]
+    node_name: Option<String>,
+    /// How a month's QPS is derived from per-minute averages (R4.4).
+    #[arg(long, default_value = "max", value_parser = ["max", "p95"])]
+    monthly_qps: String,
+    /// Restriction policy of Basic contracts (R4.1): `off`, or comma-separated
+    /// `window=SECONDS,threshold=PERCENT,period=SECONDS,action=drop|refuse|truncate|none,freeze=true|false`
+    /// (omitted keys keep the defaults: 60, 100, 600, drop, false).
+    #[arg(long, default_value = "")]
+    restrict_basic: String,
+    /// Restriction policy of Premium contracts, as `--restrict-basic`.
+    #[arg(long, default_value = "")]
+    restrict_premium: String,
     /// PEM file of CA certificates that TLS and HTTPS checks trust besides
     /// the public (webpki) roots: an operator's private CA.
     #[arg(long)]
@@ -299,6 +319,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             id: identity,
             version: Some(format!("platdns {}", env!("CARGO_PKG_VERSION"))),
         },
+        meter_slots: args.meter_slots,
     };
     let node = Arc::new(
         DnsNode::start(config, catalog.clone())
@@ -361,6 +382,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         });
     }
     tracing::info!(zones = from_store, "zones from the store");
+    metering::spawn(state.clone(), node.clone(), true);
+    let metrics_state = state.clone();
     let api = platdns_api::router(state);
     let http = tokio::net::TcpListener::bind(args.api_listen)
         .await
@@ -383,7 +406,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let _ = out.flush();
     }
     tracing::info!(dns = %node.local_addr, http = %api_addr, "started");
-    tokio::spawn(http_server(http, node.clone(), api));
+    tokio::spawn(http_server(http, node.clone(), metrics_state, api));
 
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -537,6 +560,20 @@ fn app_state(
 ) -> anyhow::Result<platdns_api::AppState> {
     Ok(platdns_api::AppState {
         zone_locks: Default::default(),
+        meters: Arc::new(platdns_api::meters::MeterSlots::new(args.meter_slots)),
+        usage: Arc::new(platdns_api::usage::Usage::new(platdns_api::usage::UsageSettings {
+            node: args
+                .node_name
+                .clone()
+                .unwrap_or_else(|| format!("{}-{}", hostname(), args.dns_listen.port())),
+            monthly: if args.monthly_qps == "p95" {
+                platdns_contract::usage::MonthlyMethod::P95
+            } else {
+                platdns_contract::usage::MonthlyMethod::Max
+            },
+            basic: restriction_policy(&args.restrict_basic).context("--restrict-basic")?,
+            premium: restriction_policy(&args.restrict_premium).context("--restrict-premium")?,
+        })),
         health: Arc::new(platdns_api::health::HealthMonitor::new(
             platdns_api::health::MonitorSettings {
                 location: args.location.clone(),
@@ -618,6 +655,37 @@ async fn monitor_only(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A restriction policy from its flag: `off`, or `key=value` pairs over
+/// the defaults.
+fn restriction_policy(spec: &str) -> anyhow::Result<Option<platdns_contract::usage::RestrictionPolicy>> {
+    use platdns_contract::usage::{RestrictAction, RestrictionPolicy};
+    if spec.trim() == "off" {
+        return Ok(None);
+    }
+    let mut p = RestrictionPolicy::default();
+    for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("{pair}: key=value expected"))?;
+        let number = || {
+            v.parse::<u32>()
+                .with_context(|| format!("{k}: a number expected, not {v}"))
+        };
+        match k {
+            "window" => p.window_secs = number()?.max(1),
+            "threshold" => p.threshold_percent = number()?,
+            "period" => p.period_secs = number()?.max(1),
+            "action" => {
+                p.action = RestrictAction::from_text(v)
+                    .ok_or_else(|| anyhow::anyhow!("action: drop, refuse, truncate or none, not {v}"))?
+            }
+            "freeze" => p.freeze_changes = v.parse().with_context(|| format!("freeze: true or false, not {v}"))?,
+            _ => anyhow::bail!("{k}: window, threshold, period, action or freeze"),
+        }
+    }
+    Ok(Some(p))
+}
+
 async fn connect_store(args: &ServeArgs) -> anyhow::Result<platdns_store::Store> {
     let database = args
         .database
@@ -659,14 +727,23 @@ async fn operator_token(store: &platdns_store::Store, args: &ServeArgs) -> anyho
     Ok(path)
 }
 
-async fn http_server(listener: tokio::net::TcpListener, node: Arc<DnsNode>, api: axum::Router) {
+async fn http_server(
+    listener: tokio::net::TcpListener,
+    node: Arc<DnsNode>,
+    state: platdns_api::AppState,
+    api: axum::Router,
+) {
     use axum::routing::get;
     let metrics_node = node.clone();
     let app = api.route("/healthz", get(|| async { "ok\n" })).route(
         "/metrics",
         get(move || {
-            let node = metrics_node.clone();
-            async move { metrics_text(&node) }
+            let (node, state) = (metrics_node.clone(), state.clone());
+            async move {
+                let mut text = metrics_text(&node);
+                metering::metrics(&state, &node, &mut text);
+                text
+            }
         }),
     );
     let _ = axum::serve(listener, app).await;
