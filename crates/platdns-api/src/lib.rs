@@ -10,6 +10,7 @@ pub mod auth;
 mod common_configs;
 mod dpf;
 mod error;
+pub mod follow;
 pub mod health;
 mod json;
 mod labels;
@@ -74,6 +75,9 @@ pub struct AppState {
     pub meters: Arc<meters::MeterSlots>,
     /// Usage and restriction settings (R4.1–R4.4).
     pub usage: Arc<usage::Usage>,
+    /// This process only follows the store (`serve --role dns`): it serves
+    /// what the store holds and derives or writes no state of its own.
+    pub follower: bool,
     /// Largest request body accepted (an `atomic_changes` of a large zone is
     /// tens of MiB).
     pub max_body_bytes: usize,

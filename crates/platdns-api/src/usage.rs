@@ -339,7 +339,16 @@ async fn histories(State(s): State<AppState>, t: Tenant, Path(id): Path<String>)
     let months = months(&s);
     let (from, to) = (months[0].1, months[11].2);
     let now_minute = s.clock.now().as_second() / 60;
-    let series = s.store.usage_minutes_by_service(c.id, from, to).await?;
+    // Minutes still held whole as seconds (the last hour) come from the
+    // seconds, so this month's figure is current; older ones from the
+    // rolled-up minutes.
+    let recent = (s.clock.now().as_second() - 3600) / 60 + 1;
+    let mut series = s.store.usage_minutes_by_service(c.id, from, recent.min(to)).await?;
+    series.extend(
+        s.store
+            .usage_second_minutes_by_service(c.id, recent * 60, to * 60)
+            .await?,
+    );
     // (kind, id) → minute → count; and the contract's per-minute totals.
     let mut by_service: BTreeMap<(String, i64), BTreeMap<i64, u64>> = BTreeMap::new();
     let mut total: BTreeMap<i64, u64> = BTreeMap::new();

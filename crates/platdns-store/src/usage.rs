@@ -278,6 +278,30 @@ impl Store {
             .collect()
     }
 
+    /// Per-minute counts of every service of a contract derived from the
+    /// seconds in `[from, to)` (unix seconds): (kind, service id, minute,
+    /// answered), for minutes not rolled up yet.
+    pub async fn usage_second_minutes_by_service(
+        &self,
+        contract_id: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(String, i64, i64, i64)>> {
+        let rows = sqlx::query(
+            "SELECT service_kind, service_id, second / 60, CAST(SUM(answered) AS BIGINT) FROM usage_seconds \
+             WHERE contract_id = $1 AND second >= $2 AND second < $3 \
+             GROUP BY service_kind, service_id, second / 60 ORDER BY 1, 2, 3",
+        )
+        .bind(contract_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, sum(r, 3)?)))
+            .collect()
+    }
+
     pub async fn start_restriction(&self, r: &Restriction) -> Result<Restriction> {
         let row = sqlx::query(&format!(
             "INSERT INTO restrictions (contract_id, started_at, ends_at, measured_mqps, limit_qps, window_secs, action, freeze_changes) \

@@ -109,10 +109,12 @@ struct ServeArgs {
     /// Do not run the health monitor in this process.
     #[arg(long)]
     no_monitor: bool,
-    /// What this process does: `all` (DNS node, API and health monitor), or
-    /// `monitor` (only health probes, writing to the store, for a monitor
-    /// at another location).
-    #[arg(long, default_value = "all", value_parser = ["all", "monitor"])]
+    /// What this process does: `all` (DNS node, API and health monitor);
+    /// `dns` (a DNS node following the store, with `/healthz` and `/metrics`
+    /// on the HTTP port: several DNS nodes on one store); or `monitor` (only
+    /// health probes, writing to the store, for a monitor at another
+    /// location).
+    #[arg(long, default_value = "all", value_parser = ["all", "monitor", "dns"])]
     role: String,
     /// This health monitor's location tag: `jp`, `us`, or `any` (serves
     /// every monitoring, whatever its `location`).
@@ -327,20 +329,31 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .with_context(|| format!("binding DNS on {}", args.dns_listen))?,
     );
     let store = connect_store(&args).await?;
-    let token_path = operator_token(&store, &args).await?;
-    let state = app_state(&args, store, served.clone())?;
+    let follower = args.role == "dns";
+    let token_path = if follower {
+        None
+    } else {
+        Some(operator_token(&store, &args).await?)
+    };
+    let mut state = app_state(&args, store, served.clone())?;
+    state.follower = follower;
     let from_store = platdns_api::publish_all(&state)
         .await
         .map_err(|e| anyhow::anyhow!(e.message))?;
-    if !args.no_monitor {
+    if follower {
+        tokio::spawn(platdns_api::follow::run(state.clone()));
+    }
+    if !args.no_monitor && !follower {
         // Health probes of LB domains (issue 5), inside `serve` by default.
         platdns_api::health::start_probing(&state)
             .await
             .map_err(|e| anyhow::anyhow!(e.message))?;
     }
-    platdns_api::notify::start(&state);
-    platdns_api::health::start_combining(&state);
-    {
+    if !follower {
+        platdns_api::notify::start(&state);
+        platdns_api::health::start_combining(&state);
+    }
+    if !follower {
         // Hourly: drop operation logs past the retention period.
         let (store, days) = (state.store.clone(), args.log_retention_days);
         tokio::spawn(async move {
@@ -382,9 +395,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         });
     }
     tracing::info!(zones = from_store, "zones from the store");
-    metering::spawn(state.clone(), node.clone(), true);
+    metering::spawn(state.clone(), node.clone(), !follower);
     let metrics_state = state.clone();
-    let api = platdns_api::router(state);
+    let api = if follower {
+        axum::Router::new()
+    } else {
+        platdns_api::router(state)
+    };
     let http = tokio::net::TcpListener::bind(args.api_listen)
         .await
         .with_context(|| format!("binding HTTP on {}", args.api_listen))?;
@@ -402,7 +419,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             args.data_dir.display(),
             catalog.load().len()
         );
-        let _ = writeln!(out, "platdns operator token in {}", token_path.display());
+        if let Some(path) = &token_path {
+            let _ = writeln!(out, "platdns operator token in {}", path.display());
+        }
         let _ = out.flush();
     }
     tracing::info!(dns = %node.local_addr, http = %api_addr, "started");
@@ -620,6 +639,7 @@ fn app_state(
         time_zone: operator_time_zone(&args.time_zone)?,
         verify_resolver: args.verify_resolver,
         max_body_bytes: args.max_request_bytes,
+        follower: false,
     })
 }
 

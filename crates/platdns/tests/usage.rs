@@ -188,6 +188,34 @@ fn a_flood_is_restricted_at_the_contract_qps_and_the_other_tenant_loses_nothing(
     );
     assert_eq!(st, 200, "{sz}");
     assert_eq!(total(&sz, "queries"), total(&sb, "queries"));
+    // DPF qps/histories: 12 months, this one last, by the default method
+    // (the highest per-minute average, rounded down): by hand from the
+    // per-second series, for the contract and for its zone.
+    let (st, h) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/contracts/{a}/qps/histories"),
+        Some(&tok_a),
+        None,
+    );
+    assert_eq!(st, 200, "{h}");
+    let mut per_minute: std::collections::BTreeMap<String, i64> = Default::default();
+    for p in sa["results"].as_array().unwrap() {
+        let minute = p["time"].as_str().unwrap()[..16].to_string();
+        *per_minute.entry(minute).or_default() += p["queries"].as_i64().unwrap();
+    }
+    let by_hand = per_minute.values().max().unwrap() / 60;
+    let rows = h["results"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "the contract and its one zone: {h}");
+    assert_eq!(rows[0]["name"], Value::Null);
+    assert_eq!(rows[1]["name"], "a.example.");
+    for row in rows {
+        let values = row["values"].as_array().unwrap();
+        assert_eq!(values.len(), 12);
+        assert_eq!(values[11]["qps"], by_hand, "{row}");
+        assert!(values[..11].iter().all(|v| v["qps"] == 0));
+        assert!(values[10]["month"].as_str().unwrap() < values[11]["month"].as_str().unwrap());
+    }
     // The contract's log has it.
     let (_, logs) = http(api, "GET", &format!("/dpf/v1/contracts/{a}/logs"), Some(&tok_a), None);
     assert!(
@@ -203,4 +231,68 @@ fn a_flood_is_restricted_at_the_contract_qps_and_the_other_tenant_loses_nothing(
     let metrics = metrics.as_str().unwrap_or_default().to_string();
     assert!(metrics.contains("platdns_contract_queries_total{"), "{metrics}");
     assert!(metrics.contains("platdns_contract_restricted_total{"), "{metrics}");
+}
+
+#[test]
+fn two_dns_nodes_on_one_store_follow_commits_and_the_contract_figure_is_their_sum() {
+    if !require("kdig") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let api_node = Platdns::start_in(dir.path(), &[], &[]);
+    let op = std::fs::read_to_string(dir.path().join("operator.token")).unwrap();
+    let api = api_node.http;
+    let (zone, contract, tok) = tenant(api, op.trim(), "acme", "example.com");
+    let dns1 = Platdns::start_in(dir.path(), &[], &["--role", "dns"]);
+    let dns2 = Platdns::start_in(dir.path(), &[], &["--role", "dns"]);
+    // A DNS node has no API, only /healthz and /metrics.
+    assert_eq!(http(dns1.http, "GET", "/healthz", None, None).0, 200);
+    assert_eq!(http(dns1.http, "GET", "/dpf/v1/contracts", Some(&tok), None).0, 404);
+    let www = "www.example.com. 60 IN A 192.0.2.1";
+    for (node, n) in [(&dns1, 7), (&dns2, 5)] {
+        for _ in 0..n {
+            assert_eq!(kdig(node.dns, &["www.example.com", "A"]).answer, [www]);
+        }
+    }
+    // Each node writes its own seconds; the contract's series sums them.
+    let t0 = std::time::Instant::now();
+    let total = loop {
+        let (_, series) = http(
+            api,
+            "GET",
+            &format!("/dpf/v1/contracts/{contract}/qps/series"),
+            Some(&tok),
+            None,
+        );
+        let n: i64 = series["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["queries"].as_i64().unwrap())
+            .sum();
+        if n >= 12 || t0.elapsed().as_secs() > 5 {
+            break n;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(total, 12, "7 on one node + 5 on the other");
+    // A commit through the API reaches both followers.
+    let set = json!({"records": [
+        {"name": "www.example.com.", "ttl": 60, "rrtype": "A", "rdata": [{"value": "192.0.2.9"}], "labels": {}, "description": ""},
+    ], "description": "moved"});
+    let (st, e) = http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}/atomic_changes"),
+        Some(&tok),
+        Some(&set.to_string()),
+    );
+    assert_eq!(st, 202, "{e}");
+    for node in [&dns1, &dns2] {
+        let t0 = std::time::Instant::now();
+        while kdig(node.dns, &["www.example.com", "A"]).answer != ["www.example.com. 60 IN A 192.0.2.9"] {
+            assert!(t0.elapsed().as_secs() < 5, "the follower did not follow the commit");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
 }
