@@ -12,7 +12,7 @@
 
 use crate::{ApiError, AppState};
 use platdns_monitor::schedule::stable_hash;
-use platdns_monitor::{Change, Check, Key, Kind, Prober, Running, Scheduler};
+use platdns_monitor::{Change, Check, Key, Kind, Prober, Running, Scheduler, Snapshot, Stats};
 use platdns_steering::model::MonitoringType;
 use platdns_steering::{Health, LbConfig};
 use std::collections::HashMap;
@@ -26,9 +26,18 @@ pub struct HealthMonitor {
     results: Mutex<HashMap<u64, Health>>,
     running: tokio::sync::Mutex<Option<Running>>,
     changes: Mutex<Option<mpsc::Sender<Change>>>,
+    /// One for every schedule, so the counters total since start-up.
+    stats: Arc<Stats>,
 }
 
 impl HealthMonitor {
+    /// The scheduler's counters (`GET /operator/v1/monitor`); `None` when
+    /// the monitor does not run in this process.
+    pub fn stats(&self) -> Option<Snapshot> {
+        let running = self.changes.lock().expect("not poisoned").is_some();
+        running.then(|| self.stats.snapshot())
+    }
+
     /// The result of `monitoring` for an endpoint watching `target`: a
     /// static monitoring's own; otherwise the last probe's (unknown before).
     pub fn result(&self, config: &LbConfig, target: &str, monitoring: &str) -> Health {
@@ -132,7 +141,7 @@ pub async fn reschedule(s: &AppState) -> Result<(), ApiError> {
             }
         }
     }
-    let scheduler = Scheduler::new(Arc::new(Prober::new()), checks);
+    let scheduler = Scheduler::new(Arc::new(Prober::new()), checks).with_stats(s.health.stats.clone());
     let mut running = s.health.running.lock().await;
     if let Some(old) = running.take() {
         old.stop().await;
