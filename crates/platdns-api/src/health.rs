@@ -69,21 +69,30 @@ pub async fn start(s: &AppState) -> Result<(), ApiError> {
     *s.health.changes.lock().expect("not poisoned") = Some(tx);
     let state = s.clone();
     tokio::spawn(async move {
-        while let Some(change) = rx.recv().await {
-            tracing::info!(target = %change.key.target, old = ?change.old, new = ?change.new, reason = %change.reason, "monitoring result changed");
-            let hash = stable_hash(&change.key);
-            state
-                .health
-                .results
-                .lock()
-                .expect("not poisoned")
-                .insert(hash, change.new);
-            let saved = state
-                .store
-                .save_health(hash, &change.key.target, change.new.as_str(), state.clock.now())
-                .await;
-            if let Err(e) = saved {
-                tracing::error!(error = %e, "saving a health result");
+        // Every change waiting when the consumer wakes is taken with it, and
+        // one republication covers them all. One per change recompiled every
+        // LB domain each time: at start-up, when every key goes from unknown
+        // to its first result within one interval, that fell behind, the
+        // channel filled and the probe tasks waiting on it missed their slots
+        // (bench/monitor.sh: 10,000 keys, 3 in 4 slots skipped).
+        let mut batch = Vec::new();
+        while rx.recv_many(&mut batch, 1024).await > 0 {
+            for change in batch.drain(..) {
+                tracing::info!(target = %change.key.target, old = ?change.old, new = ?change.new, reason = %change.reason, "monitoring result changed");
+                let hash = stable_hash(&change.key);
+                state
+                    .health
+                    .results
+                    .lock()
+                    .expect("not poisoned")
+                    .insert(hash, change.new);
+                let saved = state
+                    .store
+                    .save_health(hash, &change.key.target, change.new.as_str(), state.clock.now())
+                    .await;
+                if let Err(e) = saved {
+                    tracing::error!(error = %e, "saving a health result");
+                }
             }
             if let Err(e) = republish_all(&state).await {
                 tracing::error!(error = %e.message, "republishing LB domains after a health change");
