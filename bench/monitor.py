@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Helper of bench/monitor.sh (Python 3 standard library only).
 
-  monitor.py config DOMAIN SITES PER_SITE HTTP_PORT TCP_PORT INTERVAL
+  monitor.py config DOMAIN SITES PER_SITE HTTP_PORT TCP_PORT INTERVAL LINKS
       An LB domain's configuration (PUT config body) on stdout: SITES sites of
       PER_SITE endpoints, endpoint n of the whole bench watching 127.a.b.c (a
-      distinct loopback address each, so no two share a probe), even n by the
-      monitoring `web` (http GET /health), odd n by `port` (tcp connect).
+      distinct loopback address each, so no two share a probe). LINKS 1: even
+      n by the monitoring `web` (http GET /health), odd n by `port` (tcp
+      connect); LINKS 2: every endpoint by both.
 
   monitor.py serve HTTP_PORT TCP_PORT OUT
       The local targets: an HTTP server and a TCP server on 0.0.0.0 (so every
@@ -37,7 +38,7 @@ def target(n):
     return f"127.{1 + n // 62500}.{n // 250 % 250}.{n % 250 + 1}"
 
 
-def config(domain, sites, per_site, http_port, tcp_port, interval):
+def config(domain, sites, per_site, http_port, tcp_port, interval, links):
     props = {"interval": interval, "timeout": 5, "holdtime": 0}
     monitorings = [
         {"resource_name": "web", "name": "web", "mtype": "http", "description": "",
@@ -50,10 +51,11 @@ def config(domain, sites, per_site, http_port, tcp_port, interval):
         endpoints = []
         for e in range(per_site):
             n = (domain * sites + s) * per_site + e
+            watched = ["web", "port"] if links == 2 else ["web" if n % 2 == 0 else "port"]
             endpoints.append({
                 "resource_name": f"s{s}e{e}", "name": f"s{s}e{e}", "monitoring_target": target(n),
                 "weight": 1, "enabled": True, "rdata": [{"value": f"10.{domain}.{s}.{e + 1}"}],
-                "monitorings": [{"resource_name": "web" if n % 2 == 0 else "port", "enabled": True}],
+                "monitorings": [{"resource_name": m, "enabled": True} for m in watched],
             })
         out_sites.append({"resource_name": f"s{s}", "name": f"s{s}", "rrtype": "A", "endpoints": endpoints})
     rule = {"resource_name": "main", "name": "main", "methods": [
