@@ -28,11 +28,11 @@
 use crate::notify::StateChange;
 use crate::{ApiError, AppState};
 use platdns_monitor::schedule::stable_hash;
-use platdns_monitor::{Change, Check, Key, Kind, Prober, Running, Scheduler};
+use platdns_monitor::{Change, Check, Key, Kind, Prober, Running, Scheduler, Snapshot, Stats};
 use platdns_steering::model::{Endpoint, Monitoring, MonitoringType, Site};
 use platdns_steering::status::{combine_alive, location_serves, LocationVerdict};
 use platdns_steering::{Health, LbConfig};
-use platdns_store::MonitorBeat;
+use platdns_store::{LbDomain, MonitorBeat};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -92,6 +92,10 @@ pub struct HealthMonitor {
     changes: Mutex<Option<mpsc::Sender<Change>>>,
     /// Wakes the combiner when the local monitor wrote a result.
     wake: Notify,
+    /// One for every schedule, so the counters total since start-up.
+    stats: Arc<Stats>,
+    /// Who watches which check, as of the LB domains' versions.
+    users: Mutex<Option<WatchersAt>>,
 }
 
 impl HealthMonitor {
@@ -100,6 +104,13 @@ impl HealthMonitor {
             settings,
             ..HealthMonitor::default()
         }
+    }
+
+    /// The scheduler's counters (`GET /operator/v1/monitor`); `None` when
+    /// the monitor does not run in this process.
+    pub fn stats(&self) -> Option<Snapshot> {
+        let running = self.changes.lock().expect("not poisoned").is_some();
+        running.then(|| self.stats.snapshot())
     }
 
     /// The result of `monitoring` for an endpoint watching `target`: a
@@ -196,22 +207,28 @@ pub async fn start_probing(s: &AppState) -> Result<(), ApiError> {
     *s.health.changes.lock().expect("not poisoned") = Some(tx);
     let state = s.clone();
     tokio::spawn(async move {
-        while let Some(change) = rx.recv().await {
+        // Every change waiting when the writer wakes goes in one store
+        // transaction: one write per change fell behind at start-up (10,000
+        // keys going from unknown to a first result within one interval),
+        // filled the channel and held probe tasks past their slots
+        // (bench/monitor.sh).
+        let mut batch = Vec::new();
+        while rx.recv_many(&mut batch, 1024).await > 0 {
             let location = &state.health.settings.location;
-            tracing::info!(target = %change.key.target, %location, old = ?change.old, new = ?change.new, reason = %change.reason, "probe result changed");
-            let saved = state
-                .store
-                .save_probe_result(
-                    stable_hash(&change.key),
-                    location,
-                    &change.key.target,
-                    change.new.as_str(),
-                    &change.reason,
-                    state.clock.now(),
-                )
-                .await;
-            if let Err(e) = saved {
-                tracing::error!(error = %e, "saving a probe result");
+            let rows: Vec<platdns_store::ProbeResultRow> = batch
+                .drain(..)
+                .map(|change| {
+                    tracing::info!(target = %change.key.target, %location, old = ?change.old, new = ?change.new, reason = %change.reason, "probe result changed");
+                    platdns_store::ProbeResultRow {
+                        key_hash: stable_hash(&change.key),
+                        target: change.key.target.clone(),
+                        result: change.new.as_str().into(),
+                        reason: change.reason,
+                    }
+                })
+                .collect();
+            if let Err(e) = state.store.save_probe_results(location, &rows, state.clock.now()).await {
+                tracing::error!(error = %e, "saving probe results");
             }
             state.health.wake.notify_one();
         }
@@ -274,7 +291,7 @@ pub async fn reschedule(s: &AppState) -> Result<(), ApiError> {
             }
         }
     }
-    let scheduler = Scheduler::new(s.health.settings.prober.clone(), checks);
+    let scheduler = Scheduler::new(s.health.settings.prober.clone(), checks).with_stats(s.health.stats.clone());
     let mut running = s.health.running.lock().await;
     if let Some(old) = running.take() {
         old.stop().await;
@@ -284,6 +301,32 @@ pub async fn reschedule(s: &AppState) -> Result<(), ApiError> {
 }
 
 // -------------------------------------------------------------- combining
+
+/// Every LB domain, and for each watched check the (domain index,
+/// `site/endpoint:monitoring`, target) links that use it.
+type Watchers = (Vec<LbDomain>, BTreeMap<Watched, Vec<(usize, String, String)>>);
+
+/// [`Watchers`] with the LB domains' (id, version) they were made from.
+type WatchersAt = (Vec<(i64, i64)>, Arc<Watchers>);
+
+async fn watchers(s: &AppState) -> Result<Watchers, ApiError> {
+    let domains = s.store.list_lb_domains(None, None).await?;
+    let mut users: BTreeMap<Watched, Vec<(usize, String, String)>> = BTreeMap::new();
+    for (i, l) in domains.iter().enumerate() {
+        let Ok(config) = serde_json::from_str::<LbConfig>(&l.config) else {
+            continue;
+        };
+        for (site, e, m, check) in probed(&config) {
+            let watched = (stable_hash(&key(&e.monitoring_target, check)), location_of(m));
+            let at = format!("{}/{}:{}", site.resource_name, e.resource_name, m.resource_name);
+            users
+                .entry(watched)
+                .or_default()
+                .push((i, at, e.monitoring_target.clone()));
+        }
+    }
+    Ok((domains, users))
+}
 
 /// Starts the combiner: every second, or at once when the local monitor
 /// wrote a result.
@@ -327,22 +370,20 @@ pub async fn combine(s: &AppState) -> Result<usize, ApiError> {
                 .insert(r.location.clone(), result);
         }
     }
-    // Which checks are watched, by whom.
-    let domains = s.store.list_lb_domains(None, None).await?;
-    let mut users: BTreeMap<Watched, Vec<(usize, String, String)>> = BTreeMap::new();
-    for (i, l) in domains.iter().enumerate() {
-        let Ok(config) = serde_json::from_str::<LbConfig>(&l.config) else {
-            continue;
-        };
-        for (site, e, m, check) in probed(&config) {
-            let watched = (stable_hash(&key(&e.monitoring_target, check)), location_of(m));
-            let at = format!("{}/{}:{}", site.resource_name, e.resource_name, m.resource_name);
+    // Which checks are watched, by whom: rebuilt only when a configuration
+    // changed (parsing every configuration each second cost more than all
+    // the probes of 10,000 endpoints).
+    let versions = s.store.lb_domain_versions().await?;
+    let cached = h.users.lock().expect("not poisoned").clone();
+    let users = match cached {
+        Some((v, users)) if v == versions => users,
+        _ => {
+            let users = Arc::new(watchers(s).await?);
+            *h.users.lock().expect("not poisoned") = Some((versions, users.clone()));
             users
-                .entry(watched)
-                .or_default()
-                .push((i, at, e.monitoring_target.clone()));
         }
-    }
+    };
+    let (domains, users) = (&users.0, &users.1);
     let mut changed: Vec<(Watched, Health, Health)> = Vec::new();
     let mut frozen_now = Vec::new();
     {

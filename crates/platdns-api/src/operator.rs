@@ -1,7 +1,7 @@
 //! The operator API (`/operator/v1`, SPEC R11.2): accounts, contracts (plan,
 //! extra QPS, state, termination notices), zones for a contract (with a
-//! recorded hand approval), and tenant tokens. Only the operator's token
-//! reaches it.
+//! recorded hand approval), tenant tokens, and the health monitor's
+//! counters. Only the operator's token reaches it.
 
 use crate::auth::Operator;
 use crate::error::ErrorBody;
@@ -32,6 +32,7 @@ pub fn routes() -> Routes {
         .post("/zones/{id}/verification", verify_zone)
         .post("/tokens", create_token)
         .post("/lb_domains", create_lb_domain)
+        .get("/monitor", monitor)
         .get("/monitors", monitors)
 }
 
@@ -42,7 +43,7 @@ pub fn routes() -> Routes {
 #[openapi(
     info(
         title = "platdns operator API",
-        description = "What DPF leaves to the provider (SPEC R11.2): accounts, contracts, zones with their consent, tenant tokens. Only the operator's token reaches it."
+        description = "What DPF leaves to the provider (SPEC R11.2): accounts, contracts, zones with their consent, tenant tokens; and the health monitor's counters. Only the operator's token reaches it."
     ),
     servers((url = "/operator/v1")),
     paths(
@@ -59,6 +60,7 @@ pub fn routes() -> Routes {
         verify_zone,
         create_token,
         create_lb_domain,
+        monitor,
         monitors
     ),
     components(schemas(ErrorBody)),
@@ -649,6 +651,65 @@ async fn verify_zone(
     crate::verify::verify_zone(&s, z.id).await?;
     let z = s.store.get_zone(z.id).await?;
     Ok(single(operator_zone(&z)))
+}
+
+/// One lateness bucket: probe starts at most `le_ms` after their slot (and
+/// more than the previous bucket's bound); `le_ms` null: above every bound.
+#[derive(Serialize, ToSchema)]
+struct LatenessBucket {
+    le_ms: Option<u64>,
+    count: u64,
+}
+
+/// The health monitor's scheduler: totals since the process started.
+#[derive(Serialize, ToSchema)]
+struct MonitorStats {
+    /// False when this process runs no monitor (`--no-monitor`); every
+    /// figure is then zero.
+    running: bool,
+    /// Distinct (target, check) pairs probed, each once per interval.
+    keys: u64,
+    started: u64,
+    finished: u64,
+    in_flight: u64,
+    /// Slots passed over because the key's previous probe still ran.
+    skipped_slots: u64,
+    /// Probe starts by lateness (actual start − slot), fixed buckets.
+    lateness: Vec<LatenessBucket>,
+    max_lateness_ms: f64,
+    /// Upper bounds from the buckets (capped by the maximum); null before
+    /// the first probe.
+    p50_lateness_ms: Option<f64>,
+    p99_lateness_ms: Option<f64>,
+}
+
+/// Whether the monitor keeps up: probes counted and how late they start
+/// against their slots (issue 5's goal: none more than 1 s late).
+#[utoipa::path(get, path = "/monitor", tag = "monitor",
+    responses((status = 200, description = "The monitor's counters", body = Single<MonitorStats>)))]
+async fn monitor(State(s): State<AppState>, _o: Operator) -> ApiResult<Json<Single<MonitorStats>>> {
+    let running = s.health.stats();
+    let snap = running
+        .clone()
+        .unwrap_or_else(|| platdns_monitor::Stats::default().snapshot());
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    let bounds = platdns_monitor::stats::LATENESS_BOUNDS_MS.iter().map(|&b| Some(b));
+    Ok(single(MonitorStats {
+        running: running.is_some(),
+        keys: snap.keys,
+        started: snap.started,
+        finished: snap.finished,
+        in_flight: snap.in_flight,
+        skipped_slots: snap.skipped,
+        lateness: bounds
+            .chain([None])
+            .zip(snap.lateness)
+            .map(|(le_ms, count)| LatenessBucket { le_ms, count })
+            .collect(),
+        max_lateness_ms: ms(snap.max_lateness),
+        p50_lateness_ms: snap.lateness_quantile(0.5).map(ms),
+        p99_lateness_ms: snap.lateness_quantile(0.99).map(ms),
+    }))
 }
 
 /// The health monitors alive and the freeze alert (issue 5): which monitor

@@ -10,11 +10,15 @@
 //! - [`schedule`]: the [`Scheduler`] runs each distinct (target, check) at
 //!   its interval, start times spread over it, results debounced with the
 //!   holdtime, changes sent on a channel.
+//! - [`stats`]: what the scheduler did (probes started, finished, in
+//!   flight; lateness against the slot), lock-free, for operators.
 
 pub mod check;
 pub mod probe;
 pub mod schedule;
+pub mod stats;
 
 pub use check::{Check, CheckError, Kind};
 pub use probe::{Outcome, Probe, Prober};
 pub use schedule::{Change, Key, Running, Scheduler};
+pub use stats::{Snapshot, Stats};

@@ -15,11 +15,15 @@
 //! - **Time.** The slot arithmetic ([`offsets`], [`next_due`]) is plain
 //!   functions of durations since the scheduler started; the loop uses
 //!   tokio's clock, so tests run it with `tokio::time::pause`.
+//! - **Stats.** Every probe start is counted in a [`Stats`] with its
+//!   lateness against its slot ([`crate::stats`]); [`Running::stats`]
+//!   reads it.
 //!
 //! A `static` check has no interval: it is reported once, at start.
 
 use crate::check::{Check, Kind};
 use crate::probe::Probe;
+use crate::stats::Stats;
 use platdns_steering::{Debounce, Health};
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
@@ -122,6 +126,7 @@ fn nanos(n: u128) -> Duration {
 pub struct Scheduler<P: Probe> {
     probe: Arc<P>,
     keys: Vec<Arc<Key>>,
+    stats: Arc<Stats>,
 }
 
 impl<P: Probe> Scheduler<P> {
@@ -136,7 +141,18 @@ impl<P: Probe> Scheduler<P> {
                 keys.push(Arc::new(key));
             }
         }
-        Scheduler { probe, keys }
+        Scheduler {
+            probe,
+            keys,
+            stats: Arc::default(),
+        }
+    }
+
+    /// Counts into `stats` (fresh ones by default), so that one [`Stats`]
+    /// can total the schedules that replace each other.
+    pub fn with_stats(mut self, stats: Arc<Stats>) -> Self {
+        self.stats = stats;
+        self
     }
 
     /// The distinct keys, each probed once per interval.
@@ -150,14 +166,16 @@ impl<P: Probe> Scheduler<P> {
     pub fn start(self, changes: mpsc::Sender<Change>) -> Running {
         let started = Instant::now();
         let plain: Vec<Key> = self.keys.iter().map(|k| Key::clone(k)).collect();
+        self.stats.set_keys(plain.len());
         let mut tasks = JoinSet::new();
         for (key, offset) in self.keys.into_iter().zip(offsets(&plain)) {
-            tasks.spawn(run(self.probe.clone(), key, started, offset, changes.clone()));
+            let slot = Slot { started, offset };
+            tasks.spawn(run(self.probe.clone(), key, slot, self.stats.clone(), changes.clone()));
         }
         Running {
             tasks,
             started,
-            keys: plain.len(),
+            stats: self.stats,
         }
     }
 }
@@ -167,13 +185,18 @@ pub struct Running {
     tasks: JoinSet<()>,
     /// The origin of every offset and due time.
     pub started: Instant,
-    keys: usize,
+    stats: Arc<Stats>,
 }
 
 impl Running {
+    /// The counters this schedule adds to.
+    pub fn stats(&self) -> &Arc<Stats> {
+        &self.stats
+    }
+
     /// How many distinct checks run.
     pub fn keys(&self) -> usize {
-        self.keys
+        self.stats.snapshot().keys as usize
     }
 
     /// Stops every probe task and waits until they are gone.
@@ -182,14 +205,23 @@ impl Running {
     }
 }
 
-async fn run<P: Probe>(probe: Arc<P>, key: Arc<Key>, started: Instant, offset: Duration, tx: mpsc::Sender<Change>) {
+/// Where a key's slots are: `offset + k·interval` after `started`.
+struct Slot {
+    started: Instant,
+    offset: Duration,
+}
+
+async fn run<P: Probe>(probe: Arc<P>, key: Arc<Key>, slot: Slot, stats: Arc<Stats>, tx: mpsc::Sender<Change>) {
+    let Slot { started, offset } = slot;
     let mut debounce = Debounce::default();
     let once = matches!(key.check.kind, Kind::Static(_));
     let mut due = if once { Duration::ZERO } else { offset };
     loop {
         let at = started + due;
         tokio::time::sleep_until(at).await;
+        let flight = stats.start(Instant::now().saturating_duration_since(at));
         let outcome = probe.probe(&key.target, &key.check).await;
+        flight.finish();
         let old = debounce.stable;
         if let Some(new) = debounce.observe(outcome.health, due.as_secs(), key.check.holdtime) {
             tracing::debug!(target = %key.target, ?old, ?new, reason = %outcome.reason, "health changed");
@@ -207,11 +239,18 @@ async fn run<P: Probe>(probe: Arc<P>, key: Arc<Key>, started: Instant, offset: D
         if once {
             return;
         }
-        due = next_due(
+        let next = next_due(
             offset,
             key.interval(),
             Instant::now().saturating_duration_since(started),
         );
+        // Slots between this one and the next passed while this probe (or
+        // its change, on a full channel) held the task.
+        let skipped = (next - due).as_nanos() / key.interval().as_nanos() - 1;
+        if skipped > 0 {
+            stats.skip(skipped as u64);
+        }
+        due = next;
     }
 }
 

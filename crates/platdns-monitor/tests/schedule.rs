@@ -146,6 +146,50 @@ async fn a_thousand_checks_start_spread_over_the_interval_not_in_a_burst() {
     assert_eq!(drain(&mut rx).len(), 1000);
 }
 
+/// Its first probe of `stall` holds the runtime for 40 s, as a blocked
+/// worker would (the clock jumps while no other task runs); every other
+/// probe is up at once.
+struct Stalling;
+
+impl Probe for Stalling {
+    fn probe(&self, target: &str, _check: &Check) -> impl Future<Output = Outcome> + Send {
+        static STALLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        let stall = target == "stall" && !STALLED.swap(true, std::sync::atomic::Ordering::Relaxed);
+        async move {
+            if stall {
+                tokio::time::advance(Duration::from_secs(40)).await;
+            }
+            Outcome {
+                health: Up,
+                reason: String::new(),
+            }
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn stats_count_probes_their_lateness_and_skipped_slots() {
+    // Two keys of one 30 s interval: slots 15 s apart, whichever is first.
+    let checks = [("stall".to_owned(), tcp(30, 0)), ("other".to_owned(), tcp(30, 0))];
+    let (tx, _rx) = mpsc::channel(64);
+    let running = Scheduler::new(Arc::new(Stalling), checks).start(tx);
+    let stats = running.stats().clone();
+    tokio::time::sleep(Duration::from_secs(100)).await;
+    let snap = stats.snapshot();
+    running.stop().await;
+    assert_eq!(snap.keys, 2);
+    assert_eq!((snap.in_flight, snap.started), (0, snap.finished));
+    // The stall held the runtime 40 s from its slot, so `other`'s next slot
+    // (15 s after it) started 25 s late, and the stalled key skipped one.
+    let late = Duration::from_secs(25);
+    assert_eq!(snap.max_lateness, late);
+    assert_eq!(snap.skipped, 1);
+    assert_eq!(snap.lateness.iter().sum::<u64>(), snap.started);
+    assert_eq!(snap.lateness[0], snap.started - 1, "every other probe on its slot");
+    assert_eq!(snap.lateness_quantile(0.5), Some(Duration::from_millis(1)));
+    assert_eq!(snap.lateness_quantile(1.0), Some(late));
+}
+
 #[tokio::test]
 async fn the_real_prober_reports_a_server_going_down() {
     let server = http_server(None).await;

@@ -18,6 +18,15 @@ pub struct ProbeResult {
     pub updated_at: String,
 }
 
+/// One result to save with [`Store::save_probe_results`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeResultRow {
+    pub key_hash: u64,
+    pub target: String,
+    pub result: String,
+    pub reason: String,
+}
+
 /// A monitor process's last heartbeat.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MonitorBeat {
@@ -32,6 +41,28 @@ pub struct MonitorBeat {
 }
 
 impl Store {
+    /// A batch of one location's results, in one transaction.
+    pub async fn save_probe_results(&self, location: &str, rows: &[ProbeResultRow], now: Timestamp) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        for r in rows {
+            sqlx::query(
+                "INSERT INTO lb_probe_results (key_hash, location, target, result, reason, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key_hash, location) DO UPDATE SET \
+                 result = excluded.result, reason = excluded.reason, updated_at = excluded.updated_at",
+            )
+            .bind(format!("{:016x}", r.key_hash))
+            .bind(location)
+            .bind(&r.target)
+            .bind(&r.result)
+            .bind(&r.reason)
+            .bind(db_time(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn save_probe_result(
         &self,
         key_hash: u64,

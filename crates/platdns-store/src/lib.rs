@@ -22,7 +22,7 @@ pub use common_configs::{CommonConfig, DeleteRefused, NewNotification, NoticeAcc
 pub use contracts::{Contract, ContractUpdate};
 pub use labels::{LabelOf, Labels};
 pub use lb_domains::{LbDomain, EMPTY_CONFIG};
-pub use lb_monitors::{MonitorBeat, ProbeResult};
+pub use lb_monitors::{MonitorBeat, ProbeResult, ProbeResultRow};
 pub use logs::{LogScope, OperationLog};
 pub use records::{
     CommitChange, CommitInput, NewRecord, RecordField, RecordFilter, RecordRow, RecordState, StagedChange,
