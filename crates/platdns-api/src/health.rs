@@ -94,6 +94,8 @@ pub struct HealthMonitor {
     wake: Notify,
     /// One for every schedule, so the counters total since start-up.
     stats: Arc<Stats>,
+    /// The longest interval + timeout of the checks scheduled, seconds.
+    period: std::sync::atomic::AtomicU64,
     /// Who watches which check, as of the LB domains' versions.
     users: Mutex<Option<WatchersAt>>,
 }
@@ -239,6 +241,8 @@ pub async fn start_probing(s: &AppState) -> Result<(), ApiError> {
         let started = state.clock.now();
         let mut versions = state.store.lb_domain_versions().await.unwrap_or_default();
         let mut tick = tokio::time::interval(state.health.settings.heartbeat);
+        let mut progress = (0u64, tokio::time::Instant::now());
+        let mut was_stalled = false;
         loop {
             tick.tick().await;
             // Another process (the API) may have changed a configuration.
@@ -256,13 +260,32 @@ pub async fn start_probing(s: &AppState) -> Result<(), ApiError> {
                 Some(r) => r.keys() as i64,
                 None => 0,
             };
+            // Probing has stalled when, with checks to run, no probe started
+            // for longer than the longest interval and timeout (every check
+            // starts once per interval): a stuck runtime or prober. The
+            // heartbeat still goes, saying so, and the combiner stops
+            // counting this location.
+            let probes = state.health.stats.snapshot().started;
+            if probes != progress.0 {
+                progress = (probes, tokio::time::Instant::now());
+            }
+            let period = Duration::from_secs(state.health.period.load(std::sync::atomic::Ordering::Relaxed));
+            let stalled = stalled(checks, progress.1.elapsed(), period);
+            if stalled != was_stalled {
+                if stalled {
+                    tracing::error!(checks, since = ?progress.1.elapsed(), "ALERT: this monitor's probing has stalled");
+                } else {
+                    tracing::warn!("this monitor's probing runs again");
+                }
+                was_stalled = stalled;
+            }
             let beat = MonitorBeat {
                 instance: state.health.settings.instance.clone(),
                 location: state.health.settings.location.clone(),
                 started_at: started,
                 seen_at: state.clock.now(),
                 checks,
-                stalled: false,
+                stalled,
             };
             if let Err(e) = state.store.monitor_heartbeat(&beat).await {
                 tracing::error!(error = %e, "monitor heartbeat");
@@ -270,6 +293,15 @@ pub async fn start_probing(s: &AppState) -> Result<(), ApiError> {
         }
     });
     Ok(())
+}
+
+/// Grace beyond a check's period before a silent prober counts as stalled.
+const STALL_GRACE: Duration = Duration::from_secs(5);
+
+/// Whether probing is stalled: checks to run, and no probe started for
+/// longer than the longest interval plus timeout (`period`) plus a grace.
+fn stalled(checks: i64, since_last_start: Duration, period: Duration) -> bool {
+    checks > 0 && since_last_start > period + STALL_GRACE
 }
 
 /// Rebuilds the schedule from every LB domain's configuration (after a
@@ -291,6 +323,14 @@ pub async fn reschedule(s: &AppState) -> Result<(), ApiError> {
             }
         }
     }
+    let period = checks
+        .iter()
+        .map(|(_, c)| c.interval + c.timeout)
+        .max()
+        .unwrap_or_default();
+    s.health
+        .period
+        .store(period.as_secs().max(1), std::sync::atomic::Ordering::Relaxed);
     let scheduler = Scheduler::new(s.health.settings.prober.clone(), checks).with_stats(s.health.stats.clone());
     let mut running = s.health.running.lock().await;
     if let Some(old) = running.take() {
@@ -525,5 +565,21 @@ pub fn view(s: &AppState) -> MonitorsView {
         frozen_checks: frozen.len(),
         frozen_since: frozen.values().min().map(ToString::to_string),
         alert: !frozen.is_empty(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probing_is_stalled_only_past_the_longest_period_with_checks_to_run() {
+        let period = Duration::from_secs(35);
+        assert!(!stalled(10, Duration::from_secs(40), period), "within the grace");
+        assert!(stalled(10, Duration::from_secs(41), period));
+        assert!(
+            !stalled(0, Duration::from_secs(3600), period),
+            "nothing to probe is not a stall"
+        );
     }
 }

@@ -2414,9 +2414,16 @@ fn monitors_at_two_locations_feed_one_answer_and_losing_them_freezes_it_with_an_
     let seen = monitors();
     assert_eq!(seen["monitors"].as_array().unwrap().len(), 2, "{seen}");
     assert_eq!(seen["alert"], false, "{seen}");
-    // Both monitors gone: the answer does not fail over for it; an alert.
+    // Both monitors gone, one killed, one frozen (SIGSTOP: a stalled
+    // process, no heartbeat): the answer does not fail over for it; an alert.
     drop(jp);
-    drop(us);
+    let stop = |sig: &str| {
+        std::process::Command::new("kill")
+            .args([sig, &us.0.id().to_string()])
+            .status()
+            .unwrap()
+    };
+    assert!(stop("-STOP").success());
     let t0 = std::time::Instant::now();
     while monitors()["alert"] != true {
         assert!(t0.elapsed().as_secs() < 15, "no alert: {}", monitors());
@@ -2452,6 +2459,7 @@ fn monitors_at_two_locations_feed_one_answer_and_losing_them_freezes_it_with_an_
         assert!(t0.elapsed().as_secs() < 10, "alert not cleared: {}", monitors());
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
+    assert!(stop("-CONT").success());
 }
 
 /// A TLS server whose certificate, from a CA of the test's own, names
