@@ -54,7 +54,9 @@ fn error_response(description: &str, schema_ref: &str) -> Value {
 /// answer (DPF's error body) and the document's own route.
 pub fn operator_document() -> Value {
     use utoipa::OpenApi;
-    let mut doc = serde_json::to_value(crate::operator::OperatorApi::openapi()).expect("serializable");
+    let mut api = crate::operator::OperatorApi::openapi();
+    api.merge(crate::billing::BillingApi::openapi());
+    let mut doc = serde_json::to_value(api).expect("serializable");
     let err = "#/components/schemas/ErrorBody";
     for item in doc["paths"].as_object_mut().expect("paths").values_mut() {
         for op in item.as_object_mut().expect("path item").values_mut() {
@@ -125,7 +127,13 @@ fn ours(v: Value) -> Value {
 /// router's, paths under `/dpf/v1`), every component they reference, and our
 /// extensions. Panics naming an operation the reference does not have.
 /// Operations that are ours alone (not in the DPF reference).
-const OURS: [&str; 2] = ["/openapi.json", "/lb_domains/{id}/explain"];
+const OURS: [&str; 5] = [
+    "/openapi.json",
+    "/lb_domains/{id}/explain",
+    "/contracts/{id}/invoices",
+    "/contracts/{id}/invoices/{month}",
+    "/contracts/{id}/invoices/{month}/csv",
+];
 
 pub fn dpf_from_reference(reference: &Value, operations: &[(&str, &str)]) -> Value {
     let ref_paths = reference["paths"].as_object().expect("reference paths");
@@ -387,6 +395,11 @@ fn extend(doc: &mut Value) {
             },
         }))}),
     );
+    for (path, item) in crate::billing::tenant_paths() {
+        let mut item = item;
+        item["get"]["x-platdns"] = json!(true);
+        paths.insert(path.into(), item);
+    }
     paths.insert(
         "/openapi.json".into(),
         json!({"get": ours(json!({
