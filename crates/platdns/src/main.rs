@@ -1,7 +1,9 @@
 //! `platdns`: one binary for every role (SPEC R11.3). Today: `serve` runs a
 //! DNS node over zone files; `zone check` and `zone print` work on files.
 
+mod books_cli;
 mod operator_cli;
+mod prober;
 mod zones;
 
 use anyhow::Context;
@@ -131,6 +133,8 @@ struct ServeArgs {
     /// Notice accounts one common configuration may hold.
     #[arg(long, default_value_t = 10)]
     notice_accounts_max: i64,
+    #[command(flatten)]
+    prober: prober::ProberArgs,
 }
 
 #[derive(Subcommand)]
@@ -303,7 +307,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         )),
         store,
         terms: Arc::new(platdns_contract::PlanTerms::default()),
-        clock: Arc::new(platdns_api::SystemClock),
+        clock: prober::clock(&args.prober),
         notice_days: args.notice_days,
         publisher: served.clone(),
         zone_defaults: Arc::new(platdns_api::ZoneDefaults {
@@ -368,6 +372,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
         });
     }
+    prober::start(&args.prober, &state, node.local_addr, catalog.clone(), hostname());
     tracing::info!(zones = from_store, "zones from the store");
     let api = platdns_api::router(state);
     let http = tokio::net::TcpListener::bind(args.api_listen)
