@@ -252,7 +252,10 @@ async fn add_prices(
         ("change_fees.plan", b.change_fees.plan.0),
         ("change_fees.qps_limit", b.change_fees.qps_limit.0),
         ("change_fees.managed_dns_services", b.change_fees.managed_dns_services.0),
-        ("change_fees.traffic_management_services", b.change_fees.traffic_management_services.0),
+        (
+            "change_fees.traffic_management_services",
+            b.change_fees.traffic_management_services.0,
+        ),
     ];
     if let Some((name, _)) = amounts.iter().find(|(_, a)| *a < 0) {
         return Err(ApiError::bad_request("invalid", name, "an amount in yen, 0 or more"));
@@ -516,7 +519,12 @@ async fn set_billing_start(
         ));
     }
     s.store
-        .set_billing_origin(BillingObject::Contract(c.id), Some(b.billing_start), None, s.clock.now())
+        .set_billing_origin(
+            BillingObject::Contract(c.id),
+            Some(b.billing_start),
+            None,
+            s.clock.now(),
+        )
         .await?;
     Ok(single(s.store.billing_contract(c.id, &s.time_zone).await?))
 }
@@ -879,7 +887,13 @@ async fn import_legacy(
     })?;
     migrate(&b.contracts, from).map_err(|e| ApiError::bad_request("invalid", "contracts", e.to_string()))?;
     s.store.get_account(b.account_id).await?;
-    let taken: Vec<String> = s.store.list_zones(None, None).await?.into_iter().map(|z| z.name).collect();
+    let taken: Vec<String> = s
+        .store
+        .list_zones(None, None)
+        .await?
+        .into_iter()
+        .map(|z| z.name)
+        .collect();
     let mut names = Vec::new();
     for l in &b.contracts {
         if let LegacyContract::DnsOutsourcing { id, zones } = l {
@@ -906,7 +920,14 @@ async fn import_legacy(
         let description: String = format!("migrated: {id}").chars().take(80).collect();
         let c = s
             .store
-            .create_contract(b.account_id, platdns_contract::Plan::Basic, 0, &description, &s.terms, now)
+            .create_contract(
+                b.account_id,
+                platdns_contract::Plan::Basic,
+                0,
+                &description,
+                &s.terms,
+                now,
+            )
             .await?;
         s.store
             .set_billing_origin(BillingObject::Contract(c.id), start, Some(id), now)
@@ -955,9 +976,7 @@ async fn import_legacy(
 
 /// The tenant document's entries for [`tenant_routes`] (our extension).
 pub fn tenant_paths() -> Vec<(&'static str, Value)> {
-    let error = |d: &str| {
-        json!({"description": d, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BadRequest"}}}})
-    };
+    let error = |d: &str| json!({"description": d, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BadRequest"}}}});
     let id = json!({"name": "ContractId", "in": "path", "required": true, "schema": {"type": "string"}});
     let month = json!({"name": "Month", "in": "path", "required": true, "description": "YYYY-MM",
         "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}});
@@ -976,7 +995,8 @@ pub fn tenant_paths() -> Vec<(&'static str, Value)> {
     let errors = |op: &mut Value| {
         op["responses"]["400"] = error("`Month` is not YYYY-MM (DPF's error body)");
         op["responses"]["401"] = error("No valid tenant token (DPF's error body)");
-        op["responses"]["404"] = error("No such contract for this tenant, or no invoice for the month (DPF's error body)");
+        op["responses"]["404"] =
+            error("No such contract for this tenant, or no invoice for the month (DPF's error body)");
     };
     let mut list = json!({
         "tags": ["contracts"],

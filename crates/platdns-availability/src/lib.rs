@@ -129,7 +129,11 @@ pub struct Outcome {
 /// leniently, when there is none), each query bounded by `timeout`.
 pub async fn probe(server: SocketAddr, zones: &[String], timeout: Duration) -> Outcome {
     let root = [String::from(".")];
-    let (asked, strict) = if zones.is_empty() { (&root[..], false) } else { (zones, true) };
+    let (asked, strict) = if zones.is_empty() {
+        (&root[..], false)
+    } else {
+        (zones, true)
+    };
     let mut failures: Vec<String> = Vec::new();
     let (mut udp_ok, mut tcp_ok) = (true, true);
     for zone in asked {
@@ -307,7 +311,10 @@ mod tests {
     #[tokio::test]
     async fn a_closed_port_is_down_over_both_transports() {
         // Bind and release a port, so nothing listens on it.
-        let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
         let o = probe(addr, &["example.com".into()], Duration::from_millis(300)).await;
         assert!(!o.udp_ok && !o.tcp_ok, "{o:?}");
         assert!(o.detail.contains("udp example.com") && o.detail.contains("tcp example.com"));

@@ -198,11 +198,7 @@ fn undo_change(kind: &str, detail: &str, after: (Plan, u32)) -> Result<(Plan, u3
                 _ => return Err(bad()),
             };
             let extra = match rest.split_once(", extra QPS ") {
-                Some((_, d)) => d
-                    .trim_end_matches(" dropped")
-                    .trim()
-                    .parse()
-                    .map_err(|_| bad())?,
+                Some((_, d)) => d.trim_end_matches(" dropped").trim().parse().map_err(|_| bad())?,
                 None => after.1,
             };
             Ok((plan, extra))
@@ -454,8 +450,15 @@ impl Store {
         if s.notice_days < 0 {
             return invalid("notice_days", "must not be negative");
         }
-        if let Some(b) = s.credit_bands.iter().find(|b| !b.rate.is_at_most_one() || b.rate.den == 0) {
-            return invalid("credit_bands", format!("rate {} is not a fraction of at most 1", b.rate));
+        if let Some(b) = s
+            .credit_bands
+            .iter()
+            .find(|b| !b.rate.is_at_most_one() || b.rate.den == 0)
+        {
+            return invalid(
+                "credit_bands",
+                format!("rate {} is not a fraction of at most 1", b.rate),
+            );
         }
         if let Some(b) = s.credit_bands.iter().find(|b| b.min_ppm > 1_000_000) {
             return invalid("credit_bands", format!("min_ppm {} is above 1000000", b.min_ppm));
@@ -501,11 +504,12 @@ impl Store {
 
     async fn billing_origin(&self, object: BillingObject) -> Result<(Option<Date>, Option<String>)> {
         let (kind, id) = object.key();
-        let row = sqlx::query("SELECT billing_start, legacy_id FROM billing_origins WHERE kind = $1 AND object_id = $2")
-            .bind(kind)
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?;
+        let row =
+            sqlx::query("SELECT billing_start, legacy_id FROM billing_origins WHERE kind = $1 AND object_id = $2")
+                .bind(kind)
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
         let Some(row) = row else { return Ok((None, None)) };
         let start: Option<String> = row.try_get(0)?;
         Ok((
@@ -689,13 +693,14 @@ impl Store {
     }
 
     pub async fn get_invoice(&self, contract_id: i64, month: BillingMonth) -> Result<StoredInvoice> {
-        let row =
-            sqlx::query("SELECT contract_id, body, computed_at, closed FROM invoices WHERE contract_id = $1 AND month = $2")
-                .bind(contract_id)
-                .bind(month.to_string())
-                .fetch_optional(self.pool())
-                .await?
-                .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query(
+            "SELECT contract_id, body, computed_at, closed FROM invoices WHERE contract_id = $1 AND month = $2",
+        )
+        .bind(contract_id)
+        .bind(month.to_string())
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
         invoice_from_row(&row)
     }
 
@@ -751,16 +756,22 @@ impl Store {
     }
 
     pub async fn find_claim(&self, public_id: &str) -> Result<StoredClaim> {
-        let row = sqlx::query(&format!("SELECT {CLAIM_COLUMNS} FROM credit_claims WHERE public_id = $1"))
-            .bind(public_id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query(&format!(
+            "SELECT {CLAIM_COLUMNS} FROM credit_claims WHERE public_id = $1"
+        ))
+        .bind(public_id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
         claim_from_row(&row)
     }
 
     /// Claims, by time received; each filter optional.
-    pub async fn claims(&self, contract_id: Option<i64>, breach_month: Option<BillingMonth>) -> Result<Vec<StoredClaim>> {
+    pub async fn claims(
+        &self,
+        contract_id: Option<i64>,
+        breach_month: Option<BillingMonth>,
+    ) -> Result<Vec<StoredClaim>> {
         let rows = sqlx::query(&format!(
             "SELECT {CLAIM_COLUMNS} FROM credit_claims WHERE ($1 < 0 OR contract_id = $1) AND ($2 = '' OR breach_month = $2) \
              ORDER BY received_at, public_id"

@@ -53,7 +53,9 @@ pub enum SettingsCmd {
     Show,
     /// Change settings: a JSON object merged into the current ones, e.g.
     /// '{"probe_interval_seconds": 30, "rounding": "down"}'.
-    Set { json: String },
+    Set {
+        json: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -61,7 +63,9 @@ pub enum PricesCmd {
     List,
     /// Add a version from a JSON file (`version`, `effective_from` and the
     /// amounts in yen; see the operator OpenAPI document).
-    Add { file: PathBuf },
+    Add {
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -192,9 +196,7 @@ pub fn run(api: &str, token: &str, cmd: &BooksCommand) -> ExitCode {
 }
 
 fn request(api: &str, token: &str, cmd: &BooksCommand) -> Result<ExitCode, String> {
-    let exclusion = |from: &str, until: &str, reason: &str, note: &str| {
-        json!({"from": from, "until": until, "reason": reason, "note": note})
-    };
+    let exclusion = |from: &str, until: &str, reason: &str, note: &str| json!({"from": from, "until": until, "reason": reason, "note": note});
     let mut csv = false;
     let (method, path, body): (&str, String, Option<Value>) = match cmd {
         BooksCommand::Settings(SettingsCmd::Show) => ("GET", "/billing/settings".into(), None),

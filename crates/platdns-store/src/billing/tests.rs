@@ -54,7 +54,9 @@ async fn r6_2_one_probe_row_per_server_point_and_slot() {
             .unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(
-            rows.iter().map(|r| (r.probe_point.as_str(), r.ok())).collect::<Vec<_>>(),
+            rows.iter()
+                .map(|r| (r.probe_point.as_str(), r.ok()))
+                .collect::<Vec<_>>(),
             vec![("osaka", true), ("tokyo", false)]
         );
         let samples = store
@@ -81,7 +83,10 @@ async fn r6_3_exclusions_record_reason_and_author_and_refuse_bad_periods() {
         assert_eq!(x.recorded_at, t("2026-11-09T00:00:00Z"));
         e.reason = ExclusionReason::ForceMajeure;
         e.until = t("2026-11-10T02:00:00Z");
-        let y = store.update_exclusion(x.id, &e, t("2026-11-11T00:00:00Z")).await.unwrap();
+        let y = store
+            .update_exclusion(x.id, &e, t("2026-11-11T00:00:00Z"))
+            .await
+            .unwrap();
         assert_eq!(y.exclusion.reason, ExclusionReason::ForceMajeure);
         // Overlap query: from inside, and not from after.
         assert_eq!(
@@ -133,7 +138,10 @@ async fn price_versions_are_checked_whole_and_settings_default_to_the_terms() {
         assert!(matches!(e, Err(StoreError::Invalid { attribute, .. }) if attribute == "version"));
         let book = store.price_book().await.unwrap();
         assert_eq!(book.versions().len(), 2);
-        assert_eq!(book.in_force(date(2026, 7, 15)).unwrap().premium_monthly_fee, Yen(12000));
+        assert_eq!(
+            book.in_force(date(2026, 7, 15)).unwrap().premium_monthly_fee,
+            Yen(12000)
+        );
 
         assert_eq!(store.billing_settings().await.unwrap(), BillingSettings::default());
         let s = BillingSettings {
@@ -202,7 +210,12 @@ async fn a_contract_as_billing_reads_it_with_its_plan_history() {
         assert_eq!(p.services[0].billing_start, date(2026, 11, 24));
         // The operator sets another billing start.
         store
-            .set_billing_origin(BillingObject::Contract(c.id), Some(date(2026, 11, 5)), None, t("2026-11-25T00:00:00Z"))
+            .set_billing_origin(
+                BillingObject::Contract(c.id),
+                Some(date(2026, 11, 5)),
+                None,
+                t("2026-11-25T00:00:00Z"),
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -225,7 +238,10 @@ async fn a_closed_month_is_frozen_and_claims_keep_their_decisions() {
         let p = store.billing_contract(c.id, &tokyo()).await.unwrap();
         let settings = BillingSettings::default();
         let inv = platdns_billing::invoice(&p, nov, &store.price_book().await.unwrap(), &settings, &tokyo()).unwrap();
-        store.save_invoices(nov, &[(c.id, inv.clone())], None, now).await.unwrap();
+        store
+            .save_invoices(nov, &[(c.id, inv.clone())], None, now)
+            .await
+            .unwrap();
         let got = store.get_invoice(c.id, nov).await.unwrap();
         assert!(!got.closed);
         assert_eq!(got.invoice, inv);
@@ -244,8 +260,19 @@ async fn a_closed_month_is_frozen_and_claims_keep_their_decisions() {
         ));
         assert_eq!(store.get_invoice(c.id, nov).await.unwrap().invoice, inv);
         // Tenant view: only its own contracts' invoices.
-        assert_eq!(store.list_invoices(None, Some(nov), Some(c.account_id)).await.unwrap().len(), 1);
-        assert!(store.list_invoices(None, None, Some(c.account_id + 1000)).await.unwrap().is_empty());
+        assert_eq!(
+            store
+                .list_invoices(None, Some(nov), Some(c.account_id))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(store
+            .list_invoices(None, None, Some(c.account_id + 1000))
+            .await
+            .unwrap()
+            .is_empty());
 
         let k = store
             .file_claim(c.id, "svc", nov, t("2026-12-15T14:59:59Z"), "operator#1", now)
