@@ -394,3 +394,111 @@ fn a_stopped_dns_node_costs_the_availability_and_the_credit_computed_by_hand() {
     let _ = node.kill();
     let _ = node.wait();
 }
+
+/// `platdns operator ...` against `server`; (success, stdout, stderr).
+fn cli(server: &Platdns, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_platdns"))
+        .args(["operator", "--api", &format!("http://{}", server.http), "--token-file"])
+        .arg(server.data_dir.join("operator.token"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn r9_1_migrated_contracts_are_billed_from_the_month_given_and_a_closed_month_ignores_later_prices() {
+    // The API lives on 2030-02-10 (JST).
+    let target: jiff::Timestamp = "2030-02-10T12:00:00+09:00".parse().unwrap();
+    let offset = (target - jiff::Timestamp::now()).get_seconds();
+    let server = Platdns::start(&[], &["--no-monitor", "--clock-offset-seconds", &offset.to_string()]);
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, v: Value| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, v.to_string()).unwrap();
+        p.display().to_string()
+    };
+    let prices = |version: &str, from: &str, basic: i64| {
+        json!({"version": version, "effective_from": from, "zone_addition_fee": 1000,
+            "traffic_management_initial_fee": 5000, "traffic_management_monthly_fee": 3000,
+            "basic_monthly_fee": basic, "additional_zone_monthly_fee": 500,
+            "premium_monthly_fee": 30000, "extra_qps_fee": 700})
+    };
+    let v1 = write("v1.json", prices("v1", "2029-01-01", 2000));
+    assert!(cli(&server, &["prices", "add", &v1]).0);
+    let bad = write("bad.json", json!({"version": "x", "effective_from": "2029-02-01"}));
+    let (ok_, _, err) = cli(&server, &["prices", "add", &bad]);
+    assert!(!ok_ && err.contains("zone_addition_fee"), "{err}");
+    assert!(cli(&server, &["account", "create", "legacy"]).0);
+
+    // Refused whole: an option of a contract not imported; nothing created.
+    let orphan = write(
+        "orphan.json",
+        json!([{"type": "dns_outsourcing", "id": "OUT-1", "zones": ["a.example"]},
+               {"type": "site_failover_option", "id": "SFO-9", "outsourcing": "OUT-2"}]),
+    );
+    let (ok_, _, err) = cli(
+        &server,
+        &["migrate", "--account", "1", "--from-month", "2029-12", &orphan],
+    );
+    assert!(!ok_ && err.contains("\"contracts\""), "{err}");
+    let (_, zones, _) = cli(&server, &["zone", "list"]);
+    assert_eq!(serde_json::from_str::<Value>(&zones).unwrap(), json!([]));
+
+    let legacy = write(
+        "legacy.json",
+        json!([{"type": "dns_outsourcing", "id": "OUT-1", "zones": ["a.example", "b.example"]},
+               {"type": "site_failover_option", "id": "SFO-1", "outsourcing": "OUT-1"}]),
+    );
+    let (ok_, out, err) = cli(
+        &server,
+        &["migrate", "--account", "1", "--from-month", "2029-12", &legacy],
+    );
+    assert!(ok_, "{err}");
+    let imported: Value = serde_json::from_str(&out).unwrap();
+    let cid = imported[0]["contract_id"].as_str().unwrap().to_string();
+    assert_eq!(imported[0]["zones"].as_array().unwrap().len(), 2);
+    assert_eq!(imported[0]["lb_domains"][0]["legacy_id"], "SFO-1");
+
+    // December 2029: Basic 2000 + one additional zone 500 + traffic
+    // management 3000, no initial fee (migrated, not applied for).
+    assert!(cli(&server, &["invoice", "compute", "2029-12"]).0);
+    assert!(cli(&server, &["invoice", "close", "2029-12"]).0);
+    let (_, out, _) = cli(&server, &["invoice", "show", &cid, "2029-12"]);
+    let dec: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (dec["total"].as_i64(), dec["closed"].as_bool()),
+        (Some(5500), Some(true)),
+        "{dec}"
+    );
+    let kinds: Vec<&str> = dec["invoice"]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        !kinds.iter().any(|k| k.contains("initial") || *k == "zone_addition"),
+        "{kinds:?}"
+    );
+
+    // A price change effective mid-December: the closed month keeps its
+    // figures, and cannot be recomputed; January bills the new price.
+    let v2 = write("v2.json", prices("v2", "2029-12-15", 4000));
+    assert!(cli(&server, &["prices", "add", &v2]).0);
+    let (ok_, _, err) = cli(&server, &["invoice", "compute", "2029-12"]);
+    assert!(!ok_ && err.contains("frozen"), "{err}");
+    let (_, csv, _) = cli(&server, &["invoice", "show", &cid, "2029-12", "--csv"]);
+    assert!(csv.lines().last().unwrap().contains(",5500,"), "{csv}");
+    assert!(cli(&server, &["invoice", "compute", "2030-01"]).0);
+    let (_, out, _) = cli(&server, &["invoice", "show", &cid, "2030-01"]);
+    let jan: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(jan["total"].as_i64(), Some(4000 + 500 + 3000), "{jan}");
+    // A month not over cannot be closed.
+    let (ok_, _, err) = cli(&server, &["invoice", "close", "2030-02"]);
+    assert!(!ok_ && err.contains("not over"), "{err}");
+}
