@@ -155,9 +155,18 @@ impl Listing {
                 Value::Null => String::new(),
                 other => other.to_string(),
             };
+            if field == "label" {
+                let labels = item.get(HIDDEN_LABELS).and_then(Value::as_object);
+                return values.iter().any(|v| labels.is_some_and(|l| label_matches(l, v)));
+            }
             let hay: Vec<String> = if field == "full_text" {
                 item.as_object()
-                    .map(|o| o.values().map(text).collect())
+                    .map(|o| {
+                        o.iter()
+                            .filter(|(k, _)| !k.starts_with('_'))
+                            .map(|(_, v)| text(v))
+                            .collect()
+                    })
                     .unwrap_or_default()
             } else {
                 item.get(field).map(text).into_iter().collect()
@@ -181,14 +190,48 @@ impl Listing {
         }
     }
 
-    /// Filters, then pages.
+    /// Filters, then pages (and drops what was attached only to filter).
     pub fn apply(&self, items: Vec<Value>) -> Vec<Value> {
         items
             .into_iter()
             .filter(|i| self.matches(i))
             .skip(self.offset)
             .take(self.limit)
+            .map(|mut i| {
+                if let Some(o) = i.as_object_mut() {
+                    o.remove(HIDDEN_LABELS);
+                }
+                i
+            })
             .collect()
+    }
+
+    /// Whether a `_keywords_label[]` filter applies: the items must then
+    /// carry their labels ([`Listing::attach_labels`]).
+    pub fn wants_labels(&self) -> bool {
+        self.keywords.iter().any(|(f, _)| f == "label")
+    }
+
+    /// Gives each (id, item) its labels to filter on, when a label filter
+    /// applies; they never reach the answer.
+    pub async fn attach_labels(
+        &self,
+        s: &AppState,
+        of: platdns_store::LabelOf,
+        items: Vec<(i64, Value)>,
+    ) -> ApiResult<Vec<Value>> {
+        if !self.wants_labels() {
+            return Ok(items.into_iter().map(|(_, v)| v).collect());
+        }
+        let all = s.store.all_labels(of).await?;
+        Ok(items
+            .into_iter()
+            .map(|(id, mut v)| {
+                let labels = all.get(&id).cloned().unwrap_or_default();
+                v[HIDDEN_LABELS] = serde_json::to_value(labels).expect("strings");
+                v
+            })
+            .collect())
     }
 
     /// The answer of a list route: the page of `items`, or with `count`
@@ -219,6 +262,25 @@ impl Listing {
     pub fn count_on(&self, items: &[Value], member: &str) -> usize {
         items.iter().filter(|i| self.matches(&i[member])).count()
     }
+}
+
+/// Where an item carries its labels while a label filter looks at them.
+const HIDDEN_LABELS: &str = "_labels";
+
+/// DPF `_keywords_label[]` ("Key=Value", the reference says): `key=value`
+/// matches a label with that key and that value, `key` (no `=`) a label
+/// with that key whatever its value; both without regard to case (ours:
+/// the reference gives the form only). The store runs the same rule in SQL
+/// for records (`RecordField::Label`).
+pub(crate) fn label_matches(labels: &serde_json::Map<String, Value>, pattern: &str) -> bool {
+    let (key, value) = match pattern.split_once('=') {
+        Some((k, v)) => (k, Some(v)),
+        None => (pattern, None),
+    };
+    labels.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case(key)
+            && value.is_none_or(|want| v.as_str().is_some_and(|v| v.to_lowercase() == want.to_lowercase()))
+    })
 }
 
 /// Paging bounds of a list (the reference's `offset` / `limit` maxima).
@@ -299,19 +361,24 @@ pub(crate) fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-async fn tenant_contracts(s: &AppState, t: &Tenant) -> ApiResult<Vec<Value>> {
+async fn tenant_contracts(s: &AppState, t: &Tenant, l: &Listing) -> ApiResult<Vec<Value>> {
     let all = s.store.list_contracts(Some(t.account_id())).await?;
-    Ok(all.iter().filter(|c| t.may_see_contract(c.id)).map(contract).collect())
+    let items = all
+        .iter()
+        .filter(|c| t.may_see_contract(c.id))
+        .map(|c| (c.id, contract(c)))
+        .collect();
+    l.attach_labels(s, platdns_store::LabelOf::Contract, items).await
 }
 
 async fn list_contracts(State(s): State<AppState>, t: Tenant, RawQuery(q): RawQuery) -> ApiResult<Json<Value>> {
     let l = Listing::parse(q.as_deref())?;
-    Ok(Json(json::results(l.apply(tenant_contracts(&s, &t).await?))))
+    Ok(Json(json::results(l.apply(tenant_contracts(&s, &t, &l).await?))))
 }
 
 async fn count_contracts(State(s): State<AppState>, t: Tenant, RawQuery(q): RawQuery) -> ApiResult<Json<Value>> {
     let l = Listing::parse(q.as_deref())?;
-    Ok(Json(json::count(l.count(&tenant_contracts(&s, &t).await?))))
+    Ok(Json(json::count(l.count(&tenant_contracts(&s, &t, &l).await?))))
 }
 
 pub(crate) async fn find_contract(s: &AppState, t: &Tenant, id: &str) -> ApiResult<platdns_store::Contract> {
@@ -326,13 +393,14 @@ async fn get_contract(State(s): State<AppState>, t: Tenant, Path(id): Path<Strin
     Ok(Json(json::result(contract(&find_contract(&s, &t, &id).await?))))
 }
 
-async fn tenant_zones(s: &AppState, t: &Tenant, contract_id: Option<i64>) -> ApiResult<Vec<Value>> {
+async fn tenant_zones(s: &AppState, t: &Tenant, contract_id: Option<i64>, l: &Listing) -> ApiResult<Vec<Value>> {
     let all = s.store.list_zones(Some(t.account_id()), contract_id).await?;
-    Ok(all
+    let items = all
         .iter()
         .filter(|z| t.may_see_contract(z.contract_id))
-        .map(zone)
-        .collect())
+        .map(|z| (z.id, zone(z)))
+        .collect();
+    l.attach_labels(s, platdns_store::LabelOf::Zone, items).await
 }
 
 async fn contract_zones(
@@ -343,7 +411,9 @@ async fn contract_zones(
 ) -> ApiResult<Json<Value>> {
     let l = Listing::parse(q.as_deref())?;
     let c = find_contract(&s, &t, &id).await?;
-    Ok(Json(json::results(l.apply(tenant_zones(&s, &t, Some(c.id)).await?))))
+    Ok(Json(json::results(
+        l.apply(tenant_zones(&s, &t, Some(c.id), &l).await?),
+    )))
 }
 
 async fn count_contract_zones(
@@ -354,17 +424,17 @@ async fn count_contract_zones(
 ) -> ApiResult<Json<Value>> {
     let l = Listing::parse(q.as_deref())?;
     let c = find_contract(&s, &t, &id).await?;
-    Ok(Json(json::count(l.count(&tenant_zones(&s, &t, Some(c.id)).await?))))
+    Ok(Json(json::count(l.count(&tenant_zones(&s, &t, Some(c.id), &l).await?))))
 }
 
 async fn list_zones(State(s): State<AppState>, t: Tenant, RawQuery(q): RawQuery) -> ApiResult<Json<Value>> {
     let l = Listing::parse(q.as_deref())?;
-    Ok(Json(json::results(l.apply(tenant_zones(&s, &t, None).await?))))
+    Ok(Json(json::results(l.apply(tenant_zones(&s, &t, None, &l).await?))))
 }
 
 async fn count_zones(State(s): State<AppState>, t: Tenant, RawQuery(q): RawQuery) -> ApiResult<Json<Value>> {
     let l = Listing::parse(q.as_deref())?;
-    Ok(Json(json::count(l.count(&tenant_zones(&s, &t, None).await?))))
+    Ok(Json(json::count(l.count(&tenant_zones(&s, &t, None, &l).await?))))
 }
 
 pub(crate) async fn find_zone(s: &AppState, t: &Tenant, id: &str) -> ApiResult<platdns_store::Zone> {
@@ -397,6 +467,24 @@ async fn zone_contract(State(s): State<AppState>, t: Tenant, Path(id): Path<Stri
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn label_keywords_are_key_equals_value_or_a_key() {
+        let labels = serde_json::json!({"env": "Prod", "team": "東京"});
+        let labels = labels.as_object().unwrap();
+        for (pattern, want) in [
+            ("env=prod", true),
+            ("ENV=PROD", true),
+            ("env", true),
+            ("team=東京", true),
+            ("env=pro", false),
+            ("prod", false),
+            ("en=prod", false),
+            ("=prod", false),
+        ] {
+            assert_eq!(label_matches(labels, pattern), want, "{pattern}");
+        }
+    }
     use super::*;
 
     #[test]

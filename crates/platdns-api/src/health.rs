@@ -1,37 +1,110 @@
-//! The health monitor inside `serve` (issue 5): every published LB
-//! domain's (target, monitoring) checks are probed by `platdns-monitor`'s
-//! scheduler (each distinct check once, spread over its interval, debounced
-//! by its holdtime); a change of result republishes the LB domains, so the
-//! DNS node's next answer follows it.
+//! LB health (issue 5), in two halves that may run in different processes
+//! on one store:
 //!
-//! Results are kept across reschedules (a new configuration restarts the
-//! scheduler; a key keeps its last result until its first new probe), so a
-//! `PUT config` never makes every endpoint look down for an interval; and
-//! across restarts (the store keeps the last known result of every check,
-//! loaded before the first LB name is published).
+//! - **Probing** ([`start_probing`]; `serve` runs it unless `--no-monitor`,
+//!   `serve --role monitor --location jp` runs only it): every (target,
+//!   check) that a monitoring located where this monitor serves asks for
+//!   is probed by `platdns-monitor`'s scheduler (each distinct check once,
+//!   spread over its interval, debounced by its holdtime). Each change of
+//!   this monitor's result is written to the store under its location tag,
+//!   and a heartbeat every couple of seconds says the monitor is alive (and
+//!   whether its probing has stalled). It follows configuration changes by
+//!   watching the LB domains' versions in the store.
+//! - **Combining** ([`start_combining`], with the API): every second (at
+//!   once when the local monitor wrote), the results of the locations whose
+//!   monitors are alive are combined per monitoring (`platdns_steering::
+//!   status::combine_alive`: up if any live location reaches the target).
+//!   A change is logged (`monitoring_result_changed`), kept in the store as
+//!   the last known result, and the LB domains using it are republished.
+//!   When fewer than the quorum of locations serving a monitoring are alive
+//!   (monitors stopped, heartbeats late, probing stalled), its result
+//!   freezes at the last known one and an alert is raised (log, the
+//!   operator API's `/operator/v1/monitors`, the operator webhook), instead
+//!   of every endpoint going down because the checker did.
+//!
+//! Restarts: the combined results are loaded before the first LB name is
+//! published, so the first answer is the last known one.
 
 use crate::notify::StateChange;
 use crate::{ApiError, AppState};
 use platdns_monitor::schedule::stable_hash;
 use platdns_monitor::{Change, Check, Key, Kind, Prober, Running, Scheduler};
 use platdns_steering::model::{Endpoint, Monitoring, MonitoringType, Site};
+use platdns_steering::status::{combine_alive, location_serves, LocationVerdict};
 use platdns_steering::{Health, LbConfig};
-use std::collections::HashMap;
+use platdns_store::MonitorBeat;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
+use std::time::Duration;
+use tokio::sync::{mpsc, Notify};
 
-/// Current results and the running scheduler.
+/// Where and how this process monitors, and how results are combined.
+#[derive(Clone)]
+pub struct MonitorSettings {
+    /// This monitor's location tag: `jp`, `us`, or `any` (serves every
+    /// monitoring; the default of a single-node platform).
+    pub location: String,
+    /// This process's name among the monitors.
+    pub instance: String,
+    /// How often the monitor says it is alive.
+    pub heartbeat: Duration,
+    /// A monitor not heard from for this long is not alive.
+    pub stale_after: Duration,
+    /// Locations that must be alive for a monitoring's result to move.
+    pub quorum: usize,
+    /// The prober (TLS roots: webpki's, plus an operator's CA if given).
+    pub prober: Arc<Prober>,
+}
+
+impl Default for MonitorSettings {
+    fn default() -> Self {
+        MonitorSettings {
+            location: "any".into(),
+            instance: format!("monitor-{}", std::process::id()),
+            heartbeat: Duration::from_secs(2),
+            stale_after: Duration::from_secs(10),
+            quorum: 1,
+            prober: Arc::new(Prober::new()),
+        }
+    }
+}
+
+/// A check as a monitoring sees it: the check's stable hash and the
+/// monitoring's location (`jp`, `us`, `all`).
+type Watched = (u64, String);
+
+/// Combined results, the running scheduler and the alert state.
 #[derive(Default)]
 pub struct HealthMonitor {
-    /// By the check's stable hash (the store keeps the same key).
-    results: Mutex<HashMap<u64, Health>>,
+    pub settings: MonitorSettings,
+    /// What answers use, by (check hash, monitoring location).
+    combined: Mutex<HashMap<Watched, Health>>,
+    /// Each location's last result of each check, as read from the store.
+    by_location: Mutex<HashMap<u64, BTreeMap<String, Health>>>,
+    /// How far the store's results have been read.
+    cursor: Mutex<Option<String>>,
+    /// Watched checks frozen for want of a quorum, with when it began.
+    frozen: Mutex<BTreeMap<Watched, jiff::Timestamp>>,
+    /// The monitors alive at the last combination.
+    alive: Mutex<Vec<MonitorBeat>>,
     running: tokio::sync::Mutex<Option<Running>>,
     changes: Mutex<Option<mpsc::Sender<Change>>>,
+    /// Wakes the combiner when the local monitor wrote a result.
+    wake: Notify,
 }
 
 impl HealthMonitor {
+    pub fn new(settings: MonitorSettings) -> HealthMonitor {
+        HealthMonitor {
+            settings,
+            ..HealthMonitor::default()
+        }
+    }
+
     /// The result of `monitoring` for an endpoint watching `target`: a
-    /// static monitoring's own; otherwise the last probe's (unknown before).
+    /// static monitoring's own; otherwise the combined (or last known)
+    /// result, unknown before any.
     pub fn result(&self, config: &LbConfig, target: &str, monitoring: &str) -> Health {
         let Some(m) = config.monitorings.iter().find(|m| m.resource_name == monitoring) else {
             return Health::Unknown;
@@ -42,90 +115,31 @@ impl HealthMonitor {
         if let Kind::Static(result) = check.kind {
             return result;
         }
-        let key = Key {
-            target: target.to_string(),
-            check,
-        };
-        self.results
+        let watched = (stable_hash(&key(target, check)), location_of(m));
+        self.combined
             .lock()
             .expect("not poisoned")
-            .get(&stable_hash(&key))
+            .get(&watched)
             .copied()
             .unwrap_or(Health::Unknown)
     }
 }
 
-/// Starts the monitor: the consumer of changes and a first schedule.
-pub async fn start(s: &AppState) -> Result<(), ApiError> {
-    let (tx, mut rx) = mpsc::channel::<Change>(1024);
-    *s.health.changes.lock().expect("not poisoned") = Some(tx);
-    let state = s.clone();
-    tokio::spawn(async move {
-        while let Some(change) = rx.recv().await {
-            tracing::info!(target = %change.key.target, old = ?change.old, new = ?change.new, reason = %change.reason, "monitoring result changed");
-            let hash = stable_hash(&change.key);
-            state
-                .health
-                .results
-                .lock()
-                .expect("not poisoned")
-                .insert(hash, change.new);
-            let saved = state
-                .store
-                .save_health(hash, &change.key.target, change.new.as_str(), state.clock.now())
-                .await;
-            if let Err(e) = saved {
-                tracing::error!(error = %e, "saving a health result");
-            }
-            if let Err(e) = log_result_change(&state, &change).await {
-                tracing::error!(error = %e.message, "logging a monitoring result change");
-            }
-            if let Err(e) = republish_all(&state).await {
-                tracing::error!(error = %e.message, "republishing LB domains after a health change");
-            }
-        }
-    });
-    reschedule(s).await
+fn key(target: &str, check: Check) -> Key {
+    Key {
+        target: target.to_string(),
+        check,
+    }
 }
 
-/// Loads the last known results (at start-up, before LB names are published).
-pub async fn load(s: &AppState) -> Result<usize, ApiError> {
-    let stored = s.store.load_health().await?;
-    let mut results = s.health.results.lock().expect("not poisoned");
-    for (hash, text) in &stored {
-        results.insert(*hash, Health::from_dpf(text).unwrap_or(Health::Unknown));
-    }
-    Ok(stored.len())
+/// A monitoring's `location`; DPF's default is `all`.
+fn location_of(m: &Monitoring) -> String {
+    m.props.location.clone().unwrap_or_else(|| "all".into())
 }
 
-/// DPF `monitoring_result_changed` in the log of every LB domain with an
-/// endpoint watched by the changed check (one probe serves them all).
-async fn log_result_change(s: &AppState, change: &Change) -> Result<(), ApiError> {
-    let hash = stable_hash(&change.key);
-    for l in s.store.list_lb_domains(None, None).await? {
-        let Ok(config) = serde_json::from_str::<LbConfig>(&l.config) else {
-            continue;
-        };
-        let mut changes = Vec::new();
-        for (site, e, m) in links(&config) {
-            let same = Check::from_monitoring(m).is_ok_and(|check| {
-                stable_hash(&Key {
-                    target: e.monitoring_target.clone(),
-                    check,
-                }) == hash
-            });
-            if same {
-                changes.push(StateChange {
-                    operation: "monitoring_result_changed",
-                    target: format!("{}/{}:{}", site.resource_name, e.resource_name, m.resource_name),
-                    old: change.old.as_str(),
-                    new: change.new.as_str(),
-                });
-            }
-        }
-        crate::notify::state_changed(s, &l, &changes).await;
-    }
-    Ok(())
+/// The store's key of a combined result.
+fn stored_key((hash, location): &Watched) -> String {
+    format!("{hash:016x}/{location}")
 }
 
 /// Every enabled (site, endpoint, monitoring) link of a configuration.
@@ -146,38 +160,329 @@ fn links(config: &LbConfig) -> impl Iterator<Item = (&Site, &Endpoint, &Monitori
     })
 }
 
-async fn republish_all(s: &AppState) -> Result<(), ApiError> {
-    for l in s.store.list_lb_domains(None, None).await? {
-        crate::publish::publish_lb(s, &l).await?;
+/// The probed links of a configuration: (site, endpoint, monitoring, check).
+fn probed(config: &LbConfig) -> impl Iterator<Item = (&Site, &Endpoint, &Monitoring, Check)> {
+    links(config).filter_map(|(site, e, m)| {
+        if m.mtype == MonitoringType::Static || e.monitoring_target.is_empty() {
+            return None;
+        }
+        Some((site, e, m, Check::from_monitoring(m).ok()?))
+    })
+}
+
+/// Loads the last known results (at start-up, before LB names are published).
+pub async fn load(s: &AppState) -> Result<usize, ApiError> {
+    let stored = s.store.load_health().await?;
+    let mut combined = s.health.combined.lock().expect("not poisoned");
+    for (k, text) in &stored {
+        // Keys written before locations were combined carry no location: `all`.
+        let (hash, location) = k.split_once('/').unwrap_or((k, "all"));
+        if let Ok(hash) = u64::from_str_radix(hash, 16) {
+            combined.insert(
+                (hash, location.to_string()),
+                Health::from_dpf(text).unwrap_or(Health::Unknown),
+            );
+        }
     }
+    Ok(stored.len())
+}
+
+// ---------------------------------------------------------------- probing
+
+/// Starts this process's monitor: the scheduler, the writer of its results,
+/// the heartbeat, and the watch on configuration versions.
+pub async fn start_probing(s: &AppState) -> Result<(), ApiError> {
+    let (tx, mut rx) = mpsc::channel::<Change>(1024);
+    *s.health.changes.lock().expect("not poisoned") = Some(tx);
+    let state = s.clone();
+    tokio::spawn(async move {
+        while let Some(change) = rx.recv().await {
+            let location = &state.health.settings.location;
+            tracing::info!(target = %change.key.target, %location, old = ?change.old, new = ?change.new, reason = %change.reason, "probe result changed");
+            let saved = state
+                .store
+                .save_probe_result(
+                    stable_hash(&change.key),
+                    location,
+                    &change.key.target,
+                    change.new.as_str(),
+                    &change.reason,
+                    state.clock.now(),
+                )
+                .await;
+            if let Err(e) = saved {
+                tracing::error!(error = %e, "saving a probe result");
+            }
+            state.health.wake.notify_one();
+        }
+    });
+    reschedule(s).await?;
+    let state = s.clone();
+    tokio::spawn(async move {
+        let started = state.clock.now();
+        let mut versions = state.store.lb_domain_versions().await.unwrap_or_default();
+        let mut tick = tokio::time::interval(state.health.settings.heartbeat);
+        loop {
+            tick.tick().await;
+            // Another process (the API) may have changed a configuration.
+            match state.store.lb_domain_versions().await {
+                Ok(now) if now != versions => {
+                    versions = now;
+                    if let Err(e) = reschedule(&state).await {
+                        tracing::error!(error = %e.message, "rescheduling health checks");
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "reading LB domain versions"),
+            }
+            let checks = match state.health.running.lock().await.as_ref() {
+                Some(r) => r.keys() as i64,
+                None => 0,
+            };
+            let beat = MonitorBeat {
+                instance: state.health.settings.instance.clone(),
+                location: state.health.settings.location.clone(),
+                started_at: started,
+                seen_at: state.clock.now(),
+                checks,
+                stalled: false,
+            };
+            if let Err(e) = state.store.monitor_heartbeat(&beat).await {
+                tracing::error!(error = %e, "monitor heartbeat");
+            }
+        }
+    });
     Ok(())
 }
 
 /// Rebuilds the schedule from every LB domain's configuration (after a
-/// configuration changed). A no-op before [`start`].
+/// configuration changed): the checks of monitorings this monitor's
+/// location serves. A no-op where this process does not probe.
 pub async fn reschedule(s: &AppState) -> Result<(), ApiError> {
     let Some(tx) = s.health.changes.lock().expect("not poisoned").clone() else {
         return Ok(());
     };
+    let here = &s.health.settings.location;
     let mut checks = Vec::new();
     for l in s.store.list_lb_domains(None, None).await? {
         let Ok(config) = serde_json::from_str::<LbConfig>(&l.config) else {
             continue;
         };
-        for (_, e, m) in links(&config) {
-            if m.mtype == MonitoringType::Static || e.monitoring_target.is_empty() {
-                continue;
-            }
-            if let Ok(check) = Check::from_monitoring(m) {
+        for (_, e, m, check) in probed(&config) {
+            if location_serves(here, &location_of(m)) {
                 checks.push((e.monitoring_target.clone(), check));
             }
         }
     }
-    let scheduler = Scheduler::new(Arc::new(Prober::new()), checks);
+    let scheduler = Scheduler::new(s.health.settings.prober.clone(), checks);
     let mut running = s.health.running.lock().await;
     if let Some(old) = running.take() {
         old.stop().await;
     }
     *running = Some(scheduler.start(tx));
     Ok(())
+}
+
+// -------------------------------------------------------------- combining
+
+/// Starts the combiner: every second, or at once when the local monitor
+/// wrote a result.
+pub fn start_combining(s: &AppState) {
+    let s = s.clone();
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = combine(&s).await {
+                tracing::error!(error = %e.message, "combining health results");
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(1), s.health.wake.notified()).await;
+        }
+    });
+}
+
+/// One combination round; returns the watched checks whose result changed.
+pub async fn combine(s: &AppState) -> Result<usize, ApiError> {
+    let h = &s.health;
+    let now = s.clock.now();
+    let stale = jiff::SignedDuration::try_from(h.settings.stale_after).unwrap_or_default();
+    let beats = s.store.monitors(now.checked_sub(stale).unwrap_or(now)).await?;
+    let alive: Vec<&str> = beats
+        .iter()
+        .filter(|b| !b.stalled)
+        .map(|b| b.location.as_str())
+        .collect();
+    // New results since the last round (`>=`: results written in the same
+    // instant as the cursor are read again, harmlessly).
+    let cursor = h.cursor.lock().expect("not poisoned").clone();
+    let rows = s.store.probe_results_since(cursor.as_deref()).await?;
+    if let Some(last) = rows.last() {
+        *h.cursor.lock().expect("not poisoned") = Some(last.updated_at.clone());
+    }
+    {
+        let mut by_location = h.by_location.lock().expect("not poisoned");
+        for r in &rows {
+            let result = Health::from_dpf(&r.result).unwrap_or(Health::Unknown);
+            by_location
+                .entry(r.key_hash)
+                .or_default()
+                .insert(r.location.clone(), result);
+        }
+    }
+    // Which checks are watched, by whom.
+    let domains = s.store.list_lb_domains(None, None).await?;
+    let mut users: BTreeMap<Watched, Vec<(usize, String, String)>> = BTreeMap::new();
+    for (i, l) in domains.iter().enumerate() {
+        let Ok(config) = serde_json::from_str::<LbConfig>(&l.config) else {
+            continue;
+        };
+        for (site, e, m, check) in probed(&config) {
+            let watched = (stable_hash(&key(&e.monitoring_target, check)), location_of(m));
+            let at = format!("{}/{}:{}", site.resource_name, e.resource_name, m.resource_name);
+            users
+                .entry(watched)
+                .or_default()
+                .push((i, at, e.monitoring_target.clone()));
+        }
+    }
+    let mut changed: Vec<(Watched, Health, Health)> = Vec::new();
+    let mut frozen_now = Vec::new();
+    {
+        let by_location = h.by_location.lock().expect("not poisoned");
+        let mut combined = h.combined.lock().expect("not poisoned");
+        for watched in users.keys() {
+            let results: Vec<(&str, Health)> = by_location
+                .get(&watched.0)
+                .map(|m| m.iter().map(|(l, r)| (l.as_str(), *r)).collect())
+                .unwrap_or_default();
+            match combine_alive(&watched.1, &results, &alive, h.settings.quorum) {
+                LocationVerdict::Result(new) => {
+                    let old = combined.insert(watched.clone(), new).unwrap_or(Health::Unknown);
+                    if old != new {
+                        changed.push((watched.clone(), old, new));
+                    }
+                }
+                LocationVerdict::Waiting => {}
+                LocationVerdict::NoQuorum => frozen_now.push(watched.clone()),
+            }
+        }
+    }
+    alert(s, &frozen_now, &beats, now);
+    *h.alive.lock().expect("not poisoned") = beats;
+    let mut republish = std::collections::BTreeSet::new();
+    for (watched, old, new) in &changed {
+        let Some(using) = users.get(watched) else { continue };
+        if let Some((_, _, target)) = using.first() {
+            s.store
+                .save_health(&stored_key(watched), target, new.as_str(), now)
+                .await?;
+        }
+        let mut per_domain: BTreeMap<usize, Vec<StateChange>> = BTreeMap::new();
+        for (i, at, _) in using {
+            per_domain.entry(*i).or_default().push(StateChange {
+                operation: "monitoring_result_changed",
+                target: at.clone(),
+                old: old.as_str(),
+                new: new.as_str(),
+            });
+            republish.insert(*i);
+        }
+        for (i, changes) in per_domain {
+            crate::notify::state_changed(s, &domains[i], &changes).await;
+        }
+    }
+    for i in republish {
+        crate::publish::publish_lb(s, &domains[i]).await?;
+    }
+    Ok(changed.len())
+}
+
+/// Raises or clears the alert of checks frozen for want of a quorum.
+fn alert(s: &AppState, frozen_now: &[Watched], beats: &[MonitorBeat], now: jiff::Timestamp) {
+    let mut frozen = s.health.frozen.lock().expect("not poisoned");
+    let was = frozen.len();
+    frozen.retain(|w, _| frozen_now.contains(w));
+    let recovered = was - frozen.len();
+    let mut raised = 0;
+    for w in frozen_now {
+        frozen.entry(w.clone()).or_insert_with(|| {
+            raised += 1;
+            now
+        });
+    }
+    if raised > 0 {
+        let locations: Vec<String> = beats
+            .iter()
+            .map(|b| {
+                format!(
+                    "{}@{}{}",
+                    b.instance,
+                    b.location,
+                    if b.stalled { " (stalled)" } else { "" }
+                )
+            })
+            .collect();
+        tracing::error!(
+            frozen = frozen.len(),
+            newly = raised,
+            alive = ?locations,
+            "ALERT: health checks lost their monitor quorum; their results are frozen at the last known"
+        );
+        crate::notify::operator_alert(
+            s,
+            serde_json::json!({
+                "event": "monitor_quorum_lost",
+                "time": now.to_string(),
+                "frozen_checks": frozen.len(),
+                "monitors": locations,
+            }),
+        );
+    }
+    if recovered > 0 {
+        tracing::warn!(
+            recovered,
+            still_frozen = frozen.len(),
+            "health checks have their monitor quorum again"
+        );
+    }
+}
+
+/// What `GET /operator/v1/monitors` shows.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MonitorsView {
+    /// Monitors heard from within the stale period.
+    pub monitors: Vec<MonitorView>,
+    /// Checks whose result is frozen for want of a monitor quorum.
+    pub frozen_checks: usize,
+    /// When the oldest freeze began.
+    pub frozen_since: Option<String>,
+    /// `true` while any check is frozen.
+    pub alert: bool,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MonitorView {
+    pub instance: String,
+    pub location: String,
+    pub seen_at: String,
+    pub checks: i64,
+    pub stalled: bool,
+}
+
+pub fn view(s: &AppState) -> MonitorsView {
+    let frozen = s.health.frozen.lock().expect("not poisoned");
+    let alive = s.health.alive.lock().expect("not poisoned");
+    MonitorsView {
+        monitors: alive
+            .iter()
+            .map(|b| MonitorView {
+                instance: b.instance.clone(),
+                location: b.location.clone(),
+                seen_at: b.seen_at.to_string(),
+                checks: b.checks,
+                stalled: b.stalled,
+            })
+            .collect(),
+        frozen_checks: frozen.len(),
+        frozen_since: frozen.values().min().map(ToString::to_string),
+        alert: !frozen.is_empty(),
+    }
 }

@@ -80,26 +80,27 @@ pub(crate) async fn find_lb(s: &AppState, t: &Tenant, id: &str) -> ApiResult<LbD
     Ok(l)
 }
 
-async fn visible(s: &AppState, t: &Tenant, contract_id: Option<i64>) -> ApiResult<Vec<Value>> {
+async fn visible(s: &AppState, t: &Tenant, contract_id: Option<i64>, listing: &Listing) -> ApiResult<Vec<Value>> {
     let all = s.store.list_lb_domains(Some(t.account_id()), contract_id).await?;
-    Ok(all
+    let items = all
         .iter()
         .filter(|l| t.may_see_contract(l.contract_id))
-        .map(lb_json)
-        .collect())
+        .map(|l| (l.id, lb_json(l)))
+        .collect();
+    listing.attach_labels(s, LabelOf::LbDomain, items).await
 }
 
 /// `GET /lb_domains[/count]`: every LB domain the token sees.
 async fn list(s: AppState, t: Tenant, q: Option<String>, count: bool) -> ApiResult<Json<Value>> {
     let l = Listing::parse(q.as_deref())?;
-    Ok(Json(l.answer(visible(&s, &t, None).await?, count)))
+    Ok(Json(l.answer(visible(&s, &t, None, &l).await?, count)))
 }
 
 /// `GET /contracts/{id}/lb_domains[/count]`: those of one contract.
 async fn contract_list(s: AppState, t: Tenant, id: String, q: Option<String>, count: bool) -> ApiResult<Json<Value>> {
     let l = Listing::parse(q.as_deref())?;
     let c = find_contract(&s, &t, &id).await?;
-    Ok(Json(l.answer(visible(&s, &t, Some(c.id)).await?, count)))
+    Ok(Json(l.answer(visible(&s, &t, Some(c.id), &l).await?, count)))
 }
 
 async fn get_one(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {

@@ -16,6 +16,7 @@ mod json;
 mod labels;
 mod lb;
 mod lb_parts;
+pub mod meters;
 pub mod notify;
 pub mod openapi;
 mod operator;
@@ -69,6 +70,8 @@ pub struct AppState {
     pub health: Arc<health::HealthMonitor>,
     /// Delivery of state-change notifications (mail, webhook).
     pub notify: Arc<notify::Notifier>,
+    /// Which meter slot counts which service (R2.1).
+    pub meters: Arc<meters::MeterSlots>,
     /// Largest request body accepted (an `atomic_changes` of a large zone is
     /// tens of MiB).
     pub max_body_bytes: usize,

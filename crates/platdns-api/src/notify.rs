@@ -223,6 +223,27 @@ fn webhook_body(l: &LbDomain, accounts: &[NoticeAccount], changes: &[&StateChang
     })
 }
 
+/// Posts an operator alert (not a tenant's notification) to the webhook,
+/// if one is configured: a few attempts in the background, never holding
+/// the caller.
+pub fn operator_alert(s: &AppState, body: Value) {
+    let Some(url) = s.notify.settings.webhook.clone() else {
+        return;
+    };
+    let (first, timeout) = (s.notify.settings.first_delay, s.notify.settings.timeout);
+    tokio::spawn(async move {
+        for attempt in 0..3u32 {
+            let sent = tokio::time::timeout(timeout, post_json(&url, body.to_string())).await;
+            match sent {
+                Ok(Ok(())) => return,
+                Ok(Err(e)) => tracing::warn!(error = %e, attempt, "operator alert not delivered"),
+                Err(_) => tracing::warn!(attempt, "operator alert timed out"),
+            }
+            tokio::time::sleep(first.saturating_mul(1 << attempt)).await;
+        }
+    });
+}
+
 /// Starts the deliverer: every second, or at once when woken, it sends
 /// what is due.
 pub fn start(s: &AppState) {

@@ -32,6 +32,7 @@ pub fn routes() -> Routes {
         .post("/zones/{id}/verification", verify_zone)
         .post("/tokens", create_token)
         .post("/lb_domains", create_lb_domain)
+        .get("/monitors", monitors)
 }
 
 /// The operator API's OpenAPI document, from these handlers and types. The
@@ -57,7 +58,8 @@ pub fn routes() -> Routes {
         approve_zone,
         verify_zone,
         create_token,
-        create_lb_domain
+        create_lb_domain,
+        monitors
     ),
     components(schemas(ErrorBody)),
     modifiers(&OperatorSecurity),
@@ -647,4 +649,13 @@ async fn verify_zone(
     crate::verify::verify_zone(&s, z.id).await?;
     let z = s.store.get_zone(z.id).await?;
     Ok(single(operator_zone(&z)))
+}
+
+/// The health monitors alive and the freeze alert (issue 5): which monitor
+/// processes (by location) were heard from, and how many checks are frozen
+/// at their last known result because too few locations are alive.
+#[utoipa::path(get, path = "/monitors", tag = "monitors",
+    responses((status = 200, description = "Monitors and the alert", body = Single<crate::health::MonitorsView>)))]
+async fn monitors(State(s): State<AppState>, _o: Operator) -> ApiResult<Json<Single<crate::health::MonitorsView>>> {
+    Ok(single(crate::health::view(&s)))
 }

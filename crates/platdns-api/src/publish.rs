@@ -226,6 +226,8 @@ pub async fn publish_committed(s: &AppState, z: &StoreZone, zone: Zone) -> Resul
         s.publisher.publish(&apex, None);
         return Ok(());
     }
+    let mut zone = zone;
+    zone.set_meter(zone_meter(s, z));
     let zone = Arc::new(zone);
     s.publisher.publish(&apex, Some(zone.clone()));
     if zone.wants_compaction()
@@ -264,9 +266,19 @@ pub async fn republish(s: &AppState, zone_id: i64) -> Result<(), ApiError> {
     }
     let records = s.store.list_records(zone_id, true).await?;
     let text = zone_text(&z, &records, z.serial, &s.zone_defaults);
-    let compiled = compile(&z, &text, &records)?;
+    let mut compiled = compile(&z, &text, &records)?;
+    compiled.set_meter(zone_meter(s, &z));
     s.publisher.publish(&apex, Some(Arc::new(compiled)));
     Ok(())
+}
+
+/// The meter slot a zone's answers count against (R2.1).
+fn zone_meter(s: &AppState, z: &StoreZone) -> u32 {
+    s.meters.slot(crate::meters::Service {
+        contract_id: z.contract_id,
+        kind: crate::meters::ServiceKind::Zone,
+        id: z.id,
+    })
 }
 
 /// A published LB domain: its compiled steering and which endpoints are
@@ -274,6 +286,7 @@ pub async fn republish(s: &AppState, zone_id: i64) -> Result<(), ApiError> {
 struct LbAnswer {
     steering: Steering,
     ready: Vec<bool>,
+    meter: u32,
 }
 
 impl Steered for LbAnswer {
@@ -291,6 +304,10 @@ impl Steered for LbAnswer {
             }
             Answer::NoData => 0,
         }
+    }
+
+    fn meter(&self) -> u32 {
+        self.meter
     }
 }
 
@@ -316,6 +333,11 @@ pub async fn publish_lb(s: &AppState, l: &platdns_store::LbDomain) -> Result<(),
     let answer = LbAnswer {
         steering: Steering::compile(&config, rule, s.zone_defaults.lb_ttl),
         ready: states.iter().map(|(_, st)| st.ready).collect(),
+        meter: s.meters.slot(crate::meters::Service {
+            contract_id: l.contract_id,
+            kind: crate::meters::ServiceKind::LbDomain,
+            id: l.id,
+        }),
     };
     s.publisher.publish_steered(&name, Some(Arc::new(answer)));
     Ok(())

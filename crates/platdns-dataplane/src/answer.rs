@@ -7,6 +7,7 @@
 //! and the response is written into a caller-supplied buffer.
 
 use crate::compress::Compressor;
+use crate::meter::{Action, Restrictions};
 use crate::wire::{hdr, parse_query, rcode, Query, Reject, HEADER_LEN};
 use platdns_zone::lookup::{Outcome, Owner, Section};
 use platdns_zone::zone::RrIter;
@@ -42,7 +43,16 @@ pub struct Responder {
     random: u32,
     pub max_udp_size: u16,
     pub identity: Identity,
+    /// The node's restrictions of meter slots (R4.2).
+    pub restrictions: std::sync::Arc<Restrictions>,
+    /// The meter slot of the last query answered (0: none), and whether a
+    /// restriction took it: the worker counts them.
+    pub last_meter: u32,
+    pub last_restricted: bool,
 }
+
+/// `answer`'s rcode for "send nothing" (a restriction's drop).
+const DROP: u16 = u16::MAX;
 
 impl Default for Responder {
     fn default() -> Self {
@@ -82,12 +92,17 @@ impl Responder {
             random: 0x9e37_79b9 ^ (std::ptr::addr_of!(max_udp_size) as usize as u32) | 1,
             max_udp_size,
             identity,
+            restrictions: Default::default(),
+            last_meter: 0,
+            last_restricted: false,
         }
     }
 
     /// Answers `packet`, writing the response into `out`. Returns the response
     /// length, or `None` when nothing must be sent.
     pub fn respond(&mut self, catalog: &Catalog, packet: &[u8], transport: Transport, out: &mut [u8]) -> Option<usize> {
+        self.last_meter = 0;
+        self.last_restricted = false;
         let query = match parse_query(packet) {
             Ok(q) => q,
             Err(Reject::Drop) => return None,
@@ -112,6 +127,9 @@ impl Responder {
             msg.set_u16(at, 0);
         }
         let rc = self.answer(catalog, &query, transport, &mut msg);
+        if rc == DROP {
+            return None;
+        }
         finish(&query, rc, &mut msg, self.max_udp_size);
         Some(msg.len)
     }
@@ -143,7 +161,22 @@ impl Responder {
         let Some(zone) = catalog.find(q.qname(), q.qtype) else {
             return rcode::REFUSED;
         };
-        if let Some(s) = catalog.steered(q.qname()) {
+        let steered = catalog.steered(q.qname());
+        // An LB name counts against its LB domain, wherever it is served.
+        self.last_meter = steered.map_or(zone.meter(), |s| s.meter());
+        if let Some(action) = self.restrictions.check(self.last_meter) {
+            self.last_restricted = true;
+            return match (action, transport) {
+                (Action::Drop, _) => DROP,
+                (Action::Truncate, Transport::Udp) => {
+                    let f = u16::from_be_bytes([msg.buf[2], msg.buf[3]]) | hdr::TC;
+                    msg.set_u16(2, f);
+                    rcode::NOERROR
+                }
+                _ => rcode::REFUSED,
+            };
+        }
+        if let Some(s) = steered {
             return self.steered(zone, &**s, q, msg);
         }
         zone.resolve(q.qname(), q.qtype, &mut self.resolution);

@@ -8,10 +8,12 @@
 //! - [`udp`]: `SO_REUSEPORT` workers with `recvmmsg`/`sendmmsg`.
 //! - [`tcp`]: RFC 7766 TCP.
 //! - [`server`]: starting and stopping a node.
-//! - [`stats`]: per-worker counters.
+//! - [`stats`]: per-worker counters, per contract meter slot too.
+//! - [`meter`]: restriction of a meter slot's answers per second.
 
 pub mod answer;
 mod compress;
+pub mod meter;
 pub mod server;
 pub mod stats;
 pub mod tcp;

@@ -2,6 +2,7 @@
 //! all reading the same swappable catalog.
 
 use crate::answer::{Identity, Responder};
+use crate::meter::Restrictions;
 use crate::stats::{self, Totals, WorkerStats};
 use crate::tcp::{self, TcpConfig};
 use crate::udp;
@@ -23,6 +24,9 @@ pub struct NodeConfig {
     pub max_udp_size: u16,
     pub tcp: TcpConfig,
     pub identity: Identity,
+    /// Usage meter slots (R2.1): how many metered zones and LB names the
+    /// node can count separately (slot 0 counts for none).
+    pub meter_slots: usize,
 }
 
 impl Default for NodeConfig {
@@ -34,6 +38,7 @@ impl Default for NodeConfig {
             max_udp_size: crate::answer::DEFAULT_EDNS_UDP_SIZE,
             tcp: TcpConfig::default(),
             identity: Identity::default(),
+            meter_slots: 0,
         }
     }
 }
@@ -43,6 +48,8 @@ pub struct DnsNode {
     pub local_addr: SocketAddr,
     catalog: Arc<ArcSwap<Catalog>>,
     stats: Vec<Arc<WorkerStats>>,
+    /// The restrictions every worker checks.
+    pub restrictions: Arc<Restrictions>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
     tcp_task: tokio::task::JoinHandle<()>,
@@ -63,13 +70,15 @@ impl DnsNode {
         let tcp_listener = tokio::net::TcpListener::from_std(tcp_std)?;
 
         let stop = Arc::new(AtomicBool::new(false));
+        let restrictions = Arc::new(Restrictions::new(config.meter_slots));
         let mut stats = Vec::new();
         let mut threads = Vec::new();
         for i in 0..workers {
             let socket = udp::bind_reuseport(local_addr)?;
-            let s = Arc::new(WorkerStats::default());
+            let s = Arc::new(WorkerStats::with_meters(config.meter_slots));
             stats.push(s.clone());
-            let responder = Responder::new(config.max_udp_size, config.identity.clone());
+            let mut responder = Responder::new(config.max_udp_size, config.identity.clone());
+            responder.restrictions = restrictions.clone();
             let (cat, stop, batch) = (catalog.clone(), stop.clone(), config.udp_batch);
             threads.push(
                 std::thread::Builder::new()
@@ -77,9 +86,13 @@ impl DnsNode {
                     .spawn(move || udp::run_worker(socket, batch, cat, responder, s, stop))?,
             );
         }
-        let tcp_stats = Arc::new(WorkerStats::default());
+        let tcp_stats = Arc::new(WorkerStats {
+            shared: true,
+            ..WorkerStats::with_meters(config.meter_slots)
+        });
         stats.push(tcp_stats.clone());
-        let template = Responder::new(config.max_udp_size, config.identity.clone());
+        let mut template = Responder::new(config.max_udp_size, config.identity.clone());
+        template.restrictions = restrictions.clone();
         let tcp_task = tokio::spawn(tcp::serve(
             tcp_listener,
             catalog.clone(),
@@ -91,6 +104,7 @@ impl DnsNode {
             local_addr,
             catalog,
             stats,
+            restrictions,
             stop,
             threads,
             tcp_task,
@@ -108,6 +122,12 @@ impl DnsNode {
 
     pub fn totals(&self) -> Totals {
         stats::sum(self.stats.iter().map(|s| s.as_ref()))
+    }
+
+    /// Every meter slot's count since the start, answered and restricted
+    /// (summed over the workers).
+    pub fn meter_totals(&self, answered: &mut Vec<u64>, restricted: &mut Vec<u64>) {
+        stats::sum_meters(self.stats.iter().map(|s| s.as_ref()), answered, restricted)
     }
 
     pub fn stop(mut self) {

@@ -11,9 +11,50 @@ pub struct WorkerStats {
     /// Packets we read and did not answer (malformed beyond reply, responses,
     /// truncated reads, failed sends).
     pub dropped: AtomicU64,
+    /// Queries answered per meter slot (R2.1).
+    pub metered: Box<[AtomicU64]>,
+    /// Queries per meter slot that a restriction dropped, refused or
+    /// truncated: counted, never lost from the books (R4.2).
+    pub restricted: Box<[AtomicU64]>,
+    /// Written by several tasks (the TCP connections share one): meter
+    /// counts then take a locked add.
+    pub shared: bool,
+}
+
+/// Adds one to a counter only this worker writes: a relaxed load and store,
+/// not a locked read-modify-write (readers may see it a moment late).
+#[inline]
+fn bump(c: &AtomicU64) {
+    c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
 }
 
 impl WorkerStats {
+    /// Counters with `slots` meter slots.
+    pub fn with_meters(slots: usize) -> WorkerStats {
+        WorkerStats {
+            metered: (0..slots).map(|_| AtomicU64::new(0)).collect(),
+            restricted: (0..slots).map(|_| AtomicU64::new(0)).collect(),
+            ..WorkerStats::default()
+        }
+    }
+
+    /// Counts a query of meter `slot` (0 and slots beyond the table count
+    /// for no contract), answered or restricted.
+    #[inline]
+    pub fn meter(&self, slot: u32, restricted: bool) {
+        if slot == 0 {
+            return;
+        }
+        let table = if restricted { &self.restricted } else { &self.metered };
+        if let Some(c) = table.get(slot as usize) {
+            if self.shared {
+                c.fetch_add(1, Ordering::Relaxed);
+            } else {
+                bump(c);
+            }
+        }
+    }
+
     #[inline]
     pub fn record(&self, response: &[u8]) {
         self.answered.fetch_add(1, Ordering::Relaxed);
@@ -40,4 +81,27 @@ pub fn sum<'a>(workers: impl IntoIterator<Item = &'a WorkerStats>) -> Totals {
         }
     }
     t
+}
+
+/// Adds every worker's per-slot counts into `answered` and `restricted`
+/// (resized to the slot count).
+pub fn sum_meters<'a>(
+    workers: impl IntoIterator<Item = &'a WorkerStats>,
+    answered: &mut Vec<u64>,
+    restricted: &mut Vec<u64>,
+) {
+    answered.iter_mut().for_each(|c| *c = 0);
+    restricted.iter_mut().for_each(|c| *c = 0);
+    for w in workers {
+        if answered.len() < w.metered.len() {
+            answered.resize(w.metered.len(), 0);
+            restricted.resize(w.metered.len(), 0);
+        }
+        for (i, c) in w.metered.iter().enumerate() {
+            answered[i] += c.load(Ordering::Relaxed);
+        }
+        for (i, c) in w.restricted.iter().enumerate() {
+            restricted[i] += c.load(Ordering::Relaxed);
+        }
+    }
 }

@@ -38,6 +38,7 @@ pub async fn serve(
 ) {
     let permits = Arc::new(Semaphore::new(config.max_connections));
     let (identity, max_udp_size) = (template.identity.clone(), template.max_udp_size);
+    let restrictions = template.restrictions.clone();
     loop {
         let Ok((stream, _peer)) = listener.accept().await else {
             continue;
@@ -48,6 +49,7 @@ pub async fn serve(
         };
         let (catalog, stats, config) = (catalog.clone(), stats.clone(), config.clone());
         let mut responder = Responder::new(max_udp_size, identity.clone());
+        responder.restrictions = restrictions.clone();
         tokio::spawn(async move {
             let _ = connection(stream, &catalog, &mut responder, &config, &stats).await;
             drop(permit);
@@ -79,7 +81,9 @@ async fn connection(
             Ok(Err(_)) | Err(_) => break, // closed, reset, or idle too long
         };
         let cat = catalog.load();
-        match responder.respond(&cat, &query[..len], Transport::Tcp, &mut response[2..]) {
+        let answered = responder.respond(&cat, &query[..len], Transport::Tcp, &mut response[2..]);
+        stats.meter(responder.last_meter, responder.last_restricted);
+        match answered {
             Some(n) => {
                 stats.record(&response[2..2 + n]);
                 response[..2].copy_from_slice(&(n as u16).to_be_bytes());

@@ -136,7 +136,9 @@ pub fn run_worker(
                 continue;
             }
             let (recv, send) = (&b.recv[i][..len], &mut b.send[out]);
-            let Some(n) = responder.respond(&catalog, recv, Transport::Udp, send) else {
+            let answered = responder.respond(&catalog, recv, Transport::Udp, send);
+            stats.meter(responder.last_meter, responder.last_restricted);
+            let Some(n) = answered else {
                 stats.dropped.fetch_add(1, Ordering::Relaxed);
                 continue;
             };

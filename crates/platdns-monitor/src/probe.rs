@@ -87,6 +87,25 @@ impl Prober {
         Self::with_roots(webpki_roots::TLS_SERVER_ROOTS.iter().cloned().collect())
     }
 
+    /// Certificates are verified against the webpki roots and the PEM
+    /// certificates in `pem` (an operator's private CA, for endpoints
+    /// whose certificates a public CA did not issue).
+    pub fn with_extra_roots(pem: &[u8]) -> Result<Prober, String> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::CertificateDer;
+        let mut roots: RootCertStore = webpki_roots::TLS_SERVER_ROOTS.iter().cloned().collect();
+        let mut added = 0;
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| format!("PEM: {e}"))?;
+            roots.add(cert).map_err(|e| format!("certificate: {e}"))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err("no certificate in the PEM data".into());
+        }
+        Ok(Self::with_roots(roots))
+    }
+
     /// Certificates are verified against `roots` only.
     pub fn with_roots(roots: RootCertStore) -> Prober {
         let config = ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))

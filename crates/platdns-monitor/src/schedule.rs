@@ -154,7 +154,11 @@ impl<P: Probe> Scheduler<P> {
         for (key, offset) in self.keys.into_iter().zip(offsets(&plain)) {
             tasks.spawn(run(self.probe.clone(), key, started, offset, changes.clone()));
         }
-        Running { tasks, started }
+        Running {
+            tasks,
+            started,
+            keys: plain.len(),
+        }
     }
 }
 
@@ -163,9 +167,15 @@ pub struct Running {
     tasks: JoinSet<()>,
     /// The origin of every offset and due time.
     pub started: Instant,
+    keys: usize,
 }
 
 impl Running {
+    /// How many distinct checks run.
+    pub fn keys(&self) -> usize {
+        self.keys
+    }
+
     /// Stops every probe task and waits until they are gone.
     pub async fn stop(mut self) {
         self.tasks.shutdown().await;

@@ -108,6 +108,51 @@ pub fn combine_locations(results: &[Health]) -> Health {
     }
 }
 
+/// Whether a monitor started with location tag `monitor` probes for a
+/// monitoring whose `location` is `wanted` (DPF `jp`, `us` or `all`). A
+/// monitor tagged `any` (the default of a single-node platform) serves
+/// every monitoring; `all` is served by every monitor.
+pub fn location_serves(monitor: &str, wanted: &str) -> bool {
+    monitor == "any" || wanted == "all" || monitor == wanted
+}
+
+/// What the monitors alive now say about one check for one monitoring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocationVerdict {
+    /// The combined result of the locations that reported.
+    Result(Health),
+    /// Enough locations are alive but none has reported yet (a new check,
+    /// or monitors just restarted): keep the last known result.
+    Waiting,
+    /// Fewer than `quorum` locations serving this monitoring are alive:
+    /// the result freezes at the last known one and an alert is raised,
+    /// rather than failing every endpoint because the checker is down.
+    NoQuorum,
+}
+
+/// The result of a check for a monitoring located at `wanted`, from
+/// `results` (location, result) and the locations whose monitors are alive
+/// (fresh heartbeat, not stalled), with at least `quorum` of them serving
+/// `wanted`. Results of locations not alive do not count.
+pub fn combine_alive(wanted: &str, results: &[(&str, Health)], alive: &[&str], quorum: usize) -> LocationVerdict {
+    let mut serving: Vec<&str> = alive.iter().copied().filter(|l| location_serves(l, wanted)).collect();
+    serving.sort_unstable();
+    serving.dedup();
+    if serving.len() < quorum.max(1) {
+        return LocationVerdict::NoQuorum;
+    }
+    let counted: Vec<Health> = results
+        .iter()
+        .filter(|(l, _)| serving.contains(l))
+        .map(|(_, h)| *h)
+        .collect();
+    if counted.is_empty() {
+        LocationVerdict::Waiting
+    } else {
+        LocationVerdict::Result(combine_locations(&counted))
+    }
+}
+
 /// DPF: an endpoint is Live up iff it has at least one enabled monitoring
 /// link and every enabled link's result is up (unknown counts as not up).
 pub fn endpoint_live(links: impl IntoIterator<Item = (bool, Health)>) -> bool {
@@ -310,5 +355,41 @@ mod tests {
         };
         assert!(s.on_flags(f, AUTO));
         assert!(!s.ready);
+    }
+
+    #[test]
+    fn only_live_locations_count_and_a_lost_quorum_freezes() {
+        use Health::*;
+        let results = [("jp", Down), ("us", Up)];
+        // Both alive: any location reaching the target makes it up.
+        assert_eq!(
+            combine_alive("all", &results, &["jp", "us"], 1),
+            LocationVerdict::Result(Up)
+        );
+        // A dead location's result does not count.
+        assert_eq!(
+            combine_alive("all", &results, &["jp"], 1),
+            LocationVerdict::Result(Down)
+        );
+        // A monitoring located in jp hears only jp (and untagged) monitors.
+        assert_eq!(
+            combine_alive("jp", &results, &["jp", "us"], 1),
+            LocationVerdict::Result(Down)
+        );
+        assert_eq!(
+            combine_alive("jp", &[("any", Up)], &["any"], 1),
+            LocationVerdict::Result(Up)
+        );
+        // No monitor alive for it: frozen, not down.
+        assert_eq!(combine_alive("us", &results, &["jp"], 1), LocationVerdict::NoQuorum);
+        assert_eq!(combine_alive("all", &results, &[], 1), LocationVerdict::NoQuorum);
+        // A quorum of two locations.
+        assert_eq!(combine_alive("all", &results, &["jp"], 2), LocationVerdict::NoQuorum);
+        assert_eq!(
+            combine_alive("all", &results, &["jp", "us"], 2),
+            LocationVerdict::Result(Up)
+        );
+        // Alive but nothing reported yet: wait with the last known result.
+        assert_eq!(combine_alive("all", &[], &["jp"], 1), LocationVerdict::Waiting);
     }
 }

@@ -34,6 +34,20 @@ impl Store {
         serde_json::from_str(&text).map_err(|e| StoreError::Conflict(format!("bad labels in store: {e}")))
     }
 
+    /// The labels of every resource of a kind, by id (for label filters).
+    pub async fn all_labels(&self, of: LabelOf) -> Result<std::collections::HashMap<i64, Labels>> {
+        let rows: Vec<(i64, String)> = sqlx::query_as(&format!("SELECT id, labels FROM {}", of.table()))
+            .fetch_all(self.pool())
+            .await?;
+        rows.into_iter()
+            .map(|(id, text)| {
+                let labels = serde_json::from_str(&text)
+                    .map_err(|e| StoreError::Conflict(format!("bad labels in store: {e}")))?;
+                Ok((id, labels))
+            })
+            .collect()
+    }
+
     /// Replaces the labels; the caller has checked them.
     pub async fn set_labels(&self, of: LabelOf, id: i64, labels: &Labels) -> Result<()> {
         let text = serde_json::to_string(labels).expect("strings serialise");

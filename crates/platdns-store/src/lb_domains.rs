@@ -161,13 +161,14 @@ impl Store {
 }
 
 impl Store {
-    /// Records the last known result of a health check.
-    pub async fn save_health(&self, key_hash: u64, target: &str, result: &str, now: Timestamp) -> Result<()> {
+    /// Records the last known (combined) result of a health check, by the
+    /// caller's key for it.
+    pub async fn save_health(&self, key: &str, target: &str, result: &str, now: Timestamp) -> Result<()> {
         sqlx::query(
             "INSERT INTO lb_health (key_hash, target, result, updated_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (key_hash) DO UPDATE SET result = excluded.result, updated_at = excluded.updated_at",
         )
-        .bind(format!("{key_hash:016x}"))
+        .bind(key)
         .bind(target)
         .bind(result)
         .bind(now.to_string())
@@ -213,19 +214,12 @@ impl Store {
         Ok(())
     }
 
-    /// Every stored health result, by key hash.
-    pub async fn load_health(&self) -> Result<Vec<(u64, String)>> {
+    /// Every stored (combined) health result: (key, result).
+    pub async fn load_health(&self) -> Result<Vec<(String, String)>> {
         let rows = sqlx::query("SELECT key_hash, result FROM lb_health")
             .fetch_all(self.pool())
             .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let hash: String = r.try_get(0)?;
-            if let Ok(h) = u64::from_str_radix(&hash, 16) {
-                out.push((h, r.try_get(1)?));
-            }
-        }
-        Ok(out)
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
     }
 }
 
@@ -276,14 +270,17 @@ mod tests {
             assert_eq!(store.labels(LabelOf::LbDomain, l.id).await.unwrap().len(), 1);
             // Health results survive as last known, one row per check.
             store
-                .save_health(u64::MAX, "192.0.2.1", "up", t("2026-11-25T00:00:00Z"))
+                .save_health("k", "192.0.2.1", "up", t("2026-11-25T00:00:00Z"))
                 .await
                 .unwrap();
             store
-                .save_health(u64::MAX, "192.0.2.1", "down", t("2026-11-25T00:01:00Z"))
+                .save_health("k", "192.0.2.1", "down", t("2026-11-25T00:01:00Z"))
                 .await
                 .unwrap();
-            assert_eq!(store.load_health().await.unwrap(), vec![(u64::MAX, "down".to_string())]);
+            assert_eq!(
+                store.load_health().await.unwrap(),
+                vec![("k".to_string(), "down".to_string())]
+            );
             store.save_endpoint_state(l.id, "e1", true, true, 1).await.unwrap();
             store.save_endpoint_state(l.id, "e1", false, true, 3).await.unwrap();
             assert_eq!(

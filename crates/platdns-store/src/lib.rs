@@ -11,9 +11,11 @@ mod common_configs;
 mod contracts;
 mod labels;
 mod lb_domains;
+mod lb_monitors;
 mod logs;
 mod records;
 mod tsig;
+mod usage;
 mod zones;
 
 pub use accounts::{Account, Principal, TokenScope};
@@ -22,11 +24,13 @@ pub use common_configs::{CommonConfig, DeleteRefused, NewNotification, NoticeAcc
 pub use contracts::{Contract, ContractUpdate};
 pub use labels::{LabelOf, Labels};
 pub use lb_domains::{LbDomain, EMPTY_CONFIG};
+pub use lb_monitors::{MonitorBeat, ProbeResult};
 pub use logs::{LogScope, OperationLog};
 pub use records::{
     CommitChange, CommitInput, NewRecord, RecordField, RecordFilter, RecordRow, RecordState, StagedChange,
 };
 pub use tsig::TsigKey;
+pub use usage::{Restriction, UsageOf, UsagePoint, UsageRow};
 pub use zones::{HistoryText, Zone, ZoneHistory};
 
 use jiff::Timestamp;

@@ -45,7 +45,7 @@ pub enum RecordField {
     Rdata,
     Description,
     Operator,
-    /// Matches a label key or value (the labels' JSON text).
+    /// `key=value` or `key` against the labels (see [`label_sql`]).
     Label,
 }
 
@@ -121,7 +121,7 @@ impl RecordFilter {
                     RecordField::Rdata => like(rdata, v, binds),
                     RecordField::Description => like("description", v, binds),
                     RecordField::Operator => like("COALESCE(operator, '')", v, binds),
-                    RecordField::Label => like("labels", v, binds),
+                    RecordField::Label => label_sql(v, binds, first),
                     RecordField::Ttl => match v.parse::<i64>() {
                         Ok(t) => {
                             binds.push(Bind::Int(t));
@@ -195,6 +195,26 @@ pub enum StagedChange {
     Delete {
         public_id: String,
     },
+}
+
+/// DPF `_keywords_label[]` in SQL: `key=value` matches a label with that
+/// key and that value, `key` a label with that key; without regard to case.
+/// The labels column is the compact JSON of a sorted map (`labels_json`),
+/// so a member is `{"k":"v"…` or `…,"k":"v"…`; a quote inside a key or value
+/// is escaped (`\"`), so the patterns cannot match inside one. The API's
+/// in-memory filter (`dpf::label_matches`) is the same rule.
+fn label_sql(pattern: &str, binds: &mut Vec<Bind>, first: usize) -> String {
+    let json = |s: &str| serde_json::to_string(&s.to_lowercase()).expect("strings serialise");
+    let member = match pattern.split_once('=') {
+        Some((k, v)) => format!("{}:{}", json(k), json(v)),
+        None => format!("{}:", json(pattern)),
+    };
+    let escaped = member.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    binds.push(Bind::Text(format!("{{{escaped}%")));
+    let at_start = first + binds.len() - 1;
+    binds.push(Bind::Text(format!("%,{escaped}%")));
+    let inside = first + binds.len() - 1;
+    format!("(lower(labels) LIKE ${at_start} ESCAPE '\\' OR lower(labels) LIKE ${inside} ESCAPE '\\')")
 }
 
 const COLUMNS: &str = "id, public_id, zone_id, name, rrtype, applied_ttl, applied_rdata, staged_ttl, staged_rdata, pending, description, operator, labels";
@@ -1226,7 +1246,24 @@ mod tests {
             );
             assert_eq!(names(f(false, &[(FullText, &["mail"])]), false).await, ["example.com."]);
             // Labels given with the update are kept on the record, unstaged.
-            assert_eq!(names(f(false, &[(Label, &["PROD"])]), true).await, ["www.example.com."]);
+            // DPF "Key=Value": the key with that value, or the key alone.
+            assert_eq!(
+                names(f(false, &[(Label, &["ENV=Prod"])]), true).await,
+                ["www.example.com."]
+            );
+            assert_eq!(names(f(false, &[(Label, &["env"])]), true).await, ["www.example.com."]);
+            assert!(
+                names(f(false, &[(Label, &["env=pro"])]), true).await.is_empty(),
+                "the whole value"
+            );
+            assert!(
+                names(f(false, &[(Label, &["prod"])]), true).await.is_empty(),
+                "a value is not a key"
+            );
+            assert!(
+                names(f(false, &[(Label, &["nv=prod"])]), true).await.is_empty(),
+                "the whole key"
+            );
             // LIKE's wildcards are literal in a keyword.
             assert_eq!(names(f(false, &[(Name, &["%"])]), false).await.len(), 0);
             assert_eq!(names(f(false, &[(Name, &["_"])]), false).await.len(), 0);

@@ -15,6 +15,11 @@ pub trait Steered: Send + Sync {
     /// which returns false when the message is full. Returns how many were
     /// handed over (0: NODATA). Must not allocate: it runs per query.
     fn answer(&self, qtype: Rtype, random: u32, out: &mut dyn FnMut(Rtype, u32, &[u8]) -> bool) -> usize;
+
+    /// The usage meter its answers count against (see [`Zone::meter`]).
+    fn meter(&self) -> u32 {
+        0
+    }
 }
 
 /// An immutable set of zones keyed by lower-cased apex. The server swaps a

@@ -102,7 +102,9 @@ impl Zone {
         let mut records = self.records();
         records.retain(|r| !replaced.contains(&(r.owner.to_lowercase().as_wire().to_vec(), r.rtype)));
         records.extend(changes.iter().flat_map(|c| c.records.iter().cloned()));
-        Zone::from_records(&records, &self.apex)
+        let mut z = Zone::from_records(&records, &self.apex)?;
+        z.meter = self.meter;
+        Ok(z)
     }
 
     /// Whether the overlay has grown enough that a [`Zone::compacted`] copy
@@ -114,7 +116,9 @@ impl Zone {
 
     /// The same zone built whole, with no overlay.
     pub fn compacted(&self) -> Result<Zone, Vec<String>> {
-        Zone::from_records(&self.records(), &self.apex)
+        let mut z = Zone::from_records(&self.records(), &self.apex)?;
+        z.meter = self.meter;
+        Ok(z)
     }
 }
 
@@ -421,6 +425,7 @@ impl<'z> Patch<'z> {
             serial,
             record_count: record_count.max(0) as usize,
             node_count: node_count.max(0) as usize,
+            meter: z.meter,
         }
     }
 }

@@ -254,9 +254,23 @@ pub struct Zone {
     pub(crate) serial: u32,
     pub(crate) record_count: usize,
     pub(crate) node_count: usize,
+    /// The usage meter its answers count against (R2.1): a slot the DNS
+    /// node's per-worker counters are indexed by; 0 counts for no contract.
+    pub(crate) meter: u32,
 }
 
 impl Zone {
+    /// The usage meter slot (0: none).
+    #[inline]
+    pub fn meter(&self) -> u32 {
+        self.meter
+    }
+
+    /// Sets the usage meter slot; patches and rebuilds keep it.
+    pub fn set_meter(&mut self, meter: u32) {
+        self.meter = meter;
+    }
+
     /// Builds a zone from parsed records, running the semantic checks.
     /// `apex` defaults to [`Parsed::apex`]. Returns every error found.
     pub fn from_parsed(parsed: &Parsed, apex: Option<&Name>) -> Result<Zone, Vec<ZoneError>> {
@@ -593,6 +607,7 @@ fn build(records: &[Record], apex: &Name, mut report: impl FnMut(&Record, Option
         negative_soa,
         serial,
         record_count,
+        meter: 0,
     }
 }
 

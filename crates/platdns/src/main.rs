@@ -110,6 +110,29 @@ struct ServeArgs {
     /// Do not run the health monitor in this process.
     #[arg(long)]
     no_monitor: bool,
+    /// What this process does: `all` (DNS node, API and health monitor), or
+    /// `monitor` (only health probes, writing to the store, for a monitor
+    /// at another location).
+    #[arg(long, default_value = "all", value_parser = ["all", "monitor"])]
+    role: String,
+    /// This health monitor's location tag: `jp`, `us`, or `any` (serves
+    /// every monitoring, whatever its `location`).
+    #[arg(long, default_value = "any", value_parser = ["jp", "us", "any"])]
+    location: String,
+    /// This monitor's name among the monitors (default: host name and process id).
+    #[arg(long)]
+    monitor_instance: Option<String>,
+    /// Seconds after which a silent monitor no longer counts.
+    #[arg(long, default_value_t = 10)]
+    monitor_stale_after: u64,
+    /// Locations that must be alive for a monitoring's result to change;
+    /// with fewer, results freeze at the last known and an alert is raised.
+    #[arg(long, default_value_t = 1)]
+    monitor_quorum: usize,
+    /// PEM file of CA certificates that TLS and HTTPS checks trust besides
+    /// the public (webpki) roots: an operator's private CA.
+    #[arg(long)]
+    monitor_ca: Option<PathBuf>,
     /// SMTP relay (`host:port`) that state-change mail goes through; without
     /// it no mail is sent.
     #[arg(long)]
@@ -247,6 +270,9 @@ fn print_zone(zone: &platdns_zone::Zone) {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    if args.role == "monitor" {
+        return monitor_only(args).await;
+    }
     let zone_dir = args.data_dir.join("zones");
     std::fs::create_dir_all(&zone_dir).with_context(|| format!("creating {}", zone_dir.display()))?;
     let mut files = zones::ZoneFiles::new(&args.zone_files, Some(&zone_dir));
@@ -269,6 +295,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         udp_workers: args.udp_workers,
         udp_batch: args.udp_batch as usize,
         max_udp_size: args.max_udp_size,
+        // main's committed main.rs predates metering (R2.1); its own
+        // change sets this from a flag.
+        meter_slots: 0,
         tcp: TcpConfig {
             idle_timeout: Duration::from_secs(args.tcp_idle_timeout),
             ..TcpConfig::default()
@@ -283,54 +312,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("binding DNS on {}", args.dns_listen))?,
     );
-    let database = args
-        .database
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}", args.data_dir.join("platdns.db").display()));
-    let store = platdns_store::Store::connect(&database)
-        .await
-        .with_context(|| format!("opening the store at {database}"))?;
+    let store = connect_store(&args).await?;
     let token_path = operator_token(&store, &args).await?;
-    let state = platdns_api::AppState {
-        zone_locks: Default::default(),
-        health: Default::default(),
-        notify: Arc::new(platdns_api::notify::Notifier::new(
-            platdns_api::notify::NotifySettings {
-                smtp_relay: args.smtp_relay.clone(),
-                smtp_starttls: args.smtp_starttls,
-                smtp_from: args.smtp_from.clone(),
-                webhook: args.notify_webhook.clone(),
-                max_attempts: args.notify_attempts,
-                first_delay: std::time::Duration::from_secs(args.notify_retry),
-                ..Default::default()
-            },
-        )),
-        store,
-        terms: Arc::new(platdns_contract::PlanTerms::default()),
-        clock: prober::clock(&args.prober),
-        notice_days: args.notice_days,
-        publisher: served.clone(),
-        zone_defaults: Arc::new(platdns_api::ZoneDefaults {
-            lb_zone: args.lb_zone.clone(),
-            lb_ttl: args.lb_ttl,
-            lb_min_interval: args.lb_min_interval,
-            notice_accounts_max: args.notice_accounts_max,
-            ..platdns_api::ZoneDefaults::default()
-        }),
-        time_zone: operator_time_zone(&args.time_zone)?,
-        verify_resolver: args.verify_resolver,
-        max_body_bytes: args.max_request_bytes,
-    };
+    let state = app_state(&args, store, served.clone())?;
     let from_store = platdns_api::publish_all(&state)
         .await
         .map_err(|e| anyhow::anyhow!(e.message))?;
-    platdns_api::notify::start(&state);
     if !args.no_monitor {
         // Health probes of LB domains (issue 5), inside `serve` by default.
-        platdns_api::health::start(&state)
+        platdns_api::health::start_probing(&state)
             .await
             .map_err(|e| anyhow::anyhow!(e.message))?;
     }
+    platdns_api::notify::start(&state);
+    platdns_api::health::start_combining(&state);
     {
         // Hourly: drop operation logs past the retention period.
         let (store, days) = (state.store.clone(), args.log_retention_days);
@@ -541,6 +536,109 @@ fn hostname() -> String {
 /// The operator's first credential: the file named by `--operator-token-file`,
 /// else `<data-dir>/operator.token`, created with a random token (mode 0600)
 /// if absent. Its hash is registered in the store; the token is never printed.
+/// The API's state from the flags: the store, the publisher of served
+/// data, and every operator setting.
+fn app_state(
+    args: &ServeArgs,
+    store: platdns_store::Store,
+    publisher: Arc<dyn platdns_api::Publisher>,
+) -> anyhow::Result<platdns_api::AppState> {
+    Ok(platdns_api::AppState {
+        zone_locks: Default::default(),
+        // See `meter_slots` in `serve`: main's own change wires metering.
+        meters: Default::default(),
+        health: Arc::new(platdns_api::health::HealthMonitor::new(
+            platdns_api::health::MonitorSettings {
+                location: args.location.clone(),
+                instance: args
+                    .monitor_instance
+                    .clone()
+                    .unwrap_or_else(|| format!("{}-{}", hostname(), std::process::id())),
+                stale_after: Duration::from_secs(args.monitor_stale_after),
+                quorum: args.monitor_quorum,
+                prober: Arc::new(match &args.monitor_ca {
+                    Some(path) => {
+                        let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                        platdns_monitor::Prober::with_extra_roots(&pem)
+                            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                    }
+                    None => platdns_monitor::Prober::new(),
+                }),
+                ..Default::default()
+            },
+        )),
+        notify: Arc::new(platdns_api::notify::Notifier::new(
+            platdns_api::notify::NotifySettings {
+                smtp_relay: args.smtp_relay.clone(),
+                smtp_starttls: args.smtp_starttls,
+                smtp_from: args.smtp_from.clone(),
+                webhook: args.notify_webhook.clone(),
+                max_attempts: args.notify_attempts,
+                first_delay: std::time::Duration::from_secs(args.notify_retry),
+                ..Default::default()
+            },
+        )),
+        store,
+        terms: Arc::new(platdns_contract::PlanTerms::default()),
+        clock: prober::clock(&args.prober),
+        notice_days: args.notice_days,
+        publisher,
+        zone_defaults: Arc::new(platdns_api::ZoneDefaults {
+            lb_zone: args.lb_zone.clone(),
+            lb_ttl: args.lb_ttl,
+            lb_min_interval: args.lb_min_interval,
+            notice_accounts_max: args.notice_accounts_max,
+            ..platdns_api::ZoneDefaults::default()
+        }),
+        time_zone: operator_time_zone(&args.time_zone)?,
+        verify_resolver: args.verify_resolver,
+        max_body_bytes: args.max_request_bytes,
+    })
+}
+
+/// `serve --role monitor`: health probes only, written to the store for the
+/// API's processes to combine; no DNS, no HTTP.
+async fn monitor_only(args: ServeArgs) -> anyhow::Result<()> {
+    let store = connect_store(&args).await?;
+    let served = Arc::new(ServedZones {
+        files: std::sync::Mutex::new(platdns_zone::Catalog::new()),
+        store: std::sync::Mutex::new(platdns_zone::Catalog::new()),
+        steered: Default::default(),
+        target: Arc::new(ArcSwap::from_pointee(platdns_zone::Catalog::new())),
+    });
+    let state = app_state(&args, store, served)?;
+    prober::start_in_monitor(&args.prober, &state, args.dns_listen, hostname());
+    platdns_api::health::start_probing(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "platdns monitor {} probing at location {}",
+            state.health.settings.instance, state.health.settings.location
+        );
+        let _ = out.flush();
+    }
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(())
+}
+
+async fn connect_store(args: &ServeArgs) -> anyhow::Result<platdns_store::Store> {
+    let database = args
+        .database
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", args.data_dir.join("platdns.db").display()));
+    platdns_store::Store::connect(&database)
+        .await
+        .with_context(|| format!("opening the store at {database}"))
+}
+
 async fn operator_token(store: &platdns_store::Store, args: &ServeArgs) -> anyhow::Result<PathBuf> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;

@@ -50,7 +50,8 @@ pub fn clock(args: &ProberArgs) -> Arc<dyn platdns_api::Clock> {
     }
 }
 
-/// Starts the prober when `--prober` is given.
+/// Starts the prober when `--prober` is given; the zones asked are those
+/// this node serves unless `--probe-zone` names them.
 pub fn start(
     args: &ProberArgs,
     state: &platdns_api::AppState,
@@ -61,18 +62,30 @@ pub fn start(
     if !args.prober {
         return;
     }
+    spawn(
+        args,
+        state,
+        own,
+        hostname,
+        Arc::new(move || catalog.load().zones().map(|z| z.apex().to_string()).collect()),
+    );
+}
+
+fn spawn(
+    args: &ProberArgs,
+    state: &platdns_api::AppState,
+    own: SocketAddr,
+    hostname: String,
+    served: Arc<dyn Fn() -> Vec<String> + Send + Sync>,
+) {
     let servers = if args.probe_servers.is_empty() {
         vec![own]
     } else {
         args.probe_servers.clone()
     };
     let fixed = args.probe_zones.clone();
-    let zones: Arc<dyn Fn() -> Vec<String> + Send + Sync> = Arc::new(move || {
-        if !fixed.is_empty() {
-            return fixed.clone();
-        }
-        catalog.load().zones().map(|z| z.apex().to_string()).collect()
-    });
+    let zones: Arc<dyn Fn() -> Vec<String> + Send + Sync> =
+        Arc::new(move || if fixed.is_empty() { served() } else { fixed.clone() });
     let probe_point = args.probe_point.clone().unwrap_or(hostname);
     tracing::info!(?servers, %probe_point, "availability prober started");
     tokio::spawn(
@@ -85,5 +98,37 @@ pub fn start(
             time_zone: state.time_zone.clone(),
         }
         .run(),
+    );
+}
+
+/// `serve --role monitor --prober`: no catalog in this process, so the zones
+/// asked are the store's published ones (refreshed every minute), unless
+/// `--probe-zone` names them; the default server is `--dns-listen`.
+pub fn start_in_monitor(args: &ProberArgs, state: &platdns_api::AppState, dns_listen: SocketAddr, hostname: String) {
+    if !args.prober {
+        return;
+    }
+    let names: Arc<ArcSwap<Vec<String>>> = Default::default();
+    if args.probe_zones.is_empty() {
+        let (store, names) = (state.store.clone(), names.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                match store.list_zones(None, None).await {
+                    Ok(zones) => names.store(Arc::new(
+                        zones.into_iter().filter(|z| z.state == 2).map(|z| z.name).collect(),
+                    )),
+                    Err(e) => tracing::warn!(error = %e, "listing zones to probe failed"),
+                }
+            }
+        });
+    }
+    spawn(
+        args,
+        state,
+        dns_listen,
+        hostname,
+        Arc::new(move || names.load().as_ref().clone()),
     );
 }

@@ -1367,6 +1367,40 @@ fn labels_are_kept_checked_and_isolated_and_managed_servers_listed() {
         assert_eq!(e["error_details"][0]["code"], "invalid_char_type_key");
         let (_, l) = http(api, "GET", &path, Some(&tok), None);
         assert_eq!(l["result"]["labels"]["env"], "prod");
+        // DPF `_keywords_label[]` ("Key=Value"): the list finds it by key
+        // and value, or by key; not by a value alone; the labels stay out
+        // of the answer.
+        let list = if path.contains("/zones/") {
+            "/dpf/v1/zones"
+        } else {
+            "/dpf/v1/contracts"
+        };
+        for (filter, want) in [
+            ("env%3Dprod", 1),
+            ("env", 1),
+            ("ENV=PROD", 1),
+            ("prod", 0),
+            ("env=dev", 0),
+        ] {
+            let (st, found) = http(
+                api,
+                "GET",
+                &format!("{list}?_keywords_label[]={filter}"),
+                Some(&tok),
+                None,
+            );
+            assert_eq!(st, 200, "{found}");
+            assert_eq!(
+                found["results"].as_array().unwrap().len(),
+                want,
+                "{list} {filter}: {found}"
+            );
+            assert!(found["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r.get("_labels").is_none()));
+        }
         // Replaced whole.
         // `?wait=true` (our extension): the job has finished when the 202 comes.
         let (st, job) = http(
@@ -1710,10 +1744,12 @@ fn lb_domain_config_is_replaced_whole_or_not_at_all() {
         (&json!(false), &json!("fo"), &json!(1))
     );
     let (_, logs) = http(api, "GET", &format!("/dpf/v1/lb_domains/{id}/logs"), Some(&tok), None);
+    // The tenant's operations (state changes are `monitoring_event` entries).
     let ops: Vec<&str> = logs["results"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|l| l["log_type"] != "monitoring_event")
         .map(|l| l["operation"].as_str().unwrap())
         .collect();
     assert_eq!(
@@ -2395,4 +2431,201 @@ fn common_configs_move_services_all_or_none_and_stay_with_their_tenant() {
         json!({"resource_name": "ops", "name": "Ops", "lang": "ja",
                "props": {"mail": "ops@example.jp", "phone": {"country_code": "", "number": ""}}})
     );
+}
+
+/// `platdns serve --role monitor` on a data dir, killed on drop.
+struct Monitor(std::process::Child);
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Monitor {
+    fn start(data_dir: &std::path::Path, location: &str) -> Monitor {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_platdns"))
+            .args(["serve", "--role", "monitor", "--location", location])
+            .args(["--monitor-instance", &format!("m-{location}"), "--data-dir"])
+            .arg(data_dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+        assert!(line.starts_with("platdns monitor m-"), "{line:?}");
+        Monitor(child)
+    }
+}
+
+#[test]
+fn monitors_at_two_locations_feed_one_answer_and_losing_them_freezes_it_with_an_alert() {
+    if !require("kdig") {
+        return;
+    }
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let healthy = std::sync::Arc::new(AtomicBool::new(true));
+    let port = health_server(healthy.clone());
+    let (hook_port, hooks) = webhook_server(0);
+    let hook = format!("http://127.0.0.1:{hook_port}/alerts");
+    // The API and DNS node probe nothing themselves: two monitor processes
+    // at two locations do, on the same store.
+    let server = Platdns::start_in(
+        dir.path(),
+        &[],
+        &[
+            "--no-monitor",
+            "--lb-min-interval",
+            "1",
+            "--monitor-stale-after",
+            "5",
+            "--notify-webhook",
+            &hook,
+        ],
+    );
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let api = server.http;
+    let jp = Monitor::start(dir.path(), "jp");
+    let us = Monitor::start(dir.path(), "us");
+    let (_id, _tok) = failover_lb(api, op.trim(), port, 1, 0);
+    wait_for_lb(server.dns, LB_WEB, std::time::Duration::from_secs(15));
+    let monitors = || http(api, "GET", "/operator/v1/monitors", Some(op.trim()), None).1["result"].clone();
+    let seen = monitors();
+    assert_eq!(seen["monitors"].as_array().unwrap().len(), 2, "{seen}");
+    assert_eq!(seen["alert"], false, "{seen}");
+    // Both monitors gone: the answer does not fail over for it; an alert.
+    drop(jp);
+    drop(us);
+    let t0 = std::time::Instant::now();
+    while monitors()["alert"] != true {
+        assert!(t0.elapsed().as_secs() < 15, "no alert: {}", monitors());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(monitors()["frozen_checks"].as_u64().unwrap() >= 1);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(
+        kdig(server.dns, &["shop.lb.platdns.test", "A"]).answer,
+        [LB_WEB],
+        "frozen at the last known result, not down"
+    );
+    let t0 = std::time::Instant::now();
+    while !hooks
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|(_, b)| b.contains("monitor_quorum_lost"))
+    {
+        assert!(
+            t0.elapsed().as_secs() < 10,
+            "no alert posted: {:?}",
+            hooks.lock().unwrap()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // One location back (quorum 1), the endpoint now failing: the answer moves.
+    healthy.store(false, Ordering::SeqCst);
+    let _jp = Monitor::start(dir.path(), "jp");
+    wait_for_lb(server.dns, LB_BACKUP, std::time::Duration::from_secs(15));
+    let t0 = std::time::Instant::now();
+    while monitors()["alert"] != false {
+        assert!(t0.elapsed().as_secs() < 10, "alert not cleared: {}", monitors());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// A TLS server whose certificate, from a CA of the test's own, names
+/// `good.test` while `right` holds and `wrong.test` after. Returns its port
+/// and the CA's PEM.
+fn tls_server(right: std::sync::Arc<std::sync::atomic::AtomicBool>) -> (u16, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "platdns test CA");
+    let ca = params.self_signed(&ca_key).unwrap();
+    let config = |name: &str| {
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(vec![name.to_string()])
+            .unwrap()
+            .signed_by(&key, &ca, &ca_key)
+            .unwrap();
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        std::sync::Arc::new(
+            rustls::ServerConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(
+                    vec![cert.der().clone()],
+                    PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+                )
+                .unwrap(),
+        )
+    };
+    let (good, wrong) = (config("good.test"), config("wrong.test"));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for tcp in listener.incoming() {
+            let Ok(mut tcp) = tcp else { continue };
+            let cfg = if right.load(std::sync::atomic::Ordering::SeqCst) {
+                good.clone()
+            } else {
+                wrong.clone()
+            };
+            std::thread::spawn(move || {
+                let _ = tcp.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+                let mut conn = rustls::ServerConnection::new(cfg).unwrap();
+                while conn.is_handshaking() {
+                    if conn.complete_io(&mut tcp).is_err() {
+                        return;
+                    }
+                }
+                let _ = conn.complete_io(&mut tcp);
+            });
+        }
+    });
+    (port, ca.pem())
+}
+
+#[test]
+fn a_tls_endpoint_with_a_wrong_certificate_moves_the_answer() {
+    if !require("kdig") {
+        return;
+    }
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let right = std::sync::Arc::new(AtomicBool::new(true));
+    let (port, ca) = tls_server(right.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca).unwrap();
+    let server = Platdns::start(
+        &[],
+        &["--lb-min-interval", "1", "--monitor-ca", ca_file.to_str().unwrap()],
+    );
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let tls = json!({"resource_name": "web", "name": "tls", "mtype": "tcp", "description": "",
+        "props": {"interval": 1, "holdtime": 0, "timeout": 2, "port": port, "tls_enabled": true, "tls_sni": "good.test"}});
+    let (id, tok) = failover_lb_watched(server.http, op.trim(), tls, false);
+    // Trusted through the operator's CA, for the name asked: up.
+    wait_for_lb(server.dns, LB_WEB, std::time::Duration::from_secs(8));
+    right.store(false, Ordering::SeqCst);
+    let took = wait_for_lb(server.dns, LB_BACKUP, std::time::Duration::from_secs(8));
+    assert!(took.as_secs() <= 3, "interval 1 + holdtime 0 + 2 s: {took:?}");
+    let (_, why) = http(
+        server.http,
+        "GET",
+        &format!("/dpf/v1/lb_domains/{id}/explain?qtype=A"),
+        Some(&tok),
+        None,
+    );
+    assert_eq!(why["result"]["endpoints"][0]["reason"], "monitoring web: down", "{why}");
+    right.store(true, Ordering::SeqCst);
+    wait_for_lb(server.dns, LB_WEB, std::time::Duration::from_secs(8));
 }
