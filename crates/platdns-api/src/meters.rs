@@ -28,7 +28,7 @@ impl ServiceKind {
         }
     }
 
-    pub fn from_str(text: &str) -> Option<ServiceKind> {
+    pub fn from_text(text: &str) -> Option<ServiceKind> {
         match text {
             "zone" => Some(ServiceKind::Zone),
             "lb_domain" => Some(ServiceKind::LbDomain),

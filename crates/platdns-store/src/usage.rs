@@ -396,7 +396,7 @@ mod tests {
                 })
                 .await
                 .unwrap();
-            assert_eq!(store.active_restrictions().await.unwrap(), [r.clone()]);
+            assert_eq!(store.active_restrictions().await.unwrap(), std::slice::from_ref(&r));
             store.end_restriction(r.id, t("2026-11-25T00:10:00Z")).await.unwrap();
             assert!(store.active_restrictions().await.unwrap().is_empty());
             let all = store.restrictions(Some(c.id)).await.unwrap();
