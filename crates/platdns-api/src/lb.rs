@@ -465,6 +465,32 @@ fn flags_of(e: &platdns_steering::model::Endpoint) -> EndpointFlags {
     }
 }
 
+/// Every endpoint's Live and Ready as the store holds them (a follower
+/// node serves what the API's process derived; an endpoint not stored yet
+/// is down).
+pub(crate) async fn stored_states(
+    s: &AppState,
+    l: &LbDomain,
+    config: &LbConfig,
+) -> ApiResult<Vec<(String, EndpointState)>> {
+    let stored: std::collections::HashMap<String, (bool, bool)> = s
+        .store
+        .endpoint_states(l.id)
+        .await?
+        .into_iter()
+        .map(|(n, live, ready, _)| (n, (live, ready)))
+        .collect();
+    Ok(config
+        .sites
+        .iter()
+        .flat_map(|site| site.endpoints.iter())
+        .map(|e| {
+            let (live, ready) = stored.get(&e.resource_name).copied().unwrap_or((false, false));
+            (e.resource_name.clone(), EndpointState { live, ready })
+        })
+        .collect())
+}
+
 /// Every endpoint's Live and Ready now, keyed by resource name: the stored
 /// state carried forward through the state machine with the current
 /// settings and monitoring results, and stored again where it changed.

@@ -11,6 +11,7 @@ mod billing;
 mod common_configs;
 mod dpf;
 mod error;
+pub mod follow;
 pub mod health;
 mod json;
 mod labels;
@@ -25,6 +26,7 @@ mod query;
 mod records;
 mod routes;
 mod tsigs;
+pub mod usage;
 pub mod verify;
 
 pub use error::{ApiError, ApiResult};
@@ -72,6 +74,11 @@ pub struct AppState {
     pub notify: Arc<notify::Notifier>,
     /// Which meter slot counts which service (R2.1).
     pub meters: Arc<meters::MeterSlots>,
+    /// Usage and restriction settings (R4.1–R4.4).
+    pub usage: Arc<usage::Usage>,
+    /// This process only follows the store (`serve --role dns`): it serves
+    /// what the store holds and derives or writes no state of its own.
+    pub follower: bool,
     /// Largest request body accepted (an `atomic_changes` of a large zone is
     /// tens of MiB).
     pub max_body_bytes: usize,
@@ -83,6 +90,7 @@ fn dpf_routes() -> routes::Routes {
         .merge(records::routes())
         .merge(tsigs::routes())
         .merge(common_configs::routes())
+        .merge(usage::routes())
         .merge(labels::routes())
         .merge(lb::routes())
         .merge(lb_parts::routes())

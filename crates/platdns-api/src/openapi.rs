@@ -127,9 +127,11 @@ fn ours(v: Value) -> Value {
 /// router's, paths under `/dpf/v1`), every component they reference, and our
 /// extensions. Panics naming an operation the reference does not have.
 /// Operations that are ours alone (not in the DPF reference).
-const OURS: [&str; 5] = [
+const OURS: [&str; 7] = [
     "/openapi.json",
     "/lb_domains/{id}/explain",
+    "/contracts/{id}/qps/series",
+    "/contracts/{id}/restrictions",
     "/contracts/{id}/invoices",
     "/contracts/{id}/invoices/{month}",
     "/contracts/{id}/invoices/{month}/csv",
@@ -400,6 +402,80 @@ fn extend(doc: &mut Value) {
         item["get"]["x-platdns"] = json!(true);
         paths.insert(path.into(), item);
     }
+    let contract = json!({"name": "ContractId", "in": "path", "required": true, "schema": {"type": "string"}});
+    paths.insert(
+        "/contracts/{ContractId}/qps/series".into(),
+        json!({"get": ours(json!({
+            "tags": ["qps"],
+            "summary": "Queries per second or per minute of a contract or one of its services",
+            "description": "Counts summed over every DNS node (SPEC R2.1, R4.4): per second over the \
+                last hour, or per minute over the last 90 days; `queries` were answered, \
+                `restricted` were dropped, refused or truncated by a restriction. Seconds or \
+                minutes without queries are left out.",
+            "operationId": "getQpsSeries",
+            "parameters": [
+                contract,
+                {"name": "resolution", "in": "query", "required": false, "schema": {"type": "string", "enum": ["second", "minute"], "default": "second"}},
+                {"name": "service", "in": "query", "required": false, "description": "`zone:<ZoneId>` or `lb_domain:<LbDomainId>`; none: the whole contract", "schema": {"type": "string", "pattern": "^(zone|lb_domain):.+$"}},
+                {"name": "from", "in": "query", "required": false, "description": "Unix seconds, inclusive", "schema": {"type": "integer", "format": "int64"}},
+                {"name": "to", "in": "query", "required": false, "description": "Unix seconds, exclusive", "schema": {"type": "integer", "format": "int64"}}
+            ],
+            "responses": {
+                "200": {"description": "The series", "content": {"application/json": {"schema": {
+                    "type": "object",
+                    "required": ["request_id", "resolution", "results"],
+                    "properties": {
+                        "request_id": {"type": "string"},
+                        "resolution": {"type": "string", "enum": ["second", "minute"]},
+                        "results": {"type": "array", "items": {"type": "object",
+                            "required": ["time", "queries", "restricted"],
+                            "properties": {
+                                "time": {"type": "string", "format": "date-time"},
+                                "queries": {"type": "integer", "minimum": 0},
+                                "restricted": {"type": "integer", "minimum": 0}
+                            }}}
+                    }
+                }}}},
+                "400": error_response("A query parameter is not valid (DPF's error body)", error),
+                "401": error_response("No valid tenant token (DPF's error body)", error),
+                "404": error_response("No such contract or service for this tenant (DPF's error body)", error)
+            },
+        }))}),
+    );
+    paths.insert(
+        "/contracts/{ContractId}/restrictions".into(),
+        json!({"get": ours(json!({
+            "tags": ["qps"],
+            "summary": "The contract's QPS restrictions (SPEC R4.1–R4.3), newest first",
+            "operationId": "getRestrictions",
+            "parameters": [contract],
+            "responses": {
+                "200": {"description": "The restriction events", "content": {"application/json": {"schema": {
+                    "type": "object",
+                    "required": ["request_id", "results"],
+                    "properties": {
+                        "request_id": {"type": "string"},
+                        "results": {"type": "array", "items": {"type": "object",
+                            "required": ["id", "started_at", "ends_at", "ended_at", "measured_qps", "contract_qps", "window_seconds", "action", "freeze_changes", "in_force"],
+                            "properties": {
+                                "id": {"type": "integer"},
+                                "started_at": {"type": "string", "format": "date-time"},
+                                "ends_at": {"type": "string", "format": "date-time"},
+                                "ended_at": {"type": "string", "format": "date-time", "nullable": true},
+                                "measured_qps": {"type": "string", "description": "Queries per second over the window, to the thousandth"},
+                                "contract_qps": {"type": "integer"},
+                                "window_seconds": {"type": "integer"},
+                                "action": {"type": "string", "enum": ["drop", "refuse", "truncate", "none"]},
+                                "freeze_changes": {"type": "boolean"},
+                                "in_force": {"type": "boolean"}
+                            }}}
+                    }
+                }}}},
+                "401": error_response("No valid tenant token (DPF's error body)", error),
+                "404": error_response("No such contract for this tenant (DPF's error body)", error)
+            },
+        }))}),
+    );
     paths.insert(
         "/openapi.json".into(),
         json!({"get": ours(json!({

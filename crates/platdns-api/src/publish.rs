@@ -328,7 +328,11 @@ pub async fn publish_lb(s: &AppState, l: &platdns_store::LbDomain) -> Result<(),
         return Ok(());
     }
     let config: LbConfig = serde_json::from_str(&l.config).map_err(|_| ApiError::internal())?;
-    let states = crate::lb::current_states(s, l, &config).await?;
+    let states = if s.follower {
+        crate::lb::stored_states(s, l, &config).await?
+    } else {
+        crate::lb::current_states(s, l, &config).await?
+    };
     let rule = (!l.rule_resource_name.is_empty()).then_some(l.rule_resource_name.as_str());
     let answer = LbAnswer {
         steering: Steering::compile(&config, rule, s.zone_defaults.lb_ttl),

@@ -11,6 +11,8 @@
 //! - [`termination_date`], for R5.2.
 //! - [`Eligibility`]: R3.1, a zone served only once consent is proven.
 
+pub mod usage;
+
 use jiff::civil::Date;
 use std::fmt;
 

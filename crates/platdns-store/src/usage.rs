@@ -167,6 +167,51 @@ impl Store {
             .collect()
     }
 
+    /// How many nodes counted a contract's queries in seconds `[from, to)`.
+    pub async fn usage_nodes(&self, contract_id: i64, from: i64, to: i64) -> Result<i64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT node) FROM usage_seconds WHERE contract_id = $1 AND second >= $2 AND second < $3",
+        )
+        .bind(contract_id)
+        .bind(from)
+        .bind(to)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(n)
+    }
+
+    /// Sets (or with `None` removes) a contract's restriction policy
+    /// override: `Some(None)` means "never restricted".
+    pub async fn set_restriction_override(&self, contract_id: i64, policy: Option<Option<&str>>) -> Result<()> {
+        match policy {
+            None => {
+                sqlx::query("DELETE FROM restriction_overrides WHERE contract_id = $1")
+                    .bind(contract_id)
+                    .execute(self.pool())
+                    .await?;
+            }
+            Some(p) => {
+                sqlx::query(
+                    "INSERT INTO restriction_overrides (contract_id, policy) VALUES ($1, $2) \
+                     ON CONFLICT (contract_id) DO UPDATE SET policy = excluded.policy",
+                )
+                .bind(contract_id)
+                .bind(p)
+                .execute(self.pool())
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every override: (contract, policy JSON or `None` for "never").
+    pub async fn restriction_overrides(&self) -> Result<Vec<(i64, Option<String>)>> {
+        let rows = sqlx::query("SELECT contract_id, policy FROM restriction_overrides ORDER BY contract_id")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
     /// Rolls the seconds of minutes before `before` (unix minute) up into
     /// minutes, then deletes seconds older than `keep_from` (unix second).
     /// Idempotent: a minute rolled up again is replaced by the same sums.
@@ -230,6 +275,30 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+            .collect()
+    }
+
+    /// Per-minute counts of every service of a contract derived from the
+    /// seconds in `[from, to)` (unix seconds): (kind, service id, minute,
+    /// answered), for minutes not rolled up yet.
+    pub async fn usage_second_minutes_by_service(
+        &self,
+        contract_id: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(String, i64, i64, i64)>> {
+        let rows = sqlx::query(
+            "SELECT service_kind, service_id, second / 60, CAST(SUM(answered) AS BIGINT) FROM usage_seconds \
+             WHERE contract_id = $1 AND second >= $2 AND second < $3 \
+             GROUP BY service_kind, service_id, second / 60 ORDER BY 1, 2, 3",
+        )
+        .bind(contract_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, sum(r, 3)?)))
             .collect()
     }
 

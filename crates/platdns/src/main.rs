@@ -2,6 +2,7 @@
 //! DNS node over zone files; `zone check` and `zone print` work on files.
 
 mod books_cli;
+mod metering;
 mod operator_cli;
 mod prober;
 mod zones;
@@ -110,10 +111,12 @@ struct ServeArgs {
     /// Do not run the health monitor in this process.
     #[arg(long)]
     no_monitor: bool,
-    /// What this process does: `all` (DNS node, API and health monitor), or
-    /// `monitor` (only health probes, writing to the store, for a monitor
-    /// at another location).
-    #[arg(long, default_value = "all", value_parser = ["all", "monitor"])]
+    /// What this process does: `all` (DNS node, API and health monitor);
+    /// `dns` (a DNS node following the store, with `/healthz` and `/metrics`
+    /// on the HTTP port: several DNS nodes on one store); or `monitor` (only
+    /// health probes, writing to the store, for a monitor at another
+    /// location).
+    #[arg(long, default_value = "all", value_parser = ["all", "monitor", "dns"])]
     role: String,
     /// This health monitor's location tag: `jp`, `us`, or `any` (serves
     /// every monitoring, whatever its `location`).
@@ -129,6 +132,25 @@ struct ServeArgs {
     /// with fewer, results freeze at the last known and an alert is raised.
     #[arg(long, default_value_t = 1)]
     monitor_quorum: usize,
+    /// Usage meter slots of the DNS node: how many zones and LB domains it
+    /// meters separately (R2.1); services beyond are answered, not metered.
+    #[arg(long, default_value_t = 65_536)]
+    meter_slots: usize,
+    /// This DNS node's name in the usage figures (default: host name and
+    /// DNS port).
+    #[arg(long)]
+    node_name: Option<String>,
+    /// How a month's QPS is derived from per-minute averages (R4.4).
+    #[arg(long, default_value = "max", value_parser = ["max", "p95"])]
+    monthly_qps: String,
+    /// Restriction policy of Basic contracts (R4.1): `off`, or comma-separated
+    /// `window=SECONDS,threshold=PERCENT,period=SECONDS,action=drop|refuse|truncate|none,freeze=true|false`
+    /// (omitted keys keep the defaults: 60, 100, 600, drop, false).
+    #[arg(long, default_value = "")]
+    restrict_basic: String,
+    /// Restriction policy of Premium contracts, as `--restrict-basic`.
+    #[arg(long, default_value = "")]
+    restrict_premium: String,
     /// PEM file of CA certificates that TLS and HTTPS checks trust besides
     /// the public (webpki) roots: an operator's private CA.
     #[arg(long)]
@@ -295,9 +317,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         udp_workers: args.udp_workers,
         udp_batch: args.udp_batch as usize,
         max_udp_size: args.max_udp_size,
-        // main's committed main.rs predates metering (R2.1); its own
-        // change sets this from a flag.
-        meter_slots: 0,
         tcp: TcpConfig {
             idle_timeout: Duration::from_secs(args.tcp_idle_timeout),
             ..TcpConfig::default()
@@ -306,6 +325,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             id: identity,
             version: Some(format!("platdns {}", env!("CARGO_PKG_VERSION"))),
         },
+        meter_slots: args.meter_slots,
     };
     let node = Arc::new(
         DnsNode::start(config, catalog.clone())
@@ -313,20 +333,31 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .with_context(|| format!("binding DNS on {}", args.dns_listen))?,
     );
     let store = connect_store(&args).await?;
-    let token_path = operator_token(&store, &args).await?;
-    let state = app_state(&args, store, served.clone())?;
+    let follower = args.role == "dns";
+    let token_path = if follower {
+        None
+    } else {
+        Some(operator_token(&store, &args).await?)
+    };
+    let mut state = app_state(&args, store, served.clone())?;
+    state.follower = follower;
     let from_store = platdns_api::publish_all(&state)
         .await
         .map_err(|e| anyhow::anyhow!(e.message))?;
-    if !args.no_monitor {
+    if follower {
+        tokio::spawn(platdns_api::follow::run(state.clone()));
+    }
+    if !args.no_monitor && !follower {
         // Health probes of LB domains (issue 5), inside `serve` by default.
         platdns_api::health::start_probing(&state)
             .await
             .map_err(|e| anyhow::anyhow!(e.message))?;
     }
-    platdns_api::notify::start(&state);
-    platdns_api::health::start_combining(&state);
-    {
+    if !follower {
+        platdns_api::notify::start(&state);
+        platdns_api::health::start_combining(&state);
+    }
+    if !follower {
         // Hourly: drop operation logs past the retention period.
         let (store, days) = (state.store.clone(), args.log_retention_days);
         tokio::spawn(async move {
@@ -369,7 +400,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     prober::start(&args.prober, &state, node.local_addr, catalog.clone(), hostname());
     tracing::info!(zones = from_store, "zones from the store");
-    let api = platdns_api::router(state);
+    metering::spawn(state.clone(), node.clone(), !follower);
+    let metrics_state = state.clone();
+    let api = if follower {
+        axum::Router::new()
+    } else {
+        platdns_api::router(state)
+    };
     let http = tokio::net::TcpListener::bind(args.api_listen)
         .await
         .with_context(|| format!("binding HTTP on {}", args.api_listen))?;
@@ -387,11 +424,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             args.data_dir.display(),
             catalog.load().len()
         );
-        let _ = writeln!(out, "platdns operator token in {}", token_path.display());
+        if let Some(path) = &token_path {
+            let _ = writeln!(out, "platdns operator token in {}", path.display());
+        }
         let _ = out.flush();
     }
     tracing::info!(dns = %node.local_addr, http = %api_addr, "started");
-    tokio::spawn(http_server(http, node.clone(), api));
+    tokio::spawn(http_server(http, node.clone(), metrics_state, api));
 
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -545,8 +584,20 @@ fn app_state(
 ) -> anyhow::Result<platdns_api::AppState> {
     Ok(platdns_api::AppState {
         zone_locks: Default::default(),
-        // See `meter_slots` in `serve`: main's own change wires metering.
-        meters: Default::default(),
+        meters: Arc::new(platdns_api::meters::MeterSlots::new(args.meter_slots)),
+        usage: Arc::new(platdns_api::usage::Usage::new(platdns_api::usage::UsageSettings {
+            node: args
+                .node_name
+                .clone()
+                .unwrap_or_else(|| format!("{}-{}", hostname(), args.dns_listen.port())),
+            monthly: if args.monthly_qps == "p95" {
+                platdns_contract::usage::MonthlyMethod::P95
+            } else {
+                platdns_contract::usage::MonthlyMethod::Max
+            },
+            basic: restriction_policy(&args.restrict_basic).context("--restrict-basic")?,
+            premium: restriction_policy(&args.restrict_premium).context("--restrict-premium")?,
+        })),
         health: Arc::new(platdns_api::health::HealthMonitor::new(
             platdns_api::health::MonitorSettings {
                 location: args.location.clone(),
@@ -593,6 +644,7 @@ fn app_state(
         time_zone: operator_time_zone(&args.time_zone)?,
         verify_resolver: args.verify_resolver,
         max_body_bytes: args.max_request_bytes,
+        follower: false,
     })
 }
 
@@ -627,6 +679,37 @@ async fn monitor_only(args: ServeArgs) -> anyhow::Result<()> {
         _ = tokio::signal::ctrl_c() => {}
     }
     Ok(())
+}
+
+/// A restriction policy from its flag: `off`, or `key=value` pairs over
+/// the defaults.
+fn restriction_policy(spec: &str) -> anyhow::Result<Option<platdns_contract::usage::RestrictionPolicy>> {
+    use platdns_contract::usage::{RestrictAction, RestrictionPolicy};
+    if spec.trim() == "off" {
+        return Ok(None);
+    }
+    let mut p = RestrictionPolicy::default();
+    for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("{pair}: key=value expected"))?;
+        let number = || {
+            v.parse::<u32>()
+                .with_context(|| format!("{k}: a number expected, not {v}"))
+        };
+        match k {
+            "window" => p.window_secs = number()?.max(1),
+            "threshold" => p.threshold_percent = number()?,
+            "period" => p.period_secs = number()?.max(1),
+            "action" => {
+                p.action = RestrictAction::from_text(v)
+                    .ok_or_else(|| anyhow::anyhow!("action: drop, refuse, truncate or none, not {v}"))?
+            }
+            "freeze" => p.freeze_changes = v.parse().with_context(|| format!("freeze: true or false, not {v}"))?,
+            _ => anyhow::bail!("{k}: window, threshold, period, action or freeze"),
+        }
+    }
+    Ok(Some(p))
 }
 
 async fn connect_store(args: &ServeArgs) -> anyhow::Result<platdns_store::Store> {
@@ -670,14 +753,23 @@ async fn operator_token(store: &platdns_store::Store, args: &ServeArgs) -> anyho
     Ok(path)
 }
 
-async fn http_server(listener: tokio::net::TcpListener, node: Arc<DnsNode>, api: axum::Router) {
+async fn http_server(
+    listener: tokio::net::TcpListener,
+    node: Arc<DnsNode>,
+    state: platdns_api::AppState,
+    api: axum::Router,
+) {
     use axum::routing::get;
     let metrics_node = node.clone();
     let app = api.route("/healthz", get(|| async { "ok\n" })).route(
         "/metrics",
         get(move || {
-            let node = metrics_node.clone();
-            async move { metrics_text(&node) }
+            let (node, state) = (metrics_node.clone(), state.clone());
+            async move {
+                let mut text = metrics_text(&node);
+                metering::metrics(&state, &node, &mut text);
+                text
+            }
         }),
     );
     let _ = axum::serve(listener, app).await;

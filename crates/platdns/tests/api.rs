@@ -8,49 +8,6 @@ use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 
-/// One HTTP/1.1 request with `Connection: close`; returns (status, JSON body).
-fn http(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, Value) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    let body = body.unwrap_or("");
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: test\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    let status: u16 = resp.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let (head, payload) = resp.split_once("\r\n\r\n").unwrap();
-    let payload = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-        dechunk(payload)
-    } else {
-        payload.to_string()
-    };
-    let v = if payload.trim().is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&payload).unwrap_or(Value::String(payload))
-    };
-    (status, v)
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((len, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(len.trim(), 16).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = &rest[n + 2..];
-    }
-    out
-}
-
 fn assert_dpf_error(v: &Value, attribute: &str) {
     assert_eq!(v["request_id"].as_str().map(str::len), Some(32), "{v}");
     assert!(v["error_type"].is_string() && v["error_message"].is_string(), "{v}");
@@ -325,45 +282,6 @@ fn operator_sets_up_tenants_and_tenants_are_isolated() {
         .0,
         404
     );
-}
-
-/// Sets up account, contract, approved zone and a write token; returns
-/// (zone id, token).
-fn tenant_with_zone(api: SocketAddr, op: &str, account: &str, zone: &str) -> (String, String) {
-    let (_, a) = http(
-        api,
-        "POST",
-        "/operator/v1/accounts",
-        Some(op),
-        Some(&json!({"name": account}).to_string()),
-    );
-    let acct = a["result"]["id"].as_i64().unwrap();
-    let (_, c) = http(
-        api,
-        "POST",
-        "/operator/v1/contracts",
-        Some(op),
-        Some(&json!({"account_id": acct, "plan": "basic"}).to_string()),
-    );
-    let cid = c["result"]["id"].as_str().unwrap().to_string();
-    let (_, z) = http(
-        api,
-        "POST",
-        "/operator/v1/zones",
-        Some(op),
-        Some(&json!({"contract_id": cid, "name": zone, "approve": "test"}).to_string()),
-    );
-    let (_, tok) = http(
-        api,
-        "POST",
-        "/operator/v1/tokens",
-        Some(op),
-        Some(&json!({"account_id": acct, "scopes": ["read", "write"]}).to_string()),
-    );
-    (
-        z["result"]["id"].as_str().unwrap().to_string(),
-        tok["result"]["token"].as_str().unwrap().to_string(),
-    )
 }
 
 #[test]

@@ -38,3 +38,9 @@ CREATE TABLE restrictions (
     freeze_changes BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX restrictions_contract ON restrictions(contract_id, started_at);
+-- The operator's restriction policy for one contract, overriding its
+-- plan's (JSON of platdns_contract::usage::RestrictionPolicy; NULL: none).
+CREATE TABLE restriction_overrides (
+    contract_id BIGINT PRIMARY KEY REFERENCES contracts(id),
+    policy      TEXT
+);

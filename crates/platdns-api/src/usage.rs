@@ -1,0 +1,498 @@
+//! Contract QPS in use (issue 6; SPEC R2.1, R4.1–R4.4), the control side:
+//!
+//! - [`record_second`]: a DNS node's per-slot counts of one second become
+//!   usage rows of its contracts' services (every node writes its own; a
+//!   contract's figure is the sum over nodes).
+//! - [`decide`]: once a second, every contract's queries over the policy's
+//!   window against its contract QPS (`platdns_contract::usage::decide`);
+//!   a restriction is an event in the store and in the contract's log.
+//! - [`apply`]: once a second on every DNS node, the restrictions in force
+//!   set on the node's meter slots, so a decision reaches every node within
+//!   two seconds.
+//! - [`roll_up`]: seconds into minutes (seconds kept an hour, minutes 90
+//!   days).
+//! - The DPF `GET /contracts/{id}/qps/histories` (12 months per service and
+//!   the contract), and our series and restriction lists.
+
+use crate::auth::Tenant;
+use crate::dpf::find_contract;
+use crate::meters::{Service, ServiceKind};
+use crate::routes::Routes;
+use crate::{json, ApiError, ApiResult, AppState};
+use axum::extract::{Path, RawQuery, State};
+use axum::Json;
+use platdns_contract::usage::{self as rules, Decision, MonthlyMethod, RestrictAction, RestrictionPolicy};
+use platdns_contract::{ContractQps, Plan, Qps};
+use platdns_dataplane::meter::{Action, Restrictions};
+use platdns_store::{Restriction, UsageOf, UsageRow};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+/// Operator settings of usage and restriction.
+#[derive(Debug, Clone)]
+pub struct UsageSettings {
+    /// This process's name among the DNS nodes (its usage rows).
+    pub node: String,
+    /// How a month's QPS is derived (R4.4).
+    pub monthly: MonthlyMethod,
+    /// The restriction policy of each plan (R4.1); `None` turns restriction
+    /// off for the plan.
+    pub basic: Option<RestrictionPolicy>,
+    pub premium: Option<RestrictionPolicy>,
+}
+
+impl Default for UsageSettings {
+    fn default() -> Self {
+        UsageSettings {
+            node: format!("node-{}", std::process::id()),
+            monthly: MonthlyMethod::default(),
+            basic: Some(RestrictionPolicy::default()),
+            premium: Some(RestrictionPolicy::default()),
+        }
+    }
+}
+
+impl UsageSettings {
+    /// The plan's policy, unless the operator set one for the contract.
+    pub fn policy(
+        &self,
+        contract_id: i64,
+        plan: Plan,
+        overrides: &HashMap<i64, Option<RestrictionPolicy>>,
+    ) -> Option<RestrictionPolicy> {
+        if let Some(p) = overrides.get(&contract_id) {
+            return *p;
+        }
+        match plan {
+            Plan::Basic => self.basic,
+            Plan::Premium => self.premium,
+        }
+    }
+}
+
+/// The operator's per-contract policies (R4.1: "overridable per contract").
+pub async fn overrides(s: &AppState) -> Result<HashMap<i64, Option<RestrictionPolicy>>, ApiError> {
+    let mut out = HashMap::new();
+    for (contract_id, text) in s.store.restriction_overrides().await? {
+        let policy = match text {
+            None => None,
+            Some(t) => match serde_json::from_str(&t) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    tracing::error!(contract_id, error = %e, "stored restriction policy does not parse; plan's applies");
+                    continue;
+                }
+            },
+        };
+        out.insert(contract_id, policy);
+    }
+    Ok(out)
+}
+
+/// The settings and what the node last applied.
+#[derive(Default)]
+pub struct Usage {
+    pub settings: UsageSettings,
+    /// Slots this node restricts now (to lift them when restrictions end).
+    applied: Mutex<Vec<u32>>,
+}
+
+impl Usage {
+    pub fn new(settings: UsageSettings) -> Usage {
+        Usage {
+            settings,
+            applied: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+/// Writes one second of a node's counts: `(slot, answered, restricted)`
+/// for the slots that counted anything.
+pub async fn record_second(s: &AppState, second: i64, counts: &[(u32, u64, u64)]) -> Result<(), ApiError> {
+    let rows: Vec<UsageRow> = counts
+        .iter()
+        .filter_map(|&(slot, answered, restricted)| {
+            let svc = s.meters.service(slot)?;
+            Some(UsageRow {
+                contract_id: svc.contract_id,
+                service_kind: svc.kind.as_str().into(),
+                service_id: svc.id,
+                answered: answered as i64,
+                restricted: restricted as i64,
+            })
+        })
+        .collect();
+    s.store.record_usage(&s.usage.settings.node, second, &rows).await?;
+    Ok(())
+}
+
+fn contract_qps(s: &AppState, c: &platdns_store::Contract) -> Qps {
+    ContractQps::new(c.plan, c.extra_qps, &s.terms)
+        .map(|q| q.total(&s.terms))
+        .unwrap_or_else(|_| s.terms.standard(c.plan))
+}
+
+/// One restriction round at `now` (unix seconds): starts and ends
+/// restrictions. Returns how many changed.
+pub async fn decide(s: &AppState, now: i64) -> Result<usize, ApiError> {
+    let active: HashMap<i64, Restriction> = s
+        .store
+        .active_restrictions()
+        .await?
+        .into_iter()
+        .map(|r| (r.contract_id, r))
+        .collect();
+    let overrides = overrides(s).await?;
+    let mut windows: HashMap<u32, HashMap<i64, u64>> = HashMap::new();
+    let mut changed = 0;
+    let contracts = s.store.list_contracts(None).await?;
+    for c in &contracts {
+        let Some(policy) = s.usage.settings.policy(c.id, c.plan, &overrides) else {
+            if let Some(r) = active.get(&c.id) {
+                end(s, r, now).await?;
+                changed += 1;
+            }
+            continue;
+        };
+        let by_contract = match windows.get(&policy.window_secs) {
+            Some(w) => w,
+            None => {
+                let w = policy.window_secs;
+                let sums = s.store.usage_by_contract(now - i64::from(w), now).await?;
+                let map = sums.into_iter().map(|(id, a, r)| (id, (a + r).max(0) as u64)).collect();
+                windows.entry(policy.window_secs).or_insert(map)
+            }
+        };
+        let queries = by_contract.get(&c.id).copied().unwrap_or(0);
+        let limit = contract_qps(s, c);
+        let until = active.get(&c.id).map(|r| r.ends_at.as_second());
+        match rules::decide(queries, limit, &policy, until, now) {
+            Decision::Keep => {}
+            Decision::End => {
+                if let Some(r) = active.get(&c.id) {
+                    end(s, r, now).await?;
+                    changed += 1;
+                }
+            }
+            Decision::Start { measured_mqps, ends_at } => {
+                let at = |t: i64| jiff::Timestamp::from_second(t).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+                let r = s
+                    .store
+                    .start_restriction(&Restriction {
+                        id: 0,
+                        contract_id: c.id,
+                        started_at: at(now),
+                        ends_at: at(ends_at),
+                        ended_at: None,
+                        measured_mqps: measured_mqps as i64,
+                        limit_qps: i64::from(limit.0),
+                        window_secs: i64::from(policy.window_secs),
+                        action: policy.action.as_str().into(),
+                        freeze: policy.freeze_changes,
+                    })
+                    .await?;
+                tracing::warn!(
+                    contract = %c.public_id,
+                    measured_qps = measured_mqps as f64 / 1000.0,
+                    contract_qps = limit.0,
+                    action = %r.action,
+                    "contract restricted (R4.1)"
+                );
+                log(s, c.id, "qps_restriction_started", &describe(&r), at(now)).await?;
+                changed += 1;
+            }
+        }
+    }
+    Ok(changed)
+}
+
+async fn end(s: &AppState, r: &Restriction, now: i64) -> Result<(), ApiError> {
+    let at = jiff::Timestamp::from_second(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    s.store.end_restriction(r.id, at).await?;
+    tracing::info!(contract_id = r.contract_id, "contract restriction ended");
+    log(s, r.contract_id, "qps_restriction_ended", &describe(r), at).await
+}
+
+/// The log target of a restriction: its cause in figures.
+fn describe(r: &Restriction) -> String {
+    format!(
+        "measured {}.{:03} qps over {} s > contract {} qps; {} until {}",
+        r.measured_mqps / 1000,
+        r.measured_mqps % 1000,
+        r.window_secs,
+        r.limit_qps,
+        r.action,
+        r.ends_at
+    )
+}
+
+/// R4.3: a restriction in the contract's log (our operations, beside DPF's).
+async fn log(
+    s: &AppState,
+    contract_id: i64,
+    operation: &str,
+    target: &str,
+    at: jiff::Timestamp,
+) -> Result<(), ApiError> {
+    s.store
+        .log_operation(
+            contract_id,
+            None,
+            None,
+            "service",
+            None,
+            operation,
+            target,
+            &platdns_store::new_request_id(),
+            "success",
+            at,
+        )
+        .await?;
+    Ok(())
+}
+
+/// Sets the restrictions in force on this node's slots and lifts the
+/// others. A restricted contract's limit is shared by the nodes that
+/// counted its queries in the last ten seconds.
+pub async fn apply(s: &AppState, restrictions: &Restrictions, now: i64) -> Result<usize, ApiError> {
+    let active = s.store.active_restrictions().await?;
+    let mut set = Vec::new();
+    for r in &active {
+        let action = match RestrictAction::from_text(&r.action) {
+            Some(RestrictAction::Drop) => Action::Drop,
+            Some(RestrictAction::Refuse) => Action::Refuse,
+            Some(RestrictAction::Truncate) => Action::Truncate,
+            Some(RestrictAction::None) | None => continue,
+        };
+        let nodes = s.store.usage_nodes(r.contract_id, now - 10, now).await?.max(1);
+        let limit = rules::per_node_limit(Qps(r.limit_qps.max(0) as u32), nodes as u32);
+        for (slot, svc) in s.meters.all() {
+            if svc.contract_id == r.contract_id {
+                restrictions.set(slot, Some((action, limit)));
+                set.push(slot);
+            }
+        }
+    }
+    let mut applied = s.usage.applied.lock().expect("not poisoned");
+    for slot in applied.iter() {
+        if !set.contains(slot) {
+            restrictions.set(*slot, None);
+        }
+    }
+    let n = set.len();
+    *applied = set;
+    Ok(n)
+}
+
+/// Whether configuration changes of a contract are frozen by a restriction
+/// in force (R4.2, where the policy says so).
+pub async fn frozen(s: &AppState, contract_id: i64) -> Result<bool, ApiError> {
+    Ok(s.store
+        .active_restrictions()
+        .await?
+        .iter()
+        .any(|r| r.contract_id == contract_id && r.freeze))
+}
+
+/// Rolls complete minutes up (keeping the last hour of seconds) and drops
+/// minutes past 90 days.
+pub async fn roll_up(s: &AppState, now: i64) -> Result<(), ApiError> {
+    // A minute is complete a few seconds after it ends (late node writes).
+    let done = (now - 5) / 60;
+    s.store.roll_up_usage(done, now - 3600).await?;
+    s.store.purge_usage_minutes(done - 90 * 24 * 60).await?;
+    Ok(())
+}
+
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .get("/contracts/{id}/qps/histories", histories)
+        .get("/contracts/{id}/qps/series", series)
+        .get("/contracts/{id}/restrictions", restrictions_of)
+}
+
+/// The first minute (unix minutes) of each of the 12 months ending with
+/// this one, in the operator's time zone, and the end of the last.
+fn months(s: &AppState) -> Vec<(String, i64, i64)> {
+    let now = s.clock.now().to_zoned(s.time_zone.clone());
+    let first = now.date().first_of_month();
+    let mut out = Vec::new();
+    for back in (0..12).rev() {
+        let start = first.checked_sub(jiff::Span::new().months(back)).unwrap_or(first);
+        let end = start.checked_add(jiff::Span::new().months(1)).unwrap_or(start);
+        let minute = |d: jiff::civil::Date| {
+            d.to_zoned(s.time_zone.clone())
+                .map(|z| z.timestamp().as_second() / 60)
+                .unwrap_or(0)
+        };
+        out.push((start.strftime("%Y-%m").to_string(), minute(start), minute(end)));
+    }
+    out
+}
+
+/// DPF `GET /contracts/{id}/qps/histories`: for the contract (`name`
+/// null) and each of its zones and LB domains, 12 months of QPS, this one
+/// last, by the operator's monthly method over per-minute averages.
+async fn histories(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let c = find_contract(&s, &t, &id).await?;
+    let months = months(&s);
+    let (from, to) = (months[0].1, months[11].2);
+    let now_minute = s.clock.now().as_second() / 60;
+    // Minutes still held whole as seconds (the last hour) come from the
+    // seconds, so this month's figure is current; older ones from the
+    // rolled-up minutes.
+    let recent = (s.clock.now().as_second() - 3600) / 60 + 1;
+    let mut series = s.store.usage_minutes_by_service(c.id, from, recent.min(to)).await?;
+    series.extend(
+        s.store
+            .usage_second_minutes_by_service(c.id, recent * 60, to * 60)
+            .await?,
+    );
+    // (kind, id) → minute → count; and the contract's per-minute totals.
+    let mut by_service: BTreeMap<(String, i64), BTreeMap<i64, u64>> = BTreeMap::new();
+    let mut total: BTreeMap<i64, u64> = BTreeMap::new();
+    for (kind, sid, minute, answered) in series {
+        let n = answered.max(0) as u64;
+        *by_service.entry((kind, sid)).or_default().entry(minute).or_default() += n;
+        *total.entry(minute).or_default() += n;
+    }
+    let method = s.usage.settings.monthly;
+    let values = |minutes: &BTreeMap<i64, u64>| -> Vec<Value> {
+        months
+            .iter()
+            .map(|(month, start, end)| {
+                let counts: Vec<u64> = minutes.range(*start..*end).map(|(_, n)| *n).collect();
+                let elapsed = (now_minute.min(*end) - start).max(0) as usize;
+                json!({"month": month, "qps": rules::monthly_qps(&counts, elapsed, method)})
+            })
+            .collect()
+    };
+    let mut results = vec![json!({"name": null, "service_code": c.service_code, "values": values(&total)})];
+    let empty = BTreeMap::new();
+    for z in s.store.list_zones(None, Some(c.id)).await? {
+        let minutes = by_service.get(&("zone".to_string(), z.id)).unwrap_or(&empty);
+        results
+            .push(json!({"name": format!("{}.", z.name), "service_code": z.service_code, "values": values(minutes)}));
+    }
+    for l in s.store.list_lb_domains(None, Some(c.id)).await? {
+        let minutes = by_service.get(&("lb_domain".to_string(), l.id)).unwrap_or(&empty);
+        results.push(json!({"name": l.name, "service_code": l.service_code, "values": values(minutes)}));
+    }
+    Ok(Json(json::results(results)))
+}
+
+/// Our `GET /contracts/{id}/qps/series?resolution=second|minute&service=zone:<id>|lb_domain:<id>&from=&to=`:
+/// per-second (the last hour) or per-minute (90 days) counts of the
+/// contract or one of its services, summed over DNS nodes.
+async fn series(
+    State(s): State<AppState>,
+    t: Tenant,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let c = find_contract(&s, &t, &id).await?;
+    let now = s.clock.now().as_second();
+    let mut resolution = "second".to_string();
+    let mut service: Option<(ServiceKind, String)> = None;
+    let (mut from, mut to) = (None, None);
+    for pair in q.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        match k {
+            "resolution" if v == "second" || v == "minute" => resolution = v.into(),
+            "resolution" => return Err(ApiError::bad_request("invalid", "resolution", "second or minute")),
+            "service" => {
+                let (kind, sid) = v
+                    .split_once(':')
+                    .and_then(|(k, id)| Some((ServiceKind::from_text(k)?, id.to_string())))
+                    .ok_or_else(|| ApiError::bad_request("invalid", "service", "zone:<id> or lb_domain:<id>"))?;
+                service = Some((kind, sid));
+            }
+            "from" | "to" => {
+                let t: i64 = v
+                    .parse()
+                    .map_err(|_| ApiError::bad_request("invalid", k, "unix seconds"))?;
+                if k == "from" {
+                    from = Some(t)
+                } else {
+                    to = Some(t)
+                }
+            }
+            _ => return Err(ApiError::bad_request("invalid", k, "unknown query parameter")),
+        }
+    }
+    let sid;
+    let of = match &service {
+        None => UsageOf::Contract(c.id),
+        Some((kind, public_id)) => {
+            sid = match kind {
+                ServiceKind::Zone => {
+                    let z = crate::dpf::find_zone(&s, &t, public_id).await?;
+                    (z.contract_id == c.id).then_some(z.id)
+                }
+                ServiceKind::LbDomain => {
+                    let l = crate::lb::find_lb(&s, &t, public_id).await?;
+                    (l.contract_id == c.id).then_some(l.id)
+                }
+            }
+            .ok_or_else(ApiError::not_found)?;
+            UsageOf::Service(kind.as_str(), sid)
+        }
+    };
+    let points = if resolution == "second" {
+        let to = to.unwrap_or(now);
+        let from = from.unwrap_or(to - 3600).max(now - 3600);
+        s.store.usage_seconds(of, from, to).await?
+    } else {
+        let to = to.unwrap_or(now) / 60;
+        let from = from
+            .map(|f| f / 60)
+            .unwrap_or(to - 24 * 60)
+            .max(now / 60 - 90 * 24 * 60);
+        s.store.usage_minutes(of, from, to).await?
+    };
+    let results: Vec<Value> = points
+        .iter()
+        .map(|p| {
+            let at = if resolution == "second" { p.at } else { p.at * 60 };
+            json!({
+                "time": jiff::Timestamp::from_second(at).map(|t| t.to_string()).unwrap_or_default(),
+                "queries": p.answered,
+                "restricted": p.restricted,
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "request_id": platdns_store::new_request_id(),
+        "resolution": resolution,
+        "results": results,
+    })))
+}
+
+pub(crate) fn restriction_json(r: &Restriction) -> Value {
+    json!({
+        "id": r.id,
+        "started_at": r.started_at.to_string(),
+        "ends_at": r.ends_at.to_string(),
+        "ended_at": r.ended_at.map(|t| t.to_string()),
+        "measured_qps": format!("{}.{:03}", r.measured_mqps / 1000, r.measured_mqps % 1000),
+        "contract_qps": r.limit_qps,
+        "window_seconds": r.window_secs,
+        "action": r.action,
+        "freeze_changes": r.freeze,
+        "in_force": r.ended_at.is_none(),
+    })
+}
+
+/// Our `GET /contracts/{id}/restrictions`: the contract's restriction
+/// events (R4.3), newest first.
+async fn restrictions_of(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let c = find_contract(&s, &t, &id).await?;
+    let all = s.store.restrictions(Some(c.id)).await?;
+    Ok(Json(json::results(all.iter().map(restriction_json).collect())))
+}
+
+/// The meter slots of a contract's services on this node (for `/metrics`).
+pub fn slots_of(s: &AppState) -> Vec<(u32, Service)> {
+    s.meters.all()
+}

@@ -1,0 +1,298 @@
+//! Contract usage end to end (issue 6): queries counted per contract and
+//! service, a flood restricted at the contract QPS while another tenant's
+//! queries all get their answers, restriction events over HTTP, the usage
+//! series and `/metrics`; with `dnsperf` as the load.
+
+mod common;
+use common::*;
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::process::Command;
+
+/// A tenant with zone `zone` holding `www A 192.0.2.1`, committed; returns
+/// (zone id, contract id, token).
+fn tenant(api: SocketAddr, op: &str, account: &str, zone: &str) -> (String, String, String) {
+    let (z, tok) = tenant_with_zone(api, op, account, zone);
+    let set = json!({"records": [
+        {"name": format!("www.{zone}."), "ttl": 60, "rrtype": "A", "rdata": [{"value": "192.0.2.1"}], "labels": {}, "description": ""},
+    ], "description": "load"});
+    let (st, e) = http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/zones/{z}/atomic_changes"),
+        Some(&tok),
+        Some(&set.to_string()),
+    );
+    assert_eq!(st, 202, "{e}");
+    let (_, c) = http(api, "GET", &format!("/dpf/v1/zones/{z}/contract"), Some(&tok), None);
+    (z, c["result"]["id"].as_str().unwrap().to_string(), tok)
+}
+
+/// What dnsperf reported.
+#[derive(Debug, Default)]
+struct Perf {
+    sent: u64,
+    completed: u64,
+    lost: u64,
+    noerror: u64,
+    refused: u64,
+}
+
+/// `dnsperf` at `qps` for `secs` seconds on one name.
+fn dnsperf(dns: SocketAddr, name: &str, qps: u32, secs: u32) -> Perf {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("queries");
+    std::fs::write(&input, format!("{name} A\n")).unwrap();
+    let out = Command::new("dnsperf")
+        .args(["-s", &dns.ip().to_string(), "-p", &dns.port().to_string()])
+        .args([
+            "-d",
+            input.to_str().unwrap(),
+            "-Q",
+            &qps.to_string(),
+            "-l",
+            &secs.to_string(),
+        ])
+        .args(["-c", "4", "-t", "2"])
+        .output()
+        .expect("dnsperf (apt-get install dnsperf)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let number = |label: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(label))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    let rcode = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix("Response codes:"))
+            .and_then(|codes| {
+                codes.split(',').find_map(|c| {
+                    let mut w = c.split_whitespace();
+                    (w.next() == Some(name)).then(|| w.next()?.parse().ok()).flatten()
+                })
+            })
+            .unwrap_or(0)
+    };
+    Perf {
+        sent: number("Queries sent:"),
+        completed: number("Queries completed:"),
+        lost: number("Queries lost:"),
+        noerror: rcode("NOERROR"),
+        refused: rcode("REFUSED"),
+    }
+}
+
+fn total(series: &Value, field: &str) -> i64 {
+    series["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[field].as_i64().unwrap())
+        .sum()
+}
+
+#[test]
+fn a_flood_is_restricted_at_the_contract_qps_and_the_other_tenant_loses_nothing() {
+    if !require("kdig") || !require("dnsperf") {
+        return;
+    }
+    // Basic contracts: 100 QPS. A 2 s window and REFUSED for the excess,
+    // so the test is short and dnsperf sees what was restricted.
+    let server = Platdns::start(&[], &["--restrict-basic", "window=2,period=30,action=refuse"]);
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let api = server.http;
+    let (_, a, tok_a) = tenant(api, op.trim(), "flood", "a.example");
+    let (zone_b, b, tok_b) = tenant(api, op.trim(), "quiet", "b.example");
+    assert_eq!(kdig(server.dns, &["www.b.example", "A"]).answer.len(), 1);
+    // B at half its contract QPS while A asks 10× its own.
+    let dns = server.dns;
+    let quiet = std::thread::spawn(move || dnsperf(dns, "www.b.example", 50, 12));
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let flood = dnsperf(dns, "www.a.example", 1000, 10);
+    let quiet = quiet.join().unwrap();
+    eprintln!("flood {flood:?}\nquiet {quiet:?}");
+    // B: every query answered, none restricted.
+    assert!(quiet.sent >= 500, "{quiet:?}");
+    assert_eq!(quiet.lost, 0, "{quiet:?}");
+    assert_eq!(quiet.completed, quiet.sent, "{quiet:?}");
+    assert_eq!(quiet.noerror, quiet.completed, "{quiet:?}");
+    // A: restricted; what got through is about its contract QPS.
+    assert!(flood.refused > flood.sent / 2, "most of 10× refused: {flood:?}");
+    assert!(flood.noerror >= 100, "{flood:?}");
+    // The restriction is an event over HTTP, with its cause.
+    let (st, r) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/contracts/{a}/restrictions"),
+        Some(&tok_a),
+        None,
+    );
+    assert_eq!(st, 200, "{r}");
+    let event = &r["results"][0];
+    assert_eq!(event["contract_qps"], 100, "{r}");
+    assert_eq!(event["action"], "refuse");
+    let measured: f64 = event["measured_qps"].as_str().unwrap().parse().unwrap();
+    assert!(measured > 100.0, "{r}");
+    let (_, none) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/contracts/{b}/restrictions"),
+        Some(&tok_b),
+        None,
+    );
+    assert_eq!(none["results"], json!([]), "B is never restricted");
+    // R1.2: A's token does not reach B's usage.
+    let (st, _) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/contracts/{b}/qps/series"),
+        Some(&tok_a),
+        None,
+    );
+    assert_eq!(st, 404);
+    // The per-second series: B's queries all counted, A's restricted ones
+    // counted apart (never lost from the books). The last second may still
+    // be on its way.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let (_, sb) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/contracts/{b}/qps/series"),
+        Some(&tok_b),
+        None,
+    );
+    assert_eq!(
+        total(&sb, "queries") as u64,
+        quiet.completed + 1,
+        "dnsperf's and kdig's: {sb}"
+    );
+    assert_eq!(total(&sb, "restricted"), 0);
+    let (_, sa) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/contracts/{a}/qps/series"),
+        Some(&tok_a),
+        None,
+    );
+    assert_eq!(total(&sa, "queries") as u64, flood.noerror, "{sa}");
+    assert_eq!(total(&sa, "restricted") as u64, flood.refused, "{sa}");
+    // One service's series is its zone's.
+    let (st, sz) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/contracts/{b}/qps/series?service=zone:{zone_b}"),
+        Some(&tok_b),
+        None,
+    );
+    assert_eq!(st, 200, "{sz}");
+    assert_eq!(total(&sz, "queries"), total(&sb, "queries"));
+    // DPF qps/histories: 12 months, this one last, by the default method
+    // (the highest per-minute average, rounded down): by hand from the
+    // per-second series, for the contract and for its zone.
+    let (st, h) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/contracts/{a}/qps/histories"),
+        Some(&tok_a),
+        None,
+    );
+    assert_eq!(st, 200, "{h}");
+    let mut per_minute: std::collections::BTreeMap<String, i64> = Default::default();
+    for p in sa["results"].as_array().unwrap() {
+        let minute = p["time"].as_str().unwrap()[..16].to_string();
+        *per_minute.entry(minute).or_default() += p["queries"].as_i64().unwrap();
+    }
+    let by_hand = per_minute.values().max().unwrap() / 60;
+    let rows = h["results"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "the contract and its one zone: {h}");
+    assert_eq!(rows[0]["name"], Value::Null);
+    assert_eq!(rows[1]["name"], "a.example.");
+    for row in rows {
+        let values = row["values"].as_array().unwrap();
+        assert_eq!(values.len(), 12);
+        assert_eq!(values[11]["qps"], by_hand, "{row}");
+        assert!(values[..11].iter().all(|v| v["qps"] == 0));
+        assert!(values[10]["month"].as_str().unwrap() < values[11]["month"].as_str().unwrap());
+    }
+    // The contract's log has it.
+    let (_, logs) = http(api, "GET", &format!("/dpf/v1/contracts/{a}/logs"), Some(&tok_a), None);
+    assert!(
+        logs["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["operation"] == "qps_restriction_started"),
+        "{logs}"
+    );
+    // /metrics counts per contract and service.
+    let (_, metrics) = http(api, "GET", "/metrics", None, None);
+    let metrics = metrics.as_str().unwrap_or_default().to_string();
+    assert!(metrics.contains("platdns_contract_queries_total{"), "{metrics}");
+    assert!(metrics.contains("platdns_contract_restricted_total{"), "{metrics}");
+}
+
+#[test]
+fn two_dns_nodes_on_one_store_follow_commits_and_the_contract_figure_is_their_sum() {
+    if !require("kdig") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let api_node = Platdns::start_in(dir.path(), &[], &[]);
+    let op = std::fs::read_to_string(dir.path().join("operator.token")).unwrap();
+    let api = api_node.http;
+    let (zone, contract, tok) = tenant(api, op.trim(), "acme", "example.com");
+    let dns1 = Platdns::start_in(dir.path(), &[], &["--role", "dns"]);
+    let dns2 = Platdns::start_in(dir.path(), &[], &["--role", "dns"]);
+    // A DNS node has no API, only /healthz and /metrics.
+    assert_eq!(http(dns1.http, "GET", "/healthz", None, None).0, 200);
+    assert_eq!(http(dns1.http, "GET", "/dpf/v1/contracts", Some(&tok), None).0, 404);
+    let www = "www.example.com. 60 IN A 192.0.2.1";
+    for (node, n) in [(&dns1, 7), (&dns2, 5)] {
+        for _ in 0..n {
+            assert_eq!(kdig(node.dns, &["www.example.com", "A"]).answer, [www]);
+        }
+    }
+    // Each node writes its own seconds; the contract's series sums them.
+    let t0 = std::time::Instant::now();
+    let total = loop {
+        let (_, series) = http(
+            api,
+            "GET",
+            &format!("/dpf/v1/contracts/{contract}/qps/series"),
+            Some(&tok),
+            None,
+        );
+        let n: i64 = series["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["queries"].as_i64().unwrap())
+            .sum();
+        if n >= 12 || t0.elapsed().as_secs() > 5 {
+            break n;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(total, 12, "7 on one node + 5 on the other");
+    // A commit through the API reaches both followers.
+    let set = json!({"records": [
+        {"name": "www.example.com.", "ttl": 60, "rrtype": "A", "rdata": [{"value": "192.0.2.9"}], "labels": {}, "description": ""},
+    ], "description": "moved"});
+    let (st, e) = http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}/atomic_changes"),
+        Some(&tok),
+        Some(&set.to_string()),
+    );
+    assert_eq!(st, 202, "{e}");
+    for node in [&dns1, &dns2] {
+        let t0 = std::time::Instant::now();
+        while kdig(node.dns, &["www.example.com", "A"]).answer != ["www.example.com. 60 IN A 192.0.2.9"] {
+            assert!(t0.elapsed().as_secs() < 5, "the follower did not follow the commit");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
