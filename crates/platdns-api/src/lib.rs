@@ -7,6 +7,7 @@
 //! always 404, never 403 and never its data (R1.2).
 
 pub mod auth;
+mod billing;
 mod common_configs;
 mod dpf;
 mod error;
@@ -93,12 +94,15 @@ fn dpf_routes() -> routes::Routes {
         .merge(labels::routes())
         .merge(lb::routes())
         .merge(lb_parts::routes())
+        .merge(billing::tenant_routes())
         .get("/openapi.json", openapi::serve_dpf)
 }
 
 /// The operator API's routes, under `/operator/v1`.
 fn operator_routes() -> routes::Routes {
-    operator::routes().get("/openapi.json", openapi::serve_operator)
+    operator::routes()
+        .merge(billing::operator_routes())
+        .get("/openapi.json", openapi::serve_operator)
 }
 
 /// Every operation [`router`] answers, as (API prefix, method, path template

@@ -54,7 +54,9 @@ fn error_response(description: &str, schema_ref: &str) -> Value {
 /// answer (DPF's error body) and the document's own route.
 pub fn operator_document() -> Value {
     use utoipa::OpenApi;
-    let mut doc = serde_json::to_value(crate::operator::OperatorApi::openapi()).expect("serializable");
+    let mut api = crate::operator::OperatorApi::openapi();
+    api.merge(crate::billing::BillingApi::openapi());
+    let mut doc = serde_json::to_value(api).expect("serializable");
     let err = "#/components/schemas/ErrorBody";
     for item in doc["paths"].as_object_mut().expect("paths").values_mut() {
         for op in item.as_object_mut().expect("path item").values_mut() {
@@ -125,11 +127,14 @@ fn ours(v: Value) -> Value {
 /// router's, paths under `/dpf/v1`), every component they reference, and our
 /// extensions. Panics naming an operation the reference does not have.
 /// Operations that are ours alone (not in the DPF reference).
-const OURS: [&str; 4] = [
+const OURS: [&str; 7] = [
     "/openapi.json",
     "/lb_domains/{id}/explain",
     "/contracts/{id}/qps/series",
     "/contracts/{id}/restrictions",
+    "/contracts/{id}/invoices",
+    "/contracts/{id}/invoices/{month}",
+    "/contracts/{id}/invoices/{month}/csv",
 ];
 
 pub fn dpf_from_reference(reference: &Value, operations: &[(&str, &str)]) -> Value {
@@ -392,6 +397,11 @@ fn extend(doc: &mut Value) {
             },
         }))}),
     );
+    for (path, item) in crate::billing::tenant_paths() {
+        let mut item = item;
+        item["get"]["x-platdns"] = json!(true);
+        paths.insert(path.into(), item);
+    }
     let contract = json!({"name": "ContractId", "in": "path", "required": true, "schema": {"type": "string"}});
     paths.insert(
         "/contracts/{ContractId}/qps/series".into(),

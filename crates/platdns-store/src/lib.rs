@@ -6,6 +6,7 @@
 //! Every write takes the time as an argument (`now`), so tests fix the clock.
 
 mod accounts;
+mod billing;
 mod common_configs;
 mod contracts;
 mod labels;
@@ -18,6 +19,7 @@ mod usage;
 mod zones;
 
 pub use accounts::{Account, Principal, TokenScope};
+pub use billing::{BillingObject, ProbeRow, StoredClaim, StoredExclusion, StoredInvoice, StoredPrices};
 pub use common_configs::{CommonConfig, DeleteRefused, NewNotification, NoticeAccount, Notification};
 pub use contracts::{Contract, ContractUpdate};
 pub use labels::{LabelOf, Labels};

@@ -1,8 +1,10 @@
 //! `platdns`: one binary for every role (SPEC R11.3). Today: `serve` runs a
 //! DNS node over zone files; `zone check` and `zone print` work on files.
 
+mod books_cli;
 mod metering;
 mod operator_cli;
+mod prober;
 mod zones;
 
 use anyhow::Context;
@@ -176,6 +178,8 @@ struct ServeArgs {
     /// Notice accounts one common configuration may hold.
     #[arg(long, default_value_t = 10)]
     notice_accounts_max: i64,
+    #[command(flatten)]
+    prober: prober::ProberArgs,
 }
 
 #[derive(Subcommand)]
@@ -394,6 +398,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
         });
     }
+    prober::start(&args.prober, &state, node.local_addr, catalog.clone(), hostname());
     tracing::info!(zones = from_store, "zones from the store");
     metering::spawn(state.clone(), node.clone(), !follower);
     let metrics_state = state.clone();
@@ -626,7 +631,7 @@ fn app_state(
         )),
         store,
         terms: Arc::new(platdns_contract::PlanTerms::default()),
-        clock: Arc::new(platdns_api::SystemClock),
+        clock: prober::clock(&args.prober),
         notice_days: args.notice_days,
         publisher,
         zone_defaults: Arc::new(platdns_api::ZoneDefaults {
@@ -654,6 +659,7 @@ async fn monitor_only(args: ServeArgs) -> anyhow::Result<()> {
         target: Arc::new(ArcSwap::from_pointee(platdns_zone::Catalog::new())),
     });
     let state = app_state(&args, store, served)?;
+    prober::start_in_monitor(&args.prober, &state, args.dns_listen, hostname());
     platdns_api::health::start_probing(&state)
         .await
         .map_err(|e| anyhow::anyhow!(e.message))?;

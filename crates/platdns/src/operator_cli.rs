@@ -35,6 +35,8 @@ enum OperatorCommand {
     /// Tenant API tokens.
     #[command(subcommand)]
     Token(TokenCmd),
+    #[command(flatten)]
+    Books(crate::books_cli::BooksCommand),
 }
 
 #[derive(Subcommand)]
@@ -113,6 +115,7 @@ pub fn run(args: OperatorArgs) -> ExitCode {
         }
     };
     let (method, path, body): (&str, String, Option<Value>) = match &args.command {
+        OperatorCommand::Books(b) => return crate::books_cli::run(&args.api, &token, b),
         OperatorCommand::Account(AccountCmd::Create { name }) => {
             ("POST", "/accounts".into(), Some(json!({"name": name})))
         }
