@@ -332,11 +332,11 @@ pub async fn reschedule(s: &AppState) -> Result<(), ApiError> {
         .period
         .store(period.as_secs().max(1), std::sync::atomic::Ordering::Relaxed);
     let scheduler = Scheduler::new(s.health.settings.prober.clone(), checks).with_stats(s.health.stats.clone());
+    // Checks that stay keep running (slot and debounced result); only
+    // those added or removed change.
     let mut running = s.health.running.lock().await;
-    if let Some(old) = running.take() {
-        old.stop().await;
-    }
-    *running = Some(scheduler.start(tx));
+    let previous = running.take();
+    *running = Some(scheduler.start_after(previous, tx));
     Ok(())
 }
 

@@ -164,18 +164,48 @@ impl<P: Probe> Scheduler<P> {
     /// the [`Running`] is stopped or dropped, or when `changes` is closed. A
     /// full channel holds back the key whose change waits (nothing is lost).
     pub fn start(self, changes: mpsc::Sender<Change>) -> Running {
-        let started = Instant::now();
+        self.start_after(None, changes)
+    }
+
+    /// As [`Scheduler::start`], taking over from `previous`: a key both
+    /// schedules have keeps its task (its slot, and its debounced result:
+    /// a configuration change does not send every check back through
+    /// `unknown`), a key only `previous` had stops, a new key starts at its
+    /// offset in the new set. Kept keys keep their old offsets, so the
+    /// spread drifts from the ideal by at most the keys added and removed.
+    pub fn start_after(self, previous: Option<Running>, changes: mpsc::Sender<Change>) -> Running {
+        let (started, mut tasks, mut old) = match previous {
+            Some(p) => (p.started, p.tasks, p.handles),
+            None => (Instant::now(), JoinSet::new(), HashMap::new()),
+        };
+        // Tasks stopped by an earlier update are collected here.
+        while tasks.try_join_next().is_some() {}
         let plain: Vec<Key> = self.keys.iter().map(|k| Key::clone(k)).collect();
         self.stats.set_keys(plain.len());
-        let mut tasks = JoinSet::new();
+        let mut handles = HashMap::with_capacity(plain.len());
         for (key, offset) in self.keys.into_iter().zip(offsets(&plain)) {
+            if let Some(h) = old.remove(&*key) {
+                handles.insert(Key::clone(&key), h);
+                continue;
+            }
             let slot = Slot { started, offset };
-            tasks.spawn(run(self.probe.clone(), key, slot, self.stats.clone(), changes.clone()));
+            let h = tasks.spawn(run(
+                self.probe.clone(),
+                key.clone(),
+                slot,
+                self.stats.clone(),
+                changes.clone(),
+            ));
+            handles.insert(Key::clone(&key), h);
+        }
+        for (_, gone) in old {
+            gone.abort();
         }
         Running {
             tasks,
             started,
             stats: self.stats,
+            handles,
         }
     }
 }
@@ -186,6 +216,8 @@ pub struct Running {
     /// The origin of every offset and due time.
     pub started: Instant,
     stats: Arc<Stats>,
+    /// Each key's task.
+    handles: HashMap<Key, tokio::task::AbortHandle>,
 }
 
 impl Running {

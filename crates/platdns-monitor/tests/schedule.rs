@@ -210,3 +210,38 @@ async fn the_real_prober_reports_a_server_going_down() {
     assert_eq!(second.key.target, "127.0.0.1");
     running.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_update_keeps_the_checks_that_stay_stops_the_removed_and_starts_the_new() {
+    let probe = Arc::new(Scripted::default());
+    let (tx, mut rx) = mpsc::channel(64);
+    let first = Scheduler::new(
+        probe.clone(),
+        [("a".to_string(), tcp(30, 0)), ("b".to_string(), tcp(30, 0))],
+    );
+    let running = first.start(tx.clone());
+    tokio::time::sleep(Duration::from_secs(61)).await;
+    let before = drain(&mut rx);
+    assert_eq!(before.len(), 2, "a and b: unknown -> up once each");
+    let count = |t: &str| probe.calls.lock().unwrap().iter().filter(|(x, _)| x == t).count();
+    let b_calls = count("b");
+    // b stays, a goes, c comes.
+    let second = Scheduler::new(
+        probe.clone(),
+        [("b".to_string(), tcp(30, 0)), ("c".to_string(), tcp(30, 0))],
+    );
+    let running = second.start_after(Some(running), tx.clone());
+    let a_calls = count("a");
+    tokio::time::sleep(Duration::from_secs(90)).await;
+    assert_eq!(count("a"), a_calls, "a stopped");
+    assert_eq!(count("b"), b_calls + 3, "b kept its slot: three more in 90 s");
+    let after = drain(&mut rx);
+    let targets: Vec<&str> = after.iter().map(|c| c.key.target.as_str()).collect();
+    assert_eq!(
+        targets,
+        ["c"],
+        "only the new check reports unknown -> up; b's result was kept"
+    );
+    assert!(count("c") >= 3);
+    running.stop().await;
+}

@@ -2555,3 +2555,92 @@ fn a_tls_endpoint_with_a_wrong_certificate_moves_the_answer() {
     right.store(true, Ordering::SeqCst);
     wait_for_lb(server.dns, LB_WEB, std::time::Duration::from_secs(8));
 }
+
+#[test]
+fn exit_sorry_answers_when_every_site_is_down_and_a_rule_switch_takes_the_next_query() {
+    if !require("kdig") {
+        return;
+    }
+    let server = Platdns::start(&[], &[]);
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let api = server.http;
+    let (zone, tok) = tenant_with_zone(api, op.trim(), "acme", "example.com");
+    let (_, c) = http(api, "GET", &format!("/dpf/v1/zones/{zone}/contract"), Some(&tok), None);
+    let contract = c["result"]["id"].as_str().unwrap();
+    let (_, lb) = http(
+        api,
+        "POST",
+        "/operator/v1/lb_domains",
+        Some(op.trim()),
+        Some(&json!({"contract_id": contract, "name": "app.lb.platdns.test."}).to_string()),
+    );
+    let id = lb["result"]["id"].as_str().unwrap().to_string();
+    let site = |rn: &str, ip: &str, mon: &str| {
+        json!({"resource_name": rn, "name": rn, "rrtype": "A", "endpoints": [
+            {"resource_name": format!("{rn}1"), "name": rn, "weight": 1, "enabled": true,
+             "rdata": [{"value": ip}], "monitorings": [{"resource_name": mon, "enabled": true}]}]})
+    };
+    let exit = |prio: u8, rn: &str, site: Option<&str>| {
+        let mut m = json!({"resource_name": rn, "mtype": if site.is_some() { "exit_site" } else { "exit_sorry" }, "enabled": true});
+        if let Some(s) = site {
+            m["site_resource_name"] = json!(s);
+        }
+        json!({"priority": prio, "method": m})
+    };
+    let config = json!({
+        "monitorings": [
+            {"resource_name": "down", "name": "down", "mtype": "static", "description": "", "props": {"result": "down"}},
+            {"resource_name": "up", "name": "up", "mtype": "static", "description": "", "props": {"result": "up"}}
+        ],
+        "sites": [site("tokyo", "192.0.2.1", "down"), site("osaka", "192.0.2.2", "down"), site("spare", "198.51.100.7", "up")],
+        "rules": [
+            {"resource_name": "main", "name": "main", "methods": [
+                {"method": {"resource_name": "a", "mtype": "entry_a", "enabled": true, "methods": [
+                    {"method": {"resource_name": "fo", "mtype": "failover", "enabled": true, "methods": [
+                        exit(1, "to-tokyo", Some("tokyo")), exit(2, "to-osaka", Some("osaka")), exit(3, "sorry", None)
+                    ]}}]}}]},
+            {"resource_name": "maintenance", "name": "maintenance", "methods": [
+                {"method": {"resource_name": "a2", "mtype": "entry_a", "enabled": true, "methods": [
+                    {"method": {"resource_name": "to-spare", "mtype": "exit_site", "enabled": true, "site_resource_name": "spare"}}]}}]}
+        ]
+    });
+    let (st, e) = http(
+        api,
+        "PUT",
+        &format!("/dpf/v1/lb_domains/{id}/config"),
+        Some(&tok),
+        Some(&config.to_string()),
+    );
+    assert_eq!(st, 202, "{e}");
+    let apply = |rule: &str| {
+        let (st, e) = http(
+            api,
+            "PATCH",
+            &format!("/dpf/v1/lb_domains/{id}"),
+            Some(&tok),
+            Some(&json!({"rule_resource_name": rule}).to_string()),
+        );
+        assert_eq!(st, 202, "{e}");
+    };
+    apply("main");
+    // Both sites down: the failover reaches exit_sorry, which answers with
+    // no address (NODATA, the zone's SOA in authority).
+    let sorry = kdig(server.dns, &["app.lb.platdns.test", "A"]);
+    assert_eq!((sorry.rcode.as_str(), sorry.answer.len()), ("NOERROR", 0), "{sorry:?}");
+    let (_, why) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/lb_domains/{id}/explain?qtype=A"),
+        Some(&tok),
+        None,
+    );
+    assert!(why.to_string().contains("sorry"), "{why}");
+    // The rule switch answers the very next query.
+    apply("maintenance");
+    assert_eq!(
+        kdig(server.dns, &["app.lb.platdns.test", "A"]).answer,
+        ["app.lb.platdns.test. 30 IN A 198.51.100.7"]
+    );
+    apply("main");
+    assert!(kdig(server.dns, &["app.lb.platdns.test", "A"]).answer.is_empty());
+}
