@@ -23,7 +23,12 @@ async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiErro
 }
 
 /// A tenant's token (DPF viewer / operator scopes).
-pub struct Tenant(pub Principal);
+pub struct Tenant(
+    pub Principal,
+    /// Contracts whose configuration changes a restriction freezes (R4.2),
+    /// as of this request.
+    pub std::sync::Arc<std::collections::HashSet<i64>>,
+);
 
 impl Tenant {
     pub fn account_id(&self) -> i64 {
@@ -45,11 +50,20 @@ impl Tenant {
                 .contracts
                 .iter()
                 .any(|(c, r)| *c == contract_id && r == "operator");
-        if write && role_ok {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden("scope"))
+        if !(write && role_ok) {
+            return Err(ApiError::forbidden("scope"));
         }
+        if self.1.contains(&contract_id) {
+            // R4.2: the operator's policy freezes changes while the
+            // contract is restricted; DPF's 429 says "not now".
+            return Err(ApiError {
+                status: axum::http::StatusCode::TOO_MANY_REQUESTS,
+                error_type: "Too Many Requests",
+                message: "The contract is restricted for exceeding its contract QPS; configuration changes are frozen until the restriction ends".into(),
+                details: vec![("restricted".into(), "contract".into())],
+            });
+        }
+        Ok(())
     }
 }
 
@@ -59,7 +73,7 @@ impl FromRequestParts<AppState> for Tenant {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let p = principal(parts, state).await?;
         match p.scope {
-            TokenScope::Tenant { .. } => Ok(Tenant(p)),
+            TokenScope::Tenant { .. } => Ok(Tenant(p, state.usage.frozen())),
             // The operator API is separate; an operator token is no tenant.
             TokenScope::Operator => Err(ApiError::unauthorized()),
         }

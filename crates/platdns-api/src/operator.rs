@@ -34,6 +34,11 @@ pub fn routes() -> Routes {
         .post("/lb_domains", create_lb_domain)
         .get("/monitor", monitor)
         .get("/monitors", monitors)
+        .get("/contracts/{id}/usage", crate::usage::operator_usage)
+        .get("/contracts/{id}/restriction_policy", crate::usage::get_policy)
+        .put("/contracts/{id}/restriction_policy", crate::usage::put_policy)
+        .delete("/contracts/{id}/restriction_policy", crate::usage::delete_policy)
+        .get("/restrictions", crate::usage::operator_restrictions)
 }
 
 /// The operator API's OpenAPI document, from these handlers and types. The
@@ -61,7 +66,12 @@ pub fn routes() -> Routes {
         create_token,
         create_lb_domain,
         monitor,
-        monitors
+        monitors,
+        crate::usage::operator_usage,
+        crate::usage::get_policy,
+        crate::usage::put_policy,
+        crate::usage::delete_policy,
+        crate::usage::operator_restrictions
     ),
     components(schemas(ErrorBody)),
     modifiers(&OperatorSecurity),

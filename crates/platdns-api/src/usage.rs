@@ -25,6 +25,7 @@ use platdns_contract::usage::{self as rules, Decision, MonthlyMethod, RestrictAc
 use platdns_contract::{ContractQps, Plan, Qps};
 use platdns_dataplane::meter::{Action, Restrictions};
 use platdns_store::{Restriction, UsageOf, UsageRow};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -96,14 +97,21 @@ pub struct Usage {
     pub settings: UsageSettings,
     /// Slots this node restricts now (to lift them when restrictions end).
     applied: Mutex<Vec<u32>>,
+    /// Contracts whose configuration changes are frozen now (R4.2).
+    frozen: Mutex<std::sync::Arc<std::collections::HashSet<i64>>>,
 }
 
 impl Usage {
     pub fn new(settings: UsageSettings) -> Usage {
         Usage {
             settings,
-            applied: Mutex::new(Vec::new()),
+            ..Usage::default()
         }
+    }
+
+    /// The contracts frozen now (read by every tenant request).
+    pub fn frozen(&self) -> std::sync::Arc<std::collections::HashSet<i64>> {
+        self.frozen.lock().expect("not poisoned").clone()
     }
 }
 
@@ -257,6 +265,8 @@ async fn log(
 /// counted its queries in the last ten seconds.
 pub async fn apply(s: &AppState, restrictions: &Restrictions, now: i64) -> Result<usize, ApiError> {
     let active = s.store.active_restrictions().await?;
+    let frozen: std::collections::HashSet<i64> = active.iter().filter(|r| r.freeze).map(|r| r.contract_id).collect();
+    *s.usage.frozen.lock().expect("not poisoned") = std::sync::Arc::new(frozen);
     let mut set = Vec::new();
     for r in &active {
         let action = match RestrictAction::from_text(&r.action) {
@@ -283,16 +293,6 @@ pub async fn apply(s: &AppState, restrictions: &Restrictions, now: i64) -> Resul
     let n = set.len();
     *applied = set;
     Ok(n)
-}
-
-/// Whether configuration changes of a contract are frozen by a restriction
-/// in force (R4.2, where the policy says so).
-pub async fn frozen(s: &AppState, contract_id: i64) -> Result<bool, ApiError> {
-    Ok(s.store
-        .active_restrictions()
-        .await?
-        .iter()
-        .any(|r| r.contract_id == contract_id && r.freeze))
 }
 
 /// Rolls complete minutes up (keeping the last hour of seconds) and drops
@@ -382,6 +382,102 @@ async fn histories(State(s): State<AppState>, t: Tenant, Path(id): Path<String>)
     Ok(Json(json::results(results)))
 }
 
+/// The query of a usage series.
+struct SeriesQuery {
+    resolution: String,
+    service: Option<(ServiceKind, String)>,
+    from: Option<i64>,
+    to: Option<i64>,
+}
+
+fn series_query(q: Option<&str>) -> ApiResult<SeriesQuery> {
+    let mut out = SeriesQuery {
+        resolution: "second".into(),
+        service: None,
+        from: None,
+        to: None,
+    };
+    for pair in q.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        match k {
+            "resolution" if v == "second" || v == "minute" => out.resolution = v.into(),
+            "resolution" => return Err(ApiError::bad_request("invalid", "resolution", "second or minute")),
+            "service" => {
+                let parsed = v
+                    .split_once(':')
+                    .and_then(|(k, id)| Some((ServiceKind::from_text(k)?, id.to_string())));
+                out.service = Some(
+                    parsed.ok_or_else(|| ApiError::bad_request("invalid", "service", "zone:<id> or lb_domain:<id>"))?,
+                );
+            }
+            "from" | "to" => {
+                let t: i64 = v
+                    .parse()
+                    .map_err(|_| ApiError::bad_request("invalid", k, "unix seconds"))?;
+                if k == "from" {
+                    out.from = Some(t)
+                } else {
+                    out.to = Some(t)
+                }
+            }
+            _ => return Err(ApiError::bad_request("invalid", k, "unknown query parameter")),
+        }
+    }
+    Ok(out)
+}
+
+/// The series of `of`: per second over the last hour, or per minute over
+/// 90 days, within `from`/`to`.
+async fn series_points(s: &AppState, of: UsageOf<'_>, q: &SeriesQuery) -> ApiResult<Vec<UsagePointView>> {
+    let now = s.clock.now().as_second();
+    let second = q.resolution == "second";
+    let points = if second {
+        let to = q.to.unwrap_or(now);
+        let from = q.from.unwrap_or(to - 3600).max(now - 3600);
+        s.store.usage_seconds(of, from, to).await?
+    } else {
+        let to = q.to.unwrap_or(now) / 60;
+        let from = q
+            .from
+            .map(|f| f / 60)
+            .unwrap_or(to - 24 * 60)
+            .max(now / 60 - 90 * 24 * 60);
+        s.store.usage_minutes(of, from, to).await?
+    };
+    Ok(points
+        .iter()
+        .map(|p| {
+            let at = if second { p.at } else { p.at * 60 };
+            UsagePointView {
+                time: jiff::Timestamp::from_second(at)
+                    .map(|t| t.to_string())
+                    .unwrap_or_default(),
+                queries: p.answered,
+                restricted: p.restricted,
+            }
+        })
+        .collect())
+}
+
+/// One point of a usage series.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UsagePointView {
+    pub time: String,
+    /// Queries answered.
+    pub queries: i64,
+    /// Queries a restriction dropped, refused or truncated.
+    pub restricted: i64,
+}
+
+/// A usage series (the operator's `GET /contracts/{id}/usage`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UsageSeries {
+    pub request_id: String,
+    /// `second` or `minute`.
+    pub resolution: String,
+    pub results: Vec<UsagePointView>,
+}
+
 /// Our `GET /contracts/{id}/qps/series?resolution=second|minute&service=zone:<id>|lb_domain:<id>&from=&to=`:
 /// per-second (the last hour) or per-minute (90 days) counts of the
 /// contract or one of its services, summed over DNS nodes.
@@ -390,39 +486,11 @@ async fn series(
     t: Tenant,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<UsageSeries>> {
     let c = find_contract(&s, &t, &id).await?;
-    let now = s.clock.now().as_second();
-    let mut resolution = "second".to_string();
-    let mut service: Option<(ServiceKind, String)> = None;
-    let (mut from, mut to) = (None, None);
-    for pair in q.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        match k {
-            "resolution" if v == "second" || v == "minute" => resolution = v.into(),
-            "resolution" => return Err(ApiError::bad_request("invalid", "resolution", "second or minute")),
-            "service" => {
-                let (kind, sid) = v
-                    .split_once(':')
-                    .and_then(|(k, id)| Some((ServiceKind::from_text(k)?, id.to_string())))
-                    .ok_or_else(|| ApiError::bad_request("invalid", "service", "zone:<id> or lb_domain:<id>"))?;
-                service = Some((kind, sid));
-            }
-            "from" | "to" => {
-                let t: i64 = v
-                    .parse()
-                    .map_err(|_| ApiError::bad_request("invalid", k, "unix seconds"))?;
-                if k == "from" {
-                    from = Some(t)
-                } else {
-                    to = Some(t)
-                }
-            }
-            _ => return Err(ApiError::bad_request("invalid", k, "unknown query parameter")),
-        }
-    }
+    let q = series_query(q.as_deref())?;
     let sid;
-    let of = match &service {
+    let of = match &q.service {
         None => UsageOf::Contract(c.id),
         Some((kind, public_id)) => {
             sid = match kind {
@@ -439,34 +507,221 @@ async fn series(
             UsageOf::Service(kind.as_str(), sid)
         }
     };
-    let points = if resolution == "second" {
-        let to = to.unwrap_or(now);
-        let from = from.unwrap_or(to - 3600).max(now - 3600);
-        s.store.usage_seconds(of, from, to).await?
-    } else {
-        let to = to.unwrap_or(now) / 60;
-        let from = from
-            .map(|f| f / 60)
-            .unwrap_or(to - 24 * 60)
-            .max(now / 60 - 90 * 24 * 60);
-        s.store.usage_minutes(of, from, to).await?
+    Ok(Json(UsageSeries {
+        request_id: platdns_store::new_request_id(),
+        results: series_points(&s, of, &q).await?,
+        resolution: q.resolution,
+    }))
+}
+
+/// A contract's usage for the operator, as the tenant's `qps/series`
+/// (`service` names a zone or LB domain of the contract by its DPF id).
+#[utoipa::path(get, path = "/contracts/{id}/usage", tag = "usage",
+    params(
+        ("id" = String, Path, description = "The contract's DPF id"),
+        ("resolution" = Option<String>, Query, description = "`second` (the last hour, default) or `minute` (90 days)"),
+        ("service" = Option<String>, Query, description = "`zone:<id>` or `lb_domain:<id>`"),
+        ("from" = Option<i64>, Query, description = "Unix seconds, inclusive"),
+        ("to" = Option<i64>, Query, description = "Unix seconds, exclusive")
+    ),
+    responses((status = 200, description = "Queries per second or minute, summed over DNS nodes", body = UsageSeries)))]
+pub(crate) async fn operator_usage(
+    State(s): State<AppState>,
+    _o: crate::auth::Operator,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<UsageSeries>> {
+    let c = s.store.find_contract(&id, None).await?;
+    let q = series_query(q.as_deref())?;
+    let sid;
+    let of = match &q.service {
+        None => UsageOf::Contract(c.id),
+        Some((kind, public_id)) => {
+            sid = match kind {
+                ServiceKind::Zone => s
+                    .store
+                    .list_zones(None, Some(c.id))
+                    .await?
+                    .into_iter()
+                    .find(|z| &z.public_id == public_id)
+                    .map(|z| z.id),
+                ServiceKind::LbDomain => s
+                    .store
+                    .list_lb_domains(None, Some(c.id))
+                    .await?
+                    .into_iter()
+                    .find(|l| &l.public_id == public_id)
+                    .map(|l| l.id),
+            }
+            .ok_or_else(ApiError::not_found)?;
+            UsageOf::Service(kind.as_str(), sid)
+        }
     };
-    let results: Vec<Value> = points
-        .iter()
-        .map(|p| {
-            let at = if resolution == "second" { p.at } else { p.at * 60 };
-            json!({
-                "time": jiff::Timestamp::from_second(at).map(|t| t.to_string()).unwrap_or_default(),
-                "queries": p.answered,
-                "restricted": p.restricted,
+    Ok(Json(UsageSeries {
+        request_id: platdns_store::new_request_id(),
+        results: series_points(&s, of, &q).await?,
+        resolution: q.resolution,
+    }))
+}
+
+/// A restriction policy as the operator API shows and takes it.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyView {
+    /// Seconds of queries measured.
+    pub window_secs: u32,
+    /// Restrict when the measured QPS is over contract QPS × this / 100.
+    pub threshold_percent: u32,
+    /// Seconds a restriction lasts.
+    pub period_secs: u32,
+    /// `drop`, `refuse`, `truncate` or `none`.
+    pub action: String,
+    /// Refuse configuration changes while restricted.
+    pub freeze_changes: bool,
+}
+
+impl From<RestrictionPolicy> for PolicyView {
+    fn from(p: RestrictionPolicy) -> Self {
+        PolicyView {
+            window_secs: p.window_secs,
+            threshold_percent: p.threshold_percent,
+            period_secs: p.period_secs,
+            action: p.action.as_str().into(),
+            freeze_changes: p.freeze_changes,
+        }
+    }
+}
+
+/// The policy in force for a contract and where it comes from.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EffectivePolicy {
+    pub request_id: String,
+    /// `plan` or `contract` (the operator's override).
+    pub source: String,
+    /// `null`: the contract is never restricted.
+    pub policy: Option<PolicyView>,
+}
+
+/// The operator's override of one contract's policy: a policy, or `null`
+/// for "never restricted".
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyOverride {
+    pub policy: Option<PolicyView>,
+}
+
+async fn effective(s: &AppState, c: &platdns_store::Contract) -> ApiResult<EffectivePolicy> {
+    let overrides = overrides(s).await?;
+    let source = if overrides.contains_key(&c.id) {
+        "contract"
+    } else {
+        "plan"
+    };
+    Ok(EffectivePolicy {
+        request_id: platdns_store::new_request_id(),
+        source: source.into(),
+        policy: s.usage.settings.policy(c.id, c.plan, &overrides).map(PolicyView::from),
+    })
+}
+
+#[utoipa::path(get, path = "/contracts/{id}/restriction_policy", tag = "usage",
+    params(("id" = String, Path, description = "The contract's DPF id")),
+    responses((status = 200, description = "The restriction policy in force (R4.1)", body = EffectivePolicy)))]
+pub(crate) async fn get_policy(
+    State(s): State<AppState>,
+    _o: crate::auth::Operator,
+    Path(id): Path<String>,
+) -> ApiResult<Json<EffectivePolicy>> {
+    let c = s.store.find_contract(&id, None).await?;
+    Ok(Json(effective(&s, &c).await?))
+}
+
+#[utoipa::path(put, path = "/contracts/{id}/restriction_policy", tag = "usage",
+    params(("id" = String, Path, description = "The contract's DPF id")),
+    request_body = PolicyOverride,
+    responses((status = 200, description = "The policy now in force", body = EffectivePolicy)))]
+pub(crate) async fn put_policy(
+    State(s): State<AppState>,
+    _o: crate::auth::Operator,
+    Path(id): Path<String>,
+    crate::json::Body(b): crate::json::Body<PolicyOverride>,
+) -> ApiResult<Json<EffectivePolicy>> {
+    let c = s.store.find_contract(&id, None).await?;
+    let policy = match b.policy {
+        None => None,
+        Some(v) => {
+            let action = RestrictAction::from_text(&v.action)
+                .ok_or_else(|| ApiError::bad_request("invalid", "policy.action", "drop, refuse, truncate or none"))?;
+            if v.window_secs == 0 || v.period_secs == 0 {
+                return Err(ApiError::bad_request(
+                    "invalid",
+                    "policy",
+                    "window_secs and period_secs are at least 1",
+                ));
+            }
+            Some(RestrictionPolicy {
+                window_secs: v.window_secs,
+                threshold_percent: v.threshold_percent,
+                period_secs: v.period_secs,
+                action,
+                freeze_changes: v.freeze_changes,
             })
+        }
+    };
+    let text = policy.map(|p| serde_json::to_string(&p).expect("serialisable"));
+    s.store.set_restriction_override(c.id, Some(text.as_deref())).await?;
+    Ok(Json(effective(&s, &c).await?))
+}
+
+#[utoipa::path(delete, path = "/contracts/{id}/restriction_policy", tag = "usage",
+    params(("id" = String, Path, description = "The contract's DPF id")),
+    responses((status = 200, description = "The plan's policy, now in force again", body = EffectivePolicy)))]
+pub(crate) async fn delete_policy(
+    State(s): State<AppState>,
+    _o: crate::auth::Operator,
+    Path(id): Path<String>,
+) -> ApiResult<Json<EffectivePolicy>> {
+    let c = s.store.find_contract(&id, None).await?;
+    s.store.set_restriction_override(c.id, None).await?;
+    Ok(Json(effective(&s, &c).await?))
+}
+
+/// Restrictions of every contract (the operator's view of R4.3).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RestrictionList {
+    pub request_id: String,
+    #[schema(value_type = Vec<Object>)]
+    pub results: Vec<Value>,
+}
+
+#[utoipa::path(get, path = "/restrictions", tag = "usage",
+    responses((status = 200, description = "Every contract's restrictions, newest first, each with its contract", body = RestrictionList)))]
+pub(crate) async fn operator_restrictions(
+    State(s): State<AppState>,
+    _o: crate::auth::Operator,
+) -> ApiResult<Json<RestrictionList>> {
+    let contracts: HashMap<i64, String> = s
+        .store
+        .list_contracts(None)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.public_id))
+        .collect();
+    let results = s
+        .store
+        .restrictions(None)
+        .await?
+        .iter()
+        .map(|r| {
+            let mut v = restriction_json(r);
+            v["contract_id"] = json!(contracts.get(&r.contract_id));
+            v
         })
         .collect();
-    Ok(Json(json!({
-        "request_id": platdns_store::new_request_id(),
-        "resolution": resolution,
-        "results": results,
-    })))
+    Ok(Json(RestrictionList {
+        request_id: platdns_store::new_request_id(),
+        results,
+    }))
 }
 
 pub(crate) fn restriction_json(r: &Restriction) -> Value {

@@ -35,6 +35,9 @@ enum OperatorCommand {
     /// Tenant API tokens.
     #[command(subcommand)]
     Token(TokenCmd),
+    /// Contract QPS in use (R4.4) and restrictions (R4.1-R4.3).
+    #[command(subcommand)]
+    Usage(UsageCmd),
     #[command(flatten)]
     Books(crate::books_cli::BooksCommand),
 }
@@ -91,6 +94,32 @@ enum TokenCmd {
     },
 }
 
+#[derive(Subcommand)]
+enum UsageCmd {
+    /// Queries per second (the last hour) or per minute (90 days) of a
+    /// contract or one of its services, summed over DNS nodes.
+    Series {
+        contract: String,
+        /// second or minute.
+        #[arg(long, default_value = "second")]
+        resolution: String,
+        /// zone:<id> or lb_domain:<id>.
+        #[arg(long)]
+        service: Option<String>,
+    },
+    /// Every contract's restrictions, newest first.
+    Restrictions,
+    /// A contract's restriction policy: shown; `--set` a JSON policy (or
+    /// `off`: never restricted); `--plan` back to its plan's.
+    Policy {
+        contract: String,
+        #[arg(long, conflicts_with = "plan")]
+        set: Option<String>,
+        #[arg(long)]
+        plan: bool,
+    },
+}
+
 fn token(args: &OperatorArgs) -> Result<String, String> {
     if let Some(f) = &args.token_file {
         return std::fs::read_to_string(f)
@@ -142,6 +171,34 @@ pub fn run(args: OperatorArgs) -> ExitCode {
             Some(json!({"contract_id": contract, "name": name, "approve": approve})),
         ),
         OperatorCommand::Zone(ZoneCmd::List) => ("GET", "/zones".into(), None),
+        OperatorCommand::Usage(UsageCmd::Series {
+            contract,
+            resolution,
+            service,
+        }) => {
+            let service = service.as_deref().map(|s| format!("&service={s}")).unwrap_or_default();
+            (
+                "GET",
+                format!("/contracts/{contract}/usage?resolution={resolution}{service}"),
+                None,
+            )
+        }
+        OperatorCommand::Usage(UsageCmd::Restrictions) => ("GET", "/restrictions".into(), None),
+        OperatorCommand::Usage(UsageCmd::Policy { contract, set, plan }) => {
+            let path = format!("/contracts/{contract}/restriction_policy");
+            match (set, plan) {
+                (_, true) => ("DELETE", path, None),
+                (Some(text), _) if text == "off" => ("PUT", path, Some(json!({"policy": null}))),
+                (Some(text), _) => match serde_json::from_str::<Value>(text) {
+                    Ok(p) => ("PUT", path, Some(json!({"policy": p}))),
+                    Err(e) => {
+                        eprintln!("platdns: --set: not JSON: {e}");
+                        return ExitCode::from(2);
+                    }
+                },
+                (None, false) => ("GET", path, None),
+            }
+        }
         OperatorCommand::Token(TokenCmd::Create {
             account,
             scope,

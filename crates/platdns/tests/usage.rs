@@ -100,7 +100,11 @@ fn a_flood_is_restricted_at_the_contract_qps_and_the_other_tenant_loses_nothing(
     }
     // Basic contracts: 100 QPS. A 2 s window and REFUSED for the excess,
     // so the test is short and dnsperf sees what was restricted.
-    let server = Platdns::start(&[], &["--restrict-basic", "window=2,period=30,action=refuse"]);
+    // (Changes frozen while restricted, too.)
+    let server = Platdns::start(
+        &[],
+        &["--restrict-basic", "window=2,period=30,action=refuse,freeze=true"],
+    );
     let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
     let api = server.http;
     let (_, a, tok_a) = tenant(api, op.trim(), "flood", "a.example");
@@ -133,8 +137,33 @@ fn a_flood_is_restricted_at_the_contract_qps_and_the_other_tenant_loses_nothing(
     let event = &r["results"][0];
     assert_eq!(event["contract_qps"], 100, "{r}");
     assert_eq!(event["action"], "refuse");
+    assert_eq!(event["freeze_changes"], true);
     let measured: f64 = event["measured_qps"].as_str().unwrap().parse().unwrap();
     assert!(measured > 100.0, "{r}");
+    // Frozen: A's changes get DPF's 429 while restricted; B's go through.
+    let record = r#"{"name":"new","rrtype":"A","rdata":[{"value":"192.0.2.2"}],"ttl":60}"#;
+    let zones_a = http(api, "GET", "/dpf/v1/zones", Some(&tok_a), None).1;
+    let zone_a = zones_a["results"][0]["id"].as_str().unwrap().to_string();
+    let (st, e) = http(
+        api,
+        "POST",
+        &format!("/dpf/v1/zones/{zone_a}/records"),
+        Some(&tok_a),
+        Some(record),
+    );
+    assert_eq!(st, 429, "{e}");
+    assert_eq!(
+        e["error_details"][0],
+        json!({"code": "restricted", "attribute": "contract"})
+    );
+    let (st, e) = http(
+        api,
+        "POST",
+        &format!("/dpf/v1/zones/{zone_b}/records"),
+        Some(&tok_b),
+        Some(record),
+    );
+    assert_eq!(st, 202, "{e}");
     let (_, none) = http(
         api,
         "GET",
@@ -295,4 +324,78 @@ fn two_dns_nodes_on_one_store_follow_commits_and_the_contract_figure_is_their_su
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
     }
+}
+
+#[test]
+fn the_operator_sees_usage_and_restrictions_and_overrides_a_contracts_policy_from_the_cli() {
+    if !require("kdig") {
+        return;
+    }
+    let server = Platdns::start(&[], &[]);
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let (zone, contract, _) = tenant(server.http, op.trim(), "acme", "example.com");
+    let api = format!("http://{}", server.http);
+    let token_file = server.data_dir.join("operator.token");
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_platdns"))
+            .args(["operator", "--api", &api, "--token-file", token_file.to_str().unwrap()])
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(if out.status.success() { &out.stdout } else { &out.stderr }).to_string();
+        (
+            out.status.success(),
+            serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text)),
+        )
+    };
+    // The plan's policy, then the operator's own for this contract, then
+    // "never", then the plan's again.
+    let (ok, p) = cli(&["usage", "policy", &contract]);
+    assert!(ok, "{p}");
+    assert_eq!(
+        (p["source"].as_str(), p["policy"]["window_secs"].as_u64()),
+        (Some("plan"), Some(60))
+    );
+    let mine =
+        r#"{"window_secs":5,"threshold_percent":150,"period_secs":120,"action":"truncate","freeze_changes":true}"#;
+    let (ok, p) = cli(&["usage", "policy", &contract, "--set", mine]);
+    assert!(ok, "{p}");
+    assert_eq!(p["source"], "contract");
+    assert_eq!(p["policy"]["action"], "truncate");
+    let (ok, p) = cli(&[
+        "usage",
+        "policy",
+        &contract,
+        "--set",
+        r#"{"window_secs":5,"threshold_percent":150,"period_secs":120,"action":"bounce","freeze_changes":true}"#,
+    ]);
+    assert!(!ok, "a bad action is refused: {p}");
+    let (ok, p) = cli(&["usage", "policy", &contract, "--set", "off"]);
+    assert!(ok, "{p}");
+    assert_eq!((p["source"].as_str(), &p["policy"]), (Some("contract"), &Value::Null));
+    let (ok, p) = cli(&["usage", "policy", &contract, "--plan"]);
+    assert!(ok, "{p}");
+    assert_eq!(p["source"], "plan");
+    // Usage, whole and by service.
+    for _ in 0..3 {
+        kdig(server.dns, &["www.example.com", "A"]);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(2200));
+    let (ok, s) = cli(&["usage", "series", &contract]);
+    assert!(ok, "{s}");
+    let sum = |s: &Value| -> i64 {
+        s.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["queries"].as_i64().unwrap())
+            .sum()
+    };
+    assert_eq!(sum(&s), 3, "{s}");
+    let service = format!("zone:{zone}");
+    let (ok, s) = cli(&["usage", "series", &contract, "--service", &service]);
+    assert!(ok, "{s}");
+    assert_eq!(sum(&s), 3);
+    let (ok, r) = cli(&["usage", "restrictions"]);
+    assert!(ok, "{r}");
+    assert_eq!(r, json!([]));
 }
