@@ -28,6 +28,7 @@ mod routes;
 mod tsigs;
 pub mod usage;
 pub mod verify;
+pub mod xfr;
 
 pub use error::{ApiError, ApiResult};
 pub use publish::{publish_all, withdraw_ended, Publisher, ZoneDefaults, ZoneLocks};
@@ -91,6 +92,7 @@ fn dpf_routes() -> routes::Routes {
         .merge(tsigs::routes())
         .merge(common_configs::routes())
         .merge(usage::routes())
+        .merge(xfr::routes())
         .merge(labels::routes())
         .merge(lb::routes())
         .merge(lb_parts::routes())

@@ -586,7 +586,11 @@ async fn commit_zone(
         }
         other => other?,
     };
-    publish_committed(s, z, compiled).await
+    let serial = compiled.serial();
+    publish_committed(s, z, compiled).await?;
+    // RFC 1996: the zone's secondaries hear of the new serial.
+    crate::xfr::notify_zone(s, z, serial);
+    Ok(())
 }
 
 async fn histories_of(s: &AppState, t: &Tenant, id: &str) -> ApiResult<(i64, Vec<Value>)> {

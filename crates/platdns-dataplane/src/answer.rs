@@ -49,6 +49,8 @@ pub struct Responder {
     /// restriction took it: the worker counts them.
     pub last_meter: u32,
     pub last_restricted: bool,
+    /// Zone transfers (TCP only; `None`: every transfer is refused).
+    pub transfers: Option<std::sync::Arc<crate::xfr::Transfers>>,
 }
 
 /// `answer`'s rcode for "send nothing" (a restriction's drop).
@@ -95,6 +97,7 @@ impl Responder {
             restrictions: Default::default(),
             last_meter: 0,
             last_restricted: false,
+            transfers: None,
         }
     }
 
@@ -131,6 +134,13 @@ impl Responder {
             return None;
         }
         finish(&query, rc, &mut msg, self.max_udp_size);
+        if let Some(at) = query.tsig_at {
+            // A signed query (a secondary's SOA check, RFC 8945): verified and
+            // answered signed, off the hot path.
+            let transfers = self.transfers.as_deref()?;
+            let len = msg.len;
+            return Some(transfers.sign_answer(packet, &query, at, msg.buf, len, size));
+        }
         Some(msg.len)
     }
 

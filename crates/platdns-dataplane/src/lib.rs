@@ -17,5 +17,7 @@ pub mod meter;
 pub mod server;
 pub mod stats;
 pub mod tcp;
+pub mod tsig;
 pub mod udp;
 pub mod wire;
+pub mod xfr;

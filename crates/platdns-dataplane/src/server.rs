@@ -50,6 +50,8 @@ pub struct DnsNode {
     stats: Vec<Arc<WorkerStats>>,
     /// The restrictions every worker checks.
     pub restrictions: Arc<Restrictions>,
+    /// Zone transfers out (policy, kept versions, events).
+    pub transfers: Arc<crate::xfr::Transfers>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
     tcp_task: tokio::task::JoinHandle<()>,
@@ -71,6 +73,7 @@ impl DnsNode {
 
         let stop = Arc::new(AtomicBool::new(false));
         let restrictions = Arc::new(Restrictions::new(config.meter_slots));
+        let transfers = Arc::new(crate::xfr::Transfers::default());
         let mut stats = Vec::new();
         let mut threads = Vec::new();
         for i in 0..workers {
@@ -79,6 +82,7 @@ impl DnsNode {
             stats.push(s.clone());
             let mut responder = Responder::new(config.max_udp_size, config.identity.clone());
             responder.restrictions = restrictions.clone();
+            responder.transfers = Some(transfers.clone());
             let (cat, stop, batch) = (catalog.clone(), stop.clone(), config.udp_batch);
             threads.push(
                 std::thread::Builder::new()
@@ -93,6 +97,7 @@ impl DnsNode {
         stats.push(tcp_stats.clone());
         let mut template = Responder::new(config.max_udp_size, config.identity.clone());
         template.restrictions = restrictions.clone();
+        template.transfers = Some(transfers.clone());
         let tcp_task = tokio::spawn(tcp::serve(
             tcp_listener,
             catalog.clone(),
@@ -105,6 +110,7 @@ impl DnsNode {
             catalog,
             stats,
             restrictions,
+            transfers,
             stop,
             threads,
             tcp_task,

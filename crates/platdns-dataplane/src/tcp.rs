@@ -39,8 +39,9 @@ pub async fn serve(
     let permits = Arc::new(Semaphore::new(config.max_connections));
     let (identity, max_udp_size) = (template.identity.clone(), template.max_udp_size);
     let restrictions = template.restrictions.clone();
+    let transfers = template.transfers.clone();
     loop {
-        let Ok((stream, _peer)) = listener.accept().await else {
+        let Ok((stream, peer)) = listener.accept().await else {
             continue;
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
@@ -50,8 +51,9 @@ pub async fn serve(
         let (catalog, stats, config) = (catalog.clone(), stats.clone(), config.clone());
         let mut responder = Responder::new(max_udp_size, identity.clone());
         responder.restrictions = restrictions.clone();
+        responder.transfers = transfers.clone();
         tokio::spawn(async move {
-            let _ = connection(stream, &catalog, &mut responder, &config, &stats).await;
+            let _ = connection(stream, peer.ip(), &catalog, &mut responder, &config, &stats).await;
             drop(permit);
         });
     }
@@ -59,6 +61,7 @@ pub async fn serve(
 
 async fn connection(
     stream: TcpStream,
+    peer: std::net::IpAddr,
     catalog: &ArcSwap<Catalog>,
     responder: &mut Responder,
     config: &TcpConfig,
@@ -81,6 +84,16 @@ async fn connection(
             Ok(Err(_)) | Err(_) => break, // closed, reset, or idle too long
         };
         let cat = catalog.load();
+        if let Some(transfers) = &responder.transfers {
+            if let Some(messages) = transfer(transfers, &cat, &query[..len], peer) {
+                for m in messages {
+                    w.write_all(&(m.len() as u16).to_be_bytes()).await?;
+                    w.write_all(&m).await?;
+                }
+                w.flush().await?;
+                continue;
+            }
+        }
         let answered = responder.respond(&cat, &query[..len], Transport::Tcp, &mut response[2..]);
         stats.meter(responder.last_meter, responder.last_restricted);
         match answered {
@@ -101,4 +114,23 @@ async fn connection(
     }
     w.flush().await?;
     Ok(())
+}
+
+/// A zone transfer request's messages (`None`: not a transfer request).
+fn transfer(
+    transfers: &crate::xfr::Transfers,
+    catalog: &Catalog,
+    packet: &[u8],
+    peer: std::net::IpAddr,
+) -> Option<Vec<Vec<u8>>> {
+    let q = crate::wire::parse_query(packet).ok()?;
+    let is_transfer = matches!(q.qtype, platdns_zone::Rtype::AXFR | platdns_zone::Rtype::IXFR);
+    if !is_transfer || q.opcode() != 0 || q.qclass != 1 {
+        return None;
+    }
+    let apex = platdns_zone::Name::from_wire(q.qname()).ok()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Some(transfers.answer(catalog.get(&apex), &q, packet, peer, now))
 }

@@ -25,6 +25,7 @@ pub mod rcode {
     pub const NXDOMAIN: u16 = 3;
     pub const NOTIMP: u16 = 4;
     pub const REFUSED: u16 = 5;
+    pub const NOTAUTH: u16 = 9;
     pub const BADVERS: u16 = 16;
 }
 
@@ -51,6 +52,8 @@ pub struct Query {
     pub qtype: Rtype,
     pub qclass: u16,
     pub edns: Option<Edns>,
+    /// Where the TSIG record starts (RFC 8945: the last record), if any.
+    pub tsig_at: Option<usize>,
 }
 
 impl Query {
@@ -79,7 +82,7 @@ fn u16_at(p: &[u8], at: usize) -> Option<u16> {
 }
 
 /// Skips a possibly compressed name in a record; returns the offset after it.
-fn skip_name(p: &[u8], mut at: usize) -> Option<usize> {
+pub(crate) fn skip_name(p: &[u8], mut at: usize) -> Option<usize> {
     loop {
         let len = *p.get(at)?;
         match len {
@@ -121,6 +124,7 @@ pub fn parse_query(p: &[u8]) -> Result<Query, Reject> {
         qtype: Rtype(0),
         qclass: 0,
         edns: None,
+        tsig_at: None,
     };
     let mut at = HEADER_LEN;
     loop {
@@ -156,6 +160,13 @@ pub fn parse_query(p: &[u8]) -> Result<Query, Reject> {
             return Err(formerr);
         }
         let in_additional = i >= ancount as u32 + nscount as u32;
+        if rtype == 250 {
+            // RFC 8945 §5.1: TSIG is the last record of the additional section.
+            if !in_additional || i + 1 != ancount as u32 + nscount as u32 + arcount as u32 {
+                return Err(formerr);
+            }
+            q.tsig_at = Some(owner_at);
+        }
         if rtype == Rtype::OPT.0 {
             // RFC 6891 §6.1.1: one OPT, in the additional section, owned by root.
             if !in_additional || q.edns.is_some() || p[owner_at] != 0 {
@@ -170,6 +181,28 @@ pub fn parse_query(p: &[u8]) -> Result<Query, Reject> {
         at += rdlen;
     }
     Ok(q)
+}
+
+/// The TSIG record of a message (a response, or any message with its
+/// questions), if its last record is one.
+pub fn parse_response_tsig(m: &[u8]) -> Option<crate::tsig::Record> {
+    if m.len() < HEADER_LEN {
+        return None;
+    }
+    let count = |at: usize| u32::from(u16::from_be_bytes([m[at], m[at + 1]]));
+    let mut at = HEADER_LEN;
+    for _ in 0..count(4) {
+        at = skip_name(m, at)? + 4;
+    }
+    let records = count(6) + count(8) + count(10);
+    let mut last = None;
+    for _ in 0..records {
+        last = Some(at);
+        at = skip_name(m, at)?;
+        let rdlen = u16::from_be_bytes([*m.get(at + 8)?, *m.get(at + 9)?]) as usize;
+        at += 10 + rdlen;
+    }
+    crate::tsig::parse(m, last?)
 }
 
 #[cfg(test)]

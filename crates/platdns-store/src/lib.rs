@@ -14,6 +14,7 @@ mod lb_domains;
 mod lb_monitors;
 mod logs;
 mod records;
+mod transfers;
 mod tsig;
 mod usage;
 mod zones;
@@ -29,6 +30,7 @@ pub use logs::{LogScope, OperationLog};
 pub use records::{
     CommitChange, CommitInput, NewRecord, RecordField, RecordFilter, RecordRow, RecordState, StagedChange,
 };
+pub use transfers::{TransferEntry, TransferList};
 pub use tsig::TsigKey;
 pub use usage::{Restriction, UsageOf, UsagePoint, UsageRow};
 pub use zones::{HistoryText, Zone, ZoneHistory};

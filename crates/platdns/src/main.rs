@@ -305,6 +305,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         store: std::sync::Mutex::new(platdns_zone::Catalog::new()),
         steered: Default::default(),
         target: catalog.clone(),
+        transfers: Default::default(),
     });
 
     let identity = match args.identity.as_deref() {
@@ -332,6 +333,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("binding DNS on {}", args.dns_listen))?,
     );
+    let _ = served.transfers.set(node.transfers.clone());
     let store = connect_store(&args).await?;
     let follower = args.role == "dns";
     let token_path = if follower {
@@ -401,6 +403,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     prober::start(&args.prober, &state, node.local_addr, catalog.clone(), hostname());
     tracing::info!(zones = from_store, "zones from the store");
     metering::spawn(state.clone(), node.clone(), !follower);
+    transfers(state.clone(), node.clone());
     let metrics_state = state.clone();
     let api = if follower {
         axum::Router::new()
@@ -465,6 +468,8 @@ struct ServedZones {
     /// LB names and their current answers.
     steered: std::sync::Mutex<Vec<(Name, Arc<dyn platdns_zone::Steered>)>>,
     target: Arc<ArcSwap<platdns_zone::Catalog>>,
+    /// The node's transfers: each published store zone is kept for IXFR.
+    transfers: std::sync::OnceLock<Arc<platdns_dataplane::xfr::Transfers>>,
 }
 
 impl ServedZones {
@@ -490,9 +495,17 @@ impl platdns_api::Publisher for ServedZones {
         {
             let mut store = self.store.lock().expect("not poisoned");
             match zone {
-                Some(z) => store.insert(z),
+                Some(z) => {
+                    if let Some(t) = self.transfers.get() {
+                        t.keep(z.clone());
+                    }
+                    store.insert(z)
+                }
                 None => {
                     store.remove(apex);
+                    if let Some(t) = self.transfers.get() {
+                        t.forget(apex.to_lowercase().as_wire());
+                    }
                 }
             }
         }
@@ -657,6 +670,7 @@ async fn monitor_only(args: ServeArgs) -> anyhow::Result<()> {
         store: std::sync::Mutex::new(platdns_zone::Catalog::new()),
         steered: Default::default(),
         target: Arc::new(ArcSwap::from_pointee(platdns_zone::Catalog::new())),
+        transfers: Default::default(),
     });
     let state = app_state(&args, store, served)?;
     prober::start_in_monitor(&args.prober, &state, args.dns_listen, hostname());
@@ -679,6 +693,31 @@ async fn monitor_only(args: ServeArgs) -> anyhow::Result<()> {
         _ = tokio::signal::ctrl_c() => {}
     }
     Ok(())
+}
+
+/// Zone transfers out: the node's policy (ACLs and keys) refreshed from
+/// the store every two seconds, and every transfer event logged.
+fn transfers(state: platdns_api::AppState, node: Arc<DnsNode>) {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    node.transfers.set_events(tx);
+    let logging = state.clone();
+    tokio::spawn(async move {
+        while let Some(e) = rx.recv().await {
+            if let Err(err) = platdns_api::xfr::log_event(&logging, &e).await {
+                tracing::error!(error = %err.message, "logging a transfer");
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            tick.tick().await;
+            match platdns_api::xfr::policy(&state).await {
+                Ok(p) => node.transfers.set_policy(p),
+                Err(e) => tracing::error!(error = %e.message, "reading the transfer policy"),
+            }
+        }
+    });
 }
 
 /// A restriction policy from its flag: `off`, or `key=value` pairs over

@@ -1,0 +1,471 @@
+//! Zone transfers out (issue 8): AXFR (RFC 5936) and IXFR (RFC 1995) over
+//! TCP, with TSIG (RFC 8945) and a per-zone ACL of networks and keys.
+//!
+//! - The ACL ([`Transfers::set_policy`], from the zone's common
+//!   configuration's `cc_sec_transfer_acls`): a request is served when its
+//!   source address is inside an entry's network and, when the entry names
+//!   a key, the request is signed with that key. No entry: no transfer.
+//!   Everything else is REFUSED (a bad signature: NOTAUTH with the TSIG
+//!   error, RFC 8945 §5.2) and reported as an [`Event`].
+//! - IXFR answers from the versions of the zone the node served
+//!   ([`Transfers::keep`], the publisher's history of commits): one
+//!   condensed difference from the client's serial to the current one
+//!   (RFC 1995 §4 allows it). A serial the node no longer keeps, or one
+//!   newer than it has, is answered with the whole zone (AXFR form) or the
+//!   current SOA alone.
+//! - Messages go up to 64 KiB each, names uncompressed, the question in the
+//!   first; with TSIG every message is signed, each MAC chained to the one
+//!   before (§5.3.1).
+//!
+//! Transfers are not the query hot path: this module allocates.
+
+use crate::tsig::{self, Key};
+use arc_swap::ArcSwap;
+use platdns_zone::{Rtype, Zone};
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+/// An ACL entry: a network, and the key a request must be signed with.
+#[derive(Debug, Clone)]
+pub struct AclEntry {
+    pub network: IpAddr,
+    pub prefix: u8,
+    /// Lower-cased wire name of the key, if one is required.
+    pub key: Option<Vec<u8>>,
+}
+
+impl AclEntry {
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        let bits = |a: IpAddr| -> (u128, u8) {
+            match a {
+                IpAddr::V4(v) => (u128::from(u32::from(v)) << 96, 32),
+                IpAddr::V6(v) => (u128::from(v), 128),
+            }
+        };
+        // An IPv4-mapped IPv6 peer is its IPv4 address.
+        let addr = match addr {
+            IpAddr::V6(v) => v.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(addr),
+            a => a,
+        };
+        let ((net, width), (a, awidth)) = (bits(self.network), bits(addr));
+        if width != awidth {
+            return false;
+        }
+        let prefix = u32::from(self.prefix.min(width));
+        if prefix == 0 {
+            return true;
+        }
+        let mask = u128::MAX << (128 - prefix);
+        net & mask == a & mask
+    }
+}
+
+/// Who may transfer what, and with which keys.
+#[derive(Debug, Default)]
+pub struct Policy {
+    /// By lower-cased wire apex.
+    pub acls: HashMap<Vec<u8>, Vec<AclEntry>>,
+    /// Every key an ACL may name.
+    pub keys: Vec<Key>,
+}
+
+/// What happened to a transfer request, for the zone's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// The zone's apex, lower-cased wire form.
+    pub apex: Vec<u8>,
+    pub peer: IpAddr,
+    /// `AXFR` or `IXFR`.
+    pub kind: &'static str,
+    /// `served`, `refused`, or a TSIG failure (`badsig`, `badkey`, `badtime`).
+    pub outcome: &'static str,
+    /// The serial sent (or asked for, when refused).
+    pub serial: u32,
+    pub key: Option<String>,
+}
+
+/// How many earlier versions of a zone are kept for IXFR.
+pub const KEEP_VERSIONS: usize = 16;
+
+/// The node's transfer state.
+pub struct Transfers {
+    policy: ArcSwap<Policy>,
+    versions: Mutex<HashMap<Vec<u8>, VecDeque<Arc<Zone>>>>,
+    events: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Event>>>,
+}
+
+impl Default for Transfers {
+    fn default() -> Self {
+        Transfers {
+            policy: ArcSwap::from_pointee(Policy::default()),
+            versions: Mutex::new(HashMap::new()),
+            events: Mutex::new(None),
+        }
+    }
+}
+
+impl Transfers {
+    pub fn set_policy(&self, policy: Policy) {
+        self.policy.store(Arc::new(policy));
+    }
+
+    /// Where events go (the control plane logs them).
+    pub fn set_events(&self, tx: tokio::sync::mpsc::UnboundedSender<Event>) {
+        *self.events.lock().expect("not poisoned") = Some(tx);
+    }
+
+    /// Keeps `zone` (a version just replaced) for IXFR, at most
+    /// [`KEEP_VERSIONS`] per zone; a zone withdrawn forgets them.
+    pub fn keep(&self, zone: Arc<Zone>) {
+        let key = zone.apex().to_lowercase().as_wire().to_vec();
+        let mut v = self.versions.lock().expect("not poisoned");
+        let list = v.entry(key).or_default();
+        if list.back().is_some_and(|z| z.serial() == zone.serial()) {
+            list.pop_back();
+        }
+        list.push_back(zone);
+        while list.len() > KEEP_VERSIONS {
+            list.pop_front();
+        }
+    }
+
+    pub fn forget(&self, apex_wire_lower: &[u8]) {
+        self.versions.lock().expect("not poisoned").remove(apex_wire_lower);
+    }
+
+    fn version(&self, apex: &[u8], serial: u32) -> Option<Arc<Zone>> {
+        let v = self.versions.lock().expect("not poisoned");
+        v.get(apex)?.iter().rev().find(|z| z.serial() == serial).cloned()
+    }
+
+    fn report(&self, e: Event) {
+        if let Some(tx) = self.events.lock().expect("not poisoned").as_ref() {
+            let _ = tx.send(e);
+        }
+    }
+
+    /// Signs the answer (`out[..len]`) to a signed ordinary query, or turns
+    /// it into NOTAUTH with the TSIG error when the signature fails
+    /// (RFC 8945 §5.2). At most `cap` octets; an answer the signature does
+    /// not fit is sent truncated (TC), signed. Returns the new length.
+    pub fn sign_answer(
+        &self,
+        packet: &[u8],
+        q: &crate::wire::Query,
+        tsig_at: usize,
+        out: &mut [u8],
+        len: usize,
+        cap: usize,
+    ) -> usize {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let policy = self.policy.load();
+        let Some(r) = tsig::parse(packet, tsig_at) else {
+            return write(out, &error_reply(packet, q, crate::wire::rcode::FORMERR));
+        };
+        let (key, mac) = match tsig::verify_request(packet, &r, &policy.keys, now) {
+            Ok(k) => (k, r.mac.clone()),
+            Err(f) => {
+                let mut m = error_reply(packet, q, crate::wire::rcode::NOTAUTH);
+                tsig::append_error(&mut m, &r.key_name, &r.algorithm_name, now, f.code());
+                return write(out, &m);
+            }
+        };
+        let mut m = out[..len].to_vec();
+        tsig::sign(&mut m, key, Some(&mac), false, now, 0);
+        if m.len() > cap.min(out.len()) {
+            // Header and question only, TC set, then signed.
+            m = out[..q.question_end].to_vec();
+            m[2] |= 0x02;
+            m[6..12].fill(0);
+            tsig::sign(&mut m, key, Some(&mac), false, now, 0);
+        }
+        write(out, &m)
+    }
+
+    /// Answers a transfer request (`q`: the whole query message, parsed),
+    /// with the messages to send in order. `now`: unix seconds.
+    pub fn answer(
+        &self,
+        zone: Option<&Arc<Zone>>,
+        q: &crate::wire::Query,
+        packet: &[u8],
+        peer: IpAddr,
+        now: u64,
+    ) -> Vec<Vec<u8>> {
+        let kind = if q.qtype == Rtype::AXFR { "AXFR" } else { "IXFR" };
+        let apex = q.qname().to_vec();
+        let policy = self.policy.load();
+        // TSIG first: a signed request is verified whatever the ACL.
+        let mut signed: Option<(Key, Vec<u8>)> = None;
+        if let Some(at) = q.tsig_at {
+            let Some(r) = tsig::parse(packet, at) else {
+                return vec![error_reply(packet, q, crate::wire::rcode::FORMERR)];
+            };
+            match tsig::verify_request(packet, &r, &policy.keys, now) {
+                Ok(k) => signed = Some((k.clone(), r.mac.clone())),
+                Err(f) => {
+                    self.report(Event {
+                        apex,
+                        peer,
+                        kind,
+                        outcome: match f {
+                            tsig::Failure::BadKey => "badkey",
+                            tsig::Failure::BadTime => "badtime",
+                            _ => "badsig",
+                        },
+                        serial: 0,
+                        key: None,
+                    });
+                    let mut m = error_reply(packet, q, crate::wire::rcode::NOTAUTH);
+                    tsig::append_error(&mut m, &r.key_name, &r.algorithm_name, now, f.code());
+                    return vec![m];
+                }
+            }
+        }
+        let key_name = signed.as_ref().map(|(k, _)| k.name.clone());
+        let allowed = zone.is_some()
+            && policy.acls.get(&apex).is_some_and(|entries| {
+                entries
+                    .iter()
+                    .any(|e| e.contains(peer) && e.key.as_ref().is_none_or(|k| Some(k) == key_name.as_ref()))
+            });
+        let key_text = key_name.as_deref().map(wire_to_text);
+        let Some(zone) = zone.filter(|_| allowed) else {
+            self.report(Event {
+                apex,
+                peer,
+                kind,
+                outcome: "refused",
+                serial: 0,
+                key: key_text,
+            });
+            let mut m = error_reply(packet, q, crate::wire::rcode::REFUSED);
+            if let Some((k, mac)) = &signed {
+                tsig::sign(&mut m, k, Some(mac), false, now, 0);
+            }
+            return vec![m];
+        };
+        let records = match (q.qtype, ixfr_serial(packet, q)) {
+            (Rtype::IXFR, Some(theirs)) if serial_ge(theirs, zone.serial()) => {
+                // Up to date (or ahead): the current SOA alone (RFC 1995 §2).
+                zone.records().into_iter().take(1).collect()
+            }
+            (Rtype::IXFR, Some(theirs)) => match self.version(&apex, theirs) {
+                Some(old) => ixfr_records(&old, zone),
+                None => axfr_records(zone),
+            },
+            _ => axfr_records(zone),
+        };
+        let messages = pack(packet, q, &records, signed.as_ref(), now);
+        self.report(Event {
+            apex,
+            peer,
+            kind,
+            outcome: "served",
+            serial: zone.serial(),
+            key: key_text,
+        });
+        messages
+    }
+}
+
+/// A wire name as text, for logs.
+fn wire_to_text(w: &[u8]) -> String {
+    platdns_zone::Name::from_wire(w)
+        .map(|n| n.to_string())
+        .unwrap_or_default()
+}
+
+/// RFC 1982 serial arithmetic: is `a` at or after `b`?
+fn serial_ge(a: u32, b: u32) -> bool {
+    a == b || (a.wrapping_sub(b) as i32) > 0
+}
+
+/// The client's serial: the SOA in the authority section of an IXFR query.
+fn ixfr_serial(packet: &[u8], q: &crate::wire::Query) -> Option<u32> {
+    let mut at = q.question_end;
+    let an = u16::from_be_bytes([packet[6], packet[7]]);
+    let ns = u16::from_be_bytes([packet[8], packet[9]]);
+    for i in 0..(u32::from(an) + u32::from(ns)) {
+        at = crate::wire::skip_name(packet, at)?;
+        let rtype = u16::from_be_bytes([*packet.get(at)?, *packet.get(at + 1)?]);
+        let rdlen = u16::from_be_bytes([*packet.get(at + 8)?, *packet.get(at + 9)?]) as usize;
+        let rd = at + 10;
+        if rtype == Rtype::SOA.0 && i >= u32::from(an) {
+            // MNAME and RNAME may be compressed; the serial follows them.
+            let mut p = crate::wire::skip_name(packet, rd)?;
+            p = crate::wire::skip_name(packet, p)?;
+            return Some(u32::from_be_bytes(packet.get(p..p + 4)?.try_into().ok()?));
+        }
+        at = rd + rdlen;
+    }
+    None
+}
+
+type Rr = platdns_zone::zonefile::Record;
+
+/// AXFR (RFC 5936 §2.2): SOA, every other record, SOA.
+fn axfr_records(zone: &Zone) -> Vec<Rr> {
+    let mut all = zone.records();
+    let Some(soa_at) = all.iter().position(|r| r.rtype == Rtype::SOA) else {
+        return all;
+    };
+    let soa = all.remove(soa_at);
+    let mut out = Vec::with_capacity(all.len() + 2);
+    out.push(soa.clone());
+    out.extend(all);
+    out.push(soa);
+    out
+}
+
+/// One condensed IXFR difference (RFC 1995 §4): new SOA, old SOA, what the
+/// new version no longer has, new SOA, what it added, new SOA.
+fn ixfr_records(old: &Zone, new: &Zone) -> Vec<Rr> {
+    let key = |r: &Rr| {
+        (
+            r.owner.to_lowercase().as_wire().to_vec(),
+            r.rtype.0,
+            r.ttl,
+            r.rdata.clone(),
+        )
+    };
+    let split = |z: &Zone| {
+        let mut soa = None;
+        let mut rest = std::collections::BTreeMap::new();
+        for r in z.records() {
+            if r.rtype == Rtype::SOA && soa.is_none() {
+                soa = Some(r);
+            } else {
+                rest.insert(key(&r), r);
+            }
+        }
+        (soa, rest)
+    };
+    let (old_soa, old_rest) = split(old);
+    let (new_soa, new_rest) = split(new);
+    let (Some(old_soa), Some(new_soa)) = (old_soa, new_soa) else {
+        return axfr_records(new);
+    };
+    let mut out = vec![new_soa.clone(), old_soa];
+    out.extend(
+        old_rest
+            .iter()
+            .filter(|(k, _)| !new_rest.contains_key(*k))
+            .map(|(_, r)| r.clone()),
+    );
+    out.push(new_soa.clone());
+    out.extend(
+        new_rest
+            .iter()
+            .filter(|(k, _)| !old_rest.contains_key(*k))
+            .map(|(_, r)| r.clone()),
+    );
+    out.push(new_soa);
+    out
+}
+
+/// Room kept in each message for its TSIG record.
+const TSIG_ROOM: usize = 256;
+
+/// The records as a stream of messages of at most 64 KiB.
+fn pack(
+    packet: &[u8],
+    q: &crate::wire::Query,
+    records: &[Rr],
+    signed: Option<&(Key, Vec<u8>)>,
+    now: u64,
+) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut prior = signed.map(|(_, mac)| mac.clone());
+    let header = |first: bool| {
+        let mut m = Vec::with_capacity(16 * 1024);
+        m.extend_from_slice(&packet[0..2]);
+        let flags = (q.flags & crate::wire::hdr::OPCODE_MASK) | crate::wire::hdr::QR | crate::wire::hdr::AA;
+        m.extend_from_slice(&flags.to_be_bytes());
+        m.extend_from_slice(&[0, u8::from(first), 0, 0, 0, 0, 0, 0]);
+        if first {
+            m.extend_from_slice(&packet[crate::wire::HEADER_LEN..q.question_end]);
+        }
+        m
+    };
+    let mut m = header(true);
+    let mut count = 0u16;
+    let mut finish = |mut m: Vec<u8>, count: u16, out: &mut Vec<Vec<u8>>| {
+        m[6..8].copy_from_slice(&count.to_be_bytes());
+        if let Some((key, _)) = signed {
+            let first = out.is_empty();
+            let mac = tsig::sign(&mut m, key, prior.as_deref(), !first, now, 0);
+            prior = Some(mac);
+        }
+        out.push(m);
+    };
+    for r in records {
+        let owner = r.owner.as_wire();
+        let size = owner.len() + 10 + r.rdata.len();
+        if m.len() + size + TSIG_ROOM > u16::MAX as usize && count > 0 {
+            finish(std::mem::replace(&mut m, header(false)), count, &mut out);
+            count = 0;
+        }
+        m.extend_from_slice(owner);
+        m.extend_from_slice(&r.rtype.0.to_be_bytes());
+        m.extend_from_slice(&1u16.to_be_bytes());
+        m.extend_from_slice(&r.ttl.to_be_bytes());
+        m.extend_from_slice(&(r.rdata.len() as u16).to_be_bytes());
+        m.extend_from_slice(&r.rdata);
+        count += 1;
+    }
+    finish(m, count, &mut out);
+    out
+}
+
+fn write(out: &mut [u8], m: &[u8]) -> usize {
+    let n = m.len().min(out.len());
+    out[..n].copy_from_slice(&m[..n]);
+    n
+}
+
+/// A header-and-question answer with `rcode`.
+fn error_reply(packet: &[u8], q: &crate::wire::Query, rcode: u16) -> Vec<u8> {
+    let mut m = packet[..q.question_end].to_vec();
+    let flags = (q.flags & (crate::wire::hdr::OPCODE_MASK | crate::wire::hdr::RD)) | crate::wire::hdr::QR | rcode;
+    m[2..4].copy_from_slice(&flags.to_be_bytes());
+    m[4..12].copy_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(net: &str, prefix: u8) -> AclEntry {
+        AclEntry {
+            network: net.parse().unwrap(),
+            prefix,
+            key: None,
+        }
+    }
+
+    #[test]
+    fn acl_networks_match_by_prefix() {
+        assert!(entry("192.0.2.0", 24).contains("192.0.2.77".parse().unwrap()));
+        assert!(!entry("192.0.2.0", 24).contains("192.0.3.1".parse().unwrap()));
+        assert!(
+            entry("192.0.2.7", 32).contains("::ffff:192.0.2.7".parse().unwrap()),
+            "v4-mapped"
+        );
+        assert!(!entry("192.0.2.7", 32).contains("2001:db8::1".parse().unwrap()));
+        assert!(entry("2001:db8::", 32).contains("2001:db8:1::1".parse().unwrap()));
+        assert!(entry("0.0.0.0", 0).contains("203.0.113.9".parse().unwrap()));
+    }
+
+    #[test]
+    fn serials_compare_by_rfc_1982() {
+        assert!(serial_ge(5, 5));
+        assert!(serial_ge(6, 5));
+        assert!(!serial_ge(4, 5));
+        assert!(serial_ge(1, u32::MAX), "wrapped");
+    }
+}

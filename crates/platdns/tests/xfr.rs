@@ -1,0 +1,234 @@
+//! Zone transfers out end to end (issue 8): `knotd` as a secondary follows a
+//! platdns zone by AXFR, then by IXFR after commits, triggered by NOTIFY,
+//! all with TSIG; `kdig` shows an unauthorised AXFR refused.
+
+mod common;
+use common::*;
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// `knotd` as a secondary of `zone` from `primary`, with one TSIG key,
+/// accepting NOTIFY from it. Killed on drop.
+struct Secondary {
+    child: std::process::Child,
+    dns: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Secondary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Secondary {
+    fn start(zone: &str, primary: SocketAddr, key_name: &str, secret: &str) -> Secondary {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let d = dir.path().display();
+        let conf = format!(
+            "server:\n  listen: 127.0.0.1@{port}\n  rundir: {d}\n\
+             database:\n  storage: {d}/db\n\
+             key:\n  - id: {key_name}\n    algorithm: hmac-sha256\n    secret: {secret}\n\
+             remote:\n  - id: primary\n    address: {ip}@{pport}\n    key: {key_name}\n\
+             acl:\n  - id: from_primary\n    address: {ip}\n    key: {key_name}\n    action: notify\n\
+             zone:\n  - domain: {zone}\n    master: primary\n    acl: from_primary\n    file: {d}/{zone}.zone\n    zonefile-sync: -1\n",
+            ip = primary.ip(),
+            pport = primary.port(),
+        );
+        let conf_path = dir.path().join("knot.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let knotd = ["/usr/sbin/knotd", "knotd"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .unwrap_or("knotd");
+        let child = Command::new(knotd)
+            .arg("-c")
+            .arg(&conf_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start knotd");
+        Secondary {
+            child,
+            dns: format!("127.0.0.1:{port}").parse().unwrap(),
+            _dir: dir,
+        }
+    }
+}
+
+fn wait_for(limit: Duration, what: &str, mut ok: impl FnMut() -> bool) -> Duration {
+    let t0 = Instant::now();
+    while !ok() {
+        assert!(t0.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    t0.elapsed()
+}
+
+fn commit(api: SocketAddr, tok: &str, zone: &str, records: Value) {
+    let (st, e) = http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}/atomic_changes"),
+        Some(tok),
+        Some(&json!({"records": records, "description": "x"}).to_string()),
+    );
+    assert_eq!(st, 202, "{e}");
+}
+
+fn a(name: &str, ip: &str) -> Value {
+    json!({"name": name, "ttl": 60, "rrtype": "A", "rdata": [{"value": ip}], "labels": {}, "description": ""})
+}
+
+#[test]
+fn knotd_follows_a_platdns_zone_by_axfr_then_ixfr_on_notify_with_tsig() {
+    if !require("kdig") || !require("knotd") {
+        return;
+    }
+    let server = Platdns::start(&[], &[]);
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let api = server.http;
+    let (zone, tok) = tenant_with_zone(api, op.trim(), "acme", "example.com");
+    commit(api, &tok, &zone, json!([a("www.example.com.", "192.0.2.1")]));
+    let (_, c) = http(api, "GET", &format!("/dpf/v1/zones/{zone}/contract"), Some(&tok), None);
+    let contract = c["result"]["id"].as_str().unwrap().to_string();
+    // A TSIG key of the contract, and an ACL: loopback, signed with it.
+    let (st, e) = http(
+        api,
+        "POST",
+        &format!("/dpf/v1/contracts/{contract}/tsigs"),
+        Some(&tok),
+        Some(r#"{"name":"xfr"}"#),
+    );
+    assert_eq!(st, 202, "{e}");
+    let (_, keys) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/contracts/{contract}/tsigs"),
+        Some(&tok),
+        None,
+    );
+    let key = &keys["results"][0];
+    let (kid, key_name, secret) = (
+        key["id"].as_i64().unwrap(),
+        key["name"].as_str().unwrap().to_string(),
+        key["secret"].as_str().unwrap().to_string(),
+    );
+    let (_, z) = http(api, "GET", &format!("/dpf/v1/zones/{zone}"), Some(&tok), None);
+    let cc = z["result"]["common_config_id"].as_i64().unwrap();
+    let (st, e) = http(
+        api,
+        "POST",
+        &format!("/dpf/v1/common_configs/{cc}/cc_sec_transfer_acls"),
+        Some(&tok),
+        Some(&json!({"network": "127.0.0.1/32", "tsig_id": kid}).to_string()),
+    );
+    assert_eq!(st, 202, "{e}");
+    let tsig = format!("hmac-sha256:{key_name}:{secret}");
+    let axfr = |with_key: bool| {
+        let mut args = vec!["example.com", "AXFR"];
+        if with_key {
+            args.extend(["-y", &tsig]);
+        }
+        kdig(server.dns, &args)
+    };
+    // The policy reaches the node within its refresh (2 s).
+    // (kdig prints a transfer as bare records after ";; AXFR for".)
+    let has = |r: &Reply, record: &str| {
+        r.raw
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>().join(" ") == record)
+    };
+    wait_for(Duration::from_secs(6), "signed AXFR", || {
+        has(&axfr(true), "www.example.com. 60 IN A 192.0.2.1")
+    });
+    let signed = axfr(true);
+    assert!(signed.raw.contains("TSIG"), "signed: {}", signed.raw);
+    assert!(
+        !signed.raw.contains(";; ERROR"),
+        "kdig verified our signature: {}",
+        signed.raw
+    );
+    // Unsigned: refused, and logged.
+    let refused = Command::new("kdig")
+        .args([&format!("@{}", server.dns.ip()), "-p", &server.dns.port().to_string()])
+        .args(["example.com", "AXFR"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&refused.stdout).to_string() + &String::from_utf8_lossy(&refused.stderr);
+    assert!(text.contains("REFUSED"), "{text}");
+    assert!(!text.contains("192.0.2.1"), "{text}");
+    let (_, logs) = http(api, "GET", &format!("/dpf/v1/zones/{zone}/logs"), Some(&tok), None);
+    let ops: Vec<&str> = logs["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["operation"].as_str().unwrap())
+        .collect();
+    assert!(
+        ops.contains(&"zone_transfer_refused") && ops.contains(&"zone_transfer"),
+        "{ops:?}"
+    );
+    // knotd, a secondary with the key, and NOTIFY to it.
+    let knot = Secondary::start("example.com", server.dns, &key_name, &secret);
+    let (st, e) = http(
+        api,
+        "POST",
+        &format!("/dpf/v1/common_configs/{cc}/cc_sec_notified_servers"),
+        Some(&tok),
+        Some(&json!({"address": knot.dns.to_string(), "tsig_id": kid}).to_string()),
+    );
+    assert_eq!(st, 202, "{e}");
+    wait_for(Duration::from_secs(20), "knotd's first transfer", || {
+        kdig(knot.dns, &["www.example.com", "A"]).answer == ["www.example.com. 60 IN A 192.0.2.1"]
+    });
+    // Commits: NOTIFY, then knotd asks for IXFR.
+    for (i, ip) in ["192.0.2.2", "192.0.2.3"].iter().enumerate() {
+        commit(
+            api,
+            &tok,
+            &zone,
+            json!([
+                a("www.example.com.", "192.0.2.1"),
+                a(&format!("new{i}.example.com."), ip)
+            ]),
+        );
+        let name = format!("new{i}.example.com");
+        let took = wait_for(Duration::from_secs(10), "knotd following a commit", || {
+            kdig(knot.dns, &[&name, "A"]).answer == [format!("{name}. 60 IN A {ip}")]
+        });
+        eprintln!("commit {i} reached knotd in {took:?}");
+    }
+    // The zone's log: IXFR served to knotd, NOTIFY answered.
+    let (_, logs) = http(api, "GET", &format!("/dpf/v1/zones/{zone}/logs"), Some(&tok), None);
+    let targets: Vec<String> = logs["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| format!("{} {} {}", l["operation"], l["status"], l["target"]))
+        .collect();
+    assert!(
+        targets
+            .iter()
+            .any(|t| t.contains("IXFR to 127.0.0.1") && t.contains("served")),
+        "{targets:#?}"
+    );
+    assert!(
+        targets.iter().any(|t| t.contains("\"notify\" \"success\"")),
+        "{targets:#?}"
+    );
+    // And the SOA serials agree.
+    let serial = |s: SocketAddr| {
+        kdig(s, &["example.com", "SOA"]).answer[0]
+            .split_whitespace()
+            .nth(6)
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(serial(knot.dns), serial(server.dns));
+}
