@@ -25,6 +25,7 @@ pub mod publish;
 mod query;
 mod records;
 mod routes;
+pub mod secondary;
 mod tsigs;
 pub mod usage;
 pub mod verify;
@@ -77,6 +78,8 @@ pub struct AppState {
     pub meters: Arc<meters::MeterSlots>,
     /// Usage and restriction settings (R4.1–R4.4).
     pub usage: Arc<usage::Usage>,
+    /// Secondary zones: NOTIFY received, and the loop's wake-up.
+    pub secondary: Arc<secondary::Secondaries>,
     /// This process only follows the store (`serve --role dns`): it serves
     /// what the store holds and derives or writes no state of its own.
     pub follower: bool,

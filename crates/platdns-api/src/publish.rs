@@ -260,8 +260,20 @@ pub async fn republish(s: &AppState, zone_id: i64) -> Result<(), ApiError> {
     let z = s.store.get_zone(zone_id).await?;
     let apex = apex_of(&z)?;
     let contract = s.store.get_contract(z.contract_id).await?;
-    if !z.eligibility.may_serve() || z.version == 0 || ended(s, &contract) {
+    let proxied = s.store.zone_proxy(zone_id).await?;
+    if !z.eligibility.may_serve() || (z.version == 0 && !proxied) || ended(s, &contract) {
         s.publisher.publish(&apex, None);
+        return Ok(());
+    }
+    if proxied {
+        // A secondary zone serves its last pulled copy (none yet: nothing).
+        match crate::secondary::stored_zone(s, &z).await? {
+            Some(mut zone) => {
+                zone.set_meter(zone_meter(s, &z));
+                s.publisher.publish(&apex, Some(Arc::new(zone)));
+            }
+            None => s.publisher.publish(&apex, None),
+        }
         return Ok(());
     }
     let records = s.store.list_records(zone_id, true).await?;

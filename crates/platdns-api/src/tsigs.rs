@@ -82,6 +82,7 @@ async fn create(
             s.clock.now(),
         )
         .await?;
+    crate::secondary::changed(&s);
     let op = Op {
         contract_id: c.id,
         zone_id: None,
@@ -128,6 +129,7 @@ async fn remove(
     t.require_write(c.id)?;
     let k = s.store.get_tsig(c.id, tid).await?;
     s.store.delete_tsig(c.id, tid).await?;
+    crate::secondary::changed(&s);
     let op = Op {
         contract_id: c.id,
         zone_id: None,

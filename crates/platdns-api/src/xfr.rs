@@ -78,17 +78,46 @@ pub(crate) fn routes() -> Routes {
             "/common_configs/{cc}/cc_sec_notified_servers/{eid}",
             |st: State<AppState>, t: Tenant, p: Path<(i64, i64)>| remove(st, t, p, TransferList::Notify),
         )
+        .get(
+            "/common_configs/{cc}/cc_primaries",
+            |st: State<AppState>, t: Tenant, p: Path<i64>, q: RawQuery| list(st, t, p, q, TransferList::Primary),
+        )
+        .post(
+            "/common_configs/{cc}/cc_primaries",
+            |st: State<AppState>, t: Tenant, p: Path<i64>, b: Body<EntryBody>| add(st, t, p, b, TransferList::Primary),
+        )
+        .get(
+            "/common_configs/{cc}/cc_primaries/{eid}",
+            |st: State<AppState>, t: Tenant, p: Path<(i64, i64)>| show(st, t, p, TransferList::Primary),
+        )
+        .patch(
+            "/common_configs/{cc}/cc_primaries/{eid}",
+            |st: State<AppState>, t: Tenant, p: Path<(i64, i64)>, b: Body<EntryBody>| {
+                update(st, t, p, b, TransferList::Primary)
+            },
+        )
+        .delete(
+            "/common_configs/{cc}/cc_primaries/{eid}",
+            |st: State<AppState>, t: Tenant, p: Path<(i64, i64)>| remove(st, t, p, TransferList::Primary),
+        )
+        .get("/zones/{id}/zone_proxy", get_proxy)
+        .patch("/zones/{id}/zone_proxy", patch_proxy)
+        .get("/zones/{id}/zone_proxy/health_check", proxy_health)
 }
 
 fn field(list: TransferList) -> &'static str {
     match list {
         TransferList::Acl => "network",
-        TransferList::Notify => "address",
+        TransferList::Notify | TransferList::Primary => "address",
     }
 }
 
 fn entry_json(list: TransferList, e: &TransferEntry) -> Value {
-    json!({"id": e.id, field(list): e.target, "tsig_id": e.tsig_id})
+    let mut v = json!({"id": e.id, field(list): e.target, "tsig_id": e.tsig_id});
+    if list == TransferList::Primary {
+        v["enabled"] = json!(i64::from(e.enabled));
+    }
+    v
 }
 
 /// DPF `PostCcSecTransferAcl` / `PostCcSecNotifiedServer` and their
@@ -103,6 +132,9 @@ pub(crate) struct EntryBody {
     /// `null` clears the key.
     #[serde(default)]
     tsig_id: Option<Option<i64>>,
+    /// Primaries only: 0 or 1.
+    #[serde(default, deserialize_with = "crate::json::non_null")]
+    enabled: Option<i64>,
 }
 
 /// `address/prefix` (a bare address: the whole address), normalised.
@@ -184,7 +216,7 @@ async fn checked(
                 .ok_or_else(|| ApiError::bad_request("invalid", "network", "an IP address/prefix length"))?;
             format!("{a}/{p}")
         }
-        TransferList::Notify => {
+        TransferList::Notify | TransferList::Primary => {
             parse_address(target).ok_or_else(|| ApiError::bad_request("invalid", "address", "an IP address"))?;
             target.to_string()
         }
@@ -214,6 +246,9 @@ fn operation(kind: TransferList, verb: &str) -> &'static str {
         (TransferList::Notify, "add") => "add_cc_sec_notified_server",
         (TransferList::Notify, "update") => "update_cc_sec_notified_server",
         (TransferList::Notify, _) => "delete_cc_sec_notified_server",
+        (TransferList::Primary, "add") => "add_cc_primary",
+        (TransferList::Primary, "update") => "update_cc_primary",
+        (TransferList::Primary, _) => "delete_cc_primary",
     }
 }
 
@@ -221,6 +256,7 @@ fn path_of(kind: TransferList, cc: i64) -> String {
     match kind {
         TransferList::Acl => format!("/dpf/v1/common_configs/{cc}/cc_sec_transfer_acls"),
         TransferList::Notify => format!("/dpf/v1/common_configs/{cc}/cc_sec_notified_servers"),
+        TransferList::Primary => format!("/dpf/v1/common_configs/{cc}/cc_primaries"),
     }
 }
 
@@ -233,9 +269,10 @@ async fn add(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let c = config_of(&s, &t, cc).await?;
     t.require_write(c.contract_id)?;
+    let enabled = enabled_of(kind, b.enabled)?;
     let (text, other) = match kind {
         TransferList::Acl => (b.network, b.address),
-        TransferList::Notify => (b.address, b.network),
+        TransferList::Notify | TransferList::Primary => (b.address, b.network),
     };
     if other.is_some() {
         return Err(ApiError::bad_request("invalid", "schema", "unknown field"));
@@ -249,6 +286,10 @@ async fn add(
         .add_transfer_entry(kind, c.id, &target, tsig_id, MAX_ENTRIES)
         .await
         .map_err(|e| store_error(kind, e))?;
+    if enabled == Some(false) {
+        s.store.set_primary_enabled(c.id, e.id, false).await?;
+    }
+    crate::secondary::changed(&s);
     let url = format!("{}/{}", path_of(kind, c.id), e.id);
     job_done(&s, &t, url, op(c.contract_id, operation(kind, "add"), target)).await
 }
@@ -263,9 +304,10 @@ async fn update(
     let c = config_of(&s, &t, cc).await?;
     t.require_write(c.contract_id)?;
     let e = s.store.transfer_entry(kind, c.id, eid).await?;
+    let enabled = enabled_of(kind, b.enabled)?;
     let (text, other) = match kind {
         TransferList::Acl => (b.network, b.address),
-        TransferList::Notify => (b.address, b.network),
+        TransferList::Notify | TransferList::Primary => (b.address, b.network),
     };
     if other.is_some() {
         return Err(ApiError::bad_request("invalid", "schema", "unknown field"));
@@ -276,6 +318,10 @@ async fn update(
         .update_transfer_entry(kind, c.id, eid, &target, tsig_id)
         .await
         .map_err(|e| store_error(kind, e))?;
+    if let Some(on) = enabled {
+        s.store.set_primary_enabled(c.id, eid, on).await?;
+    }
+    crate::secondary::changed(&s);
     let url = format!("{}/{eid}", path_of(kind, c.id));
     job_done(&s, &t, url, op(c.contract_id, operation(kind, "update"), target)).await
 }
@@ -290,6 +336,7 @@ async fn remove(
     t.require_write(c.contract_id)?;
     let e = s.store.transfer_entry(kind, c.id, eid).await?;
     s.store.delete_transfer_entry(kind, c.id, eid).await?;
+    crate::secondary::changed(&s);
     job_done(
         &s,
         &t,
@@ -299,8 +346,100 @@ async fn remove(
     .await
 }
 
+/// DPF `CcPrimaryEnabled` (primaries only).
+fn enabled_of(kind: TransferList, enabled: Option<i64>) -> ApiResult<Option<bool>> {
+    match (kind, enabled) {
+        (_, None) => Ok(None),
+        (TransferList::Primary, Some(0)) => Ok(Some(false)),
+        (TransferList::Primary, Some(1)) => Ok(Some(true)),
+        (TransferList::Primary, Some(_)) => Err(ApiError::bad_request("invalid", "enabled", "0 or 1")),
+        _ => Err(ApiError::bad_request("invalid", "schema", "unknown field enabled")),
+    }
+}
+
+/// DPF `GET /zones/{id}/zone_proxy`.
+async fn get_proxy(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let z = crate::dpf::find_zone(&s, &t, &id).await?;
+    let on = s.store.zone_proxy(z.id).await?;
+    Ok(Json(json::result(json!({"enabled": i64::from(on)}))))
+}
+
+/// DPF `PatchZoneProxy`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProxyBody {
+    enabled: i64,
+}
+
+/// DPF `PATCH /zones/{id}/zone_proxy`: the zone is pulled from its common
+/// configuration's primaries (1), or served from its records (0).
+async fn patch_proxy(
+    State(s): State<AppState>,
+    t: Tenant,
+    Path(id): Path<String>,
+    Body(b): Body<ProxyBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let z = crate::dpf::find_zone(&s, &t, &id).await?;
+    t.require_write(z.contract_id)?;
+    let on = match b.enabled {
+        0 => false,
+        1 => true,
+        _ => return Err(ApiError::bad_request("invalid", "enabled", "0 or 1")),
+    };
+    s.store.set_zone_proxy(z.id, on).await?;
+    crate::secondary::changed(&s);
+    if !on {
+        crate::publish::republish(&s, z.id).await?;
+    }
+    let op = Op {
+        contract_id: z.contract_id,
+        zone_id: Some(z.id),
+        lb_domain_id: None,
+        log_type: "service",
+        operation: "update_zone_proxy",
+        target: z.name.clone(),
+    };
+    job_done(&s, &t, format!("/dpf/v1/zones/{id}/zone_proxy"), op).await
+}
+
+/// DPF `GET /zones/{id}/zone_proxy/health_check`: each primary, and whether
+/// its last transfer (or SOA check) succeeded.
+async fn proxy_health(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let z = crate::dpf::find_zone(&s, &t, &id).await?;
+    let status: HashMap<String, String> = match s.store.secondary(z.id).await? {
+        Some((_, _, _, primaries)) => serde_json::from_str::<Vec<(String, String)>>(&primaries)
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        None => HashMap::new(),
+    };
+    let keys: HashMap<i64, String> = s
+        .store
+        .all_tsig_keys()
+        .await?
+        .into_iter()
+        .map(|(id, name, _, _)| (id, name))
+        .collect();
+    let results: Vec<Value> = s
+        .store
+        .transfer_entries(TransferList::Primary, Some(z.common_config_id))
+        .await?
+        .iter()
+        .map(|p| {
+            let ok = status.get(&p.target).is_some_and(|st| st == "OK");
+            json!({
+                "address": p.target,
+                "status": if ok { "OK" } else { "NG" },
+                "tsig_name": p.tsig_id.and_then(|k| keys.get(&k).cloned()).unwrap_or_default(),
+                "enabled": i64::from(p.enabled),
+            })
+        })
+        .collect();
+    Ok(Json(json::results(results)))
+}
+
 /// A TSIG key from the store (DPF algorithm 0 is HMAC-SHA256).
-fn key_of(name: &str, algorithm: i64, secret: &str) -> Option<Key> {
+pub(crate) fn key_of(name: &str, algorithm: i64, secret: &str) -> Option<Key> {
     use base64::Engine;
     let alg = match algorithm {
         0 => Algorithm::HmacSha256,
@@ -339,8 +478,34 @@ pub async fn policy(s: &AppState) -> Result<Policy, ApiError> {
             .or_default()
             .push(AclEntry { network, prefix, key });
     }
+    let mut primaries_of: HashMap<i64, Vec<platdns_dataplane::xfr::PrimaryEntry>> = HashMap::new();
+    for p in s.store.transfer_entries(TransferList::Primary, None).await? {
+        let Some(addr) = parse_address(&p.target) else { continue };
+        let key = match p.tsig_id {
+            Some(id) => match keys_by_id.get(&id) {
+                Some(k) => Some(k.name.clone()),
+                None => continue,
+            },
+            None => None,
+        };
+        if p.enabled {
+            primaries_of
+                .entry(p.common_config_id)
+                .or_default()
+                .push((addr.ip(), key));
+        }
+    }
+    let mut primaries = HashMap::new();
     let mut acls = HashMap::new();
     for z in s.store.list_zones(None, None).await? {
+        if let (Some(ps), Ok(apex)) = (
+            primaries_of.get(&z.common_config_id),
+            platdns_zone::Name::from_text(&format!("{}.", z.name), None),
+        ) {
+            if s.store.zone_proxy(z.id).await? {
+                primaries.insert(apex.to_lowercase().as_wire().to_vec(), ps.clone());
+            }
+        }
         if let (Some(entries), Ok(apex)) = (
             by_config.get(&z.common_config_id),
             platdns_zone::Name::from_text(&format!("{}.", z.name), None),
@@ -351,6 +516,7 @@ pub async fn policy(s: &AppState) -> Result<Policy, ApiError> {
     Ok(Policy {
         acls,
         keys: keys_by_id.into_values().collect(),
+        primaries,
     })
 }
 
@@ -370,6 +536,28 @@ pub async fn log_event(s: &AppState, e: &Event) -> Result<(), ApiError> {
         return Ok(());
     };
     let key = e.key.as_deref().map(|k| format!(" key {k}")).unwrap_or_default();
+    if e.kind == "NOTIFY" {
+        if e.outcome == "received" {
+            crate::secondary::notified(s, e.apex.clone());
+        }
+        let status = if e.outcome == "received" { "success" } else { "failure" };
+        let target = format!("NOTIFY from {}{key}: {}", e.peer, e.outcome);
+        s.store
+            .log_operation(
+                z.contract_id,
+                Some(z.id),
+                None,
+                "service",
+                None,
+                "notify_received",
+                &target,
+                &platdns_store::new_request_id(),
+                status,
+                s.clock.now(),
+            )
+            .await?;
+        return Ok(());
+    }
     let target = format!("{} to {} serial {}{key}: {}", e.kind, e.peer, e.serial, e.outcome);
     let (operation, status) = if e.outcome == "served" {
         ("zone_transfer", "success")

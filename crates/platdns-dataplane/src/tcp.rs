@@ -116,7 +116,8 @@ async fn connection(
     Ok(())
 }
 
-/// A zone transfer request's messages (`None`: not a transfer request).
+/// A zone transfer request's messages, or a NOTIFY's answer (`None`:
+/// neither).
 fn transfer(
     transfers: &crate::xfr::Transfers,
     catalog: &Catalog,
@@ -124,6 +125,10 @@ fn transfer(
     peer: std::net::IpAddr,
 ) -> Option<Vec<Vec<u8>>> {
     let q = crate::wire::parse_query(packet).ok()?;
+    // NOTIFY comes over TCP too (knotd sends it so).
+    if q.opcode() == 4 {
+        return transfers.notify(packet, peer).map(|m| vec![m]);
+    }
     let is_transfer = matches!(q.qtype, platdns_zone::Rtype::AXFR | platdns_zone::Rtype::IXFR);
     if !is_transfer || q.opcode() != 0 || q.qclass != 1 {
         return None;

@@ -136,7 +136,13 @@ pub fn run_worker(
                 continue;
             }
             let (recv, send) = (&b.recv[i][..len], &mut b.send[out]);
-            let answered = responder.respond(&catalog, recv, Transport::Udp, send);
+            // NOTIFY (opcode 4, RFC 1996) for a secondary zone: off the hot
+            // path, one header byte tested per packet.
+            let answered = if len > 2 && (recv[2] >> 3) & 0x0f == 4 {
+                notify(&responder, recv, &b.addrs[i], send)
+            } else {
+                responder.respond(&catalog, recv, Transport::Udp, send)
+            };
             stats.meter(responder.last_meter, responder.last_restricted);
             let Some(n) = answered else {
                 stats.dropped.fetch_add(1, Ordering::Relaxed);
@@ -167,5 +173,37 @@ pub fn run_worker(
             }
             sent += n as usize;
         }
+    }
+}
+
+/// Answers a NOTIFY through the node's transfers (the sender must be one of
+/// the zone's primaries); `None`: no answer.
+fn notify(responder: &Responder, packet: &[u8], from: &libc::sockaddr_storage, out: &mut [u8]) -> Option<usize> {
+    let transfers = responder.transfers.as_deref()?;
+    let peer = peer_ip(from)?;
+    let m = transfers.notify(packet, peer)?;
+    let n = m.len().min(out.len());
+    out[..n].copy_from_slice(&m[..n]);
+    Some(n)
+}
+
+/// The IP address of a `recvmmsg` source address.
+fn peer_ip(ss: &libc::sockaddr_storage) -> Option<std::net::IpAddr> {
+    match i32::from(ss.ss_family) {
+        libc::AF_INET => {
+            // SAFETY: the kernel wrote a `sockaddr_in` here (the family says
+            // so); `sockaddr_storage` is large and aligned enough for it, and
+            // the reference lives as long as `ss`.
+            let sin = unsafe { &*(ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            Some(std::net::IpAddr::V4(std::net::Ipv4Addr::from(u32::from_be(
+                sin.sin_addr.s_addr,
+            ))))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: as above, for a `sockaddr_in6`.
+            let sin6 = unsafe { &*(ss as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+            Some(std::net::IpAddr::V6(std::net::Ipv6Addr::from(sin6.sin6_addr.s6_addr)))
+        }
+        _ => None,
     }
 }

@@ -61,6 +61,10 @@ impl AclEntry {
     }
 }
 
+/// A secondary zone's primary: its address, and the key (lower-cased wire
+/// name) its NOTIFY must be signed with, if any.
+pub type PrimaryEntry = (IpAddr, Option<Vec<u8>>);
+
 /// Who may transfer what, and with which keys.
 #[derive(Debug, Default)]
 pub struct Policy {
@@ -68,6 +72,9 @@ pub struct Policy {
     pub acls: HashMap<Vec<u8>, Vec<AclEntry>>,
     /// Every key an ACL may name.
     pub keys: Vec<Key>,
+    /// Secondary zones: who may NOTIFY them (a primary's address, and the
+    /// key its messages must carry).
+    pub primaries: HashMap<Vec<u8>, Vec<PrimaryEntry>>,
 }
 
 /// What happened to a transfer request, for the zone's log.
@@ -143,6 +150,52 @@ impl Transfers {
         if let Some(tx) = self.events.lock().expect("not poisoned").as_ref() {
             let _ = tx.send(e);
         }
+    }
+
+    /// A NOTIFY for a secondary zone (RFC 1996 §3.7): from one of its
+    /// primaries (signed with its key, when it has one), answered NOERROR and
+    /// reported; from anyone else REFUSED. `None`: not worth an answer.
+    pub fn notify(&self, packet: &[u8], peer: IpAddr) -> Option<Vec<u8>> {
+        let q = crate::wire::parse_query(packet).ok()?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let policy = self.policy.load();
+        let apex = q.qname().to_vec();
+        let mut signed = None;
+        if let Some(at) = q.tsig_at {
+            let r = tsig::parse(packet, at)?;
+            match tsig::verify_request(packet, &r, &policy.keys, now) {
+                Ok(k) => signed = Some((k.clone(), r.mac.clone())),
+                Err(f) => {
+                    let mut m = error_reply(packet, &q, crate::wire::rcode::NOTAUTH);
+                    tsig::append_error(&mut m, &r.key_name, &r.algorithm_name, now, f.code());
+                    return Some(m);
+                }
+            }
+        }
+        let key_name = signed.as_ref().map(|(k, _)| k.name.clone());
+        let allowed = policy.primaries.get(&apex).is_some_and(|ps| {
+            ps.iter()
+                .any(|(addr, key)| *addr == peer && key.as_ref().is_none_or(|k| Some(k) == key_name.as_ref()))
+        });
+        let rcode = if allowed { 0 } else { crate::wire::rcode::REFUSED };
+        let mut m = error_reply(packet, &q, rcode);
+        if allowed {
+            m[2] |= 0x04; // AA
+        }
+        if let Some((k, mac)) = &signed {
+            tsig::sign(&mut m, k, Some(mac), false, now, 0);
+        }
+        self.report(Event {
+            apex,
+            peer,
+            kind: "NOTIFY",
+            outcome: if allowed { "received" } else { "refused" },
+            serial: 0,
+            key: key_name.as_deref().map(wire_to_text),
+        });
+        Some(m)
     }
 
     /// Signs the answer (`out[..len]`) to a signed ordinary query, or turns

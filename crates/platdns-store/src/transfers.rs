@@ -13,6 +13,9 @@ pub enum TransferList {
     Acl,
     /// `network` is an address (`:port` allowed, ours).
     Notify,
+    /// The primaries a secondary zone is pulled from (an address, `:port`
+    /// allowed); these have an `enabled` flag.
+    Primary,
 }
 
 impl TransferList {
@@ -20,13 +23,21 @@ impl TransferList {
         match self {
             TransferList::Acl => "cc_sec_transfer_acls",
             TransferList::Notify => "cc_sec_notified_servers",
+            TransferList::Primary => "cc_primaries",
+        }
+    }
+
+    fn enabled(self) -> &'static str {
+        match self {
+            TransferList::Primary => "enabled",
+            _ => "1",
         }
     }
 
     fn column(self) -> &'static str {
         match self {
             TransferList::Acl => "network",
-            TransferList::Notify => "address",
+            TransferList::Notify | TransferList::Primary => "address",
         }
     }
 }
@@ -39,6 +50,8 @@ pub struct TransferEntry {
     /// The network (ACL) or address (NOTIFY).
     pub target: String,
     pub tsig_id: Option<i64>,
+    /// Primaries only; always true for the others.
+    pub enabled: bool,
 }
 
 impl Store {
@@ -48,8 +61,9 @@ impl Store {
         common_config_id: Option<i64>,
     ) -> Result<Vec<TransferEntry>> {
         let rows = sqlx::query(&format!(
-            "SELECT id, common_config_id, {}, tsig_id FROM {} WHERE ($1 IS NULL OR common_config_id = $1) ORDER BY id",
+            "SELECT id, common_config_id, {}, tsig_id, {} FROM {} WHERE ($1 IS NULL OR common_config_id = $1) ORDER BY id",
             list.column(),
+            list.enabled(),
             list.table()
         ))
         .bind(common_config_id)
@@ -62,6 +76,7 @@ impl Store {
                     common_config_id: r.try_get(1)?,
                     target: r.try_get(2)?,
                     tsig_id: r.try_get(3)?,
+                    enabled: r.try_get::<i64, _>(4)? != 0,
                 })
             })
             .collect()
@@ -115,6 +130,7 @@ impl Store {
             common_config_id,
             target: target.into(),
             tsig_id,
+            enabled: true,
         })
     }
 
@@ -151,6 +167,87 @@ impl Store {
         .execute(self.pool())
         .await?;
         crate::found(done.rows_affected())
+    }
+
+    /// Turns a primary on or off (DPF `CcPrimaryEnabled`).
+    pub async fn set_primary_enabled(&self, common_config_id: i64, id: i64, enabled: bool) -> Result<()> {
+        let done = sqlx::query("UPDATE cc_primaries SET enabled = $1 WHERE id = $2 AND common_config_id = $3")
+            .bind(i64::from(enabled))
+            .bind(id)
+            .bind(common_config_id)
+            .execute(self.pool())
+            .await?;
+        crate::found(done.rows_affected())
+    }
+
+    /// DPF `zone_proxy`: the zone is pulled from its primaries.
+    pub async fn set_zone_proxy(&self, zone_id: i64, enabled: bool) -> Result<()> {
+        let done = sqlx::query("UPDATE zones SET zone_proxy_enabled = $1, version = version + 1 WHERE id = $2")
+            .bind(i64::from(enabled))
+            .bind(zone_id)
+            .execute(self.pool())
+            .await?;
+        crate::found(done.rows_affected())
+    }
+
+    pub async fn zone_proxy(&self, zone_id: i64) -> Result<bool> {
+        let v: Option<i64> = sqlx::query_scalar("SELECT zone_proxy_enabled FROM zones WHERE id = $1")
+            .bind(zone_id)
+            .fetch_optional(self.pool())
+            .await?;
+        v.map(|v| v != 0).ok_or(StoreError::NotFound)
+    }
+
+    /// Keeps a secondary zone's pulled copy (its text) and the primaries'
+    /// status (JSON); bumps the zone's version so follower nodes reload it.
+    pub async fn save_secondary(
+        &self,
+        zone_id: i64,
+        serial: i64,
+        text: Option<&str>,
+        primaries: &str,
+        now: jiff::Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        match text {
+            Some(text) => {
+                sqlx::query(
+                    "INSERT INTO secondary_zones (zone_id, serial, text, pulled_at, primaries) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (zone_id) DO UPDATE SET serial = excluded.serial, text = excluded.text, \
+                     pulled_at = excluded.pulled_at, primaries = excluded.primaries",
+                )
+                .bind(zone_id)
+                .bind(serial)
+                .bind(text)
+                .bind(now.to_string())
+                .bind(primaries)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE zones SET version = version + 1 WHERE id = $1")
+                    .bind(zone_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            None => {
+                sqlx::query("UPDATE secondary_zones SET primaries = $1 WHERE zone_id = $2")
+                    .bind(primaries)
+                    .bind(zone_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A secondary zone's last copy: (serial, text, pulled at, primaries JSON).
+    pub async fn secondary(&self, zone_id: i64) -> Result<Option<(i64, String, jiff::Timestamp, String)>> {
+        let row = sqlx::query("SELECT serial, text, pulled_at, primaries FROM secondary_zones WHERE zone_id = $1")
+            .bind(zone_id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?, crate::ts(&r, 2)?, r.try_get(3)?)))
+            .transpose()
     }
 
     /// Every TSIG key of every contract: (id, name, algorithm, secret).

@@ -358,6 +358,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if !follower {
         platdns_api::notify::start(&state);
         platdns_api::health::start_combining(&state);
+        tokio::spawn(platdns_api::secondary::run(state.clone()));
     }
     if !follower {
         // Hourly: drop operation logs past the retention period.
@@ -598,6 +599,7 @@ fn app_state(
     Ok(platdns_api::AppState {
         zone_locks: Default::default(),
         meters: Arc::new(platdns_api::meters::MeterSlots::new(args.meter_slots)),
+        secondary: Default::default(),
         usage: Arc::new(platdns_api::usage::Usage::new(platdns_api::usage::UsageSettings {
             node: args
                 .node_name
@@ -709,13 +711,14 @@ fn transfers(state: platdns_api::AppState, node: Arc<DnsNode>) {
         }
     });
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(2));
         loop {
-            tick.tick().await;
             match platdns_api::xfr::policy(&state).await {
                 Ok(p) => node.transfers.set_policy(p),
                 Err(e) => tracing::error!(error = %e.message, "reading the transfer policy"),
             }
+            // Every two seconds (other processes' edits), or at once after
+            // an edit in this one.
+            let _ = tokio::time::timeout(Duration::from_secs(2), state.secondary.policy.notified()).await;
         }
     });
 }

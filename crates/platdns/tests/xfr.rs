@@ -232,3 +232,184 @@ fn knotd_follows_a_platdns_zone_by_axfr_then_ixfr_on_notify_with_tsig() {
     };
     assert_eq!(serial(knot.dns), serial(server.dns));
 }
+
+/// `knotd` as the primary of `zone` (from a file), sending NOTIFY to and
+/// allowing transfers by `secondary`, with one TSIG key. Killed on drop.
+struct Primary {
+    child: std::process::Child,
+    dns: SocketAddr,
+    dir: tempfile::TempDir,
+    conf: std::path::PathBuf,
+}
+
+impl Drop for Primary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Primary {
+    fn start(zone: &str, text: &str, secondary: SocketAddr, key_name: &str, secret: &str) -> Primary {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let d = dir.path().display();
+        std::fs::write(dir.path().join(format!("{zone}.zone")), text).unwrap();
+        // The journal (IXFR from file differences) needs its directory.
+        std::fs::create_dir_all(dir.path().join("db")).unwrap();
+        let conf = format!(
+            "server:\n  listen: 127.0.0.1@{port}\n  rundir: {d}\n\
+             control:\n  listen: {d}/knot.sock\n\
+             database:\n  storage: {d}/db\n\
+             key:\n  - id: {key_name}\n    algorithm: hmac-sha256\n    secret: {secret}\n\
+             remote:\n  - id: platdns\n    address: {ip}@{sport}\n    key: {key_name}\n\
+             acl:\n  - id: to_platdns\n    address: {ip}\n    key: {key_name}\n    action: transfer\n\
+             zone:\n  - domain: {zone}\n    file: {d}/{zone}.zone\n    notify: platdns\n    acl: to_platdns\n    zonefile-load: difference\n    zonefile-sync: -1\n",
+            ip = secondary.ip(),
+            sport = secondary.port(),
+        );
+        let conf_path = dir.path().join("knot.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let knotd = ["/usr/sbin/knotd", "knotd"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .unwrap_or("knotd");
+        let child = Command::new(knotd)
+            .arg("-c")
+            .arg(&conf_path)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("knot.log")).unwrap())
+            .spawn()
+            .expect("start knotd");
+        let dns: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        wait_for(Duration::from_secs(20), "knotd loading the zone", || {
+            !kdig(dns, &[zone, "SOA"]).answer.is_empty()
+        });
+        Primary {
+            child,
+            dns,
+            dir,
+            conf: conf_path,
+        }
+    }
+
+    /// A new zone file, and a reload (knotd computes the difference and
+    /// sends NOTIFY).
+    fn change(&self, zone: &str, text: &str) {
+        std::fs::write(self.dir.path().join(format!("{zone}.zone")), text).unwrap();
+        let knotc = ["/usr/sbin/knotc", "knotc"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .unwrap_or("knotc");
+        let out = Command::new(knotc)
+            .arg("-c")
+            .arg(&self.conf)
+            .args(["zone-reload", zone])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+fn primary_zone(serial: u32, extra: &str) -> String {
+    format!(
+        "$ORIGIN example.net.\n$TTL 300\n@ SOA ns.example.net. admin.example.net. {serial} 3600 5 604800 300\n\
+         @ NS ns.example.net.\nns A 192.0.2.53\nwww A 192.0.2.10\n{extra}"
+    )
+}
+
+#[test]
+fn platdns_follows_a_knotd_primary_by_axfr_then_ixfr_on_notify_with_tsig() {
+    if !require("kdig") || !require("knotd") {
+        return;
+    }
+    let server = Platdns::start(&[], &[]);
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let api = server.http;
+    let (zone, tok) = tenant_with_zone(api, op.trim(), "acme", "example.net");
+    let (_, c) = http(api, "GET", &format!("/dpf/v1/zones/{zone}/contract"), Some(&tok), None);
+    let contract = c["result"]["id"].as_str().unwrap().to_string();
+    http(
+        api,
+        "POST",
+        &format!("/dpf/v1/contracts/{contract}/tsigs"),
+        Some(&tok),
+        Some(r#"{"name":"pull"}"#),
+    );
+    let (_, keys) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/contracts/{contract}/tsigs"),
+        Some(&tok),
+        None,
+    );
+    let key = &keys["results"][0];
+    let (kid, key_name, secret) = (
+        key["id"].as_i64().unwrap(),
+        key["name"].as_str().unwrap().to_string(),
+        key["secret"].as_str().unwrap().to_string(),
+    );
+    let knot = Primary::start("example.net", &primary_zone(1, ""), server.dns, &key_name, &secret);
+    let (_, z) = http(api, "GET", &format!("/dpf/v1/zones/{zone}"), Some(&tok), None);
+    let cc = z["result"]["common_config_id"].as_i64().unwrap();
+    let (st, e) = http(
+        api,
+        "POST",
+        &format!("/dpf/v1/common_configs/{cc}/cc_primaries"),
+        Some(&tok),
+        Some(&json!({"address": knot.dns.to_string(), "tsig_id": kid}).to_string()),
+    );
+    assert_eq!(st, 202, "{e}");
+    let (st, e) = http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}/zone_proxy"),
+        Some(&tok),
+        Some(r#"{"enabled":1}"#),
+    );
+    assert_eq!(st, 202, "{e}");
+    // First pull: AXFR.
+    wait_for(Duration::from_secs(10), "the first pull", || {
+        kdig(server.dns, &["www.example.net", "A"]).answer == ["www.example.net. 300 IN A 192.0.2.10"]
+    });
+    let (_, health) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/zones/{zone}/zone_proxy/health_check"),
+        Some(&tok),
+        None,
+    );
+    assert_eq!(health["results"][0]["status"], "OK", "{health}");
+    assert_eq!(health["results"][0]["tsig_name"], key_name.as_str());
+    let (_, proxy) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/zones/{zone}/zone_proxy"),
+        Some(&tok),
+        None,
+    );
+    assert_eq!(proxy["result"]["enabled"], 1);
+    // A change at the primary: NOTIFY, then IXFR.
+    knot.change("example.net", &primary_zone(2, "new A 192.0.2.11\n"));
+    let took = wait_for(Duration::from_secs(10), "the change after NOTIFY", || {
+        kdig(server.dns, &["new.example.net", "A"]).answer == ["new.example.net. 300 IN A 192.0.2.11"]
+    });
+    eprintln!("the primary's change was served in {took:?}");
+    let soa = kdig(server.dns, &["example.net", "SOA"]);
+    assert!(soa.answer[0].contains(" 2 3600 5 604800 300"), "{soa:?}");
+    let (_, logs) = http(api, "GET", &format!("/dpf/v1/zones/{zone}/logs"), Some(&tok), None);
+    let targets: Vec<String> = logs["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| format!("{} {} {}", l["operation"], l["status"], l["target"]))
+        .collect();
+    assert!(
+        targets
+            .iter()
+            .any(|t| t.contains("notify_received") && t.contains("received")),
+        "{targets:#?}"
+    );
+    assert!(targets.iter().any(|t| t.contains("AXFR from")), "{targets:#?}");
+    assert!(targets.iter().any(|t| t.contains("\"IXFR from")), "{targets:#?}");
+}

@@ -1,0 +1,676 @@
+//! Secondary zones (issue 8; DPF `zone_proxy`, `cc_primaries`): a zone with
+//! its proxy enabled is pulled from the enabled primaries of its common
+//! configuration, in order, and served like any other zone.
+//!
+//! - Timers from the zone's SOA (RFC 1034 §4.3.5): a SOA check every
+//!   `refresh`, `retry` after a failure; NOTIFY from a primary (RFC 1996,
+//!   received by the DNS node) checks at once. The copy stops being served
+//!   when no primary answered for `expire`.
+//! - A check asks the SOA over UDP; a newer serial (RFC 1982) is pulled by
+//!   IXFR (RFC 1995) from the serial held, which the primary may answer
+//!   incrementally or whole, or by AXFR (RFC 5936) when nothing is held;
+//!   TSIG (RFC 8945) when the primary's entry names a key, every signed
+//!   message verified along the MAC chain.
+//! - The copy is kept in the store (its text), so a restart serves it, and
+//!   each primary's last outcome (OK/NG) is what `zone_proxy/health_check`
+//!   shows. Every pull and failure is a zone log entry.
+
+use crate::{ApiError, AppState};
+use platdns_dataplane::tsig::{self, Key};
+use platdns_zone::zonefile::Record;
+use platdns_zone::{Name, Rtype, Zone};
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::Notify;
+
+/// Zones to check now, and the wake-up of the loop.
+#[derive(Default)]
+pub struct Secondaries {
+    notified: Mutex<HashSet<Vec<u8>>>,
+    wake: Notify,
+    /// Wakes the node's transfer policy refresh (ACLs, keys, primaries).
+    pub policy: Notify,
+}
+
+/// Something changed (a proxy switched, a primary, ACL or key edited):
+/// look again, and refresh the node's transfer policy now rather than at
+/// its next tick (a NOTIFY right after must not be refused).
+pub fn changed(s: &AppState) {
+    s.secondary.wake.notify_one();
+    s.secondary.policy.notify_one();
+}
+
+/// A primary sent NOTIFY for `apex` (lower-cased wire form).
+pub fn notified(s: &AppState, apex: Vec<u8>) {
+    s.secondary.notified.lock().expect("not poisoned").insert(apex);
+    s.secondary.wake.notify_one();
+}
+
+/// What the loop holds of one zone.
+struct Held {
+    apex: Name,
+    records: Vec<Record>,
+    serial: Option<u32>,
+    next_check: Instant,
+    expires: Option<Instant>,
+    served: bool,
+}
+
+/// RFC 1034 §4.3.5 timers of a SOA's rdata: (serial, refresh, retry, expire).
+fn soa_timers(rdata: &[u8]) -> Option<(u32, u32, u32, u32)> {
+    let n = rdata.len();
+    let field = |i: usize| -> Option<u32> {
+        Some(u32::from_be_bytes(
+            rdata.get(n - 20 + 4 * i..n - 16 + 4 * i)?.try_into().ok()?,
+        ))
+    };
+    if n < 22 {
+        return None;
+    }
+    Some((field(0)?, field(1)?, field(2)?, field(3)?))
+}
+
+fn serial_newer(theirs: u32, ours: u32) -> bool {
+    theirs != ours && (theirs.wrapping_sub(ours) as i32) > 0
+}
+
+/// Runs the loop until the process ends.
+pub async fn run(s: AppState) {
+    let mut held: HashMap<i64, Held> = HashMap::new();
+    loop {
+        if let Err(e) = round(&s, &mut held).await {
+            tracing::error!(error = %e.message, "secondary zones");
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(1), s.secondary.wake.notified()).await;
+    }
+}
+
+async fn round(s: &AppState, held: &mut HashMap<i64, Held>) -> Result<(), ApiError> {
+    let notified: HashSet<Vec<u8>> = std::mem::take(&mut *s.secondary.notified.lock().expect("not poisoned"));
+    let mut proxied = Vec::new();
+    for z in s.store.list_zones(None, None).await? {
+        if s.store.zone_proxy(z.id).await? {
+            proxied.push(z);
+        }
+    }
+    held.retain(|id, _| proxied.iter().any(|z| z.id == *id));
+    let now = Instant::now();
+    for z in proxied {
+        let Ok(apex) = Name::from_text(&format!("{}.", z.name), None) else {
+            continue;
+        };
+        let h = match held.entry(z.id) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(load(s, &z, &apex).await?),
+        };
+        let key = apex.to_lowercase().as_wire().to_vec();
+        if notified.contains(&key) || now >= h.next_check {
+            check(s, &z, h).await?;
+        }
+        if h.served && h.expires.is_some_and(|e| Instant::now() >= e) {
+            tracing::warn!(zone = %z.name, "secondary zone expired: no primary answered for its SOA expire");
+            s.publisher.publish(&h.apex, None);
+            h.served = false;
+            log(
+                s,
+                &z,
+                "zone_proxy_expired",
+                "failure",
+                "no primary answered for the SOA expire time",
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The copy in the store (served at once), or nothing yet.
+async fn load(s: &AppState, z: &platdns_store::Zone, apex: &Name) -> Result<Held, ApiError> {
+    let mut h = Held {
+        apex: apex.clone(),
+        records: Vec::new(),
+        serial: None,
+        next_check: Instant::now(),
+        expires: None,
+        served: false,
+    };
+    if let Some((serial, text, _, _)) = s.store.secondary(z.id).await? {
+        let parsed =
+            platdns_zone::zonefile::parse_str(&text, "secondary", Some(apex), &mut platdns_zone::zonefile::NoIncludes);
+        if parsed.errors.is_empty() {
+            h.records = parsed.records;
+            h.serial = Some(serial as u32);
+            if let Some((_, _, _, expire)) = h
+                .records
+                .iter()
+                .find(|r| r.rtype == Rtype::SOA)
+                .and_then(|r| soa_timers(&r.rdata))
+            {
+                h.expires = Some(Instant::now() + Duration::from_secs(u64::from(expire)));
+            }
+        }
+    }
+    Ok(h)
+}
+
+/// The zone text of pulled records (what the store keeps).
+pub fn text_of(apex: &Name, records: &[Record]) -> String {
+    let mut text = format!("$ORIGIN {apex}\n");
+    for r in records {
+        text += &format!(
+            "{} {} IN {} {}\n",
+            r.owner,
+            r.ttl,
+            r.rtype,
+            platdns_zone::present::format_rdata(r.rtype, &r.rdata)
+        );
+    }
+    text
+}
+
+/// The zone to serve from a secondary's stored copy (`republish`).
+pub async fn stored_zone(s: &AppState, z: &platdns_store::Zone) -> Result<Option<Zone>, ApiError> {
+    let Some((_, text, _, _)) = s.store.secondary(z.id).await? else {
+        return Ok(None);
+    };
+    let apex = Name::from_text(&format!("{}.", z.name), None).map_err(|_| ApiError::internal())?;
+    let parsed =
+        platdns_zone::zonefile::parse_str(&text, "secondary", Some(&apex), &mut platdns_zone::zonefile::NoIncludes);
+    Ok(Zone::from_parsed(&parsed, Some(&apex)).ok())
+}
+
+async fn check(s: &AppState, z: &platdns_store::Zone, h: &mut Held) -> Result<(), ApiError> {
+    let primaries: Vec<_> = s
+        .store
+        .transfer_entries(platdns_store::TransferList::Primary, Some(z.common_config_id))
+        .await?
+        .into_iter()
+        .filter(|p| p.enabled)
+        .collect();
+    let keys: HashMap<i64, Key> = s
+        .store
+        .all_tsig_keys()
+        .await?
+        .into_iter()
+        .filter_map(|(id, name, alg, secret)| Some((id, crate::xfr::key_of(&name, alg, &secret)?)))
+        .collect();
+    let mut status: Vec<(String, String)> = Vec::new();
+    let mut pulled = None;
+    let mut error = String::from("no enabled primary");
+    for p in &primaries {
+        let Some(addr) = crate::xfr::parse_address(&p.target) else {
+            continue;
+        };
+        let key = p.tsig_id.and_then(|k| keys.get(&k));
+        if pulled.is_some() {
+            status.push((p.target.clone(), "OK".into()));
+            continue;
+        }
+        match pull(addr, &h.apex, h.serial, &h.records, key).await {
+            Ok(outcome) => {
+                status.push((p.target.clone(), "OK".into()));
+                pulled = Some((p.target.clone(), outcome));
+            }
+            Err(e) => {
+                tracing::warn!(zone = %z.name, primary = %p.target, error = %e, "secondary check failed");
+                error = format!("{}: {e}", p.target);
+                status.push((p.target.clone(), "NG".into()));
+            }
+        }
+    }
+    let status_json = serde_json::to_string(&status).expect("strings");
+    let timers = |records: &[Record]| {
+        records
+            .iter()
+            .find(|r| r.rtype == Rtype::SOA)
+            .and_then(|r| soa_timers(&r.rdata))
+    };
+    match pulled {
+        Some((from, Pulled::Current)) => {
+            let (_, refresh, _, expire) = timers(&h.records).unwrap_or((0, 3600, 600, 604_800));
+            h.next_check = Instant::now() + Duration::from_secs(u64::from(refresh.max(1)));
+            h.expires = Some(Instant::now() + Duration::from_secs(u64::from(expire)));
+            s.store
+                .save_secondary(
+                    z.id,
+                    i64::from(h.serial.unwrap_or(0)),
+                    None,
+                    &status_json,
+                    s.clock.now(),
+                )
+                .await?;
+            tracing::debug!(zone = %z.name, primary = %from, serial = ?h.serial, "secondary zone current");
+        }
+        Some((from, Pulled::New { records, kind })) => {
+            let mut zone = Zone::from_records(&records, &h.apex)
+                .map_err(|e| ApiError::bad_request("invalid", "zone", e.join("; ")))?;
+            let serial = zone.serial();
+            zone.set_meter(s.meters.slot(crate::meters::Service {
+                contract_id: z.contract_id,
+                kind: crate::meters::ServiceKind::Zone,
+                id: z.id,
+            }));
+            let (_, refresh, _, expire) = timers(&records).unwrap_or((0, 3600, 600, 604_800));
+            let text = text_of(&h.apex, &records);
+            s.store
+                .save_secondary(z.id, i64::from(serial), Some(&text), &status_json, s.clock.now())
+                .await?;
+            s.publisher.publish(&h.apex, Some(std::sync::Arc::new(zone)));
+            h.records = records;
+            h.serial = Some(serial);
+            h.served = true;
+            h.next_check = Instant::now() + Duration::from_secs(u64::from(refresh.max(1)));
+            h.expires = Some(Instant::now() + Duration::from_secs(u64::from(expire)));
+            log(
+                s,
+                z,
+                "zone_proxy_transfer",
+                "success",
+                &format!("{kind} from {from}: serial {serial}"),
+            )
+            .await?;
+            tracing::info!(zone = %z.name, primary = %from, serial, kind, "secondary zone pulled");
+        }
+        None => {
+            let (_, _, retry, _) = timers(&h.records).unwrap_or((0, 3600, 10, 604_800));
+            h.next_check = Instant::now() + Duration::from_secs(u64::from(retry.clamp(1, 3600)));
+            s.store
+                .save_secondary(
+                    z.id,
+                    i64::from(h.serial.unwrap_or(0)),
+                    None,
+                    &status_json,
+                    s.clock.now(),
+                )
+                .await?;
+            log(s, z, "zone_proxy_transfer", "failure", &error).await?;
+        }
+    }
+    if !h.served && h.serial.is_some() && h.expires.is_some_and(|e| Instant::now() < e) {
+        if let Ok(mut zone) = Zone::from_records(&h.records, &h.apex) {
+            zone.set_meter(s.meters.slot(crate::meters::Service {
+                contract_id: z.contract_id,
+                kind: crate::meters::ServiceKind::Zone,
+                id: z.id,
+            }));
+            s.publisher.publish(&h.apex, Some(std::sync::Arc::new(zone)));
+            h.served = true;
+        }
+    }
+    Ok(())
+}
+
+async fn log(
+    s: &AppState,
+    z: &platdns_store::Zone,
+    operation: &str,
+    status: &str,
+    target: &str,
+) -> Result<(), ApiError> {
+    s.store
+        .log_operation(
+            z.contract_id,
+            Some(z.id),
+            None,
+            "service",
+            None,
+            operation,
+            target,
+            &platdns_store::new_request_id(),
+            status,
+            s.clock.now(),
+        )
+        .await?;
+    Ok(())
+}
+
+enum Pulled {
+    /// The primary has the serial we hold.
+    Current,
+    /// A new copy, whole.
+    New { records: Vec<Record>, kind: &'static str },
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn question(id: u16, apex: &Name, rtype: Rtype, authority: Option<&Record>) -> Vec<u8> {
+    let mut m = Vec::with_capacity(128);
+    m.extend_from_slice(&id.to_be_bytes());
+    m.extend_from_slice(&0u16.to_be_bytes());
+    m.extend_from_slice(&[0, 1, 0, 0, 0, u8::from(authority.is_some()), 0, 0]);
+    m.extend_from_slice(apex.to_lowercase().as_wire());
+    m.extend_from_slice(&rtype.0.to_be_bytes());
+    m.extend_from_slice(&1u16.to_be_bytes());
+    if let Some(soa) = authority {
+        m.extend_from_slice(soa.owner.as_wire());
+        m.extend_from_slice(&Rtype::SOA.0.to_be_bytes());
+        m.extend_from_slice(&1u16.to_be_bytes());
+        m.extend_from_slice(&soa.ttl.to_be_bytes());
+        m.extend_from_slice(&(soa.rdata.len() as u16).to_be_bytes());
+        m.extend_from_slice(&soa.rdata);
+    }
+    m
+}
+
+/// One check of one primary: SOA, then a transfer if it is newer.
+async fn pull(
+    addr: SocketAddr,
+    apex: &Name,
+    ours: Option<u32>,
+    held: &[Record],
+    key: Option<&Key>,
+) -> Result<Pulled, String> {
+    let timeout = Duration::from_secs(10);
+    let theirs = tokio::time::timeout(timeout, soa_serial(addr, apex, key))
+        .await
+        .map_err(|_| "SOA check timed out".to_string())??;
+    if let Some(ours) = ours {
+        if !serial_newer(theirs, ours) {
+            return Ok(Pulled::Current);
+        }
+    }
+    let soa = held.iter().find(|r| r.rtype == Rtype::SOA).filter(|_| ours.is_some());
+    let kind = if soa.is_some() { "IXFR" } else { "AXFR" };
+    let records = tokio::time::timeout(Duration::from_secs(120), transfer(addr, apex, soa, key))
+        .await
+        .map_err(|_| format!("{kind} timed out"))??;
+    apply(held, records, kind)
+}
+
+async fn soa_serial(addr: SocketAddr, apex: &Name, key: Option<&Key>) -> Result<u32, String> {
+    let bind: SocketAddr = if addr.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }
+        .parse()
+        .expect("literal");
+    let sock = tokio::net::UdpSocket::bind(bind).await.map_err(|e| e.to_string())?;
+    sock.connect(addr).await.map_err(|e| e.to_string())?;
+    let id = (unix_now() as u16) ^ 0x5a5a;
+    let mut m = question(id, apex, Rtype::SOA, None);
+    let mac = key.map(|k| tsig::sign(&mut m, k, None, false, unix_now(), 0));
+    for _ in 0..3 {
+        sock.send(&m).await.map_err(|e| e.to_string())?;
+        let mut buf = vec![0u8; 4096];
+        let Ok(Ok(n)) = tokio::time::timeout(Duration::from_secs(2), sock.recv(&mut buf)).await else {
+            continue;
+        };
+        buf.truncate(n);
+        if n < 12 || buf[0..2] != id.to_be_bytes() {
+            continue;
+        }
+        if let (Some(k), Some(mac)) = (key, &mac) {
+            let r = platdns_dataplane::wire::parse_response_tsig(&buf).ok_or("the SOA answer is not signed")?;
+            tsig::verify_response(&buf, &r, k, mac, false).map_err(|e| format!("the SOA answer's TSIG: {e:?}"))?;
+        }
+        let records = parse_records(&buf)?;
+        return records
+            .iter()
+            .find(|r| r.rtype == Rtype::SOA)
+            .and_then(|r| soa_timers(&r.rdata))
+            .map(|t| t.0)
+            .ok_or_else(|| format!("no SOA in the answer (rcode {})", buf[3] & 0x0f));
+    }
+    Err("no answer to the SOA check".into())
+}
+
+/// An IXFR (from `soa`) or AXFR over TCP: every record of every message
+/// until the closing SOA.
+async fn transfer(
+    addr: SocketAddr,
+    apex: &Name,
+    soa: Option<&Record>,
+    key: Option<&Key>,
+) -> Result<Vec<Record>, String> {
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+    let id = (unix_now() as u16) ^ 0xa5a5;
+    let rtype = if soa.is_some() { Rtype::IXFR } else { Rtype::AXFR };
+    let mut m = question(id, apex, rtype, soa);
+    let mut prior = key.map(|k| tsig::sign(&mut m, k, None, false, unix_now(), 0));
+    tcp.write_all(&(m.len() as u16).to_be_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    tcp.write_all(&m).await.map_err(|e| e.to_string())?;
+    let mut out: Vec<Record> = Vec::new();
+    let mut first_serial = None;
+    let mut soas = 0usize;
+    let mut messages = 0usize;
+    loop {
+        let len = tcp.read_u16().await.map_err(|e| format!("reading: {e}"))? as usize;
+        let mut buf = vec![0u8; len];
+        tcp.read_exact(&mut buf).await.map_err(|e| format!("reading: {e}"))?;
+        if buf.len() < 12 || buf[0..2] != id.to_be_bytes() {
+            return Err("an answer to another query".into());
+        }
+        let rcode = buf[3] & 0x0f;
+        if rcode != 0 {
+            return Err(format!("{rtype} answered rcode {rcode}"));
+        }
+        if let (Some(k), Some(p)) = (key, prior.as_ref()) {
+            // Every message of ours is signed; a primary may sign every
+            // message (RFC 8945 §5.3.1 allows gaps; we ask for none).
+            let r = platdns_dataplane::wire::parse_response_tsig(&buf).ok_or("a transfer message is not signed")?;
+            tsig::verify_response(&buf, &r, k, p, messages > 0).map_err(|e| format!("TSIG: {e:?}"))?;
+            prior = Some(r.mac.clone());
+        }
+        messages += 1;
+        for r in parse_records(&buf)? {
+            if r.rtype == Rtype(250) {
+                continue;
+            }
+            if r.rtype == Rtype::SOA {
+                let serial = soa_timers(&r.rdata).map(|t| t.0);
+                if first_serial.is_none() {
+                    first_serial = serial;
+                } else if serial == first_serial && (out.len() > 1 || rtype == Rtype::AXFR) {
+                    soas += 1;
+                }
+            }
+            out.push(r);
+        }
+        // One SOA alone (IXFR: up to date), or the final SOA repeated.
+        if (out.len() == 1 && rtype == Rtype::IXFR && messages == 1) || soas >= 1 {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// The new copy from a transfer's records: AXFR form (SOA, records, SOA)
+/// or an IXFR's difference sequences (RFC 1995 §4) applied to `held`.
+fn apply(held: &[Record], records: Vec<Record>, asked: &'static str) -> Result<Pulled, String> {
+    let key = |r: &Record| (r.owner.to_lowercase().as_wire().to_vec(), r.rtype.0, r.rdata.clone());
+    if records.len() == 1 {
+        return Ok(Pulled::Current);
+    }
+    let incremental = records.len() >= 2 && records[1].rtype == Rtype::SOA && asked == "IXFR";
+    if !incremental {
+        // Whole: everything but the closing SOA.
+        let mut all = records;
+        all.pop();
+        return Ok(Pulled::New {
+            records: all,
+            kind: if asked == "IXFR" { "IXFR (whole)" } else { "AXFR" },
+        });
+    }
+    let mut current: Vec<Record> = held.iter().filter(|r| r.rtype != Rtype::SOA).cloned().collect();
+    let new_soa = records[0].clone();
+    let mut deleting = false;
+    let mut seen_soas = 0;
+    for r in records.into_iter().skip(1) {
+        if r.rtype == Rtype::SOA {
+            seen_soas += 1;
+            deleting = seen_soas % 2 == 1;
+            continue;
+        }
+        if deleting {
+            let k = key(&r);
+            if let Some(i) = current.iter().position(|c| key(c) == k) {
+                current.remove(i);
+            }
+        } else {
+            let k = key(&r);
+            current.retain(|c| key(c) != k);
+            current.push(r);
+        }
+    }
+    let mut out = vec![new_soa];
+    out.extend(current);
+    Ok(Pulled::New {
+        records: out,
+        kind: "IXFR",
+    })
+}
+
+/// Every record of a message, names decompressed (in the owner and, for
+/// the types RFC 3597 §4 lets senders compress, in the rdata).
+fn parse_records(m: &[u8]) -> Result<Vec<Record>, String> {
+    let bad = || "a malformed message".to_string();
+    let count = |at: usize| u16::from_be_bytes([m[at], m[at + 1]]) as usize;
+    if m.len() < 12 {
+        return Err(bad());
+    }
+    let mut at = 12;
+    for _ in 0..count(4) {
+        let (_, next) = read_name(m, at).ok_or_else(bad)?;
+        at = next + 4;
+    }
+    let mut out = Vec::new();
+    for _ in 0..(count(6) + count(8) + count(10)) {
+        let (owner, next) = read_name(m, at).ok_or_else(bad)?;
+        let field = |i: usize| -> Option<u16> { Some(u16::from_be_bytes([*m.get(next + i)?, *m.get(next + i + 1)?])) };
+        let rtype = Rtype(field(0).ok_or_else(bad)?);
+        let ttl = u32::from_be_bytes(
+            m.get(next + 4..next + 8)
+                .ok_or_else(bad)?
+                .try_into()
+                .map_err(|_| bad())?,
+        );
+        let rdlen = field(8).ok_or_else(bad)? as usize;
+        let rd = next + 10;
+        let raw = m.get(rd..rd + rdlen).ok_or_else(bad)?;
+        let rdata = decompress_rdata(m, rd, rdlen, rtype).unwrap_or_else(|| raw.to_vec());
+        at = rd + rdlen;
+        if rtype == Rtype::OPT {
+            continue;
+        }
+        out.push(Record {
+            owner: Name::from_wire(&owner).map_err(|_| bad())?,
+            ttl,
+            class: platdns_zone::Class::IN,
+            rtype,
+            rdata,
+            pos: Default::default(),
+        });
+    }
+    Ok(out)
+}
+
+/// A name at `at`, following compression pointers; the wire name and the
+/// offset after it in the record.
+fn read_name(m: &[u8], mut at: usize) -> Option<(Vec<u8>, usize)> {
+    let mut out = Vec::new();
+    let mut end = None;
+    for _ in 0..128 {
+        let len = *m.get(at)? as usize;
+        if len & 0xC0 == 0xC0 {
+            let ptr = ((len & 0x3F) << 8) | *m.get(at + 1)? as usize;
+            end.get_or_insert(at + 2);
+            at = ptr;
+            continue;
+        }
+        out.extend_from_slice(m.get(at..at + 1 + len)?);
+        at += 1 + len;
+        if len == 0 {
+            return Some((out, end.unwrap_or(at)));
+        }
+    }
+    None
+}
+
+/// Rdata with its names decompressed, for the types whose rdata names a
+/// sender may compress (RFC 3597 §4: RFC 1035's, and MX-like ones).
+fn decompress_rdata(m: &[u8], rd: usize, rdlen: usize, t: Rtype) -> Option<Vec<u8>> {
+    let names_then_rest = |prefix: usize, names: usize| -> Option<Vec<u8>> {
+        let mut out = m.get(rd..rd + prefix)?.to_vec();
+        let mut at = rd + prefix;
+        for _ in 0..names {
+            let (n, next) = read_name(m, at)?;
+            out.extend_from_slice(&n);
+            at = next;
+        }
+        out.extend_from_slice(m.get(at..rd + rdlen)?);
+        Some(out)
+    };
+    match t {
+        Rtype::NS | Rtype::CNAME | Rtype::PTR | Rtype::DNAME => names_then_rest(0, 1),
+        Rtype::MX => names_then_rest(2, 1),
+        Rtype::SOA => names_then_rest(0, 2),
+        Rtype::SRV => names_then_rest(6, 1),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rr(owner: &str, rtype: Rtype, rdata: &[u8]) -> Record {
+        Record {
+            owner: Name::from_text(owner, None).unwrap(),
+            ttl: 60,
+            class: platdns_zone::Class::IN,
+            rtype,
+            rdata: rdata.to_vec(),
+            pos: Default::default(),
+        }
+    }
+
+    fn soa(serial: u32) -> Record {
+        let mut rd = b"\x00\x00".to_vec();
+        for v in [serial, 3600, 600, 604_800, 300] {
+            rd.extend_from_slice(&v.to_be_bytes());
+        }
+        rr("example.net.", Rtype::SOA, &rd)
+    }
+
+    #[test]
+    fn an_ixfr_difference_applies_to_the_copy_held() {
+        let a1 = rr("www.example.net.", Rtype::A, &[192, 0, 2, 1]);
+        let a2 = rr("www.example.net.", Rtype::A, &[192, 0, 2, 2]);
+        let b = rr("new.example.net.", Rtype::A, &[192, 0, 2, 9]);
+        let held = vec![soa(1), a1.clone()];
+        // new SOA, old SOA, deleted, new SOA, added, new SOA.
+        let diff = vec![soa(2), soa(1), a1, soa(2), a2.clone(), b.clone(), soa(2)];
+        let Pulled::New { records, kind } = apply(&held, diff, "IXFR").unwrap() else {
+            panic!("a new copy")
+        };
+        assert_eq!(kind, "IXFR");
+        assert_eq!(soa_timers(&records[0].rdata).unwrap().0, 2);
+        let rest: Vec<_> = records[1..].iter().map(|r| r.rdata.clone()).collect();
+        assert_eq!(rest, [a2.rdata, b.rdata.clone()]);
+        // An AXFR-form answer replaces the copy whole.
+        let whole = vec![soa(3), b.clone(), soa(3)];
+        let Pulled::New { records, .. } = apply(&held, whole, "IXFR").unwrap() else {
+            panic!()
+        };
+        assert_eq!(records.len(), 2);
+        assert!(matches!(apply(&held, vec![soa(1)], "IXFR").unwrap(), Pulled::Current));
+    }
+
+    #[test]
+    fn names_are_decompressed_in_owners_and_rdata() {
+        // Header, question example.net. SOA, one answer: NS ns.<ptr to 12>.
+        let mut m = vec![0, 1, 0x84, 0, 0, 1, 0, 1, 0, 0, 0, 0];
+        m.extend_from_slice(b"\x07example\x03net\x00\x00\x02\x00\x01");
+        m.extend_from_slice(&[0xC0, 12, 0, 2, 0, 1, 0, 0, 0, 60, 0, 5, 2, b'n', b's', 0xC0, 12]);
+        let r = parse_records(&m).unwrap();
+        assert_eq!(r[0].owner.to_string(), "example.net.");
+        assert_eq!(r[0].rdata, b"\x02ns\x07example\x03net\x00");
+        assert!(serial_newer(2, 1) && !serial_newer(1, 1) && serial_newer(0, u32::MAX));
+    }
+}
