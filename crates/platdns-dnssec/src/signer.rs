@@ -120,6 +120,8 @@ pub enum SignError {
     Keys(String),
     #[error(transparent)]
     Key(#[from] KeyError),
+    #[error("settings: {0}")]
+    Config(String),
     #[error("NSEC3 hash collision between {0} and {1}")]
     Nsec3Collision(String, String),
 }
@@ -424,6 +426,19 @@ impl SignedZone {
         let apex = apex.to_lowercase();
         let apex_key: Box<[u8]> = canonical_key(&apex).into();
         check_keys(&keys)?;
+        if let Denial::Nsec3 { salt, .. } = &config.denial {
+            if salt.len() > 255 {
+                return Err(SignError::Config(
+                    "NSEC3 salt longer than 255 octets (RFC 5155 §3.1.5)".into(),
+                ));
+            }
+        }
+        if config.validity <= config.refresh {
+            // Otherwise every refresh would re-sign everything.
+            return Err(SignError::Config(
+                "validity must be longer than the refresh window".into(),
+            ));
+        }
         let mut z = SignedZone {
             apex: apex.clone(),
             apex_key: apex_key.clone(),
@@ -1240,5 +1255,103 @@ fn node_records(n: &Node, neg_ttl: u32, out: &mut Vec<Record>) {
     }
     if let Some(d) = &n.nsec {
         denied_records(&n.owner, Rtype::NSEC, neg_ttl, d, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::Algorithm;
+
+    fn n(s: &str) -> Name {
+        Name::from_text(s, None).unwrap()
+    }
+
+    fn keys() -> Vec<ZoneKey> {
+        [Role::Ksk, Role::Zsk]
+            .into_iter()
+            .map(|r| ZoneKey::active(Arc::new(SigningKey::generate(Algorithm::Ed25519, r).unwrap())))
+            .collect()
+    }
+
+    fn zone() -> Vec<Record> {
+        let apex = n("example.");
+        let mut soa = n("ns.example.").as_wire().to_vec();
+        soa.extend_from_slice(n("h.example.").as_wire());
+        soa.extend_from_slice(&[0; 16]);
+        soa.extend_from_slice(&300u32.to_be_bytes());
+        vec![
+            rec(&apex, Rtype::SOA, 3600, soa),
+            rec(&apex, Rtype::NS, 3600, n("ns.example.").as_wire().to_vec()),
+            rec(&n("ns.example."), Rtype::A, 3600, vec![192, 0, 2, 1]),
+        ]
+    }
+
+    #[test]
+    fn refuses_bad_input_and_settings() {
+        let apex = n("example.");
+        let mut bad = zone();
+        bad.push(rec(
+            &n("x.example."),
+            Rtype::NSEC,
+            300,
+            n("example.").as_wire().to_vec(),
+        ));
+        let e = SignedZone::sign(&bad, &apex, keys(), SignerConfig::default(), 1_000_000).unwrap_err();
+        assert!(matches!(e, SignError::SignerOwned(_)));
+        let mut out = zone();
+        out.push(rec(&n("example.net."), Rtype::A, 300, vec![1, 2, 3, 4]));
+        assert!(matches!(
+            SignedZone::sign(&out, &apex, keys(), SignerConfig::default(), 1_000_000),
+            Err(SignError::OutOfZone(_))
+        ));
+        assert_eq!(
+            SignedZone::sign(&zone()[1..], &apex, keys(), SignerConfig::default(), 1_000_000).unwrap_err(),
+            SignError::NoSoa
+        );
+        let only_zsk = keys().into_iter().skip(1).collect();
+        assert!(matches!(
+            SignedZone::sign(&zone(), &apex, only_zsk, SignerConfig::default(), 1_000_000),
+            Err(SignError::Keys(_))
+        ));
+        let config = SignerConfig {
+            denial: Denial::Nsec3 {
+                iterations: 0,
+                salt: vec![0; 256],
+            },
+            ..SignerConfig::default()
+        };
+        assert!(matches!(
+            SignedZone::sign(&zone(), &apex, keys(), config, 1_000_000),
+            Err(SignError::Config(_))
+        ));
+        // A failed apply leaves the zone as it was.
+        let mut z = SignedZone::sign(&zone(), &apex, keys(), SignerConfig::default(), 1_000_000).unwrap();
+        let before = z.records();
+        let change = RrsetChange {
+            owner: n("a.example."),
+            rtype: Rtype::A,
+            records: vec![rec(&n("b.example."), Rtype::A, 300, vec![1, 2, 3, 4])],
+        };
+        assert!(matches!(z.apply(&[change], 1_000_100), Err(SignError::Mismatch(_))));
+        assert_eq!(z.records(), before);
+    }
+
+    #[test]
+    fn refresh_resigns_only_what_is_due() {
+        let apex = n("example.");
+        let config = SignerConfig {
+            validity: 1000,
+            refresh: 400,
+            inception_offset: 10,
+            ..SignerConfig::default()
+        };
+        let mut z = SignedZone::sign(&zone(), &apex, keys(), config, 1_000_000).unwrap();
+        assert!(z.refresh(1_000_500).unwrap().is_empty());
+        let d = z.refresh(1_000_700).unwrap();
+        let sigs = z.records().iter().filter(|r| r.rtype == Rtype::RRSIG).count();
+        assert_eq!(d.add.len(), sigs);
+        assert!(d.add.iter().all(|r| r.rtype == Rtype::RRSIG));
+        crate::verify::verify_zone(&z.records(), &apex, 1_001_500).unwrap();
     }
 }

@@ -17,11 +17,16 @@ pub fn verify_zone(records: &[Record], apex: &Name, now: u64) -> Result<usize, V
     let apex = apex.to_lowercase();
     let mut sets: BTreeMap<(Vec<u8>, Rtype), RrsetOf> = BTreeMap::new();
     let mut sigs: BTreeMap<(Vec<u8>, Rtype), Vec<&Record>> = BTreeMap::new();
+    let mut errors = Vec::new();
     for r in records {
         let owner = r.owner.to_lowercase();
         let key = owner.as_wire().to_vec();
         if r.rtype == Rtype::RRSIG {
-            let covered = Rtype(u16::from_be_bytes([r.rdata[0], r.rdata[1]]));
+            let Some(c) = r.rdata.get(..2) else {
+                errors.push(format!("{owner} RRSIG: malformed"));
+                continue;
+            };
+            let covered = Rtype(u16::from_be_bytes([c[0], c[1]]));
             sigs.entry((key, covered)).or_default().push(r);
         } else {
             let e = sets.entry((key, r.rtype)).or_insert_with(|| (owner, r.ttl, Vec::new()));
@@ -51,7 +56,6 @@ pub fn verify_zone(records: &[Record], apex: &Name, now: u64) -> Result<usize, V
         false
     };
     let now32 = now as u32;
-    let mut errors = Vec::new();
     let mut checked = 0;
     for ((okey, rtype), (owner, ttl, rdatas)) in &sets {
         let at_cut = cuts.contains(okey);
