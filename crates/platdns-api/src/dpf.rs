@@ -543,6 +543,35 @@ pub(crate) struct Op<'a> {
     pub target: String,
 }
 
+/// What the platform itself records in a log (no operator, a request id
+/// of its own): state changes, transfers, restrictions, deliveries.
+pub(crate) struct Event<'a> {
+    pub contract_id: i64,
+    pub zone_id: Option<i64>,
+    pub lb_domain_id: Option<i64>,
+    pub log_type: &'a str,
+    pub operation: &'a str,
+    pub target: &'a str,
+    pub status: &'a str,
+}
+
+pub(crate) async fn log_event(s: &AppState, e: Event<'_>) -> Result<(), platdns_store::StoreError> {
+    s.store
+        .log_operation(
+            e.contract_id,
+            e.zone_id,
+            e.lb_domain_id,
+            e.log_type,
+            None,
+            e.operation,
+            e.target,
+            &platdns_store::new_request_id(),
+            e.status,
+            s.clock.now(),
+        )
+        .await
+}
+
 /// The 202 answer of a finished job, with its operation logged under the
 /// job's request id.
 pub(crate) async fn job_done(

@@ -123,20 +123,17 @@ async fn record(s: &AppState, l: &LbDomain, changes: &[StateChange]) -> Result<(
     let now = s.clock.now();
     for c in changes {
         tracing::info!(lb_domain = %l.name, operation = c.operation, target = %c.target, old = c.old, new = c.new, "LB state changed");
-        s.store
-            .log_operation(
-                l.contract_id,
-                None,
-                Some(l.id),
-                "monitoring_event",
-                None,
-                c.operation,
-                &format!("{} {}->{}", c.target, c.old, c.new),
-                &platdns_store::new_request_id(),
-                "success",
-                now,
-            )
-            .await?;
+        let target = format!("{} {}->{}", c.target, c.old, c.new);
+        let event = crate::dpf::Event {
+            contract_id: l.contract_id,
+            zone_id: None,
+            lb_domain_id: Some(l.id),
+            log_type: "monitoring_event",
+            operation: c.operation,
+            target: &target,
+            status: "success",
+        };
+        crate::dpf::log_event(s, event).await?;
     }
     // Monitoring results are logged; what is notified is what changes
     // answers or could: statuses.
@@ -294,20 +291,17 @@ pub async fn deliver_due(s: &AppState) -> Result<usize, platdns_store::StoreErro
             )
             .await?;
         if let Some(operation) = log_operation(&n) {
-            s.store
-                .log_operation(
-                    n.contract_id,
-                    None,
-                    None,
-                    "notification",
-                    None,
-                    operation,
-                    &n.recipient_for_log(),
-                    &platdns_store::new_request_id(),
-                    status,
-                    now,
-                )
-                .await?;
+            let target = n.recipient_for_log();
+            let event = crate::dpf::Event {
+                contract_id: n.contract_id,
+                zone_id: None,
+                lb_domain_id: None,
+                log_type: "notification",
+                operation,
+                target: &target,
+                status,
+            };
+            crate::dpf::log_event(s, event).await?;
         }
     }
     Ok(delivered)

@@ -285,7 +285,7 @@ pub async fn republish(s: &AppState, zone_id: i64) -> Result<(), ApiError> {
 }
 
 /// The meter slot a zone's answers count against (R2.1).
-fn zone_meter(s: &AppState, z: &StoreZone) -> u32 {
+pub(crate) fn zone_meter(s: &AppState, z: &StoreZone) -> u32 {
     s.meters.slot(crate::meters::Service {
         contract_id: z.contract_id,
         kind: crate::meters::ServiceKind::Zone,

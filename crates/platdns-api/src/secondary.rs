@@ -248,11 +248,7 @@ async fn check(s: &AppState, z: &platdns_store::Zone, h: &mut Held) -> Result<()
             let mut zone = Zone::from_records(&records, &h.apex)
                 .map_err(|e| ApiError::bad_request("invalid", "zone", e.join("; ")))?;
             let serial = zone.serial();
-            zone.set_meter(s.meters.slot(crate::meters::Service {
-                contract_id: z.contract_id,
-                kind: crate::meters::ServiceKind::Zone,
-                id: z.id,
-            }));
+            zone.set_meter(crate::publish::zone_meter(s, z));
             let (_, refresh, _, expire) = timers(&records).unwrap_or((0, 3600, 600, 604_800));
             let text = text_of(&h.apex, &records);
             s.store
@@ -291,11 +287,7 @@ async fn check(s: &AppState, z: &platdns_store::Zone, h: &mut Held) -> Result<()
     }
     if !h.served && h.serial.is_some() && h.expires.is_some_and(|e| Instant::now() < e) {
         if let Ok(mut zone) = Zone::from_records(&h.records, &h.apex) {
-            zone.set_meter(s.meters.slot(crate::meters::Service {
-                contract_id: z.contract_id,
-                kind: crate::meters::ServiceKind::Zone,
-                id: z.id,
-            }));
+            zone.set_meter(crate::publish::zone_meter(s, z));
             s.publisher.publish(&h.apex, Some(std::sync::Arc::new(zone)));
             h.served = true;
         }
@@ -310,20 +302,16 @@ async fn log(
     status: &str,
     target: &str,
 ) -> Result<(), ApiError> {
-    s.store
-        .log_operation(
-            z.contract_id,
-            Some(z.id),
-            None,
-            "service",
-            None,
-            operation,
-            target,
-            &platdns_store::new_request_id(),
-            status,
-            s.clock.now(),
-        )
-        .await?;
+    let e = crate::dpf::Event {
+        contract_id: z.contract_id,
+        zone_id: Some(z.id),
+        lb_domain_id: None,
+        log_type: "service",
+        operation,
+        target,
+        status,
+    };
+    crate::dpf::log_event(s, e).await?;
     Ok(())
 }
 

@@ -207,7 +207,7 @@ pub async fn decide(s: &AppState, now: i64) -> Result<usize, ApiError> {
                     action = %r.action,
                     "contract restricted (R4.1)"
                 );
-                log(s, c.id, "qps_restriction_started", &describe(&r), at(now)).await?;
+                log(s, c.id, "qps_restriction_started", &describe(&r)).await?;
                 changed += 1;
             }
         }
@@ -219,7 +219,7 @@ async fn end(s: &AppState, r: &Restriction, now: i64) -> Result<(), ApiError> {
     let at = jiff::Timestamp::from_second(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     s.store.end_restriction(r.id, at).await?;
     tracing::info!(contract_id = r.contract_id, "contract restriction ended");
-    log(s, r.contract_id, "qps_restriction_ended", &describe(r), at).await
+    log(s, r.contract_id, "qps_restriction_ended", &describe(r)).await
 }
 
 /// The log target of a restriction: its cause in figures.
@@ -236,27 +236,17 @@ fn describe(r: &Restriction) -> String {
 }
 
 /// R4.3: a restriction in the contract's log (our operations, beside DPF's).
-async fn log(
-    s: &AppState,
-    contract_id: i64,
-    operation: &str,
-    target: &str,
-    at: jiff::Timestamp,
-) -> Result<(), ApiError> {
-    s.store
-        .log_operation(
-            contract_id,
-            None,
-            None,
-            "service",
-            None,
-            operation,
-            target,
-            &platdns_store::new_request_id(),
-            "success",
-            at,
-        )
-        .await?;
+async fn log(s: &AppState, contract_id: i64, operation: &str, target: &str) -> Result<(), ApiError> {
+    let e = crate::dpf::Event {
+        contract_id,
+        zone_id: None,
+        lb_domain_id: None,
+        log_type: "service",
+        operation,
+        target,
+        status: "success",
+    };
+    crate::dpf::log_event(s, e).await?;
     Ok(())
 }
 

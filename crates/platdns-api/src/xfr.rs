@@ -33,76 +33,50 @@ use std::time::Duration;
 const MAX_ENTRIES: i64 = 50;
 
 pub(crate) fn routes() -> Routes {
-    Routes::new()
-        .get(
-            "/common_configs/{cc}/cc_sec_transfer_acls",
-            |st: State<AppState>, t: Tenant, p: Path<i64>, q: RawQuery| list(st, t, p, q, TransferList::Acl),
-        )
-        .post(
-            "/common_configs/{cc}/cc_sec_transfer_acls",
-            |st: State<AppState>, t: Tenant, p: Path<i64>, b: Body<EntryBody>| add(st, t, p, b, TransferList::Acl),
-        )
-        .get(
-            "/common_configs/{cc}/cc_sec_transfer_acls/{eid}",
-            |st: State<AppState>, t: Tenant, p: Path<(i64, i64)>| show(st, t, p, TransferList::Acl),
-        )
-        .patch(
-            "/common_configs/{cc}/cc_sec_transfer_acls/{eid}",
-            |st: State<AppState>, t: Tenant, p: Path<(i64, i64)>, b: Body<EntryBody>| {
-                update(st, t, p, b, TransferList::Acl)
-            },
-        )
-        .delete(
-            "/common_configs/{cc}/cc_sec_transfer_acls/{eid}",
-            |st: State<AppState>, t: Tenant, p: Path<(i64, i64)>| remove(st, t, p, TransferList::Acl),
-        )
-        .get(
-            "/common_configs/{cc}/cc_sec_notified_servers",
-            |st: State<AppState>, t: Tenant, p: Path<i64>, q: RawQuery| list(st, t, p, q, TransferList::Notify),
-        )
-        .post(
-            "/common_configs/{cc}/cc_sec_notified_servers",
-            |st: State<AppState>, t: Tenant, p: Path<i64>, b: Body<EntryBody>| add(st, t, p, b, TransferList::Notify),
-        )
-        .get(
-            "/common_configs/{cc}/cc_sec_notified_servers/{eid}",
-            |st: State<AppState>, t: Tenant, p: Path<(i64, i64)>| show(st, t, p, TransferList::Notify),
-        )
-        .patch(
-            "/common_configs/{cc}/cc_sec_notified_servers/{eid}",
-            |st: State<AppState>, t: Tenant, p: Path<(i64, i64)>, b: Body<EntryBody>| {
-                update(st, t, p, b, TransferList::Notify)
-            },
-        )
-        .delete(
-            "/common_configs/{cc}/cc_sec_notified_servers/{eid}",
-            |st: State<AppState>, t: Tenant, p: Path<(i64, i64)>| remove(st, t, p, TransferList::Notify),
-        )
-        .get(
-            "/common_configs/{cc}/cc_primaries",
-            |st: State<AppState>, t: Tenant, p: Path<i64>, q: RawQuery| list(st, t, p, q, TransferList::Primary),
-        )
-        .post(
-            "/common_configs/{cc}/cc_primaries",
-            |st: State<AppState>, t: Tenant, p: Path<i64>, b: Body<EntryBody>| add(st, t, p, b, TransferList::Primary),
-        )
-        .get(
-            "/common_configs/{cc}/cc_primaries/{eid}",
-            |st: State<AppState>, t: Tenant, p: Path<(i64, i64)>| show(st, t, p, TransferList::Primary),
-        )
-        .patch(
-            "/common_configs/{cc}/cc_primaries/{eid}",
-            |st: State<AppState>, t: Tenant, p: Path<(i64, i64)>, b: Body<EntryBody>| {
-                update(st, t, p, b, TransferList::Primary)
-            },
-        )
-        .delete(
-            "/common_configs/{cc}/cc_primaries/{eid}",
-            |st: State<AppState>, t: Tenant, p: Path<(i64, i64)>| remove(st, t, p, TransferList::Primary),
-        )
-        .get("/zones/{id}/zone_proxy", get_proxy)
-        .patch("/zones/{id}/zone_proxy", patch_proxy)
-        .get("/zones/{id}/zone_proxy/health_check", proxy_health)
+    let r = Routes::new();
+    let r = entries(
+        r,
+        "/common_configs/{cc}/cc_sec_transfer_acls",
+        "/common_configs/{cc}/cc_sec_transfer_acls/{eid}",
+        TransferList::Acl,
+    );
+    let r = entries(
+        r,
+        "/common_configs/{cc}/cc_sec_notified_servers",
+        "/common_configs/{cc}/cc_sec_notified_servers/{eid}",
+        TransferList::Notify,
+    );
+    entries(
+        r,
+        "/common_configs/{cc}/cc_primaries",
+        "/common_configs/{cc}/cc_primaries/{eid}",
+        TransferList::Primary,
+    )
+    .get("/zones/{id}/zone_proxy", get_proxy)
+    .patch("/zones/{id}/zone_proxy", patch_proxy)
+    .get("/zones/{id}/zone_proxy/health_check", proxy_health)
+}
+
+/// The five routes of one list (DPF's shape for each of the three).
+fn entries(r: Routes, list_path: &'static str, item_path: &'static str, kind: TransferList) -> Routes {
+    r.get(
+        list_path,
+        move |st: State<AppState>, t: Tenant, p: Path<i64>, q: RawQuery| list(st, t, p, q, kind),
+    )
+    .post(
+        list_path,
+        move |st: State<AppState>, t: Tenant, p: Path<i64>, b: Body<EntryBody>| add(st, t, p, b, kind),
+    )
+    .get(item_path, move |st: State<AppState>, t: Tenant, p: Path<(i64, i64)>| {
+        show(st, t, p, kind)
+    })
+    .patch(
+        item_path,
+        move |st: State<AppState>, t: Tenant, p: Path<(i64, i64)>, b: Body<EntryBody>| update(st, t, p, b, kind),
+    )
+    .delete(item_path, move |st: State<AppState>, t: Tenant, p: Path<(i64, i64)>| {
+        remove(st, t, p, kind)
+    })
 }
 
 fn field(list: TransferList) -> &'static str {
@@ -542,20 +516,16 @@ pub async fn log_event(s: &AppState, e: &Event) -> Result<(), ApiError> {
         }
         let status = if e.outcome == "received" { "success" } else { "failure" };
         let target = format!("NOTIFY from {}{key}: {}", e.peer, e.outcome);
-        s.store
-            .log_operation(
-                z.contract_id,
-                Some(z.id),
-                None,
-                "service",
-                None,
-                "notify_received",
-                &target,
-                &platdns_store::new_request_id(),
-                status,
-                s.clock.now(),
-            )
-            .await?;
+        let event = crate::dpf::Event {
+            contract_id: z.contract_id,
+            zone_id: Some(z.id),
+            lb_domain_id: None,
+            log_type: "service",
+            operation: "notify_received",
+            target: &target,
+            status,
+        };
+        crate::dpf::log_event(s, event).await?;
         return Ok(());
     }
     let target = format!("{} to {} serial {}{key}: {}", e.kind, e.peer, e.serial, e.outcome);
@@ -569,20 +539,16 @@ pub async fn log_event(s: &AppState, e: &Event) -> Result<(), ApiError> {
     } else {
         tracing::info!(zone = %name, peer = %e.peer, kind = e.kind, serial = e.serial, "zone transferred");
     }
-    s.store
-        .log_operation(
-            z.contract_id,
-            Some(z.id),
-            None,
-            "service",
-            None,
-            operation,
-            &target,
-            &platdns_store::new_request_id(),
-            status,
-            s.clock.now(),
-        )
-        .await?;
+    let event = crate::dpf::Event {
+        contract_id: z.contract_id,
+        zone_id: Some(z.id),
+        lb_domain_id: None,
+        log_type: "service",
+        operation,
+        target: &target,
+        status,
+    };
+    crate::dpf::log_event(s, event).await?;
     Ok(())
 }
 
@@ -633,20 +599,16 @@ async fn notify_all(s: &AppState, z: &platdns_store::Zone, serial: u32) -> Resul
             ),
             Err(e) => ("failure", format!("NOTIFY to {addr} serial {serial}: {e}")),
         };
-        s.store
-            .log_operation(
-                z.contract_id,
-                Some(z.id),
-                None,
-                "service",
-                None,
-                "notify",
-                &text,
-                &platdns_store::new_request_id(),
-                status,
-                s.clock.now(),
-            )
-            .await?;
+        let event = crate::dpf::Event {
+            contract_id: z.contract_id,
+            zone_id: Some(z.id),
+            lb_domain_id: None,
+            log_type: "service",
+            operation: "notify",
+            target: &text,
+            status,
+        };
+        crate::dpf::log_event(s, event).await?;
     }
     Ok(())
 }
