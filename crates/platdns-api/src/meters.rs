@@ -100,6 +100,11 @@ impl MeterSlots {
             .copied()
     }
 
+    /// How many slots are in use (slot 0 included).
+    pub fn in_use(&self) -> usize {
+        self.inner.lock().expect("not poisoned").services.len()
+    }
+
     /// Whose count slot `slot` is.
     pub fn service(&self, slot: u32) -> Option<Service> {
         self.inner

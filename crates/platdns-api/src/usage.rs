@@ -172,8 +172,15 @@ pub async fn decide(s: &AppState, now: i64) -> Result<usize, ApiError> {
                 windows.entry(policy.window_secs).or_insert(map)
             }
         };
-        let queries = by_contract.get(&c.id).copied().unwrap_or(0);
         let limit = contract_qps(s, c);
+        // Each node cuts its seconds when its once-a-second loop wakes, a few
+        // milliseconds past the boundary, so a window can hold slightly more
+        // than its length of traffic (bench/usage.sh measured 502 queries
+        // over 5 s at exactly 100 QPS). A tenth of a second of the contract
+        // QPS is forgiven for it: a contract exactly at its limit is never
+        // restricted by the cut's jitter. The rule itself stays exact.
+        let slack = u64::from(limit.0).div_ceil(10);
+        let queries = by_contract.get(&c.id).copied().unwrap_or(0).saturating_sub(slack);
         let until = active.get(&c.id).map(|r| r.ends_at.as_second());
         match rules::decide(queries, limit, &policy, until, now) {
             Decision::Keep => {}

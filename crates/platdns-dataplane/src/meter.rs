@@ -76,7 +76,11 @@ impl Restrictions {
             Some((action, limit)) => action.code() << 30 | limit.min(LIMIT_MASK),
             None => 0,
         };
-        s.store(word, Ordering::Relaxed);
+        // A slot restricted anew (or lifted) starts from zero: a count left
+        // from an earlier restriction must not hold back this second.
+        if s.swap(word, Ordering::Relaxed) != word {
+            self.used[slot as usize].store(0, Ordering::Relaxed);
+        }
     }
 
     /// A new second: restricted slots start counting again.
@@ -130,5 +134,18 @@ mod tests {
         assert_eq!(r.check(99), None, "a slot beyond the table is not restricted");
         r.set(2, Some((Action::Drop, 0)));
         assert_eq!(r.check(2), Some(Action::Drop), "limit 0 answers nothing");
+        // Restricted again later: the old count does not carry over.
+        r.set(1, Some((Action::Refuse, 2)));
+        assert_eq!((r.check(1), r.check(1), r.check(1)), (None, None, Some(Action::Refuse)));
+        r.set(1, None);
+        r.set(1, Some((Action::Refuse, 2)));
+        assert_eq!(r.check(1), None, "a fresh restriction starts from zero");
+        r.set(1, Some((Action::Refuse, 2)));
+        assert_eq!(r.check(1), None);
+        assert_eq!(
+            r.check(1),
+            Some(Action::Refuse),
+            "re-setting the same restriction keeps the count"
+        );
     }
 }

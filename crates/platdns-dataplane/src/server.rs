@@ -130,10 +130,10 @@ impl DnsNode {
         stats::sum(self.stats.iter().map(|s| s.as_ref()))
     }
 
-    /// Every meter slot's count since the start, answered and restricted
-    /// (summed over the workers).
-    pub fn meter_totals(&self, answered: &mut Vec<u64>, restricted: &mut Vec<u64>) {
-        stats::sum_meters(self.stats.iter().map(|s| s.as_ref()), answered, restricted)
+    /// Every meter slot's count since the start (slots below `upto`),
+    /// answered and restricted, summed over the workers.
+    pub fn meter_totals(&self, upto: usize, answered: &mut Vec<u64>, restricted: &mut Vec<u64>) {
+        stats::sum_meters(self.stats.iter().map(|s| s.as_ref()), upto, answered, restricted)
     }
 
     pub fn stop(mut self) {

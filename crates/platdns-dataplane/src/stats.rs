@@ -9,7 +9,8 @@ pub struct WorkerStats {
     /// By RCODE 0..=15 (the header's four bits).
     pub rcodes: [AtomicU64; 16],
     /// Packets we read and did not answer (malformed beyond reply, responses,
-    /// truncated reads, failed sends).
+    /// truncated reads, failed sends); a restriction's drops are counted
+    /// per slot in `restricted`, not here.
     pub dropped: AtomicU64,
     /// Queries answered per meter slot (R2.1).
     pub metered: Box<[AtomicU64]>,
@@ -57,9 +58,14 @@ impl WorkerStats {
 
     #[inline]
     pub fn record(&self, response: &[u8]) {
-        self.answered.fetch_add(1, Ordering::Relaxed);
         let rc = (response[3] & 0x0f) as usize;
-        self.rcodes[rc].fetch_add(1, Ordering::Relaxed);
+        if self.shared {
+            self.answered.fetch_add(1, Ordering::Relaxed);
+            self.rcodes[rc].fetch_add(1, Ordering::Relaxed);
+        } else {
+            bump(&self.answered);
+            bump(&self.rcodes[rc]);
+        }
     }
 }
 
@@ -85,22 +91,26 @@ pub fn sum<'a>(workers: impl IntoIterator<Item = &'a WorkerStats>) -> Totals {
 
 /// Adds every worker's per-slot counts into `answered` and `restricted`
 /// (resized to the slot count).
+/// Slots beyond `upto` are not read: slots are handed out in order, so
+/// the caller passes how many are in use.
 pub fn sum_meters<'a>(
     workers: impl IntoIterator<Item = &'a WorkerStats>,
+    upto: usize,
     answered: &mut Vec<u64>,
     restricted: &mut Vec<u64>,
 ) {
-    answered.iter_mut().for_each(|c| *c = 0);
-    restricted.iter_mut().for_each(|c| *c = 0);
+    answered.clear();
+    restricted.clear();
     for w in workers {
-        if answered.len() < w.metered.len() {
-            answered.resize(w.metered.len(), 0);
-            restricted.resize(w.metered.len(), 0);
+        let n = upto.min(w.metered.len());
+        if answered.len() < n {
+            answered.resize(n, 0);
+            restricted.resize(n, 0);
         }
-        for (i, c) in w.metered.iter().enumerate() {
+        for (i, c) in w.metered[..n].iter().enumerate() {
             answered[i] += c.load(Ordering::Relaxed);
         }
-        for (i, c) in w.restricted.iter().enumerate() {
+        for (i, c) in w.restricted[..n].iter().enumerate() {
             restricted[i] += c.load(Ordering::Relaxed);
         }
     }

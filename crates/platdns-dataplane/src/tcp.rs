@@ -102,6 +102,7 @@ async fn connection(
                 response[..2].copy_from_slice(&(n as u16).to_be_bytes());
                 w.write_all(&response[..n + 2]).await?;
             }
+            None if responder.last_restricted => {}
             None => {
                 stats.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }

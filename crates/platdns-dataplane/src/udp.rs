@@ -145,7 +145,9 @@ pub fn run_worker(
             };
             stats.meter(responder.last_meter, responder.last_restricted);
             let Some(n) = answered else {
-                stats.dropped.fetch_add(1, Ordering::Relaxed);
+                if !responder.last_restricted {
+                    stats.dropped.fetch_add(1, Ordering::Relaxed);
+                }
                 continue;
             };
             stats.record(send);

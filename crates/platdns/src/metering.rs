@@ -18,7 +18,7 @@ fn unix_now() -> Duration {
 pub fn spawn(state: AppState, node: Arc<DnsNode>, control: bool) {
     tokio::spawn(async move {
         let (mut answered, mut restricted) = (Vec::new(), Vec::new());
-        node.meter_totals(&mut answered, &mut restricted);
+        node.meter_totals(state.meters.in_use(), &mut answered, &mut restricted);
         let (mut last_a, mut last_r) = (answered.clone(), restricted.clone());
         loop {
             // Sleep to the next second boundary (clock time, so nodes agree
@@ -28,7 +28,7 @@ pub fn spawn(state: AppState, node: Arc<DnsNode>, control: bool) {
             tokio::time::sleep(next - now).await;
             let second = next.as_secs() as i64;
             node.restrictions.new_second();
-            node.meter_totals(&mut answered, &mut restricted);
+            node.meter_totals(state.meters.in_use(), &mut answered, &mut restricted);
             let counts: Vec<(u32, u64, u64)> = (0..answered.len())
                 .filter_map(|i| {
                     let a = answered[i] - last_a.get(i).copied().unwrap_or(0);
@@ -63,7 +63,7 @@ pub fn spawn(state: AppState, node: Arc<DnsNode>, control: bool) {
 pub fn metrics(state: &AppState, node: &DnsNode, out: &mut String) {
     use std::fmt::Write;
     let (mut answered, mut restricted) = (Vec::new(), Vec::new());
-    node.meter_totals(&mut answered, &mut restricted);
+    node.meter_totals(state.meters.in_use(), &mut answered, &mut restricted);
     let _ = writeln!(
         out,
         "# HELP platdns_contract_queries_total Queries answered per contract and service on this node (R2.1)."
