@@ -842,6 +842,53 @@ fn responses_match_the_reference_schemas() {
     let body = Some(json!({"props": {"phone": {"country_code": "81", "number": "0312345678"}}}));
     call("PATCH", account, path.clone(), body, 202);
     call("DELETE", account, path, None, 202);
+    // Transfer settings of the (new default) configuration, with a key.
+    let (_, keys) = http(api, "GET", &format!("/dpf/v1/contracts/{cid}/tsigs"), &tok, None);
+    let kid = keys["results"][0]["id"].as_i64();
+    for (list, field, value) in [
+        ("cc_sec_transfer_acls", "network", "192.0.2.0/24"),
+        ("cc_sec_notified_servers", "address", "192.0.2.53"),
+        ("cc_primaries", "address", "198.51.100.53"),
+    ] {
+        let template = format!("/common_configs/{{CommonConfigId}}/{list}");
+        let item = match list {
+            "cc_sec_transfer_acls" => format!("{template}/{{CcSecTransferAclId}}"),
+            "cc_sec_notified_servers" => format!("{template}/{{CcSecNotifiedServerId}}"),
+            _ => format!("{template}/{{CcPrimaryId}}"),
+        };
+        let path = format!("/dpf/v1/common_configs/{night}/{list}");
+        let body = Some(json!({field: value, "tsig_id": kid}));
+        call("POST", &template, path.clone(), body, 202);
+        let all = call("GET", &template, path.clone(), None, 200);
+        let eid = all["results"][0]["id"].as_i64().unwrap_or(0);
+        call("GET", &item, format!("{path}/{eid}"), None, 200);
+        call(
+            "PATCH",
+            &item,
+            format!("{path}/{eid}"),
+            Some(json!({"tsig_id": null})),
+            202,
+        );
+        call("DELETE", &item, format!("{path}/{eid}"), None, 202);
+    }
+    let proxy = "/zones/{ZoneId}/zone_proxy";
+    call("GET", proxy, format!("/dpf/v1/zones/{zid}/zone_proxy"), None, 200);
+    let health = "/zones/{ZoneId}/zone_proxy/health_check";
+    call(
+        "GET",
+        health,
+        format!("/dpf/v1/zones/{zid}/zone_proxy/health_check"),
+        None,
+        200,
+    );
+    let histories = "/contracts/{ContractId}/qps/histories";
+    call(
+        "GET",
+        histories,
+        format!("/dpf/v1/contracts/{cid}/qps/histories"),
+        None,
+        200,
+    );
     // The old default, now unused, goes.
     call("DELETE", one, at(default), None, 202);
     assert!(
