@@ -7,7 +7,7 @@ use common::*;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// `knotd` as a secondary of `zone` from `primary`, with one TSIG key,
@@ -40,19 +40,7 @@ impl Secondary {
             ip = primary.ip(),
             pport = primary.port(),
         );
-        let conf_path = dir.path().join("knot.conf");
-        std::fs::write(&conf_path, conf).unwrap();
-        let knotd = ["/usr/sbin/knotd", "knotd"]
-            .into_iter()
-            .find(|p| Path::new(p).exists())
-            .unwrap_or("knotd");
-        let child = Command::new(knotd)
-            .arg("-c")
-            .arg(&conf_path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start knotd");
+        let child = spawn_knotd(dir.path(), &conf);
         Secondary {
             child,
             dns: format!("127.0.0.1:{port}").parse().unwrap(),
@@ -269,18 +257,7 @@ impl Primary {
             sport = secondary.port(),
         );
         let conf_path = dir.path().join("knot.conf");
-        std::fs::write(&conf_path, conf).unwrap();
-        let knotd = ["/usr/sbin/knotd", "knotd"]
-            .into_iter()
-            .find(|p| Path::new(p).exists())
-            .unwrap_or("knotd");
-        let child = Command::new(knotd)
-            .arg("-c")
-            .arg(&conf_path)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.path().join("knot.log")).unwrap())
-            .spawn()
-            .expect("start knotd");
+        let child = spawn_knotd(dir.path(), &conf);
         let dns: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         wait_for(Duration::from_secs(20), "knotd loading the zone", || {
             !kdig(dns, &[zone, "SOA"]).answer.is_empty()

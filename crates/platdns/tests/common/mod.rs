@@ -170,19 +170,7 @@ impl Knot {
         for (apex, file) in zones {
             conf += &format!("  - domain: {apex}\n    file: {}\n", file.display());
         }
-        let conf_path = dir.path().join("knot.conf");
-        std::fs::write(&conf_path, conf).unwrap();
-        let knotd = ["/usr/sbin/knotd", "knotd"]
-            .into_iter()
-            .find(|p| Path::new(p).exists())
-            .unwrap_or("knotd");
-        let child = Command::new(knotd)
-            .arg("-c")
-            .arg(&conf_path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start knotd");
+        let child = spawn_knotd(dir.path(), &conf);
         let dns: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let k = Knot { child, dns, _dir: dir };
         // Wait until every zone answers its SOA.
@@ -199,6 +187,24 @@ impl Knot {
         }
         k
     }
+}
+
+/// Starts `knotd` with `conf` written to `<dir>/knot.conf`; its log goes
+/// to `<dir>/knot.log`.
+pub fn spawn_knotd(dir: &Path, conf: &str) -> Child {
+    let conf_path = dir.join("knot.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let knotd = ["/usr/sbin/knotd", "knotd"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .unwrap_or("knotd");
+    Command::new(knotd)
+        .arg("-c")
+        .arg(&conf_path)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("knot.log")).unwrap())
+        .spawn()
+        .expect("start knotd")
 }
 
 impl Drop for Knot {
