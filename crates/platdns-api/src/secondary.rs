@@ -90,10 +90,13 @@ pub async fn run(s: AppState) {
 
 async fn round(s: &AppState, held: &mut HashMap<i64, Held>) -> Result<(), ApiError> {
     let notified: HashSet<Vec<u8>> = std::mem::take(&mut *s.secondary.notified.lock().expect("not poisoned"));
+    let ids = s.store.proxied_zone_ids().await?;
     let mut proxied = Vec::new();
-    for z in s.store.list_zones(None, None).await? {
-        if s.store.zone_proxy(z.id).await? {
-            proxied.push(z);
+    if !ids.is_empty() {
+        for z in s.store.list_zones(None, None).await? {
+            if ids.contains(&z.id) {
+                proxied.push(z);
+            }
         }
     }
     held.retain(|id, _| proxied.iter().any(|z| z.id == *id));

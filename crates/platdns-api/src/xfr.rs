@@ -471,12 +471,13 @@ pub async fn policy(s: &AppState) -> Result<Policy, ApiError> {
     }
     let mut primaries = HashMap::new();
     let mut acls = HashMap::new();
+    let proxied = s.store.proxied_zone_ids().await?;
     for z in s.store.list_zones(None, None).await? {
         if let (Some(ps), Ok(apex)) = (
             primaries_of.get(&z.common_config_id),
             platdns_zone::Name::from_text(&format!("{}.", z.name), None),
         ) {
-            if s.store.zone_proxy(z.id).await? {
+            if proxied.contains(&z.id) {
                 primaries.insert(apex.to_lowercase().as_wire().to_vec(), ps.clone());
             }
         }

@@ -135,6 +135,20 @@ impl Transfers {
         while list.len() > KEEP_VERSIONS {
             list.pop_front();
         }
+        // Versions on the newest base cost only their overlays; a version
+        // on an older base holds a whole copy of the zone. Keep the newest
+        // base's versions and those of one base before it (IXFR across a
+        // compaction), never more copies than that.
+        let mut bases: Vec<Arc<Zone>> = Vec::new();
+        for z in list.iter().rev() {
+            if !bases.iter().any(|b| b.shares_base(z)) {
+                bases.push(z.clone());
+            }
+        }
+        if bases.len() > 2 {
+            let keep = [bases[0].clone(), bases[1].clone()];
+            list.retain(|z| keep.iter().any(|b| b.shares_base(z)));
+        }
     }
 
     pub fn forget(&self, apex_wire_lower: &[u8]) {
@@ -512,6 +526,28 @@ mod tests {
         assert!(!entry("192.0.2.7", 32).contains("2001:db8::1".parse().unwrap()));
         assert!(entry("2001:db8::", 32).contains("2001:db8:1::1".parse().unwrap()));
         assert!(entry("0.0.0.0", 0).contains("203.0.113.9".parse().unwrap()));
+    }
+
+    fn zone(serial: u32) -> Arc<Zone> {
+        let text = format!(
+            "$ORIGIN example.\n@ 300 IN SOA ns.example. h.example. {serial} 1 1 1 1\n@ 300 IN NS ns.example.\n"
+        );
+        let parsed = platdns_zone::zonefile::parse_str(&text, "t", None, &mut platdns_zone::zonefile::NoIncludes);
+        Arc::new(Zone::from_parsed(&parsed, None).unwrap())
+    }
+
+    #[test]
+    fn versions_on_more_than_two_bases_are_not_kept() {
+        let t = Transfers::default();
+        for serial in 1..=3 {
+            t.keep(zone(serial));
+        }
+        let apex = b"\x07example\x00".to_vec();
+        // Three full builds: three bases; the oldest copy goes.
+        assert!(t.version(&apex, 1).is_none());
+        assert!(t.version(&apex, 2).is_some() && t.version(&apex, 3).is_some());
+        t.forget(&apex);
+        assert!(t.version(&apex, 3).is_none());
     }
 
     #[test]

@@ -190,6 +190,14 @@ impl Store {
         crate::found(done.rows_affected())
     }
 
+    /// The ids of every zone with its proxy enabled (secondary zones).
+    pub async fn proxied_zone_ids(&self) -> Result<Vec<i64>> {
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM zones WHERE zone_proxy_enabled <> 0 ORDER BY id")
+            .fetch_all(self.pool())
+            .await?;
+        Ok(ids)
+    }
+
     pub async fn zone_proxy(&self, zone_id: i64) -> Result<bool> {
         let v: Option<i64> = sqlx::query_scalar("SELECT zone_proxy_enabled FROM zones WHERE id = $1")
             .bind(zone_id)

@@ -260,6 +260,13 @@ pub struct Zone {
 }
 
 impl Zone {
+    /// Whether both zones are built on one base arena (a patch shares its
+    /// source's; a full build has its own), i.e. whether keeping both costs
+    /// only the overlays.
+    pub fn shares_base(&self, other: &Zone) -> bool {
+        Arc::ptr_eq(&self.base, &other.base)
+    }
+
     /// The usage meter slot (0: none).
     #[inline]
     pub fn meter(&self) -> u32 {
