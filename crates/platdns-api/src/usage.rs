@@ -299,7 +299,7 @@ pub async fn roll_up(s: &AppState, now: i64) -> Result<(), ApiError> {
     let done = (now - 5) / 60;
     s.store.roll_up_usage(done, now - 3600).await?;
     s.store.purge_usage_minutes(done - 90 * 24 * 60).await?;
-    Ok(())
+    fix_last_month(s).await
 }
 
 pub(crate) fn routes() -> Routes {
@@ -328,25 +328,27 @@ fn months(s: &AppState) -> Vec<(String, i64, i64)> {
     out
 }
 
-/// DPF `GET /contracts/{id}/qps/histories`: for the contract (`name`
-/// null) and each of its zones and LB domains, 12 months of QPS, this one
-/// last, by the operator's monthly method over per-minute averages.
-async fn histories(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let c = find_contract(&s, &t, &id).await?;
-    let months = months(&s);
-    let (from, to) = (months[0].1, months[11].2);
+/// Per-service and contract-total monthly QPS of `months` for a contract,
+/// from the per-minute counts (the last hour from the seconds, so the
+/// current month is current), by the operator's method.
+type Figures = (BTreeMap<(String, i64), Vec<u64>>, Vec<u64>);
+
+async fn figures(s: &AppState, contract_id: i64, months: &[(String, i64, i64)]) -> Result<Figures, ApiError> {
+    let (Some(first), Some(last)) = (months.first(), months.last()) else {
+        return Ok((BTreeMap::new(), Vec::new()));
+    };
+    let (from, to) = (first.1, last.2);
     let now_minute = s.clock.now().as_second() / 60;
-    // Minutes still held whole as seconds (the last hour) come from the
-    // seconds, so this month's figure is current; older ones from the
-    // rolled-up minutes.
     let recent = (s.clock.now().as_second() - 3600) / 60 + 1;
-    let mut series = s.store.usage_minutes_by_service(c.id, from, recent.min(to)).await?;
+    let mut series = s
+        .store
+        .usage_minutes_by_service(contract_id, from, recent.min(to))
+        .await?;
     series.extend(
         s.store
-            .usage_second_minutes_by_service(c.id, recent * 60, to * 60)
+            .usage_second_minutes_by_service(contract_id, recent * 60, to * 60)
             .await?,
     );
-    // (kind, id) → minute → count; and the contract's per-minute totals.
     let mut by_service: BTreeMap<(String, i64), BTreeMap<i64, u64>> = BTreeMap::new();
     let mut total: BTreeMap<i64, u64> = BTreeMap::new();
     for (kind, sid, minute, answered) in series {
@@ -355,26 +357,81 @@ async fn histories(State(s): State<AppState>, t: Tenant, Path(id): Path<String>)
         *total.entry(minute).or_default() += n;
     }
     let method = s.usage.settings.monthly;
-    let values = |minutes: &BTreeMap<i64, u64>| -> Vec<Value> {
+    let per_month = |minutes: &BTreeMap<i64, u64>| -> Vec<u64> {
         months
             .iter()
-            .map(|(month, start, end)| {
+            .map(|(_, start, end)| {
                 let counts: Vec<u64> = minutes.range(*start..*end).map(|(_, n)| *n).collect();
                 let elapsed = (now_minute.min(*end) - start).max(0) as usize;
-                json!({"month": month, "qps": rules::monthly_qps(&counts, elapsed, method)})
+                rules::monthly_qps(&counts, elapsed, method)
             })
             .collect()
     };
-    let mut results = vec![json!({"name": null, "service_code": c.service_code, "values": values(&total)})];
-    let empty = BTreeMap::new();
+    Ok((
+        by_service.iter().map(|(k, m)| (k.clone(), per_month(m))).collect(),
+        per_month(&total),
+    ))
+}
+
+/// Fixes the figures of the month before this one for every contract, once
+/// (R4.4: minutes go after 90 days; the month's figure stays).
+pub async fn fix_last_month(s: &AppState) -> Result<(), ApiError> {
+    let months = months(s);
+    let last = months[10].clone();
+    if s.store.month_done(&last.0).await? {
+        return Ok(());
+    }
+    let mut rows = Vec::new();
+    for c in s.store.list_contracts(None).await? {
+        let (services, total) = figures(s, c.id, std::slice::from_ref(&last)).await?;
+        rows.push((c.id, String::new(), 0, total.first().copied().unwrap_or(0) as i64));
+        for ((kind, sid), v) in services {
+            rows.push((c.id, kind, sid, v.first().copied().unwrap_or(0) as i64));
+        }
+    }
+    s.store.save_month_figures(&last.0, &rows).await?;
+    tracing::info!(month = %last.0, contracts = rows.len(), "monthly QPS figures fixed");
+    Ok(())
+}
+
+/// DPF `GET /contracts/{id}/qps/histories`: for the contract (`name`
+/// null) and each of its zones and LB domains, 12 months of QPS, this one
+/// last, by the operator's monthly method over per-minute averages; a
+/// month already fixed shows its fixed figure.
+async fn histories(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let c = find_contract(&s, &t, &id).await?;
+    let months = months(&s);
+    let (services, total) = figures(&s, c.id, &months).await?;
+    let fixed: HashMap<(String, String, i64), i64> = s
+        .store
+        .month_figures(c.id)
+        .await?
+        .into_iter()
+        .map(|(m, k, id, q)| ((m, k, id), q))
+        .collect();
+    let values = |kind: &str, sid: i64, computed: Option<&Vec<u64>>| -> Vec<Value> {
+        months
+            .iter()
+            .enumerate()
+            .map(|(i, (month, _, _))| {
+                let qps = fixed
+                    .get(&(month.clone(), kind.to_string(), sid))
+                    .map(|q| *q as u64)
+                    .or_else(|| computed.and_then(|v| v.get(i).copied()))
+                    .unwrap_or(0);
+                json!({"month": month, "qps": qps})
+            })
+            .collect()
+    };
+    let mut results =
+        vec![json!({"name": null, "service_code": c.service_code, "values": values("", 0, Some(&total))})];
     for z in s.store.list_zones(None, Some(c.id)).await? {
-        let minutes = by_service.get(&("zone".to_string(), z.id)).unwrap_or(&empty);
-        results
-            .push(json!({"name": format!("{}.", z.name), "service_code": z.service_code, "values": values(minutes)}));
+        let v = values("zone", z.id, services.get(&("zone".to_string(), z.id)));
+        results.push(json!({"name": format!("{}.", z.name), "service_code": z.service_code, "values": v}));
     }
     for l in s.store.list_lb_domains(None, Some(c.id)).await? {
-        let minutes = by_service.get(&("lb_domain".to_string(), l.id)).unwrap_or(&empty);
-        results.push(json!({"name": l.name, "service_code": l.service_code, "values": values(minutes)}));
+        let v = values("lb_domain", l.id, services.get(&("lb_domain".to_string(), l.id)));
+        results.push(json!({"name": l.name, "service_code": l.service_code, "values": v}));
     }
     Ok(Json(json::results(results)))
 }

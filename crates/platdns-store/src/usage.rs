@@ -302,6 +302,49 @@ impl Store {
             .collect()
     }
 
+    /// Fixes a month's figures: (contract, kind or "" for the contract,
+    /// service id or 0, qps); a row with contract 0 marks the month done.
+    pub async fn save_month_figures(&self, month: &str, rows: &[(i64, String, i64, i64)]) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        for (contract_id, kind, service_id, qps) in rows.iter().chain(std::iter::once(&(0, String::new(), 0, 0))) {
+            sqlx::query(
+                "INSERT INTO usage_months (month, contract_id, service_kind, service_id, qps) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (month, contract_id, service_kind, service_id) DO UPDATE SET qps = excluded.qps",
+            )
+            .bind(month)
+            .bind(contract_id)
+            .bind(kind)
+            .bind(service_id)
+            .bind(qps)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Whether a month's figures are fixed.
+    pub async fn month_done(&self, month: &str) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM usage_months WHERE month = $1 AND contract_id = 0")
+            .bind(month)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(n > 0)
+    }
+
+    /// A contract's fixed monthly figures: (month, kind, service id, qps).
+    pub async fn month_figures(&self, contract_id: i64) -> Result<Vec<(String, String, i64, i64)>> {
+        let rows = sqlx::query(
+            "SELECT month, service_kind, service_id, qps FROM usage_months WHERE contract_id = $1 ORDER BY month",
+        )
+        .bind(contract_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+            .collect()
+    }
+
     pub async fn start_restriction(&self, r: &Restriction) -> Result<Restriction> {
         let row = sqlx::query(&format!(
             "INSERT INTO restrictions (contract_id, started_at, ends_at, measured_mqps, limit_qps, window_secs, action, freeze_changes) \
@@ -443,6 +486,20 @@ mod tests {
                     .len(),
                 1
             );
+        }
+    }
+
+    #[tokio::test]
+    async fn month_figures_are_fixed_once_per_month() {
+        for (store, _dir) in stores().await {
+            let (_, c, z) = account_contract_zone(&store, "a", "example.com").await;
+            assert!(!store.month_done("2026-10").await.unwrap());
+            let rows = [(c.id, String::new(), 0, 120), (c.id, "zone".to_string(), z.id, 120)];
+            store.save_month_figures("2026-10", &rows).await.unwrap();
+            assert!(store.month_done("2026-10").await.unwrap());
+            let got = store.month_figures(c.id).await.unwrap();
+            assert_eq!(got.len(), 2);
+            assert!(got.contains(&("2026-10".to_string(), "zone".to_string(), z.id, 120)));
         }
     }
 
