@@ -84,15 +84,21 @@ async fn connection(
             Ok(Err(_)) | Err(_) => break, // closed, reset, or idle too long
         };
         let cat = catalog.load();
-        if let Some(transfers) = &responder.transfers {
-            if let Some(messages) = transfer(transfers, &cat, &query[..len], peer) {
-                for m in messages {
-                    w.write_all(&(m.len() as u16).to_be_bytes()).await?;
-                    w.write_all(&m).await?;
-                }
-                w.flush().await?;
-                continue;
+        if let Some(transfers) = responder.transfers.as_ref().filter(|_| is_transfer(&query[..len])) {
+            // Building a transfer walks the whole zone: off the async
+            // workers, so other connections are not held up (bench/xfr.sh).
+            let (t, cat, packet) = (transfers.clone(), catalog.load_full(), query[..len].to_vec());
+            let messages = tokio::task::spawn_blocking(move || transfer(&t, &cat, &packet, peer))
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            for m in messages {
+                w.write_all(&(m.len() as u16).to_be_bytes()).await?;
+                w.write_all(&m).await?;
             }
+            w.flush().await?;
+            continue;
         }
         let answered = responder.respond(&cat, &query[..len], Transport::Tcp, &mut response[2..]);
         stats.meter(responder.last_meter, responder.last_restricted);
@@ -115,6 +121,17 @@ async fn connection(
     }
     w.flush().await?;
     Ok(())
+}
+
+/// Whether a message is a transfer request or a NOTIFY (answered by
+/// [`transfer`]).
+fn is_transfer(packet: &[u8]) -> bool {
+    crate::wire::parse_query(packet).is_ok_and(|q| {
+        q.opcode() == 4
+            || (q.opcode() == 0
+                && q.qclass == 1
+                && matches!(q.qtype, platdns_zone::Rtype::AXFR | platdns_zone::Rtype::IXFR))
+    })
 }
 
 /// A zone transfer request's messages, or a NOTIFY's answer (`None`:

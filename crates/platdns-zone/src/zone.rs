@@ -471,6 +471,53 @@ impl Zone {
         }
     }
 
+    /// The records owned by one name (lower-cased wire form), SOA first;
+    /// none when the name does not exist.
+    pub fn records_at(&self, lower_wire: &[u8]) -> Vec<Record> {
+        let Some(id) = self.find(lower_wire) else {
+            return Vec::new();
+        };
+        let owner = Name::from_wire(self.node_name(id)).expect("arena names are valid");
+        let mut sets: Vec<RrsetId> = self.node_rrsets(id).collect();
+        sets.sort_by_key(|&r| (self.rrset(r).rtype != Rtype::SOA, self.rrset(r).rtype));
+        let mut out = Vec::new();
+        for r in sets {
+            let set = self.rrset(r);
+            for rr in RrIter::new(self.rrset_wire(r)) {
+                out.push(Record {
+                    owner: owner.clone(),
+                    ttl: set.ttl,
+                    class: Class::IN,
+                    rtype: set.rtype,
+                    rdata: rr.to_vec(),
+                    pos: Default::default(),
+                });
+            }
+        }
+        out
+    }
+
+    /// The names that may differ between `old` and this zone when both
+    /// stand on one base (a patch of a patch …): those in either overlay.
+    /// `None` when the bases differ (a full build came between them). What
+    /// IXFR diffs instead of the whole zone.
+    pub fn names_changed_since(&self, old: &Zone) -> Option<Vec<Vec<u8>>> {
+        if !self.shares_base(old) {
+            return None;
+        }
+        let mut names: Vec<Vec<u8>> = Vec::new();
+        for z in [self, old] {
+            if let Some(o) = &z.over {
+                for id in 0..o.arena.nodes.len() as u32 {
+                    names.push(o.arena.node_name(id).to_vec());
+                }
+            }
+        }
+        names.sort_unstable();
+        names.dedup();
+        Some(names)
+    }
+
     /// Every record in canonical order (RFC 4034 §6), for printing and transfer.
     pub fn records(&self) -> Vec<Record> {
         let mut ids = self.live_nodes();
