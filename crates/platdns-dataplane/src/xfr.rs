@@ -376,16 +376,15 @@ type Rr = platdns_zone::zonefile::Record;
 
 /// AXFR (RFC 5936 §2.2): SOA, every other record, SOA.
 fn axfr_records(zone: &Zone) -> Vec<Rr> {
-    let mut all = zone.records();
-    let Some(soa_at) = all.iter().position(|r| r.rtype == Rtype::SOA) else {
-        return all;
-    };
-    let soa = all.remove(soa_at);
-    let mut out = Vec::with_capacity(all.len() + 2);
-    out.push(soa.clone());
-    out.extend(all);
-    out.push(soa);
-    out
+    let mut all = zone.records_apex_first();
+    match all.first() {
+        Some(soa) if soa.rtype == Rtype::SOA => {
+            let soa = soa.clone();
+            all.push(soa);
+        }
+        _ => {}
+    }
+    all
 }
 
 /// One condensed IXFR difference (RFC 1995 §4): new SOA, old SOA, what the
@@ -522,14 +521,34 @@ fn pack(
         }
         out.push(m);
     };
+    // Owner names are compressed (RFC 1035 §4.1.4): the labels below the
+    // apex, then a pointer to the apex written once in the message (the
+    // question's, in the first). Rdata is sent as stored.
+    let apex_len = q.qname_len;
+    let mut apex_at: Option<usize> = Some(crate::wire::HEADER_LEN);
     for r in records {
         let owner = r.owner.as_wire();
         let size = owner.len() + 10 + r.rdata.len();
         if m.len() + size + TSIG_ROOM > u16::MAX as usize && count > 0 {
             finish(std::mem::replace(&mut m, header(false)), count, &mut out);
             count = 0;
+            apex_at = None;
         }
-        m.extend_from_slice(owner);
+        let below = owner.len().saturating_sub(apex_len);
+        let in_zone =
+            owner.len() >= apex_len && owner[below..].eq_ignore_ascii_case(q.qname()) && label_boundary(owner, below);
+        match apex_at.filter(|&at| in_zone && at < 0x3fff) {
+            Some(at) => {
+                m.extend_from_slice(&owner[..below]);
+                m.extend_from_slice(&(0xC000 | at as u16).to_be_bytes());
+            }
+            None => {
+                if in_zone {
+                    apex_at = Some(m.len() + below);
+                }
+                m.extend_from_slice(owner);
+            }
+        }
         m.extend_from_slice(&r.rtype.0.to_be_bytes());
         m.extend_from_slice(&1u16.to_be_bytes());
         m.extend_from_slice(&r.ttl.to_be_bytes());
@@ -545,6 +564,18 @@ fn write(out: &mut [u8], m: &[u8]) -> usize {
     let n = m.len().min(out.len());
     out[..n].copy_from_slice(&m[..n]);
     n
+}
+
+/// Whether a label of the wire name `name` starts at `at`.
+fn label_boundary(name: &[u8], at: usize) -> bool {
+    let mut p = 0;
+    while p < at {
+        match name.get(p) {
+            Some(&len) if len != 0 => p += 1 + len as usize,
+            _ => return false,
+        }
+    }
+    p == at
 }
 
 /// A header-and-question answer with `rcode`.
@@ -674,6 +705,18 @@ mod tests {
         // Across a full build: the whole zone, AXFR form.
         let rebuilt = v3.compacted().unwrap();
         assert_eq!(ixfr_records(&v2, &rebuilt).len(), axfr_records(&rebuilt).len());
+    }
+
+    #[test]
+    fn compression_splits_only_at_label_boundaries() {
+        let owner = b"\x03www\x07example\x00";
+        assert!(label_boundary(owner, 4));
+        assert!(!label_boundary(owner, 3));
+        assert!(label_boundary(b"\x02\x01a\x00", 0));
+        assert!(
+            !label_boundary(b"\x02\x01a\x00", 1),
+            "a length-like byte inside a label"
+        );
     }
 
     #[test]

@@ -522,6 +522,22 @@ impl Zone {
     pub fn records(&self) -> Vec<Record> {
         let mut ids = self.live_nodes();
         ids.sort_by(|&a, &b| name::canonical_cmp_wire(self.node_name(a), self.node_name(b)));
+        self.records_of(ids)
+    }
+
+    /// Every record, the apex's first (its SOA first of all), the other
+    /// names in no particular order: what a zone transfer needs (RFC 5936
+    /// §2.2 asks only for the SOA first and last), without the sort that
+    /// was half of an AXFR's time (bench/xfr.sh).
+    pub fn records_apex_first(&self) -> Vec<Record> {
+        let mut ids = self.live_nodes();
+        if let Some(at) = ids.iter().position(|&id| id == self.apex_id) {
+            ids.swap(0, at);
+        }
+        self.records_of(ids)
+    }
+
+    fn records_of(&self, ids: Vec<NodeId>) -> Vec<Record> {
         let mut out = Vec::with_capacity(self.record_count);
         for id in ids {
             let owner = Name::from_wire(self.node_name(id)).expect("arena names are valid");
