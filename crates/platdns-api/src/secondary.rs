@@ -193,13 +193,7 @@ async fn check(s: &AppState, z: &platdns_store::Zone, h: &mut Held) -> Result<()
         .into_iter()
         .filter(|p| p.enabled)
         .collect();
-    let keys: HashMap<i64, Key> = s
-        .store
-        .all_tsig_keys()
-        .await?
-        .into_iter()
-        .filter_map(|(id, name, alg, secret)| Some((id, crate::xfr::key_of(&name, alg, &secret)?)))
-        .collect();
+    let keys = crate::xfr::tsig_keys(s).await?;
     let mut status: Vec<(String, String)> = Vec::new();
     let mut pulled = None;
     let mut error = String::from("no enabled primary");
@@ -325,12 +319,6 @@ enum Pulled {
     New { records: Vec<Record>, kind: &'static str },
 }
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 fn question(id: u16, apex: &Name, rtype: Rtype, authority: Option<&Record>) -> Vec<u8> {
     let mut m = Vec::with_capacity(128);
     m.extend_from_slice(&id.to_be_bytes());
@@ -381,9 +369,9 @@ async fn soa_serial(addr: SocketAddr, apex: &Name, key: Option<&Key>) -> Result<
         .expect("literal");
     let sock = tokio::net::UdpSocket::bind(bind).await.map_err(|e| e.to_string())?;
     sock.connect(addr).await.map_err(|e| e.to_string())?;
-    let id = (unix_now() as u16) ^ 0x5a5a;
+    let id = tsig::message_id();
     let mut m = question(id, apex, Rtype::SOA, None);
-    let mac = key.map(|k| tsig::sign(&mut m, k, None, false, unix_now(), 0));
+    let mac = key.map(|k| tsig::sign(&mut m, k, None, false, tsig::unix_now(), 0));
     for _ in 0..3 {
         sock.send(&m).await.map_err(|e| e.to_string())?;
         let mut buf = vec![0u8; 4096];
@@ -418,10 +406,10 @@ async fn transfer(
     key: Option<&Key>,
 ) -> Result<Vec<Record>, String> {
     let mut tcp = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-    let id = (unix_now() as u16) ^ 0xa5a5;
+    let id = tsig::message_id();
     let rtype = if soa.is_some() { Rtype::IXFR } else { Rtype::AXFR };
     let mut m = question(id, apex, rtype, soa);
-    let mut prior = key.map(|k| tsig::sign(&mut m, k, None, false, unix_now(), 0));
+    let mut prior = key.map(|k| tsig::sign(&mut m, k, None, false, tsig::unix_now(), 0));
     tcp.write_all(&(m.len() as u16).to_be_bytes())
         .await
         .map_err(|e| e.to_string())?;

@@ -74,7 +74,7 @@ fn txt_strings(p: &[u8], id: u16) -> Option<Vec<Vec<u8>>> {
 /// Asks `resolver` for the challenge TXT of `zone`; true if one equals `token`.
 pub async fn token_published(resolver: SocketAddr, zone: &str, token: &str) -> std::io::Result<bool> {
     let sock = tokio::net::UdpSocket::bind(if resolver.is_ipv6() { "[::]:0" } else { "0.0.0.0:0" }).await?;
-    let id: u16 = rand_id();
+    let id: u16 = platdns_dataplane::tsig::message_id();
     let q = txt_query(id, &format!("{CHALLENGE_LABEL}.{zone}"));
     let mut buf = vec![0u8; 4096];
     for _ in 0..3 {
@@ -91,18 +91,6 @@ pub async fn token_published(resolver: SocketAddr, zone: &str, token: &str) -> s
         std::io::ErrorKind::TimedOut,
         "no answer from the resolver",
     ))
-}
-
-fn rand_id() -> u16 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    h.finish() as u16
 }
 
 /// Checks one pending zone; on success records the proof and publishes it.

@@ -413,7 +413,7 @@ async fn proxy_health(State(s): State<AppState>, t: Tenant, Path(id): Path<Strin
 }
 
 /// A TSIG key from the store (DPF algorithm 0 is HMAC-SHA256).
-pub(crate) fn key_of(name: &str, algorithm: i64, secret: &str) -> Option<Key> {
+fn key_of(name: &str, algorithm: i64, secret: &str) -> Option<Key> {
     use base64::Engine;
     let alg = match algorithm {
         0 => Algorithm::HmacSha256,
@@ -424,16 +424,20 @@ pub(crate) fn key_of(name: &str, algorithm: i64, secret: &str) -> Option<Key> {
     Some(Key::new(name.as_wire(), alg, &secret))
 }
 
-/// The DNS node's transfer policy from the store: every zone's ACL (its
-/// common configuration's entries) and every contract's keys.
-pub async fn policy(s: &AppState) -> Result<Policy, ApiError> {
-    let keys_by_id: HashMap<i64, Key> = s
-        .store
+/// Every contract's TSIG keys that can sign, by store id.
+pub(crate) async fn tsig_keys(s: &AppState) -> Result<HashMap<i64, Key>, ApiError> {
+    Ok(s.store
         .all_tsig_keys()
         .await?
         .into_iter()
         .filter_map(|(id, name, alg, secret)| Some((id, key_of(&name, alg, &secret)?)))
-        .collect();
+        .collect())
+}
+
+/// The DNS node's transfer policy from the store: every zone's ACL (its
+/// common configuration's entries) and every contract's keys.
+pub async fn policy(s: &AppState) -> Result<Policy, ApiError> {
+    let keys_by_id = tsig_keys(s).await?;
     let mut by_config: HashMap<i64, Vec<AclEntry>> = HashMap::new();
     for e in s.store.transfer_entries(TransferList::Acl, None).await? {
         let Some((network, prefix)) = parse_network(&e.target) else {
@@ -573,13 +577,7 @@ async fn notify_all(s: &AppState, z: &platdns_store::Zone, serial: u32) -> Resul
     if targets.is_empty() {
         return Ok(());
     }
-    let keys: HashMap<i64, Key> = s
-        .store
-        .all_tsig_keys()
-        .await?
-        .into_iter()
-        .filter_map(|(id, name, alg, secret)| Some((id, key_of(&name, alg, &secret)?)))
-        .collect();
+    let keys = tsig_keys(s).await?;
     let apex = platdns_zone::Name::from_text(&format!("{}.", z.name), None)
         .map_err(|e| ApiError::bad_request("invalid", "name", e.to_string()))?;
     let mut sends = Vec::new();
@@ -629,7 +627,7 @@ async fn send_notify(
     sock.connect(addr).await.map_err(|e| e.to_string())?;
     let mut wait = Duration::from_secs(1);
     for attempt in 1..=5u32 {
-        let id: u16 = rand_id();
+        let id = tsig::message_id();
         let mut m = Vec::with_capacity(128);
         m.extend_from_slice(&id.to_be_bytes());
         // Opcode NOTIFY (4), AA.
@@ -642,9 +640,7 @@ async fn send_notify(
         m.extend_from_slice(&[0xC0, 0x0C, 0, 6, 0, 1, 0, 0, 0, 0, 0, 22, 0, 0]);
         m.extend_from_slice(&serial.to_be_bytes());
         m.extend_from_slice(&[0; 16]);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = tsig::unix_now();
         let mac = key.map(|k| tsig::sign(&mut m, k, None, false, now, 0));
         sock.send(&m).await.map_err(|e| e.to_string())?;
         let mut buf = [0u8; 1500];
@@ -668,13 +664,6 @@ async fn send_notify(
         wait *= 2;
     }
     Err("no answer after 5 tries".into())
-}
-
-fn rand_id() -> u16 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    (nanos ^ (nanos >> 16)) as u16
 }
 
 #[cfg(test)]

@@ -152,8 +152,6 @@ fn transfer(
         return None;
     }
     let apex = platdns_zone::Name::from_wire(q.qname()).ok()?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = crate::tsig::unix_now();
     Some(transfers.answer(catalog.get(&apex), &q, packet, peer, now))
 }

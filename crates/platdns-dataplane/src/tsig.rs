@@ -7,6 +7,25 @@
 
 use ring::hmac;
 
+/// Unix seconds now: TSIG's Time Signed is wall-clock time (RFC 8945
+/// §5.2.3), so every signer and verifier reads it here.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A random message ID for a query or NOTIFY we send (RFC 5452 §4.3: an
+/// ID an off-path sender cannot guess).
+pub fn message_id() -> u16 {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 2];
+    // The system's random source does not fail on Linux; a zero ID then is
+    // still a valid ID.
+    let _ = ring::rand::SystemRandom::new().fill(&mut b);
+    u16::from_be_bytes(b)
+}
+
 /// RFC 8945 §6: the algorithms we sign with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Algorithm {

@@ -171,9 +171,7 @@ impl Transfers {
     /// reported; from anyone else REFUSED. `None`: not worth an answer.
     pub fn notify(&self, packet: &[u8], peer: IpAddr) -> Option<Vec<u8>> {
         let q = crate::wire::parse_query(packet).ok()?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = tsig::unix_now();
         let policy = self.policy.load();
         let apex = q.qname().to_vec();
         let mut signed = None;
@@ -225,9 +223,7 @@ impl Transfers {
         len: usize,
         cap: usize,
     ) -> usize {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = tsig::unix_now();
         let policy = self.policy.load();
         let Some(r) = tsig::parse(packet, tsig_at) else {
             return write(out, &error_reply(packet, q, crate::wire::rcode::FORMERR));
