@@ -189,7 +189,8 @@ impl Responder {
         if let Some(s) = steered {
             return self.steered(zone, &**s, q, msg);
         }
-        zone.resolve(q.qname(), q.qtype, &mut self.resolution);
+        let dnssec_ok = q.edns.is_some_and(|e| e.dnssec_ok);
+        zone.resolve_dnssec(q.qname(), q.qtype, dnssec_ok, &mut self.resolution);
         self.encode(zone, msg)
     }
 

@@ -8,9 +8,11 @@
 //! - [`zone`]: a compiled [`Zone`] with its semantic checks.
 //! - [`patch`]: a commit applied to a built zone, cost following the change.
 //! - [`lookup`]: the RFC 1034 §4.3.2 answer as a [`Resolution`].
+//! - [`denial`]: a signed zone's RRSIGs and NSEC/NSEC3 chain at query time.
 //! - [`catalog`]: many zones, longest-match zone choice.
 
 pub mod catalog;
+pub mod denial;
 pub mod lookup;
 pub mod name;
 pub mod patch;

@@ -8,6 +8,7 @@
 //! is reused between queries, so a lookup allocates nothing. Turning it into a
 //! message is the dataplane's job.
 
+use crate::denial::Denial;
 use crate::types::Rtype;
 use crate::zone::{flags, NodeId, RrsetId, Zone};
 
@@ -115,19 +116,40 @@ enum Found {
     Cut(NodeId),
     /// The name does not exist but this wildcard node covers it (step 3c).
     Wildcard(NodeId),
-    /// The name does not exist (NXDOMAIN).
-    Missing,
+    /// The name does not exist (NXDOMAIN); the closest encloser (RFC 5155
+    /// §1.3) is this node.
+    Missing(NodeId),
+}
+
+/// What an authoritative node gave.
+enum AtNode {
+    Answered,
+    /// A CNAME whose target (wire offset) the chain follows.
+    Cname(u32),
+    NoData,
 }
 
 impl Zone {
     /// Answers `qtype` for `qname` (lower-cased wire form, inside this zone).
     pub fn resolve(&self, qname: &[u8], qtype: Rtype, out: &mut Resolution) {
+        self.resolve_dnssec(qname, qtype, false, out)
+    }
+
+    /// As [`Zone::resolve`]; with `dnssec_ok` (the query's DO bit, RFC 3225
+    /// §3) and a signed zone the sections also hold the RRSIGs of what they
+    /// carry and the NSEC or NSEC3 records that prove a denial (RFC 4035
+    /// §3.1, RFC 5155 §7.2).
+    pub fn resolve_dnssec(&self, qname: &[u8], qtype: Rtype, dnssec_ok: bool, out: &mut Resolution) {
         out.clear();
+        let sec = dnssec_ok && self.denial.is_signed();
         let mut visited = [0 as NodeId; MAX_CNAME_CHAIN + 1];
         let mut name_buf = [0u8; 255];
         let mut owner = Owner::Qname;
-        let mut name: &[u8] = qname;
+        let mut name_len = qname.len();
+        name_buf[..name_len].copy_from_slice(qname);
         for step in 0..=MAX_CNAME_CHAIN {
+            let name = &name_buf[..name_len];
+            let mut wildcard = None;
             let node = match self.find_name(name, qtype, step == 0) {
                 Found::Node(id) => {
                     if visited[..step].contains(&id) {
@@ -139,22 +161,37 @@ impl Zone {
                     }
                     id
                 }
-                Found::Wildcard(id) => id,
+                Found::Wildcard(id) => {
+                    wildcard = Some(id);
+                    id
+                }
                 Found::Cut(cut) => {
                     if step == 0 {
                         out.authoritative = false;
                     }
-                    self.referral(cut, out);
+                    self.referral(cut, sec, out);
                     return;
                 }
-                Found::Missing => {
+                Found::Missing(encloser) => {
                     out.outcome = Outcome::NxDomain;
-                    out.authority.push(Owner::Node(self.apex_node()), self.negative_soa());
+                    self.negative(sec, out);
+                    if sec {
+                        self.deny_name(name, encloser, out);
+                    }
                     return;
                 }
             };
-            match self.answer_at(node, owner, qtype, out) {
-                Some(target_off) => {
+            let at = self.answer_at(node, owner, qtype, sec, out);
+            if sec {
+                match (&at, wildcard) {
+                    (AtNode::NoData, None) => self.deny_type(node, name, out),
+                    (AtNode::NoData, Some(w)) => self.deny_wildcard_type(name, w, out),
+                    (_, Some(w)) => self.deny_exact(name, w, out),
+                    _ => {}
+                }
+            }
+            match at {
+                AtNode::Cname(target_off) => {
                     // Follow the CNAME if its target is in this zone.
                     let target = self.wire_name_at(target_off);
                     let len = target.len();
@@ -164,16 +201,16 @@ impl Zone {
                         return;
                     }
                     owner = Owner::RdataName(target_off);
-                    name = &name_buf[..len];
+                    name_len = len;
                 }
-                None => return,
+                _ => return,
             }
         }
     }
 
     /// Steps 3a–3c: where does `name` lead?
     fn find_name(&self, name: &[u8], qtype: Rtype, first: bool) -> Found {
-        if let Some(id) = self.find(name) {
+        if let Some(id) = self.find(name).filter(|&id| !self.hidden(id)) {
             let f = self.node(id).flags;
             if f & flags::BELOW_CUT != 0 {
                 return Found::Cut(self.topmost_cut(name));
@@ -203,9 +240,15 @@ impl Zone {
                     return Found::Wildcard(w);
                 }
             }
-            return Found::Missing;
+            return Found::Missing(id);
         }
-        Found::Missing
+        Found::Missing(self.apex_node())
+    }
+
+    /// An NSEC3 owner, answered as if it did not exist (RFC 5155 §7.2.8).
+    #[inline]
+    fn hidden(&self, id: NodeId) -> bool {
+        matches!(self.denial, Denial::Nsec3 { .. }) && self.is_nsec3_only(id)
     }
 
     /// The highest zone cut at or above `name` (a cut below a cut is occluded).
@@ -223,59 +266,200 @@ impl Zone {
         cut.unwrap_or(self.apex_node())
     }
 
-    /// Answers at an authoritative node. Returns the wire offset of a CNAME
-    /// target when the chain must go on.
-    fn answer_at(&self, node: NodeId, owner: Owner, qtype: Rtype, out: &mut Resolution) -> Option<u32> {
+    /// Answers at an authoritative node.
+    fn answer_at(&self, node: NodeId, owner: Owner, qtype: Rtype, sec: bool, out: &mut Resolution) -> AtNode {
         if qtype == Rtype::ANY {
             // RFC 8482 §4.2: answer ANY with one RRset, the lowest type here.
-            match self.node_rrsets(node).next() {
+            return match self.node_rrsets(node).next() {
                 Some(rs) => {
-                    out.answer.push(owner, rs);
-                    self.add_additional(rs, out);
+                    self.push_signed(Part::Answer, owner, node, rs, sec, out);
+                    self.add_additional(rs, sec, out);
+                    AtNode::Answered
                 }
-                None => self.nodata(out),
+                None => {
+                    self.negative(sec, out);
+                    AtNode::NoData
+                }
+            };
+        }
+        if qtype == Rtype::RRSIG {
+            // As ANY (RFC 8482 §4.2) and as knotd does: one RRset, the
+            // RRSIGs over the lowest type here.
+            if let Some(rs) = self.rrset_of(node, Rtype::RRSIG) {
+                out.answer.push(owner, rs);
+                return AtNode::Answered;
             }
-            return None;
+        } else if let Some(rs) = self.rrset_of(node, qtype) {
+            self.push_signed(Part::Answer, owner, node, rs, sec, out);
+            self.add_additional(rs, sec, out);
+            return AtNode::Answered;
         }
-        if let Some(rs) = self.rrset_of(node, qtype) {
-            out.answer.push(owner, rs);
-            self.add_additional(rs, out);
-            return None;
-        }
-        if qtype != Rtype::CNAME {
+        // RRSIG and NSEC may sit beside a CNAME (RFC 4035 §2.5): a query
+        // for them is answered at the alias, as knotd does, not followed.
+        if !matches!(qtype, Rtype::CNAME | Rtype::NSEC | Rtype::RRSIG) {
             if let Some(cn) = self.rrset_of(node, Rtype::CNAME) {
-                out.answer.push(owner, cn);
-                return Some(self.first_rdata_off(cn));
+                self.push_signed(Part::Answer, owner, node, cn, sec, out);
+                return AtNode::Cname(self.first_rdata_off(cn));
             }
         }
-        self.nodata(out);
-        None
+        self.negative(sec, out);
+        AtNode::NoData
     }
 
-    fn nodata(&self, out: &mut Resolution) {
-        out.authority.push(Owner::Node(self.apex_node()), self.negative_soa());
+    /// The SOA with the negative TTL in authority (RFC 2308 §3), and its
+    /// RRSIG when signing (RFC 4035 §3.1.3), at the same TTL as knotd sends
+    /// it (the original TTL inside the RRSIG is what validators check).
+    fn negative(&self, sec: bool, out: &mut Resolution) {
+        let apex = self.apex_node();
+        out.authority.push(Owner::Node(apex), self.negative_soa());
+        if sec {
+            if let Some(sig) = self.negative_soa_sig {
+                out.authority.push(Owner::Node(apex), sig);
+            }
+        }
+    }
+
+    /// Pushes an RRset and, when signing, its RRSIGs.
+    fn push_signed(&self, part: Part, owner: Owner, node: NodeId, rrset: RrsetId, sec: bool, out: &mut Resolution) {
+        out.section(part).push(owner, rrset);
+        if sec {
+            self.push_sig(part, owner, node, self.rrset(rrset).rtype, out);
+        }
+    }
+
+    fn push_sig(&self, part: Part, owner: Owner, node: NodeId, rtype: Rtype, out: &mut Resolution) {
+        if let Some(sig) = self.sig_of(node, rtype) {
+            out.section(part).push(owner, sig);
+        }
+    }
+
+    /// A chain record (NSEC or NSEC3 at `node`) and its RRSIG in authority,
+    /// once however many proofs name it.
+    fn push_denial(&self, node: NodeId, out: &mut Resolution) {
+        let Some(t) = self.denial.chain_type() else { return };
+        if let Some(rs) = self.rrset_of(node, t) {
+            // Once, in either section (a wildcard's NSEC may be the answer).
+            if !out.authority.contains_rrset(rs) && !out.answer.contains_rrset(rs) {
+                out.authority.push(Owner::Node(node), rs);
+                self.push_sig(Part::Authority, Owner::Node(node), node, t, out);
+            }
+        }
+    }
+
+    /// NSEC: the record covering `name`. NSEC3: the one matching or covering
+    /// its hash.
+    fn push_covering(&self, name: &[u8], out: &mut Resolution) {
+        let node = match self.denial {
+            Denial::Nsec => self.nsec_for(name),
+            _ => self.nsec3_for(name).map(|(id, _)| id),
+        };
+        if let Some(id) = node {
+            self.push_denial(id, out);
+        }
+    }
+
+    /// NXDOMAIN (RFC 4035 §3.1.3.2; RFC 5155 §7.2.2): the name does not
+    /// exist, nor does a wildcard at its closest encloser.
+    fn deny_name(&self, name: &[u8], encloser: NodeId, out: &mut Resolution) {
+        let ce = self.node_name(encloser);
+        if matches!(self.denial, Denial::Nsec3 { .. }) {
+            self.push_covering(ce, out);
+        }
+        self.push_covering(self.next_closer(name, ce.len()), out);
+        let mut buf = [0u8; 257];
+        buf[..2].copy_from_slice(b"\x01*");
+        buf[2..2 + ce.len()].copy_from_slice(ce);
+        self.push_covering(&buf[..2 + ce.len()], out);
+    }
+
+    /// The ancestor (or self) of `name` one label longer than its closest
+    /// encloser of length `ce_len` (RFC 5155 §1.3 "next closer name").
+    fn next_closer<'n>(&self, mut name: &'n [u8], ce_len: usize) -> &'n [u8] {
+        while name.len() > ce_len {
+            let parent = &name[name[0] as usize + 1..];
+            if parent.len() <= ce_len {
+                break;
+            }
+            name = parent;
+        }
+        name
+    }
+
+    /// NODATA at an existing name (RFC 4035 §3.1.3.1; RFC 5155 §7.2.3, §7.2.4):
+    /// its own NSEC or NSEC3, whose bit map lacks the type. An empty
+    /// non-terminal has no NSEC: the one covering it proves it holds nothing.
+    fn deny_type(&self, node: NodeId, name: &[u8], out: &mut Resolution) {
+        match self.denial {
+            Denial::Nsec if self.rrset_of(node, Rtype::NSEC).is_some() => self.push_denial(node, out),
+            _ => self.push_covering(name, out),
+        }
+    }
+
+    /// A wildcard answer (RFC 4035 §3.1.3.3; RFC 5155 §7.2.6): proof that
+    /// `name` itself does not exist.
+    fn deny_exact(&self, name: &[u8], wildcard: NodeId, out: &mut Resolution) {
+        let ce_len = self.node_name(wildcard).len() - 2;
+        self.push_covering(self.next_closer(name, ce_len), out);
+    }
+
+    /// Wildcard NODATA (RFC 4035 §3.1.3.4; RFC 5155 §7.2.5): `name` does not
+    /// exist and the wildcard has no RRset of the type.
+    fn deny_wildcard_type(&self, name: &[u8], wildcard: NodeId, out: &mut Resolution) {
+        let w = self.node_name(wildcard);
+        if matches!(self.denial, Denial::Nsec3 { .. }) {
+            self.push_covering(&w[2..], out);
+        }
+        self.deny_exact(name, wildcard, out);
+        self.push_covering(w, out);
     }
 
     /// A referral: the cut's NS in authority, addresses of its targets (glue)
-    /// in additional (RFC 1034 §4.3.2 step 3b).
-    fn referral(&self, cut: NodeId, out: &mut Resolution) {
+    /// in additional (RFC 1034 §4.3.2 step 3b); when signing, the signed DS,
+    /// or the NSEC/NSEC3 proving there is none (RFC 4035 §3.1.4).
+    fn referral(&self, cut: NodeId, sec: bool, out: &mut Resolution) {
         if let Some(ns) = self.rrset_of(cut, Rtype::NS) {
             out.authority.push(Owner::Node(cut), ns);
-            self.add_additional(ns, out);
+            if sec {
+                match self.rrset_of(cut, Rtype::DS) {
+                    Some(ds) => self.push_signed(Part::Authority, Owner::Node(cut), cut, ds, sec, out),
+                    None => self.deny_type(cut, self.node_name(cut), out),
+                }
+            }
+            self.add_additional(ns, false, out);
         }
     }
 
-    /// A/AAAA of NS, MX and SRV targets found in this zone (step 6).
-    fn add_additional(&self, rrset: RrsetId, out: &mut Resolution) {
+    /// A/AAAA of NS, MX and SRV targets found in this zone (step 6), with
+    /// their RRSIGs when signing and they are authoritative (not glue).
+    fn add_additional(&self, rrset: RrsetId, sec: bool, out: &mut Resolution) {
         self.for_each_additional(rrset, |target| {
             for t in [Rtype::A, Rtype::AAAA] {
                 if let Some(rs) = self.rrset_of(target, t) {
                     if !out.additional.contains_rrset(rs) && !out.answer.contains_rrset(rs) {
-                        out.additional.push(Owner::Node(target), rs);
+                        let glue = self.node(target).flags & flags::BELOW_CUT != 0;
+                        self.push_signed(Part::Additional, Owner::Node(target), target, rs, sec && !glue, out);
                     }
                 }
             }
         });
+    }
+}
+
+/// The sections a lookup writes to.
+#[derive(Clone, Copy)]
+enum Part {
+    Answer,
+    Authority,
+    Additional,
+}
+
+impl Resolution {
+    fn section(&mut self, part: Part) -> &mut Section {
+        match part {
+            Part::Answer => &mut self.answer,
+            Part::Authority => &mut self.authority,
+            Part::Additional => &mut self.additional,
+        }
     }
 }
 

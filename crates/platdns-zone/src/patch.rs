@@ -14,11 +14,12 @@
 //! grown past [`HARD_LIMIT`]. The result is the same either way; tests
 //! compare every patch with a full build.
 
+use crate::denial::{index_chain, Denial};
 use crate::name::Name;
 use crate::types::Rtype;
 use crate::zone::{
-    describe, flags, for_each_target, has_additional, lower, placement_problems, rrset_count_problem,
-    soa_serial_and_negative_ttl, Arena, NodeId, Overlay, RrIter, Zone, OVER,
+    describe, flags, for_each_target, has_additional, lower, negative_sig, placement_problems, rrset_count_problem,
+    set_key, soa_serial_and_negative_ttl, Arena, NodeId, Overlay, RrIter, Zone, OVER,
 };
 use crate::zonefile::Record;
 use hashbrown::HashMap;
@@ -44,6 +45,8 @@ pub struct RrsetChange {
 #[derive(Clone)]
 struct DraftRrset {
     rtype: Rtype,
+    /// For RRSIG, the type covered (one RRset each, as a build keeps them).
+    covered: Rtype,
     ttl: u32,
     rdatas: Vec<Vec<u8>>,
 }
@@ -150,6 +153,7 @@ impl<'z> Patch<'z> {
                             let set = z.rrset(r);
                             DraftRrset {
                                 rtype: set.rtype,
+                                covered: z.rrset_covers(r),
                                 ttl: set.ttl,
                                 rdatas: RrIter::new(z.rrset_wire(r)).map(<[u8]>::to_vec).collect(),
                             }
@@ -214,23 +218,29 @@ impl<'z> Patch<'z> {
             let d = self.draft(&name);
             d.touched = true;
             d.rrsets.retain(|r| r.rtype != c.rtype);
-            if let Some(last) = c.records.last() {
-                let mut rdatas: Vec<Vec<u8>> = Vec::with_capacity(c.records.len());
-                for r in &c.records {
-                    if !rdatas.contains(&r.rdata) {
-                        rdatas.push(r.rdata.clone());
+            // One RRset per set key (for RRSIG, per type covered), in the
+            // build's order; the last record's TTL wins, as in a build.
+            let mut groups: Vec<DraftRrset> = Vec::new();
+            for r in &c.records {
+                let (rtype, covered) = set_key(r);
+                match groups.iter_mut().find(|g| g.covered == covered) {
+                    Some(g) => {
+                        g.ttl = r.ttl;
+                        if !g.rdatas.contains(&r.rdata) {
+                            g.rdatas.push(r.rdata.clone());
+                        }
                     }
+                    None => groups.push(DraftRrset {
+                        rtype,
+                        covered,
+                        ttl: r.ttl,
+                        rdatas: vec![r.rdata.clone()],
+                    }),
                 }
-                let pos = d.rrsets.partition_point(|r| r.rtype < c.rtype);
-                d.rrsets.insert(
-                    pos,
-                    DraftRrset {
-                        rtype: c.rtype,
-                        ttl: last.ttl,
-                        rdatas,
-                    },
-                );
             }
+            groups.sort_by_key(|g| g.covered);
+            let pos = d.rrsets.partition_point(|r| r.rtype < c.rtype);
+            d.rrsets.splice(pos..pos, groups);
             names.push(name);
         }
         if !errors.is_empty() {
@@ -248,7 +258,7 @@ impl<'z> Patch<'z> {
         }
         self.flag(&apex);
         self.check(&apex)?;
-        Ok(self.emit())
+        self.emit()
     }
 
     /// Brings the parent's child count (and wildcard flag) in line with
@@ -336,12 +346,13 @@ impl<'z> Patch<'z> {
     }
 
     /// Writes the drafts into a copy of the overlay and makes the new zone.
-    fn emit(self) -> Zone {
+    fn emit(self) -> Result<Zone, Failure> {
         let z = self.zone;
         let mut over: Overlay = z.over.as_deref().cloned().unwrap_or_default();
         let mut record_count = z.record_count as i64;
         let mut node_count = z.node_count as i64;
         let (mut apex_id, mut negative_soa, mut serial) = (z.apex_id, z.negative_soa, z.serial);
+        let mut negative_soa_sig = z.negative_soa_sig;
         let mut needs_extra: Vec<u32> = Vec::new();
         let mut created: Vec<(Vec<u8>, NodeId)> = Vec::new();
         for (name, d) in &self.drafts {
@@ -377,7 +388,9 @@ impl<'z> Patch<'z> {
                     let rdata = RrIter::new(&bytes).next().unwrap_or(&[]);
                     let (s, neg_ttl) = soa_serial_and_negative_ttl(rdata, set.ttl);
                     serial = s;
-                    negative_soa = over.arena.push_detached_copy(set, &bytes, neg_ttl) | OVER;
+                    let neg = over.arena.push_detached_copy(set, &bytes, neg_ttl);
+                    negative_soa = neg | OVER;
+                    negative_soa_sig = negative_sig(&mut over.arena, id, neg).map(|r| r | OVER);
                 }
             }
         }
@@ -416,17 +429,32 @@ impl<'z> Patch<'z> {
                 over.extra_more.entry(r).or_default().push(id);
             }
         }
-        Zone {
+        // The apex decides whether the zone is signed and how; the overlay's
+        // own chain nodes are indexed again (the base's index stays).
+        let apex_arena_id = (apex_id & OVER != 0).then_some(apex_id & !OVER);
+        let denial = match apex_arena_id {
+            Some(id) => Denial::of_apex(&over.arena, id),
+            None => z.denial.clone(),
+        };
+        over.arena.chain = index_chain(&over.arena, denial.chain_type());
+        if denial.chain_type() != z.denial.chain_type() && !z.base.chain.is_empty() {
+            // The base's index is of another kind; a zone that changes from
+            // NSEC to NSEC3 (or stops being signed) is rebuilt by the caller.
+            return Err(Failure::Rebuild);
+        }
+        Ok(Zone {
             apex: z.apex.clone(),
             base: z.base.clone(),
             over: Some(Arc::new(over)),
             apex_id,
             negative_soa,
+            negative_soa_sig,
             serial,
             record_count: record_count.max(0) as usize,
             node_count: node_count.max(0) as usize,
             meter: z.meter,
-        }
+            denial,
+        })
     }
 }
 

@@ -15,6 +15,7 @@
 //! zone (DESIGN §3 "Write path"), and the query path pays one extra hash probe
 //! while an overlay exists.
 
+use crate::denial::{index_chain, Denial};
 use crate::name::{self, Name};
 use crate::types::{Class, Rtype};
 use crate::zonefile::{Parsed, Record, ZoneError};
@@ -95,6 +96,9 @@ pub(crate) struct Arena {
     /// when the RRset was built: a later commit that creates one of them adds
     /// it to those RRsets' additional targets.
     pub(crate) dangling: HashMap<Box<[u8]>, Vec<RrsetId>, foldhash::fast::FixedState>,
+    /// Signed zones: the nodes holding the NSEC or NSEC3 chain, in canonical
+    /// order (`denial.rs`).
+    pub(crate) chain: Vec<u32>,
 }
 
 impl Arena {
@@ -222,6 +226,7 @@ impl Arena {
         self.rrsets.shrink_to_fit();
         self.wire.shrink_to_fit();
         self.extra.shrink_to_fit();
+        self.chain.shrink_to_fit();
         let (nodes, names) = (&self.nodes, &self.names);
         self.index.shrink_to(0, |&id| {
             let n = &nodes[id as usize];
@@ -251,12 +256,16 @@ pub struct Zone {
     pub(crate) apex_id: NodeId,
     /// The SOA with its TTL set to the RFC 2308 §5 negative TTL.
     pub(crate) negative_soa: RrsetId,
+    /// Signed zones: the SOA's RRSIGs at the negative TTL.
+    pub(crate) negative_soa_sig: Option<RrsetId>,
     pub(crate) serial: u32,
     pub(crate) record_count: usize,
     pub(crate) node_count: usize,
     /// The usage meter its answers count against (R2.1): a slot the DNS
     /// node's per-worker counters are indexed by; 0 counts for no contract.
     pub(crate) meter: u32,
+    /// Signed or not, and how denial of existence is proven (`denial.rs`).
+    pub(crate) denial: Denial,
 }
 
 impl Zone {
@@ -632,7 +641,7 @@ fn build(records: &[Record], apex: &Name, mut report: impl FnMut(&Record, Option
                     .map(u8::to_ascii_lowercase)
                     .cmp(y.iter().map(u8::to_ascii_lowercase))
             })
-            .then_with(|| records[a].rtype.cmp(&records[b].rtype))
+            .then_with(|| set_key(&records[a]).cmp(&set_key(&records[b])))
     });
 
     let mut a = Arena::default();
@@ -646,11 +655,11 @@ fn build(records: &[Record], apex: &Name, mut report: impl FnMut(&Record, Option
         let first_rrset = a.rrsets.len() as u32;
         let mut j = i;
         while j < order.len() && records[order[j]].owner.as_wire().eq_ignore_ascii_case(owner) {
-            let rtype = records[order[j]].rtype;
+            let key = set_key(&records[order[j]]);
             let start = j;
             while j < order.len()
                 && records[order[j]].owner.as_wire().eq_ignore_ascii_case(owner)
-                && records[order[j]].rtype == rtype
+                && set_key(&records[order[j]]) == key
             {
                 j += 1;
             }
@@ -662,7 +671,10 @@ fn build(records: &[Record], apex: &Name, mut report: impl FnMut(&Record, Option
     let record_count = a.rrsets.iter().map(|r| r.count as usize).sum();
 
     let (serial, negative_soa) = check_and_flag(&mut a, apex, records, &order, report);
+    let negative_soa_sig = negative_sig(&mut a, 0, negative_soa);
     link_additional(&mut a, apex);
+    let denial = Denial::of_apex(&a, 0);
+    a.chain = index_chain(&a, denial.chain_type());
     a.shrink();
     assert!(
         a.wire.len() < OVER as usize && a.nodes.len() < OVER as usize,
@@ -675,9 +687,33 @@ fn build(records: &[Record], apex: &Name, mut report: impl FnMut(&Record, Option
         over: None,
         apex_id: 0,
         negative_soa,
+        negative_soa_sig,
         serial,
         record_count,
         meter: 0,
+        denial,
+    }
+}
+
+/// What makes records one RRset besides their owner: the type, and for
+/// RRSIG the type covered. RRSIGs are kept as one RRset per covered type,
+/// each with the covered RRset's TTL (RFC 4035 §2.2), so that an answer can
+/// carry exactly the signatures of the RRsets it holds (RFC 4035 §3.1.1).
+pub(crate) fn set_key(r: &Record) -> (Rtype, Rtype) {
+    let covered = if r.rtype == Rtype::RRSIG {
+        rrsig_covered(&r.rdata)
+    } else {
+        Rtype(0)
+    };
+    (r.rtype, covered)
+}
+
+/// The type an RRSIG rdata covers (RFC 4034 §3.1.1); 0 if it is too short.
+#[inline]
+pub fn rrsig_covered(rdata: &[u8]) -> Rtype {
+    match rdata {
+        [a, b, ..] => Rtype(u16::from_be_bytes([*a, *b])),
+        _ => Rtype(0),
     }
 }
 
@@ -729,6 +765,19 @@ pub(crate) fn soa_serial_and_negative_ttl(soa_rdata: &[u8], soa_ttl: u32) -> (u3
     let serial = u32::from_be_bytes(fixed[0..4].try_into().unwrap_or([0; 4]));
     let minimum = u32::from_be_bytes(fixed[16..20].try_into().unwrap_or([0; 4]));
     (serial, soa_ttl.min(minimum))
+}
+
+/// A copy of the apex SOA's RRSIGs at the negative SOA's TTL, attached to
+/// no node (`apex` and `negative_soa` are plain ids of `a`).
+pub(crate) fn negative_sig(a: &mut Arena, apex: u32, negative_soa: u32) -> Option<RrsetId> {
+    let n = a.nodes[apex as usize];
+    let sig = (n.rrset_start..n.rrset_start + n.rrset_len as u32).find(|&r| {
+        a.rrsets[r as usize].rtype == Rtype::RRSIG
+            && rrsig_covered(RrIter::new(a.rrset_wire(r)).next().unwrap_or(&[])) == Rtype::SOA
+    })?;
+    let ttl = a.rrsets[negative_soa as usize].ttl;
+    let (set, bytes) = (a.rrsets[sig as usize], a.rrset_wire(sig).to_vec());
+    Some(a.push_detached_copy(set, &bytes, ttl))
 }
 
 /// The problems with an RRset of `rtype` at a node with these flags and
