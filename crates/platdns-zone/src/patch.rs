@@ -125,6 +125,58 @@ impl Zone {
     }
 }
 
+impl Zone {
+    /// The RRset changes that take this zone's records to the same records
+    /// less `remove` plus `add` (a signer's diff, say): each `(owner, type)`
+    /// touched, with all its records after. A removed record that is not
+    /// here is ignored; an added one already here is kept once.
+    pub fn rrset_changes(&self, remove: &[Record], add: &[Record]) -> Vec<RrsetChange> {
+        type Key = (Vec<u8>, Rtype);
+        let key = |r: &Record| -> Key { (r.owner.to_lowercase().as_wire().to_vec(), r.rtype) };
+        let mut keys: Vec<Key> = Vec::new();
+        let mut removed: HashMap<Key, Vec<&[u8]>> = HashMap::new();
+        let mut added: HashMap<Key, Vec<&Record>> = HashMap::new();
+        for r in remove {
+            let k = key(r);
+            if !removed.contains_key(&k) && !added.contains_key(&k) {
+                keys.push(k.clone());
+            }
+            removed.entry(k).or_default().push(&r.rdata);
+        }
+        for r in add {
+            let k = key(r);
+            if !removed.contains_key(&k) && !added.contains_key(&k) {
+                keys.push(k.clone());
+            }
+            added.entry(k).or_default().push(r);
+        }
+        let mut at: HashMap<Vec<u8>, Vec<Record>> = HashMap::new();
+        keys.into_iter()
+            .map(|k| {
+                let here = at.entry(k.0.clone()).or_insert_with(|| self.records_at(&k.0));
+                let gone = removed.get(&k).map(Vec::as_slice).unwrap_or(&[]);
+                let mut records: Vec<Record> = here
+                    .iter()
+                    .filter(|r| r.rtype == k.1 && !gone.contains(&r.rdata.as_slice()))
+                    .cloned()
+                    .collect();
+                for &r in added.get(&k).into_iter().flatten() {
+                    match records.iter_mut().find(|x| x.rdata == r.rdata) {
+                        Some(x) => x.ttl = r.ttl,
+                        None => records.push(r.clone()),
+                    }
+                }
+                let owner = Name::from_wire(&k.0).expect("owners are valid names");
+                RrsetChange {
+                    owner,
+                    rtype: k.1,
+                    records,
+                }
+            })
+            .collect()
+    }
+}
+
 struct Patch<'z> {
     zone: &'z Zone,
     drafts: HashMap<Vec<u8>, Draft>,
