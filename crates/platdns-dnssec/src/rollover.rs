@@ -161,6 +161,95 @@ impl KeyState {
         )
     }
 
+    /// The state as text for the store, each private key sealed under the
+    /// operator key ([`crate::keys::seal`]): one line per rollover,
+    /// `ksk|zsk PHASE AT CURRENT [NEXT]`, keys in base64. Timings are
+    /// configuration and are not kept.
+    pub fn seal(&self, operator_key: &[u8]) -> Result<String, KeyError> {
+        let b64 = |k: &SigningKey| -> Result<String, KeyError> {
+            Ok(data_encoding::BASE64.encode(&crate::keys::seal(&k.to_bytes(), operator_key)?))
+        };
+        let (kp, ka) = match self.ksk.phase {
+            KskPhase::Idle => ("idle", 0),
+            KskPhase::Published { at } => ("published", at),
+            KskPhase::WaitDs => ("wait-ds", 0),
+            KskPhase::DsSeen { at } => ("ds-seen", at),
+        };
+        let (zp, za) = match self.zsk.phase {
+            ZskPhase::Idle => ("idle", 0),
+            ZskPhase::Published { at } => ("published", at),
+            ZskPhase::Active { at } => ("active", at),
+        };
+        let mut out = String::new();
+        for (role, phase, at, current, next) in [
+            ("ksk", kp, ka, &self.ksk.current, &self.ksk.next),
+            ("zsk", zp, za, &self.zsk.current, &self.zsk.next),
+        ] {
+            out += &format!("{role} {phase} {at} {}", b64(current)?);
+            if let Some(n) = next {
+                out += &format!(" {}", b64(n)?);
+            }
+            out.push('\n');
+        }
+        Ok(out)
+    }
+
+    /// The state [`KeyState::seal`] wrote, opened with the operator key.
+    pub fn open(text: &str, operator_key: &[u8], timings: RolloverTimings) -> Result<KeyState, KeyError> {
+        let bad = KeyError::Malformed("stored key state");
+        let key = |b64: &str| -> Result<Arc<SigningKey>, KeyError> {
+            let sealed = data_encoding::BASE64
+                .decode(b64.as_bytes())
+                .map_err(|_| KeyError::Malformed("stored key state"))?;
+            Ok(Arc::new(SigningKey::from_bytes(&crate::keys::open(
+                &sealed,
+                operator_key,
+            )?)?))
+        };
+        let mut ksk = None;
+        let mut zsk = None;
+        for line in text.lines() {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let [role, phase, at, current, rest @ ..] = f.as_slice() else {
+                return Err(bad);
+            };
+            let at: u64 = at.parse().map_err(|_| KeyError::Malformed("stored key state"))?;
+            let current = key(current)?;
+            let next = rest.first().map(|n| key(n)).transpose()?;
+            match *role {
+                "ksk" => {
+                    let phase = match *phase {
+                        "idle" => KskPhase::Idle,
+                        "published" => KskPhase::Published { at },
+                        "wait-ds" => KskPhase::WaitDs,
+                        "ds-seen" => KskPhase::DsSeen { at },
+                        _ => return Err(bad),
+                    };
+                    ksk = Some(KskRollover { current, next, phase });
+                }
+                "zsk" => {
+                    let phase = match *phase {
+                        "idle" => ZskPhase::Idle,
+                        "published" => ZskPhase::Published { at },
+                        "active" => ZskPhase::Active { at },
+                        _ => return Err(bad),
+                    };
+                    zsk = Some(ZskRollover { current, next, phase });
+                }
+                _ => return Err(bad),
+            }
+        }
+        match (ksk, zsk) {
+            (Some(ksk), Some(zsk)) => Ok(KeyState { timings, ksk, zsk }),
+            _ => Err(bad),
+        }
+    }
+
+    /// The KSK rollover waits for the parent's DS to name the new KSK.
+    pub fn waiting_for_ds(&self) -> bool {
+        self.ksk.phase == KskPhase::WaitDs
+    }
+
     pub fn ksk(&self) -> &Arc<SigningKey> {
         &self.ksk.current
     }
@@ -368,6 +457,37 @@ impl KeyState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sealed_state_opens_to_the_same_keys_and_phases() {
+        let op = [7u8; 32];
+        let mut st = KeyState::generate(Algorithm::EcdsaP256Sha256, RolloverTimings::default()).unwrap();
+        st.start_ksk_rollover(1000).unwrap();
+        let text = st.seal(&op).unwrap();
+        assert!(!text.contains(&data_encoding::BASE64.encode(&st.ksk().to_bytes())));
+        let back = KeyState::open(&text, &op, RolloverTimings::default()).unwrap();
+        let tags = |s: &KeyState| -> Vec<(u16, bool, bool, bool)> {
+            s.keys()
+                .iter()
+                .map(|k| (k.key.key_tag(), k.publish, k.sign, k.cds))
+                .collect()
+        };
+        assert_eq!(tags(&st), tags(&back));
+        assert_eq!(
+            back.seal(&op)
+                .unwrap()
+                .lines()
+                .map(|l| l.split(' ').take(3).collect::<Vec<_>>())
+                .collect::<Vec<_>>(),
+            text.lines()
+                .map(|l| l.split(' ').take(3).collect::<Vec<_>>())
+                .collect::<Vec<_>>()
+        );
+        assert!(
+            KeyState::open(&text, &[8u8; 32], RolloverTimings::default()).is_err(),
+            "another operator key"
+        );
+    }
 
     fn state() -> KeyState {
         KeyState::generate(Algorithm::Ed25519, RolloverTimings::default()).unwrap()
