@@ -9,6 +9,7 @@
 pub mod auth;
 mod billing;
 mod common_configs;
+pub mod dnssec;
 mod dpf;
 mod error;
 pub mod follow;
@@ -78,6 +79,8 @@ pub struct AppState {
     pub meters: Arc<meters::MeterSlots>,
     /// Usage and restriction settings (R4.1–R4.4).
     pub usage: Arc<usage::Usage>,
+    /// DNSSEC: the operator's signing settings and the signed zones kept.
+    pub dnssec: Arc<dnssec::Dnssec>,
     /// Secondary zones: NOTIFY received, and the loop's wake-up.
     pub secondary: Arc<secondary::Secondaries>,
     /// This process only follows the store (`serve --role dns`): it serves
@@ -96,6 +99,7 @@ fn dpf_routes() -> routes::Routes {
         .merge(common_configs::routes())
         .merge(usage::routes())
         .merge(xfr::routes())
+        .merge(dnssec::routes())
         .merge(labels::routes())
         .merge(lb::routes())
         .merge(lb_parts::routes())

@@ -159,6 +159,22 @@ pub fn patched(
     sets: &[(String, String, Vec<RecordRow>)],
     d: &ZoneDefaults,
 ) -> Result<Zone, ApiError> {
+    let changes = commit_changes(z, serial, sets, d)?;
+    served.patch(&changes).map_err(|errors| {
+        let message = errors.into_iter().next().unwrap_or_default();
+        ApiError::bad_request("invalid", "records", message)
+    })
+}
+
+/// A commit's changed RRsets as RRset changes: each `(name, rrtype)` with
+/// all its records after the commit, and the platform's SOA with the new
+/// serial; checked by the zone file reader.
+pub fn commit_changes(
+    z: &StoreZone,
+    serial: i64,
+    sets: &[(String, String, Vec<RecordRow>)],
+    d: &ZoneDefaults,
+) -> Result<Vec<RrsetChange>, ApiError> {
     let apex = apex_of(z)?;
     let apex_text = format!("{}.", z.name);
     // The same lines `zone_text` writes for these RRsets, in the same order.
@@ -211,10 +227,7 @@ pub fn patched(
             format!("{owner} {rtype}: does not match the record's name and type"),
         ));
     }
-    served.patch(&changes).map_err(|errors| {
-        let message = errors.into_iter().next().unwrap_or_default();
-        ApiError::bad_request("invalid", "records", message)
-    })
+    Ok(changes)
 }
 
 /// Publishes a zone a commit produced (or withdraws it when it may not be
@@ -280,6 +293,12 @@ pub async fn republish(s: &AppState, zone_id: i64) -> Result<(), ApiError> {
     let text = zone_text(&z, &records, z.serial, &s.zone_defaults);
     let mut compiled = compile(&z, &text, &records)?;
     compiled.set_meter(zone_meter(s, &z));
+    if let Some(signing) = crate::dnssec::signing(s, &z).await? {
+        let now = s.clock.now();
+        compiled = tokio::task::spawn_blocking(move || signing.sign_whole(&compiled, now))
+            .await
+            .map_err(|_| ApiError::internal())??;
+    }
     s.publisher.publish(&apex, Some(Arc::new(compiled)));
     Ok(())
 }

@@ -7,7 +7,7 @@
 use crate::auth::Tenant;
 use crate::dpf::{find_zone, job_done, Bounds, JsonFuture, Listing, Op};
 use crate::json::{self, Body};
-use crate::publish::{compile, patched, publish_committed, zone_text};
+use crate::publish::{commit_changes, compile, patched, publish_committed, zone_text};
 use crate::routes::Routes;
 use crate::{ApiError, ApiResult, AppState};
 use axum::extract::{Path, RawQuery, State};
@@ -539,9 +539,14 @@ async fn commit_zone(
         .map_err(|e| ApiError::bad_request("invalid", "name", e.to_string()))?;
     let served = s.publisher.current(&apex);
     let to_store = |e: ApiError| platdns_store::StoreError::Invalid {
-        attribute: e.details[0].1.clone(),
+        attribute: e.details.first().map(|d| d.1.clone()).unwrap_or_default(),
         message: e.message,
     };
+    // A signed zone is signed in the commit's check: incrementally from the
+    // kept signed copy, or whole when there is none.
+    let signing = crate::dnssec::signing(s, z).await?;
+    let sign = signing.as_ref();
+    let now = s.clock.now();
     let result = s
         .store
         .commit(
@@ -559,22 +564,36 @@ async fn commit_zone(
                 match input.change {
                     // The served zone is the one this commit starts from:
                     // apply only what changed (cost follows the change).
-                    CommitChange::Delta(sets) => match &served {
-                        Some(cur) if i64::from(cur.serial()) == input.previous_serial => {
+                    CommitChange::Delta(sets) => match (&served, sign) {
+                        (Some(cur), None) if i64::from(cur.serial()) == input.previous_serial => {
                             patched(cur, &zone, input.serial, sets, &defaults)
                                 .map(Some)
                                 .map_err(to_store)
+                        }
+                        (Some(cur), Some(sign)) if i64::from(cur.serial()) == input.previous_serial => {
+                            let changes = commit_changes(&zone, input.serial, sets, &defaults).map_err(to_store)?;
+                            sign.apply(cur, &changes, now).map_err(to_store)
                         }
                         _ => Ok(None),
                     },
                     CommitChange::Whole(records) => {
                         let text = zone_text(&zone, records, input.serial, &defaults);
-                        compile(&zone, &text, records).map(Some).map_err(to_store)
+                        let compiled = compile(&zone, &text, records).map_err(to_store)?;
+                        match sign {
+                            Some(sign) => sign.sign_whole(&compiled, now).map(Some).map_err(to_store),
+                            None => Ok(Some(compiled)),
+                        }
                     }
                 }
             },
         )
         .await;
+    if result.is_err() {
+        // The signed copy may hold what did not land.
+        if let Some(sign) = &signing {
+            sign.forget();
+        }
+    }
     let (_, _, compiled) = match result {
         Err(platdns_store::StoreError::Conflict(m)) if if_version.is_some() => {
             return Err(ApiError {

@@ -178,6 +178,35 @@ struct ServeArgs {
     /// Notice accounts one common configuration may hold.
     #[arg(long, default_value_t = 10)]
     notice_accounts_max: i64,
+    /// The operator key DNSSEC private keys are sealed under (64 hex digits).
+    /// Without it, `<data-dir>/dnssec.key` is used, created (mode 0600) on
+    /// first start. Every node serving signed zones needs the same key.
+    #[arg(long)]
+    dnssec_key_file: Option<PathBuf>,
+    /// DNSSEC algorithm of new keys: 13 (ECDSA P-256, RFC 8624 MUST) or 15 (Ed25519).
+    #[arg(long, default_value_t = 13)]
+    dnssec_algorithm: u8,
+    /// Denial of existence of newly signed zones: `nsec`, or `nsec3` (RFC 9276: no salt, 0 iterations).
+    #[arg(long, default_value = "nsec")]
+    dnssec_denial: String,
+    /// Days an RRSIG is valid (RFC 6781 §4.4.2).
+    #[arg(long, default_value_t = 14)]
+    dnssec_validity_days: u32,
+    /// Signatures expiring within this many days are made again.
+    #[arg(long, default_value_t = 7)]
+    dnssec_refresh_days: u32,
+    /// TTL of the DS at the parents, seconds (RFC 7583 TTLds).
+    #[arg(long, default_value_t = 86400)]
+    dnssec_ds_ttl: u64,
+    /// Seconds for a parent's change to reach all its servers (RFC 7583 DprpP).
+    #[arg(long, default_value_t = 3600)]
+    dnssec_parent_propagation: u64,
+    /// Seconds added to each rollover wait (RFC 7583 Ipubs/Irets).
+    #[arg(long, default_value_t = 3600)]
+    dnssec_safety: u64,
+    /// Seconds between DNSSEC maintenance rounds (rollover steps, refresh).
+    #[arg(long, default_value_t = 60)]
+    dnssec_maintenance_interval: u64,
     #[command(flatten)]
     prober: prober::ProberArgs,
 }
@@ -359,6 +388,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         platdns_api::notify::start(&state);
         platdns_api::health::start_combining(&state);
         tokio::spawn(platdns_api::secondary::run(state.clone()));
+        platdns_api::dnssec::start_maintenance(&state, Duration::from_secs(args.dnssec_maintenance_interval.max(1)));
     }
     if !follower {
         // Hourly: drop operation logs past the retention period.
@@ -597,6 +627,7 @@ fn app_state(
     publisher: Arc<dyn platdns_api::Publisher>,
 ) -> anyhow::Result<platdns_api::AppState> {
     Ok(platdns_api::AppState {
+        dnssec: Arc::new(platdns_api::dnssec::Dnssec::new(dnssec_settings(args)?)),
         zone_locks: Default::default(),
         meters: Arc::new(platdns_api::meters::MeterSlots::new(args.meter_slots)),
         secondary: Default::default(),
@@ -660,6 +691,70 @@ fn app_state(
         verify_resolver: args.verify_resolver,
         max_body_bytes: args.max_request_bytes,
         follower: false,
+    })
+}
+
+/// DNSSEC settings from the flags, with the operator key read (or made).
+fn dnssec_settings(args: &ServeArgs) -> anyhow::Result<platdns_api::dnssec::DnssecSettings> {
+    use std::io::{Read, Write};
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = match &args.dnssec_key_file {
+        Some(p) => p.clone(),
+        None => {
+            let p = args.data_dir.join("dnssec.key");
+            if !p.exists() {
+                let mut key = [0u8; 32];
+                std::fs::File::open("/dev/urandom")?.read_exact(&mut key)?;
+                let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+                std::fs::create_dir_all(&args.data_dir)?;
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&p)
+                    .with_context(|| format!("creating {}", p.display()))?;
+                writeln!(f, "{hex}")?;
+            }
+            p
+        }
+    };
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text = text.trim();
+    anyhow::ensure!(
+        text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{}: the DNSSEC operator key must be 64 hex digits",
+        path.display()
+    );
+    let mut key = [0u8; 32];
+    for (i, k) in key.iter_mut().enumerate() {
+        *k = u8::from_str_radix(&text[2 * i..2 * i + 2], 16)?;
+    }
+    let algorithm = platdns_dnssec::Algorithm::from_number(args.dnssec_algorithm)
+        .ok_or_else(|| anyhow::anyhow!("--dnssec-algorithm: 13 or 15"))?;
+    let denial = platdns_api::dnssec::denial_of(&args.dnssec_denial)
+        .ok_or_else(|| anyhow::anyhow!("--dnssec-denial: nsec or nsec3"))?;
+    anyhow::ensure!(
+        args.dnssec_refresh_days < args.dnssec_validity_days,
+        "--dnssec-refresh-days must be less than --dnssec-validity-days"
+    );
+    let signer = platdns_dnssec::SignerConfig {
+        denial,
+        validity: args.dnssec_validity_days * 86400,
+        refresh: args.dnssec_refresh_days * 86400,
+        ..Default::default()
+    };
+    let timings = platdns_dnssec::RolloverTimings {
+        dnskey_ttl: signer.dnskey_ttl as u64,
+        ds_ttl: args.dnssec_ds_ttl,
+        parent_propagation_delay: args.dnssec_parent_propagation,
+        safety: args.dnssec_safety,
+        ..Default::default()
+    };
+    Ok(platdns_api::dnssec::DnssecSettings {
+        operator_key: Some(key),
+        algorithm,
+        signer,
+        timings,
     })
 }
 

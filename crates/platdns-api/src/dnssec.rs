@@ -1,0 +1,556 @@
+//! DNSSEC of hosted zones (issue 8; DPF `dnssec`, `ds_records`).
+//!
+//! The tenant turns signing on or off and starts KSK rollovers; the keys are
+//! made here, sealed under the operator key (`--dnssec-key-file`) and kept
+//! in the store (`zone_dnssec`), never in the clear. Every node that serves
+//! the zone opens them and signs: a publication signs the zone whole
+//! ([`Signing::sign_whole`]); a commit re-signs only what it changed
+//! ([`Signing::apply`], through `platdns_dnssec::SignedZone::apply`, whose
+//! diff becomes a patch of the served zone). The maintenance task
+//! ([`maintain`]) keeps signatures fresh and moves rollovers on by the RFC
+//! 7583 timings; every step is an event in the zone's log.
+//!
+//! States are DPF's (`tags.md`): `state` 2 while signed, 3 while turning off
+//! (the tenant removes the DS at the parent first; we keep signing until the
+//! DS can have left every cache), 4 off; `ds_state` 1 until a KSK rollover,
+//! then 4 (new KSK published), 5 (the parent should now name the new KSK),
+//! back to 1 once the old KSK is gone.
+
+use crate::auth::Tenant;
+use crate::dpf::{find_zone, job_done, log_event, Event, Op};
+use crate::json::{self, Body};
+use crate::routes::Routes;
+use crate::{ApiError, ApiResult, AppState};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use platdns_dnssec::{Algorithm, Denial, KeyState, RolloverTimings, SignedZone, SignerConfig, ZoneKey};
+use platdns_store::ZoneDnssec;
+use platdns_zone::{Name, RrsetChange, Zone};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/zones/{id}/dnssec", get_dnssec)
+        .patch("/zones/{id}/dnssec", patch_dnssec)
+        .patch("/zones/{id}/dnssec/ksk_rollover", ksk_rollover)
+        .get("/zones/{id}/ds_records", ds_records)
+}
+
+/// Operator settings for signing.
+#[derive(Debug, Clone)]
+pub struct DnssecSettings {
+    /// AES-256 key the private keys are sealed under; `None`: DNSSEC cannot
+    /// be turned on (and signed zones are served unsigned, with an error).
+    pub operator_key: Option<[u8; 32]>,
+    pub algorithm: Algorithm,
+    pub signer: SignerConfig,
+    pub timings: RolloverTimings,
+}
+
+impl Default for DnssecSettings {
+    fn default() -> Self {
+        DnssecSettings {
+            operator_key: None,
+            algorithm: Algorithm::EcdsaP256Sha256,
+            signer: SignerConfig::default(),
+            timings: RolloverTimings::default(),
+        }
+    }
+}
+
+/// A zone kept signed in memory, and the SOA serial it was signed at.
+pub struct Signed {
+    zone: SignedZone,
+    serial: u32,
+}
+
+type Slot = Arc<Mutex<Option<Signed>>>;
+
+/// The signing side of this process: settings and one signed zone per
+/// signed hosted zone.
+#[derive(Default)]
+pub struct Dnssec {
+    pub settings: DnssecSettings,
+    signers: Mutex<HashMap<i64, Slot>>,
+    /// The opened keys of each zone, by the stored text they came from.
+    keys: Mutex<HashMap<i64, (String, Vec<ZoneKey>)>>,
+}
+
+impl Dnssec {
+    pub fn new(settings: DnssecSettings) -> Dnssec {
+        Dnssec {
+            settings,
+            ..Default::default()
+        }
+    }
+
+    fn slot(&self, zone_id: i64) -> Slot {
+        self.signers
+            .lock()
+            .expect("not poisoned")
+            .entry(zone_id)
+            .or_default()
+            .clone()
+    }
+
+    /// Drops a zone's signed copy: the next publication signs it whole.
+    pub fn forget(&self, zone_id: i64) {
+        self.signers.lock().expect("not poisoned").remove(&zone_id);
+    }
+}
+
+/// What signing one zone takes, handed to a commit's check (which runs
+/// inside the store's transaction, off the async runtime's await points).
+pub struct Signing {
+    zone_id: i64,
+    apex: Name,
+    keys: Vec<ZoneKey>,
+    config: SignerConfig,
+    slot: Slot,
+}
+
+fn unix(t: jiff::Timestamp) -> u64 {
+    t.as_second().max(0) as u64
+}
+
+impl Signing {
+    /// Signs an unsigned build of the zone whole and keeps the signed copy
+    /// for the commits that follow.
+    pub fn sign_whole(&self, unsigned: &Zone, now: jiff::Timestamp) -> Result<Zone, ApiError> {
+        let started = std::time::Instant::now();
+        let signed = SignedZone::sign(
+            &unsigned.records(),
+            &self.apex,
+            self.keys.clone(),
+            self.config.clone(),
+            unix(now),
+        )
+        .map_err(|e| ApiError::bad_request("invalid", "records", format!("DNSSEC: {e}")))?;
+        let mut zone = Zone::from_records(&signed.records(), &self.apex).map_err(|e| {
+            tracing::error!(zone = %self.apex, errors = ?e, "a signed zone does not build");
+            ApiError::internal()
+        })?;
+        zone.set_meter(unsigned.meter());
+        tracing::info!(zone = %self.apex, names = signed.name_count(), ms = started.elapsed().as_millis() as u64, "zone signed whole");
+        *self.slot.lock().expect("not poisoned") = Some(Signed {
+            zone: signed,
+            serial: unsigned.serial(),
+        });
+        Ok(zone)
+    }
+
+    /// `served` (signed, at the serial the kept copy has) with a commit's
+    /// unsigned `changes` applied and signed; `None` when there is no kept
+    /// copy for it (sign whole instead). A failure forgets the copy, which
+    /// may be ahead of what is served.
+    pub fn apply(
+        &self,
+        served: &Zone,
+        changes: &[RrsetChange],
+        now: jiff::Timestamp,
+    ) -> Result<Option<Zone>, ApiError> {
+        let mut slot = self.slot.lock().expect("not poisoned");
+        let Some(signed) = slot.as_mut().filter(|s| s.serial == served.serial()) else {
+            return Ok(None);
+        };
+        let result = signed
+            .zone
+            .apply(changes, unix(now))
+            .map_err(|e| ApiError::bad_request("invalid", "records", format!("DNSSEC: {e}")))
+            .and_then(|diff| {
+                served
+                    .patch(&served.rrset_changes(&diff.remove, &diff.add))
+                    .map_err(|errors| ApiError::bad_request("invalid", "records", errors.join("; ")))
+            });
+        match result {
+            Ok(zone) => {
+                signed.serial = zone.serial();
+                Ok(Some(zone))
+            }
+            Err(e) => {
+                *slot = None;
+                Err(e)
+            }
+        }
+    }
+
+    /// Forgets the kept copy (a commit that did not land).
+    pub fn forget(&self) {
+        *self.slot.lock().expect("not poisoned") = None;
+    }
+
+    pub fn zone_id(&self) -> i64 {
+        self.zone_id
+    }
+}
+
+/// How a zone is signed now, if it is: its keys opened, the signer's
+/// settings and the slot of its signed copy.
+pub async fn signing(s: &AppState, z: &platdns_store::Zone) -> Result<Option<Signing>, ApiError> {
+    let Some(row) = s.store.dnssec(z.id).await? else {
+        return Ok(None);
+    };
+    if !matches!(row.state, 1..=3) || row.keys.is_empty() {
+        s.dnssec.forget(z.id);
+        return Ok(None);
+    }
+    let keys = {
+        let cached = s.dnssec.keys.lock().expect("not poisoned").get(&z.id).cloned();
+        match cached {
+            Some((text, keys)) if text == row.keys => keys,
+            _ => {
+                let keys = open_state(s, &row)?.keys();
+                s.dnssec
+                    .keys
+                    .lock()
+                    .expect("not poisoned")
+                    .insert(z.id, (row.keys.clone(), keys.clone()));
+                // New keys (a rollover step): the kept copy signs with old ones.
+                s.dnssec.forget(z.id);
+                keys
+            }
+        }
+    };
+    let apex = Name::from_text(&format!("{}.", z.name), None).map_err(|_| ApiError::internal())?;
+    Ok(Some(Signing {
+        zone_id: z.id,
+        apex,
+        keys,
+        config: s.dnssec.settings.signer.clone(),
+        slot: s.dnssec.slot(z.id),
+    }))
+}
+
+fn operator_key(s: &AppState) -> Result<[u8; 32], ApiError> {
+    s.dnssec.settings.operator_key.ok_or_else(|| {
+        tracing::error!("DNSSEC needs the operator key (--dnssec-key-file)");
+        ApiError::internal()
+    })
+}
+
+fn open_state(s: &AppState, row: &ZoneDnssec) -> Result<KeyState, ApiError> {
+    KeyState::open(&row.keys, &operator_key(s)?, s.dnssec.settings.timings.clone()).map_err(|e| {
+        tracing::error!(zone_id = row.zone_id, error = %e, "the zone's DNSSEC keys do not open with the operator key");
+        ApiError::internal()
+    })
+}
+
+/// DPF's view of a zone's DNSSEC: never turned on is off (4), or before
+/// publication (0) while the zone has never been committed.
+fn view(z: &platdns_store::Zone, row: Option<&ZoneDnssec>) -> Value {
+    match row {
+        Some(r) => json!({"enabled": r.enabled, "state": r.state, "ds_state": r.ds_state}),
+        None => json!({"enabled": 0, "state": if z.version == 0 { 0 } else { 4 }, "ds_state": 0}),
+    }
+}
+
+/// DPF `GET /zones/{id}/dnssec`.
+async fn get_dnssec(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let z = find_zone(&s, &t, &id).await?;
+    let row = s.store.dnssec(z.id).await?;
+    Ok(Json(json::result(view(&z, row.as_ref()))))
+}
+
+/// DPF `PatchDnssec`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchBody {
+    enabled: i64,
+}
+
+async fn zone_event(s: &AppState, z: &platdns_store::Zone, operation: &str, target: &str) {
+    let e = Event {
+        contract_id: z.contract_id,
+        zone_id: Some(z.id),
+        lb_domain_id: None,
+        log_type: "dnssec",
+        operation,
+        target,
+        status: "success",
+    };
+    if let Err(e) = log_event(s, e).await {
+        tracing::error!(zone = %z.name, error = %e, "DNSSEC event not logged");
+    }
+}
+
+/// DPF `PATCH /zones/{id}/dnssec`: 1 signs the zone (keys made on first
+/// use), 0 starts turning signing off.
+async fn patch_dnssec(
+    State(s): State<AppState>,
+    t: Tenant,
+    Path(id): Path<String>,
+    Body(b): Body<PatchBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let z = find_zone(&s, &t, &id).await?;
+    t.require_write(z.contract_id)?;
+    if !matches!(b.enabled, 0 | 1) {
+        return Err(ApiError::bad_request("invalid", "enabled", "0 or 1"));
+    }
+    if s.store.zone_proxy(z.id).await? && b.enabled == 1 {
+        return Err(ApiError::bad_request(
+            "invalid",
+            "enabled",
+            "a secondary zone (zone_proxy) is signed by its primary",
+        ));
+    }
+    let now = s.clock.now();
+    let row = s.store.dnssec(z.id).await?;
+    let mut row = row.unwrap_or(ZoneDnssec {
+        zone_id: z.id,
+        enabled: 0,
+        state: 4,
+        ds_state: 0,
+        keys: String::new(),
+        ds_transited_at: None,
+        updated_at: now,
+    });
+    let mut events = Vec::new();
+    match (b.enabled, row.state) {
+        (1, 1 | 2) => {}
+        (1, _) => {
+            // Turned on (or back on while turning off): fresh keys unless
+            // the zone is still signed with its old ones.
+            if row.state != 3 || row.keys.is_empty() {
+                let state = KeyState::generate(s.dnssec.settings.algorithm, s.dnssec.settings.timings.clone())
+                    .map_err(|_| ApiError::internal())?;
+                row.keys = state.seal(&operator_key(&s)?).map_err(|_| ApiError::internal())?;
+                events.push(format!(
+                    "keys made: KSK {} and ZSK {} ({:?})",
+                    state.ksk().key_tag(),
+                    state.zsk().key_tag(),
+                    s.dnssec.settings.algorithm
+                ));
+                row.ds_state = 1;
+                row.ds_transited_at = Some(now);
+            }
+            row.state = 2;
+        }
+        (0, 1 | 2) => {
+            // The tenant removes the DS at the parent; we keep signing until
+            // it can have left every cache ([`maintain`]).
+            row.state = 3;
+            row.ds_state = 7;
+            row.ds_transited_at = Some(now);
+            events.push("turning off: waiting for the DS to leave the parent and caches".into());
+        }
+        (0, _) => {}
+        _ => unreachable!("checked above"),
+    }
+    row.enabled = b.enabled;
+    row.updated_at = now;
+    s.store.save_dnssec(&row).await?;
+    for e in &events {
+        zone_event(&s, &z, "update_dnssec_configuration", e).await;
+    }
+    crate::publish::republish(&s, z.id).await?;
+    let op = Op {
+        contract_id: z.contract_id,
+        zone_id: Some(z.id),
+        lb_domain_id: None,
+        log_type: "service",
+        operation: "update_dnssec_configuration",
+        target: z.name.clone(),
+    };
+    job_done(&s, &t, format!("/dpf/v1/zones/{id}/dnssec"), op).await
+}
+
+/// DPF `PATCH /zones/{id}/dnssec/ksk_rollover`: a new KSK is published and
+/// signs beside the old one (RFC 7583 §3.3.1); later steps follow by time.
+async fn ksk_rollover(
+    State(s): State<AppState>,
+    t: Tenant,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let z = find_zone(&s, &t, &id).await?;
+    t.require_write(z.contract_id)?;
+    let Some(mut row) = s.store.dnssec(z.id).await?.filter(|r| r.state == 2) else {
+        return Err(ApiError::bad_request(
+            "invalid",
+            "dnssec",
+            "DNSSEC is not enabled on this zone",
+        ));
+    };
+    let mut state = open_state(&s, &row)?;
+    let now = s.clock.now();
+    let step = state
+        .start_ksk_rollover(unix(now))
+        .map_err(|e| ApiError::bad_request("invalid", "ksk_rollover", e.to_string()))?;
+    row.keys = state.seal(&operator_key(&s)?).map_err(|_| ApiError::internal())?;
+    row.ds_state = 4;
+    row.ds_transited_at = Some(now);
+    row.updated_at = now;
+    s.store.save_dnssec(&row).await?;
+    for e in &step.events {
+        zone_event(&s, &z, "begin_ksk_rollover", e).await;
+    }
+    crate::publish::republish(&s, z.id).await?;
+    let op = Op {
+        contract_id: z.contract_id,
+        zone_id: Some(z.id),
+        lb_domain_id: None,
+        log_type: "service",
+        operation: "begin_ksk_rollover",
+        target: z.name.clone(),
+    };
+    job_done(&s, &t, format!("/dpf/v1/zones/{id}/dnssec"), op).await
+}
+
+/// DPF `GET /zones/{id}/ds_records`: the DS the parent should publish (the
+/// KSKs CDS names, RFC 7344 §4), SHA-256 digests.
+async fn ds_records(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let z = find_zone(&s, &t, &id).await?;
+    let Some(row) = s
+        .store
+        .dnssec(z.id)
+        .await?
+        .filter(|r| matches!(r.state, 1..=3) && !r.keys.is_empty())
+    else {
+        return Ok(Json(json::results(Vec::new())));
+    };
+    let state = open_state(&s, &row)?;
+    let apex = Name::from_text(&format!("{}.", z.name), None).map_err(|_| ApiError::internal())?;
+    let ttl = s.dnssec.settings.signer.dnskey_ttl;
+    let transited = json::time(row.ds_transited_at.unwrap_or(row.updated_at));
+    let results = state
+        .keys()
+        .iter()
+        .filter(|k| k.cds)
+        .map(|k| {
+            let ds = k.key.ds_rdata(&apex);
+            let text = platdns_zone::present::format_rdata(platdns_zone::Rtype::DS, &ds);
+            json!({"rrset": format!("{apex} {ttl} IN DS {text}"), "transited_at": transited})
+        })
+        .collect();
+    Ok(Json(json::results(results)))
+}
+
+/// Every `every`: moves each signed zone's rollovers on, finishes turning
+/// off where due, and re-signs what nears expiry. Runs in the API's process
+/// only (a follower signs what the store says, it decides nothing).
+pub fn start_maintenance(s: &AppState, every: std::time::Duration) {
+    let s = s.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            if let Err(e) = maintain(&s).await {
+                tracing::error!(error = %e.message, "DNSSEC maintenance");
+            }
+        }
+    });
+}
+
+/// One round of [`start_maintenance`].
+pub async fn maintain(s: &AppState) -> Result<(), ApiError> {
+    let now = s.clock.now();
+    for zone_id in s.store.dnssec_zone_ids().await? {
+        let z = s.store.get_zone(zone_id).await?;
+        let Some(mut row) = s.store.dnssec(zone_id).await? else {
+            continue;
+        };
+        let mut events: Vec<String> = Vec::new();
+        if row.state == 3 {
+            // DS removal: the parent's DS TTL and propagation after the
+            // request, as RFC 7583 §3.3.1's Iret for the old DS.
+            let t = &s.dnssec.settings.timings;
+            let due = unix(row.ds_transited_at.unwrap_or(row.updated_at)) + t.ksk_retire_interval();
+            if unix(now) >= due {
+                row.state = 4;
+                row.ds_state = 0;
+                row.keys.clear();
+                row.ds_transited_at = Some(now);
+                events.push("turned off: the zone is served unsigned".into());
+            }
+        } else if !row.keys.is_empty() {
+            let mut state = open_state(s, &row)?;
+            let before: Vec<(u16, bool, bool, bool)> = flags(&state);
+            let step = state.advance(unix(now), false);
+            if flags(&state) != before || !step.events.is_empty() {
+                events.extend(step.events);
+                row.keys = state.seal(&operator_key(s)?).map_err(|_| ApiError::internal())?;
+                let ds_state = match state.rolling().0 {
+                    false => 1,
+                    true if state.waiting_for_ds() => 5,
+                    true => row.ds_state.max(4),
+                };
+                if ds_state != row.ds_state {
+                    row.ds_state = ds_state;
+                    row.ds_transited_at = Some(now);
+                }
+            }
+        }
+        if !events.is_empty() {
+            row.updated_at = now;
+            s.store.save_dnssec(&row).await?;
+            for e in &events {
+                zone_event(s, &z, "dnssec", e).await;
+            }
+            crate::publish::republish(s, zone_id).await?;
+            continue;
+        }
+        refresh(s, &z, now).await?;
+    }
+    Ok(())
+}
+
+fn flags(state: &KeyState) -> Vec<(u16, bool, bool, bool)> {
+    state
+        .keys()
+        .iter()
+        .map(|k| (k.key.key_tag(), k.publish, k.sign, k.cds))
+        .collect()
+}
+
+/// Re-signs the signatures of a zone that expire within the refresh window
+/// (RFC 6781 §4.4.2) and serves the result.
+async fn refresh(s: &AppState, z: &platdns_store::Zone, now: jiff::Timestamp) -> Result<(), ApiError> {
+    let _commits = s.zone_locks.lock(z.id).await;
+    let apex = Name::from_text(&format!("{}.", z.name), None).map_err(|_| ApiError::internal())?;
+    let (Some(served), slot) = (s.publisher.current(&apex), s.dnssec.slot(z.id)) else {
+        return Ok(());
+    };
+    let zone = tokio::task::spawn_blocking(move || -> Result<Option<Zone>, String> {
+        let mut slot = slot.lock().expect("not poisoned");
+        let Some(signed) = slot.as_mut().filter(|k| k.serial == served.serial()) else {
+            return Ok(None);
+        };
+        let diff = signed.zone.refresh(unix(now)).map_err(|e| e.to_string())?;
+        if diff.is_empty() {
+            return Ok(None);
+        }
+        let n = diff.add.len();
+        let zone = served
+            .patch(&served.rrset_changes(&diff.remove, &diff.add))
+            .map_err(|e| e.join("; "))?;
+        tracing::info!(zone = %served.apex(), records = n, "signatures refreshed");
+        Ok(Some(zone))
+    })
+    .await
+    .map_err(|_| ApiError::internal())?;
+    match zone {
+        Ok(Some(zone)) => {
+            s.publisher.publish(&apex, Some(Arc::new(zone)));
+            zone_event(s, z, "dnssec", "signatures refreshed").await;
+        }
+        Ok(None) => {}
+        Err(e) => {
+            tracing::error!(zone = %z.name, error = %e, "signature refresh failed; the zone is signed whole");
+            s.dnssec.forget(z.id);
+            crate::publish::republish(s, z.id).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Which NSEC flavour new signings use, from the operator's flag.
+pub fn denial_of(flag: &str) -> Option<Denial> {
+    match flag {
+        "nsec" => Some(Denial::Nsec),
+        "nsec3" => Some(Denial::nsec3()),
+        _ => None,
+    }
+}
