@@ -223,10 +223,16 @@ impl Zone {
             return Found::Node(id);
         }
         // Closest encloser: walk up until a node exists (the apex always does).
+        // An NSEC3 owner is not one: RFC 5155 §7.2.8 has it answered as if
+        // it did not exist, names below it too, so the walk goes on to its
+        // parent (where a wildcard may answer, as knotd, whose NSEC3 records
+        // live outside the zone's tree, does).
         let mut enc = name;
         while enc.len() > self.apex().as_wire().len() {
             enc = &enc[enc[0] as usize + 1..];
-            let Some(id) = self.find(enc) else { continue };
+            let Some(id) = self.find(enc).filter(|&id| !self.hidden(id)) else {
+                continue;
+            };
             let f = self.node(id).flags;
             if f & (flags::BELOW_CUT | flags::DELEG) != 0 {
                 return Found::Cut(self.topmost_cut(enc));
@@ -512,6 +518,45 @@ subdel.example. NS ns.example.net.
         let types = |s: &Section| s.items().iter().map(|&(_, id)| z.rrset(id).rtype).collect();
         let (a, ns) = (types(&r.answer), types(&r.authority));
         (r, a, ns)
+    }
+
+    /// RFC 5155 §7.2.8: an NSEC3 owner does not exist for queries, nor is it
+    /// the closest encloser of a name below it: that is its parent, whose
+    /// wildcard answers, and NXDOMAIN's proof is about the parent.
+    #[test]
+    fn rfc5155_7_2_8_names_below_an_nsec3_owner() {
+        let z = zone(
+            "$ORIGIN example.
+@ 3600 SOA ns1 host 1 2 3 4 300
+@ NS ns1
+@ DNSKEY 256 3 13 SsdGufwh/aw32T7JhA8XsKkFoTVxZMqseV7vSGecnDETS//8kj383kti7CxP1eSqZ/Lzo4Jh0xrwzq3+iJ567w==
+@ NSEC3PARAM 1 0 0 -
+ns1 A 192.0.2.1
+0p9mhaveqvm6t7vbl5lop2u3t2rp3tom NSEC3 1 0 0 - 35mthgpgcu1qg68fab165klnsnk3dpvl A RRSIG
+w TXT \"w\"
+*.w TXT \"wild\"
+",
+        );
+        let (r, an, _) = ask(&z, "0p9mhaveqvm6t7vbl5lop2u3t2rp3tom.example.", Rtype::NSEC3);
+        assert_eq!((r.outcome, an), (Outcome::NxDomain, vec![]));
+        let (r, _, _) = ask(&z, "x.0p9mhaveqvm6t7vbl5lop2u3t2rp3tom.example.", Rtype::TXT);
+        assert_eq!(r.outcome, Outcome::NxDomain);
+        // Under the apex's wildcard, the name below the NSEC3 owner is one
+        // the wildcard answers for: the closest encloser is the apex.
+        let with_wild = zone(&format!(
+            "{}* TXT \"apex wild\"\n",
+            "$ORIGIN example.
+@ 3600 SOA ns1 host 1 2 3 4 300
+@ NS ns1
+@ DNSKEY 256 3 13 SsdGufwh/aw32T7JhA8XsKkFoTVxZMqseV7vSGecnDETS//8kj383kti7CxP1eSqZ/Lzo4Jh0xrwzq3+iJ567w==
+@ NSEC3PARAM 1 0 0 -
+ns1 A 192.0.2.1
+0p9mhaveqvm6t7vbl5lop2u3t2rp3tom NSEC3 1 0 0 - 35mthgpgcu1qg68fab165klnsnk3dpvl A RRSIG
+"
+        ));
+        let (r, an, _) = ask(&with_wild, "x.0p9mhaveqvm6t7vbl5lop2u3t2rp3tom.example.", Rtype::TXT);
+        assert_eq!((r.outcome, an), (Outcome::NoError, vec![Rtype::TXT]));
+        assert_eq!(r.answer.items()[0].0, Owner::Qname);
     }
 
     #[test]

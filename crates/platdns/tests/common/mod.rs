@@ -30,7 +30,9 @@ pub fn require(tool: &str) -> bool {
         .status()
         .is_ok_and(|s| s.success());
     if !found && std::env::var("PLATDNS_SKIP_EXTERNAL").as_deref() != Ok("1") {
-        panic!("{tool} is not installed (apt-get install knot knot-dnsutils); set PLATDNS_SKIP_EXTERNAL=1 to skip");
+        panic!(
+            "{tool} is not installed (apt-get install knot knot-dnsutils ldnsutils); set PLATDNS_SKIP_EXTERNAL=1 to skip"
+        );
     }
     found
 }
@@ -163,7 +165,7 @@ impl Knot {
         let port = free_port();
         let mut conf = format!(
             "server:\n  listen: 127.0.0.1@{port}\n  rundir: {d}\ndatabase:\n  storage: {d}/db\n\
-             template:\n  - id: default\n    zonefile-sync: -1\n    zonefile-load: whole\n    journal-content: none\n\
+             template:\n  - id: default\n    dnssec-signing: off\n    zonefile-sync: -1\n    zonefile-load: whole\n    journal-content: none\n\
              zone:\n",
             d = dir.path().display()
         );
@@ -237,6 +239,53 @@ pub fn kdig(server: SocketAddr, args: &[&str]) -> Reply {
         .output()
         .expect("run kdig");
     parse_kdig(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// Many questions in one `kdig` run (its command line takes a list of
+/// queries, each with its own options after the name): `common` applies to
+/// all, each question is `(name, type, extra options)`. Replies come back in
+/// order; a reply that does not echo its question (a lost datagram, say)
+/// is asked again on its own.
+pub fn kdig_many(server: SocketAddr, common: &[&str], questions: &[(String, String, Vec<&str>)]) -> Vec<Reply> {
+    let mut out = Vec::with_capacity(questions.len());
+    for batch in questions.chunks(200) {
+        let mut cmd = Command::new("kdig");
+        cmd.arg(format!("@{}", server.ip()))
+            .args(["-p", &server.port().to_string(), "+norec", "+retry=2", "+timeout=2"])
+            .args(common);
+        for (name, rtype, extra) in batch {
+            cmd.arg(name).arg(rtype).args(extra);
+        }
+        let text = String::from_utf8_lossy(&cmd.output().expect("run kdig").stdout).into_owned();
+        let mut replies: Vec<Reply> = Vec::new();
+        for (i, chunk) in text.split(";; ->>HEADER<<-").enumerate() {
+            if i > 0 {
+                replies.push(parse_kdig(&format!(";; ->>HEADER<<-{chunk}")));
+            }
+        }
+        for (k, (name, rtype, extra)) in batch.iter().enumerate() {
+            let echoed = |r: &Reply| {
+                r.question.first().is_some_and(|q| {
+                    let w: Vec<&str> = q.split_whitespace().collect();
+                    w.len() == 3
+                        && w[0]
+                            .trim_end_matches('.')
+                            .eq_ignore_ascii_case(name.trim_end_matches('.'))
+                        && w[2].eq_ignore_ascii_case(rtype)
+                })
+            };
+            match replies.get(k).filter(|r| echoed(r)) {
+                Some(r) if replies.len() == batch.len() => out.push(r.clone()),
+                _ => {
+                    let mut args: Vec<&str> = common.to_vec();
+                    args.extend([name.as_str(), rtype.as_str()]);
+                    args.extend(extra.iter().copied());
+                    out.push(kdig(server, &args));
+                }
+            }
+        }
+    }
+    out
 }
 
 pub fn parse_kdig(text: &str) -> Reply {
