@@ -192,6 +192,46 @@ fn a_zone_signed_through_the_api_validates_across_commits_and_a_ksk_rollover() {
             "{denial}"
         );
 
+        // A staged record and a commit of just it: re-signed incrementally
+        // (the kept signed copy), not whole.
+        let whole_before = server.stderr.lock().unwrap().matches("zone signed whole").count();
+        let (st, e) = http(
+            api,
+            "POST",
+            &format!("/dpf/v1/zones/{zone}/records"),
+            Some(&tok),
+            Some(r#"{"name":"inc","rrtype":"TXT","rdata":[{"value":"\"one\""}],"ttl":300}"#),
+        );
+        assert_eq!(st, 202, "{e}");
+        let (st, e) = http(
+            api,
+            "PATCH",
+            &format!("/dpf/v1/zones/{zone}/changes"),
+            Some(&tok),
+            Some("{}"),
+        );
+        assert_eq!(st, 202, "{e}");
+        assert_eq!(
+            delv(dns, &anchors, "inc.example.com.", "TXT"),
+            "; fully validated",
+            "{denial}"
+        );
+        assert_eq!(
+            delv(dns, &anchors, "inc.example.com.", "A"),
+            "; negative response, fully validated",
+            "{denial}"
+        );
+        assert_eq!(
+            delv(dns, &anchors, "imc.example.com.", "A"),
+            "; negative response, fully validated",
+            "{denial}: a name beside the new one"
+        );
+        assert_eq!(
+            server.stderr.lock().unwrap().matches("zone signed whole").count(),
+            whole_before,
+            "a one-record commit is not signed whole"
+        );
+
         // KSK rollover through the API: the new KSK is published and signs
         // the DNSKEY RRset beside the old one; the parent's DS stays valid.
         let (st, e) = http(
