@@ -2,7 +2,7 @@
 # DNSSEC (issue 8): re-signing a one-record commit in a 1,000,000-record zone,
 # and queries with DO=1 against knotd on the same signed zone.
 #
-#   bench/dnssec.sh              both parts, NSEC and NSEC3 (~12 minutes on 2 cores)
+#   bench/dnssec.sh              both parts, NSEC and NSEC3 (~7 minutes on 2 quiet cores)
 #   PARTS=resign bench/dnssec.sh only the re-signing figures; PARTS=qps only the queries
 #   QUICK=1 bench/dnssec.sh      small and short, to check the script
 #
