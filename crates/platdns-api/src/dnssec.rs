@@ -106,7 +106,6 @@ impl Dnssec {
 /// What signing one zone takes, handed to a commit's check (which runs
 /// inside the store's transaction, off the async runtime's await points).
 pub struct Signing {
-    zone_id: i64,
     apex: Name,
     keys: Vec<ZoneKey>,
     config: SignerConfig,
@@ -182,10 +181,6 @@ impl Signing {
     pub fn forget(&self) {
         *self.slot.lock().expect("not poisoned") = None;
     }
-
-    pub fn zone_id(&self) -> i64 {
-        self.zone_id
-    }
 }
 
 /// How a zone is signed now, if it is: its keys opened, the signer's
@@ -217,7 +212,6 @@ pub async fn signing(s: &AppState, z: &platdns_store::Zone) -> Result<Option<Sig
     };
     let apex = Name::from_text(&format!("{}.", z.name), None).map_err(|_| ApiError::internal())?;
     Ok(Some(Signing {
-        zone_id: z.id,
         apex,
         keys,
         config: s.dnssec.settings.signer.clone(),

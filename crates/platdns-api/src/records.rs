@@ -565,15 +565,12 @@ async fn commit_zone(
                     // The served zone is the one this commit starts from:
                     // apply only what changed (cost follows the change).
                     CommitChange::Delta(sets) => match (&served, sign) {
-                        (Some(cur), None) if i64::from(cur.serial()) == input.previous_serial => {
-                            patched(cur, &zone, input.serial, sets, &defaults)
-                                .map(Some)
-                                .map_err(to_store)
+                        (Some(cur), sign) if i64::from(cur.serial()) == input.previous_serial => match sign {
+                            None => patched(cur, &zone, input.serial, sets, &defaults).map(Some),
+                            Some(sign) => commit_changes(&zone, input.serial, sets, &defaults)
+                                .and_then(|changes| sign.apply(cur, &changes, now)),
                         }
-                        (Some(cur), Some(sign)) if i64::from(cur.serial()) == input.previous_serial => {
-                            let changes = commit_changes(&zone, input.serial, sets, &defaults).map_err(to_store)?;
-                            sign.apply(cur, &changes, now).map_err(to_store)
-                        }
+                        .map_err(to_store),
                         _ => Ok(None),
                     },
                     CommitChange::Whole(records) => {

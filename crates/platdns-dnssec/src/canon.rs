@@ -168,22 +168,11 @@ pub fn bitmap_types(mut map: &[u8]) -> Option<Vec<Rtype>> {
     Some(out)
 }
 
-/// RFC 5155 §5: IH(salt, x, 0) = H(x || salt), IH(salt, x, k) =
-/// H(IH(salt, x, k-1) || salt), H = SHA-1, x the canonical owner name.
+/// RFC 5155 §5: the NSEC3 hash of an owner name (SHA-1, `iterations`
+/// extra rounds, `salt`), as the query path computes it
+/// ([`platdns_zone::denial::nsec3_hash`]), over its lower-cased form.
 pub fn nsec3_hash(name: &Name, salt: &[u8], iterations: u16) -> [u8; 20] {
-    use ring::digest::{Context, SHA1_FOR_LEGACY_USE_ONLY};
-    let mut ctx = Context::new(&SHA1_FOR_LEGACY_USE_ONLY);
-    ctx.update(name.to_lowercase().as_wire());
-    ctx.update(salt);
-    let mut h = [0u8; 20];
-    h.copy_from_slice(ctx.finish().as_ref());
-    for _ in 0..iterations {
-        let mut ctx = Context::new(&SHA1_FOR_LEGACY_USE_ONLY);
-        ctx.update(&h);
-        ctx.update(salt);
-        h.copy_from_slice(ctx.finish().as_ref());
-    }
-    h
+    platdns_zone::denial::nsec3_hash(name.to_lowercase().as_wire(), salt, iterations)
 }
 
 /// The owner of the NSEC3 for a hash: base32hex label (RFC 5155 §3.3) under the apex.

@@ -696,30 +696,12 @@ fn app_state(
 
 /// DNSSEC settings from the flags, with the operator key read (or made).
 fn dnssec_settings(args: &ServeArgs) -> anyhow::Result<platdns_api::dnssec::DnssecSettings> {
-    use std::io::{Read, Write};
-    use std::os::unix::fs::OpenOptionsExt;
-    let path = match &args.dnssec_key_file {
-        Some(p) => p.clone(),
-        None => {
-            let p = args.data_dir.join("dnssec.key");
-            if !p.exists() {
-                let mut key = [0u8; 32];
-                std::fs::File::open("/dev/urandom")?.read_exact(&mut key)?;
-                let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-                std::fs::create_dir_all(&args.data_dir)?;
-                let mut f = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .open(&p)
-                    .with_context(|| format!("creating {}", p.display()))?;
-                writeln!(f, "{hex}")?;
-            }
-            p
-        }
-    };
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let text = text.trim();
+    let (path, text) = secret_file(args.dnssec_key_file.as_ref(), args.data_dir.join("dnssec.key"), || {
+        use std::io::Read;
+        let mut key = [0u8; 32];
+        std::fs::File::open("/dev/urandom")?.read_exact(&mut key)?;
+        Ok(key.iter().map(|b| format!("{b:02x}")).collect())
+    })?;
     anyhow::ensure!(
         text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()),
         "{}: the DNSSEC operator key must be 64 hex digits",
@@ -859,34 +841,50 @@ async fn connect_store(args: &ServeArgs) -> anyhow::Result<platdns_store::Store>
         .with_context(|| format!("opening the store at {database}"))
 }
 
-async fn operator_token(store: &platdns_store::Store, args: &ServeArgs) -> anyhow::Result<PathBuf> {
+/// A secret the operator gives in a file (`given`), else kept in `default`,
+/// created with `make()` (mode 0600) when absent; its trimmed contents.
+fn secret_file(
+    given: Option<&PathBuf>,
+    default: PathBuf,
+    make: impl FnOnce() -> anyhow::Result<String>,
+) -> anyhow::Result<(PathBuf, String)> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let path = match &args.operator_token_file {
+    let path = match given {
         Some(p) => p.clone(),
         None => {
-            let p = args.data_dir.join("operator.token");
-            if !p.exists() {
-                let secret = format!("pdns_op_{}", platdns_store::new_request_id());
+            if !default.exists() {
+                if let Some(dir) = default.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                let secret = make()?;
                 let mut f = std::fs::OpenOptions::new()
                     .write(true)
                     .create_new(true)
                     .mode(0o600)
-                    .open(&p)
-                    .with_context(|| format!("creating {}", p.display()))?;
+                    .open(&default)
+                    .with_context(|| format!("creating {}", default.display()))?;
                 writeln!(f, "{secret}")?;
             }
-            p
+            default
         }
     };
-    let secret = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let secret = secret.trim();
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    Ok((path, text.trim().to_string()))
+}
+
+async fn operator_token(store: &platdns_store::Store, args: &ServeArgs) -> anyhow::Result<PathBuf> {
+    let (path, secret) = secret_file(
+        args.operator_token_file.as_ref(),
+        args.data_dir.join("operator.token"),
+        || Ok(format!("pdns_op_{}", platdns_store::new_request_id())),
+    )?;
     anyhow::ensure!(
         secret.len() >= 16,
         "{}: the operator token must be at least 16 characters",
         path.display()
     );
-    store.ensure_operator_token(secret, jiff::Timestamp::now()).await?;
+    store.ensure_operator_token(&secret, jiff::Timestamp::now()).await?;
     Ok(path)
 }
 
