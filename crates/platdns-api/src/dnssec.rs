@@ -24,7 +24,7 @@ use crate::{ApiError, ApiResult, AppState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use platdns_dnssec::{Algorithm, Denial, KeyState, RolloverTimings, SignedZone, SignerConfig, ZoneKey};
+use platdns_dnssec::{Algorithm, Denial, KeyState, KskStage, RolloverTimings, SignedZone, SignerConfig, ZoneKey};
 use platdns_store::ZoneDnssec;
 use platdns_zone::{Name, RrsetChange, Zone};
 use serde::Deserialize;
@@ -38,6 +38,7 @@ pub fn routes() -> Routes {
         .patch("/zones/{id}/dnssec", patch_dnssec)
         .patch("/zones/{id}/dnssec/ksk_rollover", ksk_rollover)
         .get("/zones/{id}/ds_records", ds_records)
+        .get("/zones/{id}/records/{rid}/ds_records", ds_from_cds)
 }
 
 /// Operator settings for signing.
@@ -160,11 +161,7 @@ impl Signing {
             .zone
             .apply(changes, unix(now))
             .map_err(|e| ApiError::bad_request("invalid", "records", format!("DNSSEC: {e}")))
-            .and_then(|diff| {
-                served
-                    .patch(&served.rrset_changes(&diff.remove, &diff.add))
-                    .map_err(|errors| ApiError::bad_request("invalid", "records", errors.join("; ")))
-            });
+            .and_then(|diff| patched(served, &diff));
         match result {
             Ok(zone) => {
                 signed.serial = zone.serial();
@@ -181,6 +178,45 @@ impl Signing {
     pub fn forget(&self) {
         *self.slot.lock().expect("not poisoned") = None;
     }
+
+    /// Would [`Signing::refresh`] re-sign anything of `served` at `now`?
+    fn refresh_due(&self, served: &Zone, now: jiff::Timestamp) -> bool {
+        let slot = self.slot.lock().expect("not poisoned");
+        slot.as_ref()
+            .is_some_and(|k| k.serial == served.serial() && k.zone.refresh_due(unix(now)))
+    }
+
+    /// `served` with the signatures due at `now` made again, under the new
+    /// SOA in `soa` (a commit of no records); `None` when there is no kept
+    /// copy for it. A failure forgets the copy.
+    fn refresh(&self, served: &Zone, soa: &[RrsetChange], now: jiff::Timestamp) -> Result<Option<Zone>, ApiError> {
+        let Some(zone) = self.apply(served, soa, now)? else {
+            return Ok(None);
+        };
+        let mut slot = self.slot.lock().expect("not poisoned");
+        let Some(signed) = slot.as_mut().filter(|s| s.serial == zone.serial()) else {
+            return Ok(None);
+        };
+        let result = signed
+            .zone
+            .refresh(unix(now))
+            .map_err(|e| ApiError::bad_request("invalid", "records", format!("DNSSEC: {e}")))
+            .and_then(|diff| {
+                tracing::info!(zone = %self.apex, records = diff.add.len(), "signatures refreshed");
+                patched(&zone, &diff)
+            });
+        if result.is_err() {
+            *slot = None;
+        }
+        result.map(Some)
+    }
+}
+
+/// `served` with a signer's diff applied.
+fn patched(served: &Zone, diff: &platdns_dnssec::Diff) -> Result<Zone, ApiError> {
+    served
+        .patch(&served.rrset_changes(&diff.remove, &diff.add))
+        .map_err(|errors| ApiError::bad_request("invalid", "records", errors.join("; ")))
 }
 
 /// How a zone is signed now, if it is: its keys opened, the signer's
@@ -422,6 +458,80 @@ async fn ds_records(State(s): State<AppState>, t: Tenant, Path(id): Path<String>
     Ok(Json(json::results(results)))
 }
 
+/// DPF `GET /zones/{id}/records/{rid}/ds_records`: the DS a delegation
+/// (an NS record below the apex) would take from its child's CDS, or
+/// CDNSKEY when there is no CDS (RFC 7344 §4, RFC 8078 §3), as the
+/// operator's resolver answers them. A delete request (RFC 8078 §4) gives
+/// none. Only shown: the tenant adds the DS records as any other, so no DS
+/// is taken on an unvalidated answer (RFC 7344 §4.1). TTL: the NS
+/// record's, as the DS sits beside it at the cut.
+async fn ds_from_cds(
+    State(s): State<AppState>,
+    t: Tenant,
+    Path((id, rid)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    use platdns_zone::Rtype;
+    let z = find_zone(&s, &t, &id).await?;
+    let r = s.store.find_record(z.id, &rid).await?;
+    let apex = format!("{}.", z.name.trim_end_matches('.'));
+    if r.rrtype != "NS" || r.name.eq_ignore_ascii_case(&apex) {
+        return Err(ApiError::bad_request(
+            "invalid_record_id",
+            "record",
+            "an NS record below the zone apex",
+        ));
+    }
+    let Some(resolver) = s.verify_resolver else {
+        return Err(ApiError::bad_request(
+            "unavailable",
+            "resolver",
+            "no --verify-resolver is configured",
+        ));
+    };
+    let child = Name::from_text(&r.name, None).map_err(|_| ApiError::internal())?;
+    let unanswered = |e: String| {
+        tracing::warn!(child = %child, error = %e, "CDS lookup");
+        ApiError::bad_request("unavailable", "resolver", format!("the child's CDS: {e}"))
+    };
+    let mut ds: Vec<Vec<u8>> = crate::resolver::ask(resolver, &child, Rtype::CDS)
+        .await
+        .map_err(unanswered)?
+        .records
+        .into_iter()
+        .map(|r| r.rdata)
+        .collect();
+    if ds.is_empty() {
+        for key in crate::resolver::ask(resolver, &child, Rtype::CDNSKEY)
+            .await
+            .map_err(unanswered)?
+            .records
+        {
+            // CDNSKEY `0 3 0 AA==` asks for deletion (RFC 8078 §4).
+            if key.rdata.get(3) != Some(&0) {
+                ds.push(platdns_dnssec::keys::ds_rdata(&child, &key.rdata));
+            }
+        }
+    }
+    // CDS `0 0 0 00` asks for deletion (RFC 8078 §4).
+    ds.retain(|d| d.get(2) != Some(&0));
+    ds.sort();
+    ds.dedup();
+    let ttl = match r.ttl {
+        Some(ttl) => ttl,
+        None => s.store.default_ttl(z.id).await?.0,
+    };
+    let rdata: Vec<Value> = ds
+        .iter()
+        .map(|d| json!({"value": platdns_zone::present::format_rdata(Rtype::DS, d)}))
+        .collect();
+    let results = if rdata.is_empty() {
+        Vec::new()
+    } else {
+        vec![json!({"name": r.name, "ttl": ttl, "rrtype": "DS", "rdata": rdata})]
+    };
+    Ok(Json(json::results(results)))
+}
+
 /// Every `every`: moves each signed zone's rollovers on, finishes turning
 /// off where due, and re-signs what nears expiry. Runs in the API's process
 /// only (a follower signs what the store says, it decides nothing).
@@ -438,55 +548,163 @@ pub fn start_maintenance(s: &AppState, every: std::time::Duration) {
     });
 }
 
+/// What the parent's DS RRset, as the operator's resolver
+/// (`--verify-resolver`) answers it, says of a zone's KSKs.
+struct ParentDs {
+    /// A DS names a KSK the CDS names (the one the parent should point at).
+    names_cds_key: bool,
+    /// A DS names any KSK of the zone.
+    names_a_key: bool,
+}
+
+/// The parent's DS for `apex`, checked against the zone's KSKs (key tag,
+/// algorithm and digest, `platdns_dnssec::keys::ds_matches`). `None` when
+/// there is no resolver or no usable answer (logged): nothing moves on it.
+/// NXDOMAIN and NODATA are an empty DS RRset.
+async fn parent_ds(s: &AppState, apex: &Name, state: &KeyState) -> Option<ParentDs> {
+    let resolver = s.verify_resolver?;
+    let answer = match crate::resolver::ask(resolver, apex, platdns_zone::Rtype::DS).await {
+        Ok(a) if matches!(a.rcode, 0 | 3) => a,
+        Ok(a) => {
+            tracing::warn!(zone = %apex, rcode = a.rcode, "the parent's DS: the resolver failed");
+            return None;
+        }
+        Err(e) => {
+            tracing::warn!(zone = %apex, error = %e, "the parent's DS: no answer");
+            return None;
+        }
+    };
+    let names = |k: &ZoneKey| {
+        answer
+            .records
+            .iter()
+            .any(|ds| platdns_dnssec::keys::ds_matches(apex, k.key.dnskey_rdata(), &ds.rdata))
+    };
+    let ksks: Vec<ZoneKey> = state
+        .keys()
+        .into_iter()
+        .filter(|k| k.key.role() == platdns_dnssec::Role::Ksk)
+        .collect();
+    Some(ParentDs {
+        names_cds_key: ksks.iter().filter(|k| k.cds).any(names),
+        names_a_key: ksks.iter().any(names),
+    })
+}
+
+/// DPF's `ds_state` for a signed zone from where its KSK rollover stands
+/// (`tags.md`): 1 until the parent's DS names the KSK, then 3; during a
+/// rollover 4 (new KSK published), 5 (waiting for the parent's DS to
+/// change), 6 (changed; the old KSK leaves once the old DS has left
+/// caches), and 3 again when it is done.
+fn ds_state_of(stage: KskStage, before: i64, parent_names_ksk: bool) -> i64 {
+    match stage {
+        KskStage::Idle if before == 1 && !parent_names_ksk => 1,
+        KskStage::Idle => 3,
+        KskStage::Published => 4,
+        KskStage::WaitDs => 5,
+        KskStage::DsSeen => 6,
+    }
+}
+
 /// One round of [`start_maintenance`].
 pub async fn maintain(s: &AppState) -> Result<(), ApiError> {
     let now = s.clock.now();
+    let t = s.dnssec.settings.timings.clone();
     for zone_id in s.store.dnssec_zone_ids().await? {
         let z = s.store.get_zone(zone_id).await?;
         let Some(mut row) = s.store.dnssec(zone_id).await? else {
             continue;
         };
+        let apex = Name::from_text(&format!("{}.", z.name), None).map_err(|_| ApiError::internal())?;
         let mut events: Vec<String> = Vec::new();
-        if row.state == 3 {
-            // DS removal: the parent's DS TTL and propagation after the
-            // request, as RFC 7583 §3.3.1's Iret for the old DS.
-            let t = &s.dnssec.settings.timings;
+        let mut keys_changed = false;
+        let ds_state = row.ds_state;
+        if row.state == 3 && row.ds_state == 7 {
+            // Turning off: the tenant removes the DS at the parent first.
+            let gone = match (s.verify_resolver, row.keys.is_empty()) {
+                (None, _) | (_, true) => {
+                    Some("no --verify-resolver: the DS is taken as removed at the parent; signing stops once it can have left caches")
+                }
+                (Some(_), false) => {
+                    let state = open_state(s, &row)?;
+                    parent_ds(s, &apex, &state)
+                        .await
+                        .filter(|p| !p.names_a_key)
+                        .map(|_| "the parent's DS is gone; signing stops once it has left caches")
+                }
+            };
+            if let Some(why) = gone {
+                row.ds_state = 8;
+                events.push(why.into());
+            }
+        } else if row.state == 3 {
+            // DS removed: its TTL and the parent's propagation (RFC 7583
+            // §3.3.1's Iret for an old DS), then the zone goes unsigned.
             let due = unix(row.ds_transited_at.unwrap_or(row.updated_at)) + t.ksk_retire_interval();
             if unix(now) >= due {
                 row.state = 4;
                 row.ds_state = 0;
                 row.keys.clear();
-                row.ds_transited_at = Some(now);
+                keys_changed = true;
                 events.push("turned off: the zone is served unsigned".into());
             }
         } else if !row.keys.is_empty() {
             let mut state = open_state(s, &row)?;
-            let before: Vec<(u16, bool, bool, bool)> = flags(&state);
-            let step = state.advance(unix(now), false);
-            if flags(&state) != before || !step.events.is_empty() {
-                events.extend(step.events);
-                row.keys = state.seal(&operator_key(s)?).map_err(|_| ApiError::internal())?;
-                let ds_state = match state.rolling().0 {
-                    false => 1,
-                    true if state.waiting_for_ds() => 5,
-                    true => row.ds_state.max(4),
-                };
-                if ds_state != row.ds_state {
-                    row.ds_state = ds_state;
-                    row.ds_transited_at = Some(now);
+            let before = flags(&state);
+            let stage = state.ksk_stage();
+            let parent = if stage == KskStage::WaitDs || (stage == KskStage::Idle && row.ds_state == 1) {
+                parent_ds(s, &apex, &state).await
+            } else {
+                None
+            };
+            let seen = parent.is_some_and(|p| p.names_cds_key);
+            if state.rolling().1 {
+                // TTLsig is the zone's, when larger than the operator's bound.
+                if let Some(served) = s.publisher.current(&apex) {
+                    state.timings.max_zone_ttl = state.timings.max_zone_ttl.max(served.max_ttl() as u64);
                 }
             }
-        }
-        if !events.is_empty() {
-            row.updated_at = now;
-            s.store.save_dnssec(&row).await?;
-            for e in &events {
-                zone_event(s, &z, "dnssec", e).await;
+            let mut step = state.advance(unix(now), seen);
+            let mut changed = step.changed;
+            if state.zsk_due(unix(now)) {
+                let started = state.start_zsk_rollover(unix(now)).map_err(|e| {
+                    tracing::error!(zone = %z.name, error = %e, "ZSK rollover not started");
+                    ApiError::internal()
+                })?;
+                step.events.extend(started.events);
+                changed = true;
             }
-            crate::publish::republish(s, zone_id).await?;
+            events.extend(step.events);
+            row.ds_state = ds_state_of(state.ksk_stage(), row.ds_state, seen);
+            if row.ds_state == 3 && ds_state == 1 {
+                events.push(format!("the parent's DS names KSK {}", state.ksk().key_tag()));
+            }
+            if changed {
+                row.keys = state.seal(&operator_key(s)?).map_err(|_| ApiError::internal())?;
+            }
+            keys_changed = flags(&state) != before;
+            if !changed && row.ds_state == ds_state {
+                refresh(s, &z, now).await?;
+                continue;
+            }
+        }
+        if row.ds_state != ds_state {
+            row.ds_transited_at = Some(now);
+        }
+        if events.is_empty() && row.ds_state == ds_state && !keys_changed {
+            // Nothing moved (waiting on time or the parent): keep the
+            // signatures fresh while the zone is still signed.
+            refresh(s, &z, now).await?;
             continue;
         }
-        refresh(s, &z, now).await?;
+        row.updated_at = now;
+        s.store.save_dnssec(&row).await?;
+        for e in &events {
+            zone_event(s, &z, "dnssec", e).await;
+        }
+        if keys_changed {
+            crate::publish::republish(s, zone_id).await?;
+        }
     }
     Ok(())
 }
@@ -499,41 +717,50 @@ fn flags(state: &KeyState) -> Vec<(u16, bool, bool, bool)> {
         .collect()
 }
 
-/// Re-signs the signatures of a zone that expire within the refresh window
-/// (RFC 6781 §4.4.2) and serves the result.
+/// Makes again the signatures of a zone that expire within the refresh
+/// window (RFC 6781 §4.4.2), under the next serial (no record changed, no
+/// history entry: `Store::bump_serial`), so that secondaries transfer them
+/// (NOTIFY, IXFR) and the DNS nodes, which sign for themselves, rebuild.
 async fn refresh(s: &AppState, z: &platdns_store::Zone, now: jiff::Timestamp) -> Result<(), ApiError> {
     let _commits = s.zone_locks.lock(z.id).await;
     let apex = Name::from_text(&format!("{}.", z.name), None).map_err(|_| ApiError::internal())?;
-    let (Some(served), slot) = (s.publisher.current(&apex), s.dnssec.slot(z.id)) else {
+    let Some(served) = s.publisher.current(&apex) else {
         return Ok(());
     };
-    let zone = tokio::task::spawn_blocking(move || -> Result<Option<Zone>, String> {
-        let mut slot = slot.lock().expect("not poisoned");
-        let Some(signed) = slot.as_mut().filter(|k| k.serial == served.serial()) else {
-            return Ok(None);
-        };
-        let diff = signed.zone.refresh(unix(now)).map_err(|e| e.to_string())?;
-        if diff.is_empty() {
-            return Ok(None);
+    let Some(sign) = signing(s, z).await? else {
+        return Ok(());
+    };
+    if !sign.refresh_due(&served, now) {
+        return Ok(());
+    }
+    let (zone, defaults) = (z.clone(), s.zone_defaults.clone());
+    let to_store = |e: ApiError| platdns_store::StoreError::Invalid {
+        attribute: e.details.first().map(|d| d.1.clone()).unwrap_or_default(),
+        message: e.message,
+    };
+    let result = s
+        .store
+        .bump_serial(z.id, |serial, previous| {
+            if previous != i64::from(served.serial()) {
+                return Err(platdns_store::StoreError::Conflict(
+                    "the served zone is behind the store".into(),
+                ));
+            }
+            let soa = crate::publish::commit_changes(&zone, serial, &[], &defaults).map_err(to_store)?;
+            sign.refresh(&served, &soa, now)
+                .map_err(to_store)?
+                .ok_or_else(|| platdns_store::StoreError::Conflict("no kept signed copy".into()))
+        })
+        .await;
+    match result {
+        Ok((serial, zone)) => {
+            crate::publish::publish_committed(s, z, zone).await?;
+            crate::xfr::notify_zone(s, z, serial as u32);
+            zone_event(s, z, "dnssec", &format!("signatures refreshed under serial {serial}")).await;
         }
-        let n = diff.add.len();
-        let zone = served
-            .patch(&served.rrset_changes(&diff.remove, &diff.add))
-            .map_err(|e| e.join("; "))?;
-        tracing::info!(zone = %served.apex(), records = n, "signatures refreshed");
-        Ok(Some(zone))
-    })
-    .await
-    .map_err(|_| ApiError::internal())?;
-    match zone {
-        Ok(Some(zone)) => {
-            s.publisher.publish(&apex, Some(Arc::new(zone)));
-            zone_event(s, z, "dnssec", "signatures refreshed").await;
-        }
-        Ok(None) => {}
         Err(e) => {
             tracing::error!(zone = %z.name, error = %e, "signature refresh failed; the zone is signed whole");
-            s.dnssec.forget(z.id);
+            sign.forget();
             crate::publish::republish(s, z.id).await?;
         }
     }

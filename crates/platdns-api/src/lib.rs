@@ -25,6 +25,7 @@ mod operator;
 pub mod publish;
 mod query;
 mod records;
+pub mod resolver;
 mod routes;
 pub mod secondary;
 mod tsigs;

@@ -319,25 +319,6 @@ enum Pulled {
     New { records: Vec<Record>, kind: &'static str },
 }
 
-fn question(id: u16, apex: &Name, rtype: Rtype, authority: Option<&Record>) -> Vec<u8> {
-    let mut m = Vec::with_capacity(128);
-    m.extend_from_slice(&id.to_be_bytes());
-    m.extend_from_slice(&0u16.to_be_bytes());
-    m.extend_from_slice(&[0, 1, 0, 0, 0, u8::from(authority.is_some()), 0, 0]);
-    m.extend_from_slice(apex.to_lowercase().as_wire());
-    m.extend_from_slice(&rtype.0.to_be_bytes());
-    m.extend_from_slice(&1u16.to_be_bytes());
-    if let Some(soa) = authority {
-        m.extend_from_slice(soa.owner.as_wire());
-        m.extend_from_slice(&Rtype::SOA.0.to_be_bytes());
-        m.extend_from_slice(&1u16.to_be_bytes());
-        m.extend_from_slice(&soa.ttl.to_be_bytes());
-        m.extend_from_slice(&(soa.rdata.len() as u16).to_be_bytes());
-        m.extend_from_slice(&soa.rdata);
-    }
-    m
-}
-
 /// One check of one primary: SOA, then a transfer if it is newer.
 async fn pull(
     addr: SocketAddr,
@@ -370,7 +351,7 @@ async fn soa_serial(addr: SocketAddr, apex: &Name, key: Option<&Key>) -> Result<
     let sock = tokio::net::UdpSocket::bind(bind).await.map_err(|e| e.to_string())?;
     sock.connect(addr).await.map_err(|e| e.to_string())?;
     let id = tsig::message_id();
-    let mut m = question(id, apex, Rtype::SOA, None);
+    let mut m = crate::resolver::question(id, apex, Rtype::SOA, false, None, false);
     let mac = key.map(|k| tsig::sign(&mut m, k, None, false, tsig::unix_now(), 0));
     for _ in 0..3 {
         sock.send(&m).await.map_err(|e| e.to_string())?;
@@ -408,7 +389,7 @@ async fn transfer(
     let mut tcp = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
     let id = tsig::message_id();
     let rtype = if soa.is_some() { Rtype::IXFR } else { Rtype::AXFR };
-    let mut m = question(id, apex, rtype, soa);
+    let mut m = crate::resolver::question(id, apex, rtype, false, soa, false);
     let mut prior = key.map(|k| tsig::sign(&mut m, k, None, false, tsig::unix_now(), 0));
     tcp.write_all(&(m.len() as u16).to_be_bytes())
         .await
@@ -507,7 +488,15 @@ fn apply(held: &[Record], records: Vec<Record>, asked: &'static str) -> Result<P
 
 /// Every record of a message, names decompressed (in the owner and, for
 /// the types RFC 3597 §4 lets senders compress, in the rdata).
+/// Every record of a message but its OPT, the answer section's apart.
 fn parse_records(m: &[u8]) -> Result<Vec<Record>, String> {
+    let (mut answer, rest) = parse_message(m)?;
+    answer.extend(rest);
+    Ok(answer)
+}
+
+/// A message's records but OPT: the answer section's, and the others'.
+pub(crate) fn parse_message(m: &[u8]) -> Result<(Vec<Record>, Vec<Record>), String> {
     let bad = || "a malformed message".to_string();
     let count = |at: usize| u16::from_be_bytes([m[at], m[at + 1]]) as usize;
     if m.len() < 12 {
@@ -519,7 +508,9 @@ fn parse_records(m: &[u8]) -> Result<Vec<Record>, String> {
         at = next + 4;
     }
     let mut out = Vec::new();
-    for _ in 0..(count(6) + count(8) + count(10)) {
+    let mut rest = Vec::new();
+    let answers = count(6);
+    for i in 0..(count(6) + count(8) + count(10)) {
         let (owner, next) = read_name(m, at).ok_or_else(bad)?;
         let field = |i: usize| -> Option<u16> { Some(u16::from_be_bytes([*m.get(next + i)?, *m.get(next + i + 1)?])) };
         let rtype = Rtype(field(0).ok_or_else(bad)?);
@@ -537,16 +528,21 @@ fn parse_records(m: &[u8]) -> Result<Vec<Record>, String> {
         if rtype == Rtype::OPT {
             continue;
         }
-        out.push(Record {
+        let r = Record {
             owner: Name::from_wire(&owner).map_err(|_| bad())?,
             ttl,
             class: platdns_zone::Class::IN,
             rtype,
             rdata,
             pos: Default::default(),
-        });
+        };
+        if i < answers {
+            out.push(r);
+        } else {
+            rest.push(r);
+        }
     }
-    Ok(out)
+    Ok((out, rest))
 }
 
 /// A name at `at`, following compression pointers; the wire name and the

@@ -255,16 +255,41 @@ pub fn key_tag(dnskey_rdata: &[u8]) -> u16 {
 /// DS rdata with a SHA-256 digest (RFC 4034 §5.1.4, RFC 4509 §2.1):
 /// digest = SHA-256(canonical owner name || DNSKEY rdata).
 pub fn ds_rdata(owner: &Name, dnskey_rdata: &[u8]) -> Vec<u8> {
-    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-    ctx.update(owner.to_lowercase().as_wire());
-    ctx.update(dnskey_rdata);
-    let digest = ctx.finish();
+    let digest = ds_digest(owner, dnskey_rdata, DIGEST_SHA256).expect("SHA-256 is known");
     let mut d = Vec::with_capacity(36);
     d.extend_from_slice(&key_tag(dnskey_rdata).to_be_bytes());
     d.push(dnskey_rdata.get(3).copied().unwrap_or(0));
     d.push(DIGEST_SHA256);
-    d.extend_from_slice(digest.as_ref());
+    d.extend_from_slice(&digest);
     d
+}
+
+/// The digest a DS of `digest_type` carries for a DNSKEY (RFC 4034 §5.1.4):
+/// SHA-1 (1, RFC 3658), SHA-256 (2, RFC 4509) or SHA-384 (4, RFC 6605);
+/// `None` for a type we do not know.
+pub fn ds_digest(owner: &Name, dnskey_rdata: &[u8], digest_type: u8) -> Option<Vec<u8>> {
+    let alg = match digest_type {
+        1 => &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
+        2 => &ring::digest::SHA256,
+        4 => &ring::digest::SHA384,
+        _ => return None,
+    };
+    let mut ctx = ring::digest::Context::new(alg);
+    ctx.update(owner.to_lowercase().as_wire());
+    ctx.update(dnskey_rdata);
+    Some(ctx.finish().as_ref().to_vec())
+}
+
+/// Does the DS (or CDS) rdata `ds` name this DNSKEY: key tag, algorithm and
+/// digest all match (RFC 4035 §5.2)? A digest type we cannot compute never
+/// matches, so an unknown DS is never taken for ours.
+pub fn ds_matches(owner: &Name, dnskey_rdata: &[u8], ds: &[u8]) -> bool {
+    let [t0, t1, alg, digest_type, digest @ ..] = ds else {
+        return false;
+    };
+    u16::from_be_bytes([*t0, *t1]) == key_tag(dnskey_rdata)
+        && dnskey_rdata.get(3) == Some(alg)
+        && ds_digest(owner, dnskey_rdata, *digest_type).is_some_and(|d| d == digest)
 }
 
 /// Verifies `sig` over `data` with a DNSKEY public key of `algorithm`.
@@ -363,13 +388,32 @@ mod tests {
         assert_eq!(ds.len(), 36);
         // The same input with SHA-1 gives the digest printed in §5.4, which
         // checks what the digest is taken over.
-        let mut ctx = ring::digest::Context::new(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY);
-        ctx.update(n("dskey.example.com.").as_wire());
-        ctx.update(&dnskey);
+        let sha1 = ds_digest(&n("dskey.example.com."), &dnskey, 1).unwrap();
         assert_eq!(
-            data_encoding::HEXUPPER.encode(ctx.finish().as_ref()),
+            data_encoding::HEXUPPER.encode(&sha1),
             "2BB183AF5F22588179A53B0A98631FAD1A292118"
         );
+        // §5.4's DS record itself names the key; so do our SHA-256 DS and
+        // a SHA-384 one, in any letter case of the owner.
+        let mut rfc_ds = vec![0xec, 0x45, 5, 1];
+        rfc_ds.extend_from_slice(&sha1);
+        assert!(ds_matches(&n("dskey.example.com."), &dnskey, &rfc_ds));
+        assert!(ds_matches(&n("DSKEY.example.com."), &dnskey, &ds));
+        let mut sha384 = vec![0xec, 0x45, 5, 4];
+        sha384.extend_from_slice(&ds_digest(&n("dskey.example.com."), &dnskey, 4).unwrap());
+        assert!(ds_matches(&n("dskey.example.com."), &dnskey, &sha384));
+        // One bit off in the digest, another owner, another tag or
+        // algorithm, an unknown digest type, or a short record: no match.
+        let mut bad = ds.clone();
+        bad[35] ^= 1;
+        assert!(!ds_matches(&n("dskey.example.com."), &dnskey, &bad));
+        assert!(!ds_matches(&n("other.example.com."), &dnskey, &ds));
+        for (i, v) in [(0, 0xed), (2, 8), (3, 3)] {
+            let mut bad = ds.clone();
+            bad[i] = v;
+            assert!(!ds_matches(&n("dskey.example.com."), &dnskey, &bad), "byte {i}");
+        }
+        assert!(!ds_matches(&n("dskey.example.com."), &dnskey, &ds[..3]));
     }
 
     #[test]

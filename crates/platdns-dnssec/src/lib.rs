@@ -26,5 +26,5 @@ pub mod text;
 pub mod verify;
 
 pub use keys::{open, seal, Algorithm, KeyError, Role, SigningKey};
-pub use rollover::{KeyState, RolloverTimings, Step};
+pub use rollover::{KeyState, KskStage, RolloverTimings, Step};
 pub use signer::{Denial, Diff, SignError, SignedZone, SignerConfig, ZoneKey};

@@ -31,6 +31,9 @@ pub struct RolloverTimings {
     pub parent_propagation_delay: u64,
     /// Added to each wait [Ipubs / Irets], for clocks and slow secondaries.
     pub safety: u64,
+    /// How long a ZSK signs before [`KeyState::zsk_due`] says to roll it
+    /// (RFC 6781 §4.1.2 leaves the period to policy); 0: never.
+    pub zsk_lifetime: u64,
 }
 
 impl Default for RolloverTimings {
@@ -42,6 +45,7 @@ impl Default for RolloverTimings {
             propagation_delay: 300,
             parent_propagation_delay: 3600,
             safety: 3600,
+            zsk_lifetime: 0,
         }
     }
 }
@@ -78,6 +82,8 @@ pub struct Step {
     pub waiting_for_ds: bool,
     /// What changed, for the zone's log.
     pub events: Vec<String>,
+    /// The state changed (keep it), events or not.
+    pub changed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +120,9 @@ struct ZskRollover {
     current: Arc<SigningKey>,
     next: Option<Arc<SigningKey>>,
     phase: ZskPhase,
+    /// When `current` began signing; 0 until the first [`KeyState::advance`]
+    /// (a state made without a clock). Kept in the idle line's time field.
+    since: u64,
 }
 
 /// KSK double-KSK rollover.
@@ -122,6 +131,18 @@ struct KskRollover {
     current: Arc<SigningKey>,
     next: Option<Arc<SigningKey>>,
     phase: KskPhase,
+}
+
+/// The KSK rollover's stage as the parent sees it (DPF `ds_state` 4-6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KskStage {
+    Idle,
+    /// The new KSK is published; the parent's DS still names the old one.
+    Published,
+    /// CDS/CDNSKEY name the new KSK; the parent's DS should follow.
+    WaitDs,
+    /// The parent's DS names the new KSK; the old one goes after Iret.
+    DsSeen,
 }
 
 /// A zone's keys and the rollovers in progress.
@@ -148,6 +169,7 @@ impl KeyState {
                 current: zsk,
                 next: None,
                 phase: ZskPhase::Idle,
+                since: 0,
             },
         })
     }
@@ -176,7 +198,7 @@ impl KeyState {
             KskPhase::DsSeen { at } => ("ds-seen", at),
         };
         let (zp, za) = match self.zsk.phase {
-            ZskPhase::Idle => ("idle", 0),
+            ZskPhase::Idle => ("idle", self.zsk.since),
             ZskPhase::Published { at } => ("published", at),
             ZskPhase::Active { at } => ("active", at),
         };
@@ -228,13 +250,18 @@ impl KeyState {
                     ksk = Some(KskRollover { current, next, phase });
                 }
                 "zsk" => {
-                    let phase = match *phase {
-                        "idle" => ZskPhase::Idle,
-                        "published" => ZskPhase::Published { at },
-                        "active" => ZskPhase::Active { at },
+                    let (phase, since) = match *phase {
+                        "idle" => (ZskPhase::Idle, at),
+                        "published" => (ZskPhase::Published { at }, 0),
+                        "active" => (ZskPhase::Active { at }, 0),
                         _ => return Err(bad),
                     };
-                    zsk = Some(ZskRollover { current, next, phase });
+                    zsk = Some(ZskRollover {
+                        current,
+                        next,
+                        phase,
+                        since,
+                    });
                 }
                 _ => return Err(bad),
             }
@@ -248,6 +275,26 @@ impl KeyState {
     /// The KSK rollover waits for the parent's DS to name the new KSK.
     pub fn waiting_for_ds(&self) -> bool {
         self.ksk.phase == KskPhase::WaitDs
+    }
+
+    /// Where the KSK rollover stands, for the parent's side of it.
+    pub fn ksk_stage(&self) -> KskStage {
+        match self.ksk.phase {
+            KskPhase::Idle => KskStage::Idle,
+            KskPhase::Published { .. } => KskStage::Published,
+            KskPhase::WaitDs => KskStage::WaitDs,
+            KskPhase::DsSeen { .. } => KskStage::DsSeen,
+        }
+    }
+
+    /// Has the current ZSK signed for its lifetime, with no rollover under
+    /// way? Then the caller starts one ([`KeyState::start_zsk_rollover`]).
+    pub fn zsk_due(&self, now: u64) -> bool {
+        let t = &self.timings;
+        self.zsk.phase == ZskPhase::Idle
+            && t.zsk_lifetime > 0
+            && self.zsk.since > 0
+            && now >= self.zsk.since + t.zsk_lifetime
     }
 
     pub fn ksk(&self) -> &Arc<SigningKey> {
@@ -363,12 +410,21 @@ impl KeyState {
     /// the parent's DS RRset (as the caller observed it) names the new KSK.
     pub fn advance(&mut self, now: u64, ds_seen_at_parent: bool) -> Step {
         let t = self.timings.clone();
+        let before = (self.ksk.phase.clone(), self.zsk.phase.clone(), self.zsk.since);
         let mut events = Vec::new();
         let mut next: Vec<u64> = Vec::new();
         // ZSK.
         loop {
             match self.zsk.phase.clone() {
-                ZskPhase::Idle => break,
+                ZskPhase::Idle => {
+                    if self.zsk.since == 0 {
+                        self.zsk.since = now;
+                    }
+                    if t.zsk_lifetime > 0 {
+                        next.push(self.zsk.since + t.zsk_lifetime);
+                    }
+                    break;
+                }
                 ZskPhase::Published { at } => {
                     let due = at + t.publish_interval();
                     if now < due {
@@ -397,6 +453,8 @@ impl KeyState {
                         ));
                         self.zsk.current = n;
                     }
+                    // The new key has signed since it became active.
+                    self.zsk.since = at;
                     self.zsk.phase = ZskPhase::Idle;
                 }
             }
@@ -445,11 +503,13 @@ impl KeyState {
                 }
             }
         }
+        let changed = before != (self.ksk.phase.clone(), self.zsk.phase.clone(), self.zsk.since);
         Step {
             keys: self.keys(),
             next: next.into_iter().min(),
             waiting_for_ds: waiting,
             events,
+            changed,
         }
     }
 }
@@ -524,6 +584,37 @@ mod tests {
         assert_eq!(step.next, None);
         assert!(s.start_zsk_rollover(5).is_ok());
         assert!(s.start_zsk_rollover(5).is_err());
+    }
+
+    #[test]
+    fn a_zsk_is_due_after_its_lifetime_counted_from_when_it_began_signing() {
+        let op = [7u8; 32];
+        let t = RolloverTimings {
+            zsk_lifetime: 30 * 86400,
+            ..Default::default()
+        };
+        let mut s = KeyState::generate(Algorithm::Ed25519, t.clone()).unwrap();
+        assert!(!s.zsk_due(u64::MAX / 2), "no clock yet: not due");
+        let step = s.advance(1000, false);
+        assert!(step.changed && step.events.is_empty(), "the clock starts");
+        assert_eq!(step.next, Some(1000 + t.zsk_lifetime));
+        assert!(!s.advance(2000, false).changed, "nothing moves");
+        // The start is kept across sealing.
+        let mut s = KeyState::open(&s.seal(&op).unwrap(), &op, t.clone()).unwrap();
+        assert!(!s.zsk_due(1000 + t.zsk_lifetime - 1));
+        let due = 1000 + t.zsk_lifetime;
+        assert!(s.zsk_due(due));
+        s.start_zsk_rollover(due).unwrap();
+        assert!(!s.zsk_due(due), "under way");
+        let active = due + t.publish_interval();
+        s.advance(active, false);
+        let step = s.advance(active + t.zsk_retire_interval(), false);
+        assert_eq!(s.rolling(), (false, false));
+        // The new key's lifetime runs from when it began to sign.
+        assert_eq!(step.next, Some(active + t.zsk_lifetime));
+        assert!(s.zsk_due(active + t.zsk_lifetime));
+        let never = KeyState::generate(Algorithm::Ed25519, RolloverTimings::default()).unwrap();
+        assert!(!never.zsk_due(u64::MAX / 2), "lifetime 0: never");
     }
 
     #[test]

@@ -1060,12 +1060,28 @@ impl SignedZone {
             .map_or(*h, |(k, _)| *k)
     }
 
+    /// Do signatures made before `now` expire within the refresh window?
+    fn due(&self, now: u64) -> impl Fn(&[Vec<u8>]) -> bool {
+        let limit = (now + self.config.refresh as u64) as u32;
+        move |sigs: &[Vec<u8>]| sigs.iter().any(|s| crate::canon::serial_le(expiration_of(s), limit))
+    }
+
+    /// Would [`SignedZone::refresh`] re-sign anything at `now`? A scan, no
+    /// signing: the caller gives the zone a new serial first, so that the
+    /// refreshed signatures reach secondaries.
+    pub fn refresh_due(&self, now: u64) -> bool {
+        let due = self.due(now);
+        self.nodes
+            .values()
+            .any(|n| n.sets.iter().any(|s| due(&s.sigs)) || n.nsec.as_ref().is_some_and(|d| due(&d.sigs)))
+            || self.nsec3.values().any(|e| due(&e.denied.sigs))
+    }
+
     /// Re-signs every signature that expires within the refresh window of
     /// `now` (RFC 6781 §4.4.2: signatures are renewed well before they
     /// expire). Cost: a scan of the zone, plus the re-signed RRsets.
     pub fn refresh(&mut self, now: u64) -> Result<Diff, SignError> {
-        let limit = (now + self.config.refresh as u64) as u32;
-        let due = |sigs: &[Vec<u8>]| sigs.iter().any(|s| crate::canon::serial_le(expiration_of(s), limit));
+        let due = self.due(now);
         let mut out = Diff::default();
         let neg_ttl = self.neg_ttl;
         let ctx = ctx_of(&self.apex, &self.config, &self.keys, now);
@@ -1347,8 +1363,11 @@ mod tests {
             ..SignerConfig::default()
         };
         let mut z = SignedZone::sign(&zone(), &apex, keys(), config, 1_000_000).unwrap();
+        assert!(!z.refresh_due(1_000_500));
         assert!(z.refresh(1_000_500).unwrap().is_empty());
+        assert!(z.refresh_due(1_000_700));
         let d = z.refresh(1_000_700).unwrap();
+        assert!(!z.refresh_due(1_000_700), "all made again");
         let sigs = z.records().iter().filter(|r| r.rtype == Rtype::RRSIG).count();
         assert_eq!(d.add.len(), sigs);
         assert!(d.add.iter().all(|r| r.rtype == Rtype::RRSIG));

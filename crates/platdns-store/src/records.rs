@@ -826,6 +826,42 @@ impl Store {
         tx.commit().await?;
         Ok((new_serial, new_version, kept))
     }
+
+    /// Gives a zone the next serial and version with no record changed and
+    /// no history entry: a signed zone whose signatures were made again
+    /// (issue 8), so that secondaries transfer them (RFC 1996 NOTIFY, RFC
+    /// 1995 IXFR) and the DNS nodes rebuild. `check` sees the new serial
+    /// and the one before; when it fails nothing is written. Staged records
+    /// stay staged.
+    pub async fn bump_serial<T, F>(&self, zone_id: i64, check: F) -> Result<(i64, T)>
+    where
+        F: FnOnce(i64, i64) -> Result<T>,
+    {
+        let mut tx = self.begin_write().await?;
+        crate::found(
+            sqlx::query("UPDATE zones SET version = version WHERE id = $1")
+                .bind(zone_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected(),
+        )?;
+        let row = sqlx::query("SELECT serial, version FROM zones WHERE id = $1")
+            .bind(zone_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let (serial, version): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+        // RFC 1982 serial arithmetic, as a commit.
+        let new_serial = (serial + 1) % (1i64 << 32);
+        let kept = check(new_serial, serial)?;
+        sqlx::query("UPDATE zones SET serial = $1, version = $2 WHERE id = $3")
+            .bind(new_serial)
+            .bind(version + 1)
+            .bind(zone_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok((new_serial, kept))
+    }
 }
 
 /// What a commit changes, for the caller's check.
@@ -1192,6 +1228,23 @@ mod tests {
                 .await
                 .unwrap();
             let all = store.list_records(z.id, false).await.unwrap();
+            // A serial bump: the next serial and version, no history, no
+            // record touched; a failing check writes nothing.
+            let failed = store
+                .bump_serial(z.id, |_, _| -> Result<()> { Err(StoreError::Conflict("no".into())) })
+                .await;
+            assert!(failed.is_err());
+            let (bumped, seen) = store.bump_serial(z.id, |new, old| Ok((new, old))).await.unwrap();
+            assert_eq!((bumped, seen), (2026112403, (2026112403, 2026112402)));
+            let zr = store.get_zone(z.id).await.unwrap();
+            assert_eq!((zr.serial, zr.version), (2026112403, 3));
+            assert_eq!(store.zone_histories(z.id).await.unwrap().len(), 2);
+            assert_eq!(store.list_records(z.id, true).await.unwrap().len(), 2);
+            assert_eq!(
+                store.list_records(z.id, false).await.unwrap().len(),
+                3,
+                "the staged TXT stays staged"
+            );
             let none = RecordFilter::default();
             let page: Vec<RecordRow> = store.list_records_page(z.id, false, &none, 1, 2).await.unwrap();
             assert_eq!(page, all[1..3].to_vec());

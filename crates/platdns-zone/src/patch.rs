@@ -665,6 +665,9 @@ mod tests {
         );
         assert_eq!(patched.node_count(), built.node_count(), "node count, step {step}");
         assert_eq!(patched.serial(), built.serial());
+        let largest = built.records().iter().map(|r| r.ttl).max().unwrap_or(0);
+        assert_eq!(patched.max_ttl(), largest, "max TTL, step {step}");
+        assert_eq!(built.max_ttl(), largest, "max TTL, step {step}");
         for q in questions {
             for t in [
                 Rtype::A,

@@ -527,6 +527,18 @@ impl Zone {
         Some(names)
     }
 
+    /// The largest TTL of any RRset in the zone: what RFC 7583 §3.2.1 calls
+    /// TTLsig, the wait before a retired ZSK's last signatures are gone from
+    /// caches. One pass over the nodes, no allocation but the id list.
+    pub fn max_ttl(&self) -> u32 {
+        self.live_nodes()
+            .into_iter()
+            .flat_map(|id| self.node_rrsets(id))
+            .map(|r| self.rrset(r).ttl)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Every record in canonical order (RFC 4034 §6), for printing and transfer.
     pub fn records(&self) -> Vec<Record> {
         let mut ids = self.live_nodes();

@@ -89,7 +89,11 @@ struct ServeArgs {
     #[arg(long, default_value = "Asia/Tokyo")]
     time_zone: String,
     /// The resolver through which pending zones' `_platdns-challenge` TXT
-    /// records are checked (R3.1), every 5 minutes and on request.
+    /// records are checked (R3.1), every 5 minutes and on request, and
+    /// signed zones' DS at their parents (issue 8): without it a KSK
+    /// rollover waits at ds_state 5 for good, a new DS is never seen
+    /// (ds_state stays 1), and turning DNSSEC off does not wait for the DS
+    /// to be removed.
     #[arg(long)]
     verify_resolver: Option<SocketAddr>,
     /// Largest API request body in bytes.
@@ -189,12 +193,14 @@ struct ServeArgs {
     /// Denial of existence of newly signed zones: `nsec`, or `nsec3` (RFC 9276: no salt, 0 iterations).
     #[arg(long, default_value = "nsec")]
     dnssec_denial: String,
-    /// Days an RRSIG is valid (RFC 6781 §4.4.2).
-    #[arg(long, default_value_t = 14)]
-    dnssec_validity_days: u32,
-    /// Signatures expiring within this many days are made again.
-    #[arg(long, default_value_t = 7)]
-    dnssec_refresh_days: u32,
+    /// How long an RRSIG is valid (RFC 6781 §4.4.2): a number with a unit,
+    /// `d`, `h`, `m` or `s` (`14d`, `36h`).
+    #[arg(long, default_value = "14d", value_parser = duration_seconds)]
+    dnssec_validity: u32,
+    /// Signatures expiring within this long are made again, under a new
+    /// serial (so secondaries transfer them); same form.
+    #[arg(long, default_value = "7d", value_parser = duration_seconds)]
+    dnssec_refresh: u32,
     /// TTL of the DS at the parents, seconds (RFC 7583 TTLds).
     #[arg(long, default_value_t = 86400)]
     dnssec_ds_ttl: u64,
@@ -204,6 +210,20 @@ struct ServeArgs {
     /// Seconds added to each rollover wait (RFC 7583 Ipubs/Irets).
     #[arg(long, default_value_t = 3600)]
     dnssec_safety: u64,
+    /// Days a ZSK signs before it is rolled automatically (RFC 7583 §3.2.1
+    /// pre-publication); 0: never.
+    #[arg(long, default_value_t = 30)]
+    dnssec_zsk_lifetime_days: u64,
+    /// TTL of DNSKEY, CDS, CDNSKEY and NSEC3PARAM, seconds (RFC 7583 TTLkey).
+    #[arg(long, default_value_t = 3600)]
+    dnssec_dnskey_ttl: u32,
+    /// Seconds for a change of ours to reach every server of the zone (RFC 7583 Dprp).
+    #[arg(long, default_value_t = 300)]
+    dnssec_propagation: u64,
+    /// The least TTLsig a ZSK rollover waits for, seconds (RFC 7583
+    /// §3.2.1); a zone whose largest TTL is larger waits for that.
+    #[arg(long, default_value_t = 86400)]
+    dnssec_max_zone_ttl: u64,
     /// Seconds between DNSSEC maintenance rounds (rollover steps, refresh).
     #[arg(long, default_value_t = 60)]
     dnssec_maintenance_interval: u64,
@@ -694,6 +714,24 @@ fn app_state(
     })
 }
 
+/// A period given as a number and a unit: `d`, `h`, `m` or `s`; in seconds.
+fn duration_seconds(text: &str) -> Result<u32, String> {
+    let (n, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let n: u32 = n
+        .parse()
+        .map_err(|_| format!("{text}: a number and a unit (14d, 36h, 90m, 40s)"))?;
+    let scale = match unit {
+        "d" => 86400,
+        "h" => 3600,
+        "m" => 60,
+        "s" => 1,
+        _ => return Err(format!("{text}: the unit is d, h, m or s")),
+    };
+    n.checked_mul(scale)
+        .filter(|&s| s > 0)
+        .ok_or_else(|| format!("{text}: more than zero and less than 136 years"))
+}
+
 /// DNSSEC settings from the flags, with the operator key read (or made).
 fn dnssec_settings(args: &ServeArgs) -> anyhow::Result<platdns_api::dnssec::DnssecSettings> {
     let (path, text) = secret_file(args.dnssec_key_file.as_ref(), args.data_dir.join("dnssec.key"), || {
@@ -716,21 +754,24 @@ fn dnssec_settings(args: &ServeArgs) -> anyhow::Result<platdns_api::dnssec::Dnss
     let denial = platdns_api::dnssec::denial_of(&args.dnssec_denial)
         .ok_or_else(|| anyhow::anyhow!("--dnssec-denial: nsec or nsec3"))?;
     anyhow::ensure!(
-        args.dnssec_refresh_days < args.dnssec_validity_days,
-        "--dnssec-refresh-days must be less than --dnssec-validity-days"
+        args.dnssec_refresh < args.dnssec_validity,
+        "--dnssec-refresh must be shorter than --dnssec-validity"
     );
     let signer = platdns_dnssec::SignerConfig {
         denial,
-        validity: args.dnssec_validity_days * 86400,
-        refresh: args.dnssec_refresh_days * 86400,
+        validity: args.dnssec_validity,
+        refresh: args.dnssec_refresh,
+        dnskey_ttl: args.dnssec_dnskey_ttl,
         ..Default::default()
     };
     let timings = platdns_dnssec::RolloverTimings {
         dnskey_ttl: signer.dnskey_ttl as u64,
+        max_zone_ttl: args.dnssec_max_zone_ttl,
         ds_ttl: args.dnssec_ds_ttl,
+        propagation_delay: args.dnssec_propagation,
         parent_propagation_delay: args.dnssec_parent_propagation,
         safety: args.dnssec_safety,
-        ..Default::default()
+        zsk_lifetime: args.dnssec_zsk_lifetime_days * 86400,
     };
     Ok(platdns_api::dnssec::DnssecSettings {
         operator_key: Some(key),
@@ -933,4 +974,20 @@ fn metrics_text(node: &DnsNode) -> String {
     let _ = writeln!(s, "# TYPE platdns_zones gauge");
     let _ = writeln!(s, "platdns_zones {}", node.catalog().len());
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration_seconds;
+
+    #[test]
+    fn durations_take_a_unit() {
+        assert_eq!(duration_seconds("14d"), Ok(14 * 86400));
+        assert_eq!(duration_seconds("36h"), Ok(36 * 3600));
+        assert_eq!(duration_seconds("90m"), Ok(5400));
+        assert_eq!(duration_seconds("40s"), Ok(40));
+        for bad in ["", "14", "d", "14w", "-1d", "0s", "1.5d", "50000d"] {
+            assert!(duration_seconds(bad).is_err(), "{bad}");
+        }
+    }
 }

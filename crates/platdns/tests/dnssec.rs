@@ -288,3 +288,419 @@ fn a_zone_signed_through_the_api_validates_across_commits_and_a_ksk_rollover() {
         }
     }
 }
+
+/// The parent zone (`com.`) served by another name server from a file: the
+/// delegation of example.com and the DS lines given.
+fn write_parent(path: &std::path::Path, serial: u32, ds: &[String]) {
+    let mut text = format!(
+        "$ORIGIN com.\n@ 60 SOA ns.nic h {serial} 2 3 4 5\n@ 60 NS ns.nic\nns.nic 60 A 192.0.2.53\nexample 60 NS ns.example\nns.example 60 A 192.0.2.1\n"
+    );
+    for l in ds {
+        text += l;
+        text.push('\n');
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+/// Waits (up to 15 s) for the zone's DNSSEC state to become `want`.
+fn await_state(api: SocketAddr, tok: &str, zone: &str, want: (i64, i64, i64)) {
+    let mut last = (0, 0, 0);
+    for _ in 0..150 {
+        last = dnssec_state(api, tok, zone);
+        if last == want {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("DNSSEC state {last:?}, waited for {want:?}");
+}
+
+fn reload_parent(parent: &Platdns, path: &std::path::Path, serial: u32, ds: &[String]) {
+    write_parent(path, serial, ds);
+    parent.signal("HUP");
+    for _ in 0..100 {
+        let soa = kdig(parent.dns, &["com.", "SOA"]);
+        if soa.answer.iter().any(|a| a.contains(&format!(" {serial} 2 3 4 5"))) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("the parent did not load serial {serial}");
+}
+
+/// KSK tags of the zone's DNSKEY RRset, and the tags its CDS names.
+fn ksk_and_cds_tags(dns: SocketAddr) -> (Vec<String>, Vec<String>) {
+    let keys = kdig(dns, &["example.com.", "DNSKEY", "+dnssec", "+multiline"]);
+    let mut ksks: Vec<String> = keys
+        .raw
+        .lines()
+        .filter(|l| l.contains("KSK") && l.contains("id = "))
+        .map(|l| {
+            l.split("id = ")
+                .nth(1)
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    ksks.sort();
+    let cds = kdig(dns, &["example.com.", "CDS"]);
+    let mut tags: Vec<String> = cds
+        .answer
+        .iter()
+        .map(|r| {
+            r.split(" CDS ")
+                .nth(1)
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    tags.sort();
+    (ksks, tags)
+}
+
+#[test]
+fn the_parents_ds_carries_a_ksk_rollover_to_its_end_and_signing_off() {
+    if !require("kdig") || !require("delv") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let parent_file = dir.path().join("com.zone");
+    write_parent(&parent_file, 1, &[]);
+    let parent = Platdns::start(std::slice::from_ref(&parent_file), &[]);
+    // Every wait of RFC 7583 one second or none, so the steps follow each
+    // other as fast as the parent's DS allows.
+    let server = Platdns::start(
+        &[],
+        &[
+            "--verify-resolver",
+            &parent.dns.to_string(),
+            "--dnssec-maintenance-interval",
+            "1",
+            "--dnssec-dnskey-ttl",
+            "1",
+            "--dnssec-propagation",
+            "0",
+            "--dnssec-safety",
+            "0",
+            "--dnssec-ds-ttl",
+            "1",
+            "--dnssec-parent-propagation",
+            "0",
+        ],
+    );
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let (api, dns) = (server.http, server.dns);
+    let (zone, tok) = tenant_with_zone(api, op.trim(), "acme", "example.com");
+    replace_all(api, &tok, &zone, Value::Array(records()));
+    let (st, e) = http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}/dnssec"),
+        Some(&tok),
+        Some(r#"{"enabled":1}"#),
+    );
+    assert_eq!(st, 202, "{e}");
+    // No DS at the parent yet: waiting for its registration, for as long as it takes.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!(dnssec_state(api, &tok, &zone), (1, 2, 1));
+
+    // The tenant registers the DS the API gives: published (3).
+    let (anchors, ds) = anchors_from(api, &tok, &zone, dir.path());
+    reload_parent(&parent, &parent_file, 2, &ds);
+    await_state(api, &tok, &zone, (1, 2, 3));
+    let (old_ksk, cds) = ksk_and_cds_tags(dns);
+    assert_eq!((old_ksk.len(), &cds), (1, &old_ksk));
+
+    // A KSK rollover: the new key is published (4), after Ipub the CDS
+    // names it and we wait for the parent (5), however long that takes.
+    let (st, e) = http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}/dnssec/ksk_rollover"),
+        Some(&tok),
+        None,
+    );
+    assert_eq!(st, 202, "{e}");
+    await_state(api, &tok, &zone, (1, 2, 5));
+    let (both, cds) = ksk_and_cds_tags(dns);
+    assert_eq!(both.len(), 2, "both KSKs published while waiting: {both:?}");
+    let new_ksk: Vec<String> = both.iter().filter(|t| !old_ksk.contains(t)).cloned().collect();
+    assert_eq!(cds, new_ksk, "the CDS names the new KSK");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!(
+        dnssec_state(api, &tok, &zone),
+        (1, 2, 5),
+        "the parent still names the old KSK"
+    );
+    assert_eq!(delv(dns, &anchors, "www.example.com.", "A"), "; fully validated");
+
+    // The parent takes the new DS (the API now gives it): the change is
+    // seen (6), and once the old DS can have left caches the old KSK goes
+    // and the rollover is done (3).
+    let (new_anchors, new_ds) = anchors_from(api, &tok, &zone, dir.path());
+    assert_eq!(new_ds.len(), 1);
+    assert_ne!(new_ds, ds);
+    reload_parent(&parent, &parent_file, 3, &new_ds);
+    await_state(api, &tok, &zone, (1, 2, 3));
+    let (after, _) = ksk_and_cds_tags(dns);
+    assert_eq!(after, new_ksk, "only the new KSK is left");
+    assert_eq!(delv(dns, &new_anchors, "www.example.com.", "A"), "; fully validated");
+    assert_eq!(
+        delv(dns, &new_anchors, "nothere.example.com.", "A"),
+        "; negative response, fully validated"
+    );
+    let (_, logs) = http(api, "GET", &format!("/dpf/v1/zones/{zone}/logs"), Some(&tok), None);
+    let logs = logs.to_string();
+    for step in [
+        "the parent's DS names KSK",
+        "the parent's DS names the new KSK",
+        "removed; done",
+    ] {
+        assert!(logs.contains(step), "{step}: {logs}");
+    }
+
+    // Turning off: we keep signing while the parent holds the DS (7)...
+    let (st, e) = http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}/dnssec"),
+        Some(&tok),
+        Some(r#"{"enabled":0}"#),
+    );
+    assert_eq!(st, 202, "{e}");
+    assert_eq!(dnssec_state(api, &tok, &zone), (0, 3, 7));
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!(
+        dnssec_state(api, &tok, &zone),
+        (0, 3, 7),
+        "the DS is still at the parent"
+    );
+    assert_eq!(delv(dns, &new_anchors, "www.example.com.", "A"), "; fully validated");
+    // ...and once it is gone and has left caches, the zone is served unsigned.
+    reload_parent(&parent, &parent_file, 4, &[]);
+    await_state(api, &tok, &zone, (0, 4, 0));
+    let plain = kdig(dns, &["www.example.com.", "A", "+dnssec"]);
+    assert!(!plain.raw.contains("RRSIG"), "unsigned: {}", plain.raw);
+    assert!(kdig(dns, &["example.com.", "DNSKEY"]).answer.is_empty());
+}
+
+#[test]
+fn ds_records_from_a_delegations_cds_or_cdnskey() {
+    if !require("kdig") || !require("dnssec-dsfromkey") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // The children, served where the operator's resolver finds them.
+    let key = "257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==";
+    let cds = "2371 13 2 1F987CC6583E92DF0890718C42E7A9B0B8A5B5C4F6D0C7E1D1C1E1F1A1B1C1D1";
+    let files = [
+        ("cds.example.com", format!("cds 60 CDS {cds}\n")),
+        ("key.example.com", format!("key 60 CDNSKEY {key}\n")),
+        ("del.example.com", "del 60 CDS 0 0 0 00\n".to_string()),
+        ("none.example.com", String::new()),
+    ];
+    let mut paths = Vec::new();
+    for (name, extra) in &files {
+        let p = dir.path().join(format!("{name}.zone"));
+        let label = name.split('.').next().unwrap();
+        let extra = extra.replacen(&format!("{label} "), "@ ", 1);
+        std::fs::write(
+            &p,
+            format!("$ORIGIN {name}.\n@ 60 SOA ns h 1 2 3 4 5\n@ 60 NS ns\n{extra}"),
+        )
+        .unwrap();
+        paths.push(p);
+    }
+    let children = Platdns::start(&paths, &[]);
+    let server = Platdns::start(&[], &["--verify-resolver", &children.dns.to_string()]);
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let api = server.http;
+    let (zone, tok) = tenant_with_zone(api, op.trim(), "acme", "example.com");
+    let mut recs = vec![rr("www.example.com.", "A", &["192.0.2.1"])];
+    for (name, _) in &files {
+        recs.push(rr(&format!("{name}."), "NS", &["ns.elsewhere.test."]));
+    }
+    replace_all(api, &tok, &zone, Value::Array(recs));
+    let (_, listed) = http(api, "GET", &format!("/dpf/v1/zones/{zone}/records"), Some(&tok), None);
+    let id_of = |name: &str, rrtype: &str| -> String {
+        listed["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name && r["rrtype"] == rrtype)
+            .unwrap_or_else(|| panic!("{name} {rrtype}: {listed}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let ds_of = |name: &str| -> Value {
+        let (st, d) = http(
+            api,
+            "GET",
+            &format!("/dpf/v1/zones/{zone}/records/{}/ds_records", id_of(name, "NS")),
+            Some(&tok),
+            None,
+        );
+        assert_eq!(st, 200, "{name}: {d}");
+        d["results"].clone()
+    };
+    // A CDS is taken as it is, with the delegation's TTL.
+    assert_eq!(
+        ds_of("cds.example.com."),
+        json!([{"name": "cds.example.com.", "ttl": 300, "rrtype": "DS", "rdata": [{"value": cds}]}])
+    );
+    // A CDNSKEY gives the DS BIND computes from the same key.
+    let keyfile = dir.path().join("key.zone");
+    std::fs::write(&keyfile, format!("key.example.com. 60 IN DNSKEY {key}\n")).unwrap();
+    let expected = Command::new("dnssec-dsfromkey")
+        .args(["-2", "-f", keyfile.to_str().unwrap(), "key.example.com."])
+        .output()
+        .unwrap();
+    let expected = String::from_utf8(expected.stdout).unwrap();
+    let fields: Vec<&str> = expected.split_whitespace().collect();
+    let want = format!("{} {} {} {}", fields[3], fields[4], fields[5], fields[6..].join(""));
+    assert_eq!(
+        ds_of("key.example.com.")[0]["rdata"],
+        json!([{"value": want}]),
+        "{expected}"
+    );
+    // A delete request (RFC 8078 §4) and no CDS at all: no DS.
+    assert_eq!(ds_of("del.example.com."), json!([]));
+    assert_eq!(ds_of("none.example.com."), json!([]));
+    // Only an NS record below the apex.
+    let (st, e) = http(
+        api,
+        "GET",
+        &format!(
+            "/dpf/v1/zones/{zone}/records/{}/ds_records",
+            id_of("www.example.com.", "A")
+        ),
+        Some(&tok),
+        None,
+    );
+    assert_eq!(st, 400, "{e}");
+    assert_eq!(e["error_details"][0]["code"], "invalid_record_id", "{e}");
+    // Another tenant: not found.
+    let (_, other) = tenant_with_zone(api, op.trim(), "other", "example.org");
+    let (st, _) = http(
+        api,
+        "GET",
+        &format!(
+            "/dpf/v1/zones/{zone}/records/{}/ds_records",
+            id_of("cds.example.com.", "NS")
+        ),
+        Some(&other),
+        None,
+    );
+    assert_eq!(st, 404);
+}
+
+/// The SOA serial and the expiration of the RRSIG over www's A.
+fn serial_and_expiration(dns: SocketAddr) -> (u64, String) {
+    let soa = kdig(dns, &["example.com.", "SOA"]);
+    let serial = soa.answer[0].split_whitespace().nth(6).unwrap().parse().unwrap();
+    let a = kdig(dns, &["www.example.com.", "A", "+dnssec"]);
+    let sig = a
+        .answer
+        .iter()
+        .find(|r| r.contains(" RRSIG A "))
+        .expect("signed")
+        .clone();
+    (serial, sig.split_whitespace().nth(8).unwrap().to_string())
+}
+
+#[test]
+fn signatures_near_expiry_are_made_again_under_a_new_serial() {
+    if !require("kdig") || !require("delv") {
+        return;
+    }
+    // Signatures valid 60 s, made again when 50 s or less remain.
+    let server = Platdns::start(
+        &[],
+        &[
+            "--dnssec-validity",
+            "60s",
+            "--dnssec-refresh",
+            "50s",
+            "--dnssec-maintenance-interval",
+            "1",
+        ],
+    );
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let (api, dns) = (server.http, server.dns);
+    let (zone, tok) = tenant_with_zone(api, op.trim(), "acme", "example.com");
+    replace_all(api, &tok, &zone, Value::Array(records()));
+    let (st, e) = http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}/dnssec"),
+        Some(&tok),
+        Some(r#"{"enabled":1}"#),
+    );
+    assert_eq!(st, 202, "{e}");
+    // A staged record the refresh must not commit.
+    let (st, e) = http(
+        api,
+        "POST",
+        &format!("/dpf/v1/zones/{zone}/records"),
+        Some(&tok),
+        Some(r#"{"name":"staged","rrtype":"TXT","rdata":[{"value":"\"x\""}],"ttl":300}"#),
+    );
+    assert_eq!(st, 202, "{e}");
+    let dir = tempfile::tempdir().unwrap();
+    let (anchors, _) = anchors_from(api, &tok, &zone, dir.path());
+    let histories = || {
+        let (_, h) = http(
+            api,
+            "GET",
+            &format!("/dpf/v1/zones/{zone}/zone_histories"),
+            Some(&tok),
+            None,
+        );
+        h["results"].as_array().unwrap().len()
+    };
+    let commits = histories();
+    let (serial, expiration) = serial_and_expiration(dns);
+    let mut refreshed = None;
+    for _ in 0..300 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let now = serial_and_expiration(dns);
+        if now.0 != serial {
+            refreshed = Some(now);
+            break;
+        }
+    }
+    let (new_serial, new_expiration) = refreshed.expect("refreshed within 30 s");
+    assert_eq!(new_serial, serial + 1, "the next serial");
+    assert!(new_expiration > expiration, "{new_expiration} after {expiration}");
+    assert_eq!(delv(dns, &anchors, "www.example.com.", "A"), "; fully validated");
+    assert_eq!(
+        delv(dns, &anchors, "nothere.example.com.", "A"),
+        "; negative response, fully validated"
+    );
+    assert!(
+        kdig(dns, &["staged.example.com.", "TXT"]).answer.is_empty(),
+        "still staged"
+    );
+    let (_, staged) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/zones/{zone}/records/diffs"),
+        Some(&tok),
+        None,
+    );
+    assert_eq!(staged["results"].as_array().unwrap().len(), 1, "{staged}");
+    assert_eq!(histories(), commits, "a refresh is not a commit");
+    let (_, logs) = http(api, "GET", &format!("/dpf/v1/zones/{zone}/logs"), Some(&tok), None);
+    assert!(
+        logs.to_string()
+            .contains(&format!("signatures refreshed under serial {new_serial}")),
+        "{logs}"
+    );
+}
