@@ -233,15 +233,19 @@ pub async fn signing(s: &AppState, z: &platdns_store::Zone) -> Result<Option<Sig
         let cached = s.dnssec.keys.lock().expect("not poisoned").get(&z.id).cloned();
         match cached {
             Some((text, keys)) if text == row.keys => keys,
-            _ => {
+            cached => {
                 let keys = open_state(s, &row)?.keys();
+                // Sealed again (each sealing has its own nonce), or a step
+                // that changed no key (a rollover's clock): the kept copy
+                // still signs right. New keys: it signs with old ones.
+                if cached.is_none_or(|(_, old)| key_uses(&old) != key_uses(&keys)) {
+                    s.dnssec.forget(z.id);
+                }
                 s.dnssec
                     .keys
                     .lock()
                     .expect("not poisoned")
                     .insert(z.id, (row.keys.clone(), keys.clone()));
-                // New keys (a rollover step): the kept copy signs with old ones.
-                s.dnssec.forget(z.id);
                 keys
             }
         }
@@ -618,6 +622,8 @@ pub async fn maintain(s: &AppState) -> Result<(), ApiError> {
         let apex = Name::from_text(&format!("{}.", z.name), None).map_err(|_| ApiError::internal())?;
         let mut events: Vec<String> = Vec::new();
         let mut keys_changed = false;
+        // The sealed state moved on (a rollover's clock started, say).
+        let mut state_changed = false;
         let ds_state = row.ds_state;
         if row.state == 3 && row.ds_state == 7 {
             // Turning off: the tenant removes the DS at the parent first.
@@ -681,17 +687,14 @@ pub async fn maintain(s: &AppState) -> Result<(), ApiError> {
             }
             if changed {
                 row.keys = state.seal(&operator_key(s)?).map_err(|_| ApiError::internal())?;
+                state_changed = true;
             }
             keys_changed = flags(&state) != before;
-            if !changed && row.ds_state == ds_state {
-                refresh(s, &z, now).await?;
-                continue;
-            }
         }
         if row.ds_state != ds_state {
             row.ds_transited_at = Some(now);
         }
-        if events.is_empty() && row.ds_state == ds_state && !keys_changed {
+        if events.is_empty() && row.ds_state == ds_state && !keys_changed && !state_changed {
             // Nothing moved (waiting on time or the parent): keep the
             // signatures fresh while the zone is still signed.
             refresh(s, &z, now).await?;
@@ -709,11 +712,14 @@ pub async fn maintain(s: &AppState) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn flags(state: &KeyState) -> Vec<(u16, bool, bool, bool)> {
-    state
-        .keys()
-        .iter()
-        .map(|k| (k.key.key_tag(), k.publish, k.sign, k.cds))
+fn flags(state: &KeyState) -> Vec<(Vec<u8>, bool, bool, bool)> {
+    key_uses(&state.keys())
+}
+
+/// Each key (its DNSKEY rdata) and what the zone does with it.
+fn key_uses(keys: &[ZoneKey]) -> Vec<(Vec<u8>, bool, bool, bool)> {
+    keys.iter()
+        .map(|k| (k.key.dnskey_rdata().to_vec(), k.publish, k.sign, k.cds))
         .collect()
 }
 

@@ -210,10 +210,10 @@ struct ServeArgs {
     /// Seconds added to each rollover wait (RFC 7583 Ipubs/Irets).
     #[arg(long, default_value_t = 3600)]
     dnssec_safety: u64,
-    /// Days a ZSK signs before it is rolled automatically (RFC 7583 §3.2.1
-    /// pre-publication); 0: never.
-    #[arg(long, default_value_t = 30)]
-    dnssec_zsk_lifetime_days: u64,
+    /// How long a ZSK signs before it is rolled automatically (RFC 7583
+    /// §3.2.1 pre-publication): a duration as `--dnssec-validity`, or `never`.
+    #[arg(long, default_value = "30d", value_parser = lifetime_seconds)]
+    dnssec_zsk_lifetime: u32,
     /// TTL of DNSKEY, CDS, CDNSKEY and NSEC3PARAM, seconds (RFC 7583 TTLkey).
     #[arg(long, default_value_t = 3600)]
     dnssec_dnskey_ttl: u32,
@@ -732,6 +732,14 @@ fn duration_seconds(text: &str) -> Result<u32, String> {
         .ok_or_else(|| format!("{text}: more than zero and less than 136 years"))
 }
 
+/// A duration as [`duration_seconds`], or `never` (0).
+fn lifetime_seconds(text: &str) -> Result<u32, String> {
+    match text {
+        "never" => Ok(0),
+        _ => duration_seconds(text),
+    }
+}
+
 /// DNSSEC settings from the flags, with the operator key read (or made).
 fn dnssec_settings(args: &ServeArgs) -> anyhow::Result<platdns_api::dnssec::DnssecSettings> {
     let (path, text) = secret_file(args.dnssec_key_file.as_ref(), args.data_dir.join("dnssec.key"), || {
@@ -771,7 +779,7 @@ fn dnssec_settings(args: &ServeArgs) -> anyhow::Result<platdns_api::dnssec::Dnss
         propagation_delay: args.dnssec_propagation,
         parent_propagation_delay: args.dnssec_parent_propagation,
         safety: args.dnssec_safety,
-        zsk_lifetime: args.dnssec_zsk_lifetime_days * 86400,
+        zsk_lifetime: args.dnssec_zsk_lifetime as u64,
     };
     Ok(platdns_api::dnssec::DnssecSettings {
         operator_key: Some(key),
@@ -978,7 +986,7 @@ fn metrics_text(node: &DnsNode) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::duration_seconds;
+    use super::{duration_seconds, lifetime_seconds};
 
     #[test]
     fn durations_take_a_unit() {
@@ -989,5 +997,8 @@ mod tests {
         for bad in ["", "14", "d", "14w", "-1d", "0s", "1.5d", "50000d"] {
             assert!(duration_seconds(bad).is_err(), "{bad}");
         }
+        assert_eq!(lifetime_seconds("never"), Ok(0));
+        assert_eq!(lifetime_seconds("30d"), Ok(30 * 86400));
+        assert!(lifetime_seconds("0s").is_err());
     }
 }

@@ -676,7 +676,8 @@ fn signatures_near_expiry_are_made_again_under_a_new_serial() {
             break;
         }
     }
-    let (new_serial, new_expiration) = refreshed.expect("refreshed within 30 s");
+    let (new_serial, new_expiration) =
+        refreshed.unwrap_or_else(|| panic!("refreshed within 30 s: {}", server.stderr.lock().unwrap()));
     assert_eq!(new_serial, serial + 1, "the next serial");
     assert!(new_expiration > expiration, "{new_expiration} after {expiration}");
     assert_eq!(delv(dns, &anchors, "www.example.com.", "A"), "; fully validated");
@@ -703,4 +704,109 @@ fn signatures_near_expiry_are_made_again_under_a_new_serial() {
             .contains(&format!("signatures refreshed under serial {new_serial}")),
         "{logs}"
     );
+}
+
+/// The key tags of the ZSKs published, and of the key signing www's A.
+fn zsks_and_signer(dns: SocketAddr) -> (Vec<String>, String) {
+    let keys = kdig(dns, &["example.com.", "DNSKEY", "+multiline"]);
+    let mut zsks: Vec<String> = keys
+        .raw
+        .lines()
+        .filter(|l| l.contains("ZSK") && l.contains("id = "))
+        .map(|l| {
+            l.split("id = ")
+                .nth(1)
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    zsks.sort();
+    let a = kdig(dns, &["www.example.com.", "A", "+dnssec"]);
+    let sig = a
+        .answer
+        .iter()
+        .find(|r| r.contains(" RRSIG A "))
+        .expect("signed")
+        .clone();
+    (zsks, sig.split_whitespace().nth(10).unwrap().to_string())
+}
+
+#[test]
+fn a_zsk_past_its_lifetime_is_rolled_by_pre_publication() {
+    if !require("kdig") || !require("delv") {
+        return;
+    }
+    let server = Platdns::start(
+        &[],
+        &[
+            "--dnssec-zsk-lifetime",
+            "4s",
+            "--dnssec-maintenance-interval",
+            "1",
+            "--dnssec-dnskey-ttl",
+            "2",
+            "--dnssec-propagation",
+            "0",
+            "--dnssec-safety",
+            "0",
+        ],
+    );
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let (api, dns) = (server.http, server.dns);
+    let (zone, tok) = tenant_with_zone(api, op.trim(), "acme", "example.com");
+    replace_all(api, &tok, &zone, Value::Array(records()));
+    let (st, e) = http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}/dnssec"),
+        Some(&tok),
+        Some(r#"{"enabled":1}"#),
+    );
+    assert_eq!(st, 202, "{e}");
+    let dir = tempfile::tempdir().unwrap();
+    let (anchors, _) = anchors_from(api, &tok, &zone, dir.path());
+    let (first, signer) = zsks_and_signer(dns);
+    assert_eq!(first, vec![signer.clone()], "one ZSK, signing");
+    // After its lifetime the next ZSK is published beside it, not yet
+    // signing (RFC 7583 §3.2.1)...
+    let mut seen = Vec::new();
+    for _ in 0..200 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let now = zsks_and_signer(dns);
+        if seen.last() != Some(&now) {
+            assert_eq!(
+                delv(dns, &anchors, "www.example.com.", "A"),
+                "; fully validated",
+                "{now:?}"
+            );
+            seen.push(now.clone());
+        }
+        if now.0.len() == 2 && now.1 != signer {
+            break;
+        }
+    }
+    let published = seen
+        .iter()
+        .find(|(zsks, _)| zsks.len() == 2)
+        .unwrap_or_else(|| panic!("{seen:?}"));
+    assert_eq!(
+        published.1, signer,
+        "published first, the old one still signs: {seen:?}"
+    );
+    // ...and after Ipub it signs instead, the old one staying published.
+    let (both, new_signer) = seen.last().unwrap().clone();
+    assert_eq!(both.len(), 2, "{seen:?}");
+    assert_ne!(new_signer, signer, "{seen:?}");
+    assert!(both.contains(&signer), "{seen:?}");
+    assert_eq!(
+        delv(dns, &anchors, "nothere.example.com.", "A"),
+        "; negative response, fully validated"
+    );
+    let (_, logs) = http(api, "GET", &format!("/dpf/v1/zones/{zone}/logs"), Some(&tok), None);
+    let logs = logs.to_string();
+    assert!(logs.contains("ZSK rollover: new ZSK"), "{logs}");
+    assert!(logs.contains("signs the zone"), "{logs}");
 }
