@@ -11,7 +11,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// `knotd` as a secondary of `zone` from `primary`, with one TSIG key,
-/// accepting NOTIFY from it. Killed on drop.
+/// accepting NOTIFY from it, and giving its copy to loopback by AXFR.
+/// Killed on drop.
 struct Secondary {
     child: std::process::Child,
     dns: SocketAddr,
@@ -36,7 +37,8 @@ impl Secondary {
              key:\n  - id: {key_name}\n    algorithm: hmac-sha256\n    secret: {secret}\n\
              remote:\n  - id: primary\n    address: {ip}@{pport}\n    key: {key_name}\n\
              acl:\n  - id: from_primary\n    address: {ip}\n    key: {key_name}\n    action: notify\n\
-             zone:\n  - domain: {zone}\n    master: primary\n    acl: from_primary\n    file: {d}/{zone}.zone\n    zonefile-sync: -1\n",
+             \x20 - id: local_transfer\n    address: 127.0.0.1\n    action: transfer\n\
+             zone:\n  - domain: {zone}\n    master: primary\n    acl: [from_primary, local_transfer]\n    file: {d}/{zone}.zone\n    zonefile-sync: -1\n",
             ip = primary.ip(),
             pport = primary.port(),
         );
@@ -73,6 +75,46 @@ fn a(name: &str, ip: &str) -> Value {
     json!({"name": name, "ttl": 60, "rrtype": "A", "rdata": [{"value": ip}], "labels": {}, "description": ""})
 }
 
+/// A TSIG key of the zone's contract and a transfer ACL for loopback signed
+/// with it: (key id, key name, secret, common config id).
+fn transfers_allowed(api: SocketAddr, tok: &str, zone: &str) -> (i64, String, String, i64) {
+    let (_, c) = http(api, "GET", &format!("/dpf/v1/zones/{zone}/contract"), Some(tok), None);
+    let contract = c["result"]["id"].as_str().unwrap().to_string();
+    // A TSIG key of the contract, and an ACL: loopback, signed with it.
+    let (st, e) = http(
+        api,
+        "POST",
+        &format!("/dpf/v1/contracts/{contract}/tsigs"),
+        Some(tok),
+        Some(r#"{"name":"xfr"}"#),
+    );
+    assert_eq!(st, 202, "{e}");
+    let (_, keys) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/contracts/{contract}/tsigs"),
+        Some(tok),
+        None,
+    );
+    let key = &keys["results"][0];
+    let (kid, key_name, secret) = (
+        key["id"].as_i64().unwrap(),
+        key["name"].as_str().unwrap().to_string(),
+        key["secret"].as_str().unwrap().to_string(),
+    );
+    let (_, z) = http(api, "GET", &format!("/dpf/v1/zones/{zone}"), Some(tok), None);
+    let cc = z["result"]["common_config_id"].as_i64().unwrap();
+    let (st, e) = http(
+        api,
+        "POST",
+        &format!("/dpf/v1/common_configs/{cc}/cc_sec_transfer_acls"),
+        Some(tok),
+        Some(&json!({"network": "127.0.0.1/32", "tsig_id": kid}).to_string()),
+    );
+    assert_eq!(st, 202, "{e}");
+    (kid, key_name, secret, cc)
+}
+
 #[test]
 fn knotd_follows_a_platdns_zone_by_axfr_then_ixfr_on_notify_with_tsig() {
     if !require("kdig") || !require("knotd") {
@@ -83,40 +125,7 @@ fn knotd_follows_a_platdns_zone_by_axfr_then_ixfr_on_notify_with_tsig() {
     let api = server.http;
     let (zone, tok) = tenant_with_zone(api, op.trim(), "acme", "example.com");
     commit(api, &tok, &zone, json!([a("www.example.com.", "192.0.2.1")]));
-    let (_, c) = http(api, "GET", &format!("/dpf/v1/zones/{zone}/contract"), Some(&tok), None);
-    let contract = c["result"]["id"].as_str().unwrap().to_string();
-    // A TSIG key of the contract, and an ACL: loopback, signed with it.
-    let (st, e) = http(
-        api,
-        "POST",
-        &format!("/dpf/v1/contracts/{contract}/tsigs"),
-        Some(&tok),
-        Some(r#"{"name":"xfr"}"#),
-    );
-    assert_eq!(st, 202, "{e}");
-    let (_, keys) = http(
-        api,
-        "GET",
-        &format!("/dpf/v1/contracts/{contract}/tsigs"),
-        Some(&tok),
-        None,
-    );
-    let key = &keys["results"][0];
-    let (kid, key_name, secret) = (
-        key["id"].as_i64().unwrap(),
-        key["name"].as_str().unwrap().to_string(),
-        key["secret"].as_str().unwrap().to_string(),
-    );
-    let (_, z) = http(api, "GET", &format!("/dpf/v1/zones/{zone}"), Some(&tok), None);
-    let cc = z["result"]["common_config_id"].as_i64().unwrap();
-    let (st, e) = http(
-        api,
-        "POST",
-        &format!("/dpf/v1/common_configs/{cc}/cc_sec_transfer_acls"),
-        Some(&tok),
-        Some(&json!({"network": "127.0.0.1/32", "tsig_id": kid}).to_string()),
-    );
-    assert_eq!(st, 202, "{e}");
+    let (kid, key_name, secret, cc) = transfers_allowed(api, &tok, &zone);
     let tsig = format!("hmac-sha256:{key_name}:{secret}");
     let axfr = |with_key: bool| {
         let mut args = vec!["example.com", "AXFR"];
@@ -390,4 +399,99 @@ fn platdns_follows_a_knotd_primary_by_axfr_then_ixfr_on_notify_with_tsig() {
     );
     assert!(targets.iter().any(|t| t.contains("AXFR from")), "{targets:#?}");
     assert!(targets.iter().any(|t| t.contains("\"IXFR from")), "{targets:#?}");
+}
+
+/// The SOA serial a server answers for example.com.
+fn soa_serial(dns: SocketAddr) -> Option<String> {
+    kdig(dns, &["example.com", "SOA"])
+        .answer
+        .first()
+        .and_then(|l| l.split_whitespace().nth(6))
+        .map(str::to_string)
+}
+
+#[test]
+fn knotd_follows_a_signed_zone_and_its_refreshed_signatures_by_ixfr() {
+    if !require("kdig") || !require("knotd") || !require("kzonecheck") {
+        return;
+    }
+    // Signatures valid 60 s and made again with 50 s left: a new serial
+    // every ten seconds or so, which knotd must follow.
+    let server = Platdns::start(
+        &[],
+        &[
+            "--dnssec-validity",
+            "60s",
+            "--dnssec-refresh",
+            "50s",
+            "--dnssec-maintenance-interval",
+            "1",
+        ],
+    );
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let api = server.http;
+    let (zone, tok) = tenant_with_zone(api, op.trim(), "acme", "example.com");
+    commit(api, &tok, &zone, json!([a("www.example.com.", "192.0.2.1")]));
+    let (st, e) = http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}/dnssec"),
+        Some(&tok),
+        Some(r#"{"enabled":1}"#),
+    );
+    assert_eq!(st, 202, "{e}");
+    let (kid, key_name, secret, cc) = transfers_allowed(api, &tok, &zone);
+    let knot = Secondary::start("example.com", server.dns, &key_name, &secret);
+    let (st, e) = http(
+        api,
+        "POST",
+        &format!("/dpf/v1/common_configs/{cc}/cc_sec_notified_servers"),
+        Some(&tok),
+        Some(&json!({"address": knot.dns.to_string(), "tsig_id": kid}).to_string()),
+    );
+    assert_eq!(st, 202, "{e}");
+    wait_for(Duration::from_secs(20), "knotd's first transfer", || {
+        soa_serial(knot.dns).is_some()
+    });
+    let first = soa_serial(knot.dns).unwrap();
+    // A refresh: the serial moves on at the primary, and knotd follows by IXFR.
+    wait_for(Duration::from_secs(30), "a refresh reaching knotd", || {
+        let ours = soa_serial(server.dns);
+        ours != Some(first.clone()) && soa_serial(knot.dns) == ours
+    });
+    let sig = |dns: SocketAddr| {
+        kdig(dns, &["www.example.com", "A", "+dnssec"])
+            .answer
+            .into_iter()
+            .filter(|l| l.contains(" RRSIG A "))
+            .collect::<Vec<_>>()
+    };
+    // Between a refresh and knotd's transfer the two may differ a moment.
+    wait_for(Duration::from_secs(10), "the same signature at both", || {
+        let theirs = sig(knot.dns);
+        !theirs.is_empty() && theirs == sig(server.dns)
+    });
+    // knotd's copy, as transferred, is a valid signed zone.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("example.com.zone");
+    let axfr = Command::new("kdig")
+        .args([&format!("@{}", knot.dns.ip()), "-p", &knot.dns.port().to_string()])
+        .args(["example.com", "AXFR", "+nocomments", "+nostats", "+noheader"])
+        .output()
+        .unwrap();
+    assert!(axfr.status.success());
+    std::fs::write(&copy, &axfr.stdout).unwrap();
+    let check = Command::new("kzonecheck")
+        .args(["-o", "example.com", "-d", "on", copy.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let (_, logs) = http(api, "GET", &format!("/dpf/v1/zones/{zone}/logs"), Some(&tok), None);
+    let logs = logs.to_string();
+    assert!(logs.contains("IXFR to 127.0.0.1"), "{logs}");
 }
