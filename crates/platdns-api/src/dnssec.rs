@@ -106,6 +106,7 @@ impl Dnssec {
 
 /// What signing one zone takes, handed to a commit's check (which runs
 /// inside the store's transaction, off the async runtime's await points).
+#[derive(Clone)]
 pub struct Signing {
     apex: Name,
     keys: Vec<ZoneKey>,
@@ -728,7 +729,7 @@ fn key_uses(keys: &[ZoneKey]) -> Vec<(Vec<u8>, bool, bool, bool)> {
 /// history entry: `Store::bump_serial`), so that secondaries transfer them
 /// (NOTIFY, IXFR) and the DNS nodes, which sign for themselves, rebuild.
 async fn refresh(s: &AppState, z: &platdns_store::Zone, now: jiff::Timestamp) -> Result<(), ApiError> {
-    let _commits = s.zone_locks.lock(z.id).await;
+    let commits = s.zone_locks.lock(z.id).await;
     let apex = Name::from_text(&format!("{}.", z.name), None).map_err(|_| ApiError::internal())?;
     let Some(served) = s.publisher.current(&apex) else {
         return Ok(());
@@ -739,25 +740,33 @@ async fn refresh(s: &AppState, z: &platdns_store::Zone, now: jiff::Timestamp) ->
     if !sign.refresh_due(&served, now) {
         return Ok(());
     }
-    let (zone, defaults) = (z.clone(), s.zone_defaults.clone());
-    let to_store = |e: ApiError| platdns_store::StoreError::Invalid {
-        attribute: e.details.first().map(|d| d.1.clone()).unwrap_or_default(),
-        message: e.message,
+    // Signed outside the store's transaction (a large zone's refresh takes
+    // seconds): the serial it will have is known, as this zone's commits
+    // wait for its lock, which we hold.
+    let stored = s.store.get_zone(z.id).await?;
+    if stored.serial != i64::from(served.serial()) {
+        return Ok(());
+    }
+    let serial = (stored.serial + 1) % (1i64 << 32);
+    let soa = crate::publish::commit_changes(&stored, serial, &[], &s.zone_defaults)?;
+    let signer = sign.clone();
+    let made = tokio::task::spawn_blocking(move || signer.refresh(&served, &soa, now))
+        .await
+        .map_err(|_| ApiError::internal())?;
+    let result = match made {
+        Ok(Some(zone)) => s
+            .store
+            .bump_serial(z.id, |new, _| match new == serial {
+                true => Ok(zone),
+                false => Err(platdns_store::StoreError::Conflict(format!(
+                    "the serial moved to {new}, not {serial}"
+                ))),
+            })
+            .await
+            .map_err(|e| e.to_string()),
+        Ok(None) => return Ok(()),
+        Err(e) => Err(e.message),
     };
-    let result = s
-        .store
-        .bump_serial(z.id, |serial, previous| {
-            if previous != i64::from(served.serial()) {
-                return Err(platdns_store::StoreError::Conflict(
-                    "the served zone is behind the store".into(),
-                ));
-            }
-            let soa = crate::publish::commit_changes(&zone, serial, &[], &defaults).map_err(to_store)?;
-            sign.refresh(&served, &soa, now)
-                .map_err(to_store)?
-                .ok_or_else(|| platdns_store::StoreError::Conflict("no kept signed copy".into()))
-        })
-        .await;
     match result {
         Ok((serial, zone)) => {
             crate::publish::publish_committed(s, z, zone).await?;
@@ -767,6 +776,8 @@ async fn refresh(s: &AppState, z: &platdns_store::Zone, now: jiff::Timestamp) ->
         Err(e) => {
             tracing::error!(zone = %z.name, error = %e, "signature refresh failed; the zone is signed whole");
             sign.forget();
+            // Republishing takes the zone's lock itself.
+            drop(commits);
             crate::publish::republish(s, z.id).await?;
         }
     }
