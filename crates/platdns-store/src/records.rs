@@ -684,21 +684,12 @@ impl Store {
         F: FnMut(CommitInput<'_>) -> Result<Option<T>>,
     {
         let mut tx = self.begin_write().await?;
-        // Serialise commits of one zone: the version check and bump below
-        // happen under this row update (a write lock in both backends).
-        crate::found(
-            sqlx::query("UPDATE zones SET version = version WHERE id = $1")
-                .bind(zone_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected(),
-        )?;
-        let row = sqlx::query("SELECT serial, version, default_ttl, staged_default_ttl FROM zones WHERE id = $1")
+        let (serial, version) = lock_zone(&mut tx, zone_id).await?;
+        let row = sqlx::query("SELECT default_ttl, staged_default_ttl FROM zones WHERE id = $1")
             .bind(zone_id)
             .fetch_one(&mut *tx)
             .await?;
-        let (serial, version): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
-        let (old_ttl, staged_ttl): (i64, Option<i64>) = (row.try_get(2)?, row.try_get(3)?);
+        let (old_ttl, staged_ttl): (i64, Option<i64>) = (row.try_get(0)?, row.try_get(1)?);
         if if_version.is_some_and(|v| v != version) {
             return Err(StoreError::Conflict(format!("zone is at version {version}")));
         }
@@ -838,18 +829,7 @@ impl Store {
         F: FnOnce(i64, i64) -> Result<T>,
     {
         let mut tx = self.begin_write().await?;
-        crate::found(
-            sqlx::query("UPDATE zones SET version = version WHERE id = $1")
-                .bind(zone_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected(),
-        )?;
-        let row = sqlx::query("SELECT serial, version FROM zones WHERE id = $1")
-            .bind(zone_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        let (serial, version): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+        let (serial, version) = lock_zone(&mut tx, zone_id).await?;
         // RFC 1982 serial arithmetic, as a commit.
         let new_serial = (serial + 1) % (1i64 << 32);
         let kept = check(new_serial, serial)?;
@@ -862,6 +842,24 @@ impl Store {
         tx.commit().await?;
         Ok((new_serial, kept))
     }
+}
+
+/// Serialises the changes of one zone: what the caller checks and bumps
+/// after this happens under the row update (a write lock in both
+/// backends). The zone's serial and version.
+async fn lock_zone(tx: &mut sqlx::Transaction<'static, sqlx::Any>, zone_id: i64) -> Result<(i64, i64)> {
+    crate::found(
+        sqlx::query("UPDATE zones SET version = version WHERE id = $1")
+            .bind(zone_id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected(),
+    )?;
+    let row = sqlx::query("SELECT serial, version FROM zones WHERE id = $1")
+        .bind(zone_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok((row.try_get(0)?, row.try_get(1)?))
 }
 
 /// What a commit changes, for the caller's check.

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{http, kdig, require, tenant_with_zone, Platdns};
+use common::{http, kdig, operator_token, require, set_dnssec, tenant_with_zone, Platdns};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::process::Command;
@@ -38,6 +38,16 @@ fn records() -> Vec<Value> {
         rr("sub.example.com.", "NS", &["ns.sub.example.com."]),
         rr("ns.sub.example.com.", "A", &["192.0.2.4"]),
     ]
+}
+
+/// A server started with `flags`, a tenant's example.com holding
+/// [`records`], signed: (server, zone id, tenant token).
+fn signed_example(flags: &[&str]) -> (Platdns, String, String) {
+    let server = Platdns::start(&[], flags);
+    let (zone, tok) = tenant_with_zone(server.http, &operator_token(&server), "acme", "example.com");
+    replace_all(server.http, &tok, &zone, Value::Array(records()));
+    set_dnssec(server.http, &tok, &zone, 1);
+    (server, zone, tok)
 }
 
 /// `delv` validating one question against the zone's DS as trust anchor;
@@ -122,14 +132,7 @@ fn a_zone_signed_through_the_api_validates_across_commits_and_a_ksk_rollover() {
         let plain = kdig(dns, &["www.example.com.", "A", "+dnssec"]);
         assert!(!plain.raw.contains("RRSIG"), "unsigned before: {}", plain.raw);
 
-        let (st, e) = http(
-            api,
-            "PATCH",
-            &format!("/dpf/v1/zones/{zone}/dnssec"),
-            Some(&tok),
-            Some(r#"{"enabled":1}"#),
-        );
-        assert_eq!(st, 202, "{e}");
+        set_dnssec(api, &tok, &zone, 1);
         assert_eq!(dnssec_state(api, &tok, &zone), (1, 2, 1), "signed, DS to register");
         let (st, e) = http(
             api,
@@ -330,22 +333,6 @@ fn reload_parent(parent: &Platdns, path: &std::path::Path, serial: u32, ds: &[St
 
 /// KSK tags of the zone's DNSKEY RRset, and the tags its CDS names.
 fn ksk_and_cds_tags(dns: SocketAddr) -> (Vec<String>, Vec<String>) {
-    let keys = kdig(dns, &["example.com.", "DNSKEY", "+dnssec", "+multiline"]);
-    let mut ksks: Vec<String> = keys
-        .raw
-        .lines()
-        .filter(|l| l.contains("KSK") && l.contains("id = "))
-        .map(|l| {
-            l.split("id = ")
-                .nth(1)
-                .unwrap()
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
-    ksks.sort();
     let cds = kdig(dns, &["example.com.", "CDS"]);
     let mut tags: Vec<String> = cds
         .answer
@@ -361,7 +348,36 @@ fn ksk_and_cds_tags(dns: SocketAddr) -> (Vec<String>, Vec<String>) {
         })
         .collect();
     tags.sort();
-    (ksks, tags)
+    (key_tags(dns, "KSK"), tags)
+}
+
+/// The tags of the zone's published keys of `role` (`KSK` or `ZSK`, as kdig
+/// marks them), sorted.
+fn key_tags(dns: SocketAddr, role: &str) -> Vec<String> {
+    let keys = kdig(dns, &["example.com.", "DNSKEY", "+multiline"]);
+    let mut tags: Vec<String> = keys
+        .raw
+        .lines()
+        .filter(|l| l.contains(role) && l.contains("id = "))
+        .map(|l| {
+            l.split("id = ")
+                .nth(1)
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    tags.sort();
+    tags
+}
+
+/// The fields of the RRSIG over www's A (as kdig prints it).
+fn www_a_sig(dns: SocketAddr) -> Vec<String> {
+    let a = kdig(dns, &["www.example.com.", "A", "+dnssec"]);
+    let sig = a.answer.iter().find(|r| r.contains(" RRSIG A ")).expect("signed");
+    sig.split_whitespace().map(str::to_string).collect()
 }
 
 #[test]
@@ -375,37 +391,23 @@ fn the_parents_ds_carries_a_ksk_rollover_to_its_end_and_signing_off() {
     let parent = Platdns::start(std::slice::from_ref(&parent_file), &[]);
     // Every wait of RFC 7583 one second or none, so the steps follow each
     // other as fast as the parent's DS allows.
-    let server = Platdns::start(
-        &[],
-        &[
-            "--verify-resolver",
-            &parent.dns.to_string(),
-            "--dnssec-maintenance-interval",
-            "1",
-            "--dnssec-dnskey-ttl",
-            "1",
-            "--dnssec-propagation",
-            "0",
-            "--dnssec-safety",
-            "0",
-            "--dnssec-ds-ttl",
-            "1",
-            "--dnssec-parent-propagation",
-            "0",
-        ],
-    );
-    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let (server, zone, tok) = signed_example(&[
+        "--verify-resolver",
+        &parent.dns.to_string(),
+        "--dnssec-maintenance-interval",
+        "1",
+        "--dnssec-dnskey-ttl",
+        "1",
+        "--dnssec-propagation",
+        "0",
+        "--dnssec-safety",
+        "0",
+        "--dnssec-ds-ttl",
+        "1",
+        "--dnssec-parent-propagation",
+        "0",
+    ]);
     let (api, dns) = (server.http, server.dns);
-    let (zone, tok) = tenant_with_zone(api, op.trim(), "acme", "example.com");
-    replace_all(api, &tok, &zone, Value::Array(records()));
-    let (st, e) = http(
-        api,
-        "PATCH",
-        &format!("/dpf/v1/zones/{zone}/dnssec"),
-        Some(&tok),
-        Some(r#"{"enabled":1}"#),
-    );
-    assert_eq!(st, 202, "{e}");
     // No DS at the parent yet: waiting for its registration, for as long as it takes.
     std::thread::sleep(std::time::Duration::from_secs(3));
     assert_eq!(dnssec_state(api, &tok, &zone), (1, 2, 1));
@@ -466,14 +468,7 @@ fn the_parents_ds_carries_a_ksk_rollover_to_its_end_and_signing_off() {
     }
 
     // Turning off: we keep signing while the parent holds the DS (7)...
-    let (st, e) = http(
-        api,
-        "PATCH",
-        &format!("/dpf/v1/zones/{zone}/dnssec"),
-        Some(&tok),
-        Some(r#"{"enabled":0}"#),
-    );
-    assert_eq!(st, 202, "{e}");
+    set_dnssec(api, &tok, &zone, 0);
     assert_eq!(dnssec_state(api, &tok, &zone), (0, 3, 7));
     std::thread::sleep(std::time::Duration::from_secs(3));
     assert_eq!(
@@ -605,14 +600,7 @@ fn ds_records_from_a_delegations_cds_or_cdnskey() {
 fn serial_and_expiration(dns: SocketAddr) -> (u64, String) {
     let soa = kdig(dns, &["example.com.", "SOA"]);
     let serial = soa.answer[0].split_whitespace().nth(6).unwrap().parse().unwrap();
-    let a = kdig(dns, &["www.example.com.", "A", "+dnssec"]);
-    let sig = a
-        .answer
-        .iter()
-        .find(|r| r.contains(" RRSIG A "))
-        .expect("signed")
-        .clone();
-    (serial, sig.split_whitespace().nth(8).unwrap().to_string())
+    (serial, www_a_sig(dns)[8].clone())
 }
 
 #[test]
@@ -621,29 +609,15 @@ fn signatures_near_expiry_are_made_again_under_a_new_serial() {
         return;
     }
     // Signatures valid 60 s, made again when 50 s or less remain.
-    let server = Platdns::start(
-        &[],
-        &[
-            "--dnssec-validity",
-            "60s",
-            "--dnssec-refresh",
-            "50s",
-            "--dnssec-maintenance-interval",
-            "1",
-        ],
-    );
-    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let (server, zone, tok) = signed_example(&[
+        "--dnssec-validity",
+        "60s",
+        "--dnssec-refresh",
+        "50s",
+        "--dnssec-maintenance-interval",
+        "1",
+    ]);
     let (api, dns) = (server.http, server.dns);
-    let (zone, tok) = tenant_with_zone(api, op.trim(), "acme", "example.com");
-    replace_all(api, &tok, &zone, Value::Array(records()));
-    let (st, e) = http(
-        api,
-        "PATCH",
-        &format!("/dpf/v1/zones/{zone}/dnssec"),
-        Some(&tok),
-        Some(r#"{"enabled":1}"#),
-    );
-    assert_eq!(st, 202, "{e}");
     // A staged record the refresh must not commit.
     let (st, e) = http(
         api,
@@ -708,30 +682,7 @@ fn signatures_near_expiry_are_made_again_under_a_new_serial() {
 
 /// The key tags of the ZSKs published, and of the key signing www's A.
 fn zsks_and_signer(dns: SocketAddr) -> (Vec<String>, String) {
-    let keys = kdig(dns, &["example.com.", "DNSKEY", "+multiline"]);
-    let mut zsks: Vec<String> = keys
-        .raw
-        .lines()
-        .filter(|l| l.contains("ZSK") && l.contains("id = "))
-        .map(|l| {
-            l.split("id = ")
-                .nth(1)
-                .unwrap()
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
-    zsks.sort();
-    let a = kdig(dns, &["www.example.com.", "A", "+dnssec"]);
-    let sig = a
-        .answer
-        .iter()
-        .find(|r| r.contains(" RRSIG A "))
-        .expect("signed")
-        .clone();
-    (zsks, sig.split_whitespace().nth(10).unwrap().to_string())
+    (key_tags(dns, "ZSK"), www_a_sig(dns)[10].clone())
 }
 
 #[test]
@@ -739,33 +690,19 @@ fn a_zsk_past_its_lifetime_is_rolled_by_pre_publication() {
     if !require("kdig") || !require("delv") {
         return;
     }
-    let server = Platdns::start(
-        &[],
-        &[
-            "--dnssec-zsk-lifetime",
-            "4s",
-            "--dnssec-maintenance-interval",
-            "1",
-            "--dnssec-dnskey-ttl",
-            "2",
-            "--dnssec-propagation",
-            "0",
-            "--dnssec-safety",
-            "0",
-        ],
-    );
-    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let (server, zone, tok) = signed_example(&[
+        "--dnssec-zsk-lifetime",
+        "4s",
+        "--dnssec-maintenance-interval",
+        "1",
+        "--dnssec-dnskey-ttl",
+        "2",
+        "--dnssec-propagation",
+        "0",
+        "--dnssec-safety",
+        "0",
+    ]);
     let (api, dns) = (server.http, server.dns);
-    let (zone, tok) = tenant_with_zone(api, op.trim(), "acme", "example.com");
-    replace_all(api, &tok, &zone, Value::Array(records()));
-    let (st, e) = http(
-        api,
-        "PATCH",
-        &format!("/dpf/v1/zones/{zone}/dnssec"),
-        Some(&tok),
-        Some(r#"{"enabled":1}"#),
-    );
-    assert_eq!(st, 202, "{e}");
     let dir = tempfile::tempdir().unwrap();
     let (anchors, _) = anchors_from(api, &tok, &zone, dir.path());
     let (first, signer) = zsks_and_signer(dns);

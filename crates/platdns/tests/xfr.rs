@@ -174,14 +174,7 @@ fn knotd_follows_a_platdns_zone_by_axfr_then_ixfr_on_notify_with_tsig() {
     });
     // knotd, a secondary with the key, and NOTIFY to it.
     let knot = Secondary::start("example.com", server.dns, &key_name, &secret);
-    let (st, e) = http(
-        api,
-        "POST",
-        &format!("/dpf/v1/common_configs/{cc}/cc_sec_notified_servers"),
-        Some(&tok),
-        Some(&json!({"address": knot.dns.to_string(), "tsig_id": kid}).to_string()),
-    );
-    assert_eq!(st, 202, "{e}");
+    notify_to(api, &tok, cc, kid, knot.dns);
     wait_for(Duration::from_secs(20), "knotd's first transfer", || {
         kdig(knot.dns, &["www.example.com", "A"]).answer == ["www.example.com. 60 IN A 192.0.2.1"]
     });
@@ -401,6 +394,18 @@ fn platdns_follows_a_knotd_primary_by_axfr_then_ixfr_on_notify_with_tsig() {
     assert!(targets.iter().any(|t| t.contains("\"IXFR from")), "{targets:#?}");
 }
 
+/// NOTIFY for the common config's zones to `to`, signed with key `kid`.
+fn notify_to(api: SocketAddr, tok: &str, cc: i64, kid: i64, to: SocketAddr) {
+    let (st, e) = http(
+        api,
+        "POST",
+        &format!("/dpf/v1/common_configs/{cc}/cc_sec_notified_servers"),
+        Some(tok),
+        Some(&json!({"address": to.to_string(), "tsig_id": kid}).to_string()),
+    );
+    assert_eq!(st, 202, "{e}");
+}
+
 /// The SOA serial a server answers for example.com.
 fn soa_serial(dns: SocketAddr) -> Option<String> {
     kdig(dns, &["example.com", "SOA"])
@@ -432,24 +437,10 @@ fn knotd_follows_a_signed_zone_and_its_refreshed_signatures_by_ixfr() {
     let api = server.http;
     let (zone, tok) = tenant_with_zone(api, op.trim(), "acme", "example.com");
     commit(api, &tok, &zone, json!([a("www.example.com.", "192.0.2.1")]));
-    let (st, e) = http(
-        api,
-        "PATCH",
-        &format!("/dpf/v1/zones/{zone}/dnssec"),
-        Some(&tok),
-        Some(r#"{"enabled":1}"#),
-    );
-    assert_eq!(st, 202, "{e}");
+    set_dnssec(api, &tok, &zone, 1);
     let (kid, key_name, secret, cc) = transfers_allowed(api, &tok, &zone);
     let knot = Secondary::start("example.com", server.dns, &key_name, &secret);
-    let (st, e) = http(
-        api,
-        "POST",
-        &format!("/dpf/v1/common_configs/{cc}/cc_sec_notified_servers"),
-        Some(&tok),
-        Some(&json!({"address": knot.dns.to_string(), "tsig_id": kid}).to_string()),
-    );
-    assert_eq!(st, 202, "{e}");
+    notify_to(api, &tok, cc, kid, knot.dns);
     wait_for(Duration::from_secs(20), "knotd's first transfer", || {
         soa_serial(knot.dns).is_some()
     });

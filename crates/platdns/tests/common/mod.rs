@@ -429,3 +429,23 @@ pub fn tenant_with_zone(api: SocketAddr, op: &str, account: &str, zone: &str) ->
         tok["result"]["token"].as_str().unwrap().to_string(),
     )
 }
+
+/// DPF `PATCH /zones/{zone}/dnssec` with `enabled`; accepted (202).
+pub fn set_dnssec(api: SocketAddr, tok: &str, zone: &str, enabled: i64) {
+    let (st, e) = http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}/dnssec"),
+        Some(tok),
+        Some(&json!({ "enabled": enabled }).to_string()),
+    );
+    assert_eq!(st, 202, "{e}");
+}
+
+/// The operator token of a started server.
+pub fn operator_token(server: &Platdns) -> String {
+    std::fs::read_to_string(server.data_dir.join("operator.token"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
