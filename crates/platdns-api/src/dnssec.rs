@@ -12,9 +12,13 @@
 //!
 //! States are DPF's (`tags.md`): `state` 2 while signed, 3 while turning off
 //! (the tenant removes the DS at the parent first; we keep signing until the
-//! DS can have left every cache), 4 off; `ds_state` 1 until a KSK rollover,
-//! then 4 (new KSK published), 5 (the parent should now name the new KSK),
-//! back to 1 once the old KSK is gone.
+//! DS can have left every cache), 4 off. `ds_state` follows the parent's DS
+//! as the operator's resolver (`--verify-resolver`) answers it: 1 until it
+//! names the KSK, then 3; a KSK rollover (only from 3) goes 4 (new KSK
+//! published), 5 (the CDS names it; the parent should follow), 6 (it has;
+//! the old KSK leaves once the old DS can have left caches), 3; turning off
+//! goes 7 (until no DS names a KSK), 8 (until that has reached caches), then
+//! the zone is served unsigned.
 
 use crate::auth::Tenant;
 use crate::dpf::{find_zone, job_done, log_event, Event, Op};
@@ -112,6 +116,9 @@ pub struct Signing {
     keys: Vec<ZoneKey>,
     config: SignerConfig,
     slot: Slot,
+    /// What was signed, for the zone's log once the result is served
+    /// ([`Signing::log`]; the signing itself runs where nothing can await).
+    done: Arc<Mutex<Vec<String>>>,
 }
 
 fn unix(t: jiff::Timestamp) -> u64 {
@@ -136,7 +143,22 @@ impl Signing {
             ApiError::internal()
         })?;
         zone.set_meter(unsigned.meter());
-        tracing::info!(zone = %self.apex, names = signed.name_count(), ms = started.elapsed().as_millis() as u64, "zone signed whole");
+        let ms = started.elapsed().as_millis() as u64;
+        tracing::info!(zone = %self.apex, names = signed.name_count(), ms, "zone signed whole");
+        let tags = |ksk: bool| -> Vec<String> {
+            self.keys
+                .iter()
+                .filter(|k| k.sign && (k.key.role() == platdns_dnssec::Role::Ksk) == ksk)
+                .map(|k| k.key.key_tag().to_string())
+                .collect()
+        };
+        self.done.lock().expect("not poisoned").push(format!(
+            "signed whole under serial {}: {} names in {ms} ms (KSK {}, ZSK {})",
+            unsigned.serial(),
+            signed.name_count(),
+            tags(true).join(" "),
+            tags(false).join(" ")
+        ));
         *self.slot.lock().expect("not poisoned") = Some(Signed {
             zone: signed,
             serial: unsigned.serial(),
@@ -158,14 +180,20 @@ impl Signing {
         let Some(signed) = slot.as_mut().filter(|s| s.serial == served.serial()) else {
             return Ok(None);
         };
+        let started = std::time::Instant::now();
         let result = signed
             .zone
             .apply(changes, unix(now))
             .map_err(|e| ApiError::bad_request("invalid", "records", format!("DNSSEC: {e}")))
-            .and_then(|diff| patched(served, &diff));
+            .and_then(|diff| patched(served, &diff).map(|zone| (zone, diff.add.len(), diff.remove.len())));
         match result {
-            Ok(zone) => {
+            Ok((zone, added, removed)) => {
                 signed.serial = zone.serial();
+                self.done.lock().expect("not poisoned").push(format!(
+                    "re-signed what serial {} changed: {added} records in, {removed} out, {} ms",
+                    zone.serial(),
+                    started.elapsed().as_millis()
+                ));
                 Ok(Some(zone))
             }
             Err(e) => {
@@ -178,6 +206,19 @@ impl Signing {
     /// Forgets the kept copy (a commit that did not land).
     pub fn forget(&self) {
         *self.slot.lock().expect("not poisoned") = None;
+        self.done.lock().expect("not poisoned").clear();
+    }
+
+    /// Writes what was signed to the zone's log (not on a DNS node, which
+    /// writes nothing: it signs what the API's process has logged).
+    pub async fn log(&self, s: &AppState, z: &platdns_store::Zone) {
+        let done = std::mem::take(&mut *self.done.lock().expect("not poisoned"));
+        if s.follower {
+            return;
+        }
+        for e in done {
+            zone_event(s, z, "dnssec", &e).await;
+        }
     }
 
     /// Would [`Signing::refresh`] re-sign anything of `served` at `now`?
@@ -257,6 +298,7 @@ pub async fn signing(s: &AppState, z: &platdns_store::Zone) -> Result<Option<Sig
         keys,
         config: s.dnssec.settings.signer.clone(),
         slot: s.dnssec.slot(z.id),
+        done: Default::default(),
     }))
 }
 
@@ -327,8 +369,8 @@ async fn patch_dnssec(
     }
     if s.store.zone_proxy(z.id).await? && b.enabled == 1 {
         return Err(ApiError::bad_request(
-            "invalid",
-            "enabled",
+            "forbidden",
+            "dnssec",
             "a secondary zone (zone_proxy) is signed by its primary",
         ));
     }
@@ -402,18 +444,20 @@ async fn ksk_rollover(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let z = find_zone(&s, &t, &id).await?;
     t.require_write(z.contract_id)?;
-    let Some(mut row) = s.store.dnssec(z.id).await?.filter(|r| r.state == 2) else {
+    // DPF: a rollover starts only while the DS is published (ds_state 3),
+    // so never over another one.
+    let Some(mut row) = s.store.dnssec(z.id).await?.filter(|r| r.state == 2 && r.ds_state == 3) else {
         return Err(ApiError::bad_request(
-            "invalid",
+            "forbidden",
             "dnssec",
-            "DNSSEC is not enabled on this zone",
+            "a KSK rollover starts only on a signed zone whose DS the parent publishes (ds_state 3)",
         ));
     };
     let mut state = open_state(&s, &row)?;
     let now = s.clock.now();
     let step = state
         .start_ksk_rollover(unix(now))
-        .map_err(|e| ApiError::bad_request("invalid", "ksk_rollover", e.to_string()))?;
+        .map_err(|e| ApiError::bad_request("forbidden", "dnssec", e.to_string()))?;
     row.keys = state.seal(&operator_key(&s)?).map_err(|_| ApiError::internal())?;
     row.ds_state = 4;
     row.ds_transited_at = Some(now);

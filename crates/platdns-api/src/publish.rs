@@ -293,13 +293,17 @@ pub async fn republish(s: &AppState, zone_id: i64) -> Result<(), ApiError> {
     let text = zone_text(&z, &records, z.serial, &s.zone_defaults);
     let mut compiled = compile(&z, &text, &records)?;
     compiled.set_meter(zone_meter(s, &z));
-    if let Some(signing) = crate::dnssec::signing(s, &z).await? {
+    let signing = crate::dnssec::signing(s, &z).await?;
+    if let Some(signing) = signing.clone() {
         let now = s.clock.now();
         compiled = tokio::task::spawn_blocking(move || signing.sign_whole(&compiled, now))
             .await
             .map_err(|_| ApiError::internal())??;
     }
     s.publisher.publish(&apex, Some(Arc::new(compiled)));
+    if let Some(signing) = signing {
+        signing.log(s, &z).await;
+    }
     Ok(())
 }
 

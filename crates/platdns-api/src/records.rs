@@ -604,6 +604,9 @@ async fn commit_zone(
     };
     let serial = compiled.serial();
     publish_committed(s, z, compiled).await?;
+    if let Some(sign) = &signing {
+        sign.log(s, z).await;
+    }
     // RFC 1996: the zone's secondaries hear of the new serial.
     crate::xfr::notify_zone(s, z, serial);
     Ok(())

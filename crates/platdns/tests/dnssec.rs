@@ -235,8 +235,8 @@ fn a_zone_signed_through_the_api_validates_across_commits_and_a_ksk_rollover() {
             "a one-record commit is not signed whole"
         );
 
-        // KSK rollover through the API: the new KSK is published and signs
-        // the DNSKEY RRset beside the old one; the parent's DS stays valid.
+        // A KSK rollover needs the DS published at the parent (DPF: only at
+        // ds_state 3); the parent's side is `the_parents_ds_...` below.
         let (st, e) = http(
             api,
             "PATCH",
@@ -244,34 +244,12 @@ fn a_zone_signed_through_the_api_validates_across_commits_and_a_ksk_rollover() {
             Some(&tok),
             None,
         );
-        assert_eq!(st, 202, "{e}");
-        assert_eq!(dnssec_state(api, &tok, &zone), (1, 2, 4), "rollover preparing");
-        let keys = kdig(dns, &["example.com.", "DNSKEY", "+dnssec"]);
+        assert_eq!(st, 400, "{e}");
         assert_eq!(
-            keys.answer.iter().filter(|r| r.contains(" DNSKEY 257 ")).count(),
-            2,
-            "{}",
-            keys.raw
+            (&e["error_details"][0]["code"], &e["error_details"][0]["attribute"]),
+            (&json!("forbidden"), &json!("dnssec")),
+            "{e}"
         );
-        assert_eq!(
-            keys.answer.iter().filter(|r| r.contains(" RRSIG DNSKEY ")).count(),
-            2,
-            "{}",
-            keys.raw
-        );
-        assert_eq!(
-            delv(dns, &anchors, "www.example.com.", "A"),
-            "; fully validated",
-            "{denial}"
-        );
-        let (st, e) = http(
-            api,
-            "PATCH",
-            &format!("/dpf/v1/zones/{zone}/dnssec/ksk_rollover"),
-            Some(&tok),
-            None,
-        );
-        assert_eq!(st, 400, "one rollover at a time: {e}");
 
         let (_, logs) = http(api, "GET", &format!("/dpf/v1/zones/{zone}/logs"), Some(&tok), None);
         let ops: Vec<&str> = logs["results"]
@@ -281,7 +259,10 @@ fn a_zone_signed_through_the_api_validates_across_commits_and_a_ksk_rollover() {
             .filter_map(|l| l["operation"].as_str())
             .collect();
         assert!(ops.contains(&"update_dnssec_configuration"), "{logs}");
-        assert!(ops.contains(&"begin_ksk_rollover"), "{logs}");
+        // Each signing is an event: whole on enabling, incremental per commit.
+        let text = logs.to_string();
+        assert!(text.contains("signed whole under serial"), "{logs}");
+        assert!(text.contains("re-signed what serial"), "{logs}");
 
         // Another tenant sees none of it.
         let (_, other) = tenant_with_zone(api, op.trim(), "other", "example.org");
@@ -434,6 +415,21 @@ fn the_parents_ds_carries_a_ksk_rollover_to_its_end_and_signing_off() {
     assert_eq!(both.len(), 2, "both KSKs published while waiting: {both:?}");
     let new_ksk: Vec<String> = both.iter().filter(|t| !old_ksk.contains(t)).cloned().collect();
     assert_eq!(cds, new_ksk, "the CDS names the new KSK");
+    let keys = kdig(dns, &["example.com.", "DNSKEY", "+dnssec"]);
+    assert_eq!(
+        keys.answer.iter().filter(|r| r.contains(" RRSIG DNSKEY ")).count(),
+        2,
+        "both KSKs sign the DNSKEY RRset: {}",
+        keys.raw
+    );
+    let (st, e) = http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}/dnssec/ksk_rollover"),
+        Some(&tok),
+        None,
+    );
+    assert_eq!(st, 400, "one rollover at a time: {e}");
     std::thread::sleep(std::time::Duration::from_secs(3));
     assert_eq!(
         dnssec_state(api, &tok, &zone),
@@ -461,6 +457,7 @@ fn the_parents_ds_carries_a_ksk_rollover_to_its_end_and_signing_off() {
     let logs = logs.to_string();
     for step in [
         "the parent's DS names KSK",
+        "begin_ksk_rollover",
         "the parent's DS names the new KSK",
         "removed; done",
     ] {
