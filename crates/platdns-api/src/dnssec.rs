@@ -54,6 +54,8 @@ pub struct DnssecSettings {
     pub algorithm: Algorithm,
     pub signer: SignerConfig,
     pub timings: RolloverTimings,
+    /// Least time between two looks at one zone's DS at its parent.
+    pub ds_check_interval: std::time::Duration,
 }
 
 impl Default for DnssecSettings {
@@ -61,6 +63,7 @@ impl Default for DnssecSettings {
         DnssecSettings {
             operator_key: None,
             algorithm: Algorithm::EcdsaP256Sha256,
+            ds_check_interval: std::time::Duration::from_secs(300),
             signer: SignerConfig::default(),
             timings: RolloverTimings::default(),
         }
@@ -83,6 +86,11 @@ pub struct Dnssec {
     signers: Mutex<HashMap<i64, Slot>>,
     /// The opened keys of each zone, by the stored text they came from.
     keys: Mutex<HashMap<i64, (String, Vec<ZoneKey>)>>,
+    /// The opened key state of each zone, by the stored text (the
+    /// maintenance round looks at every signed zone each time).
+    states: Mutex<HashMap<i64, (String, KeyState)>>,
+    /// When each zone's DS was last asked for.
+    ds_checked: Mutex<HashMap<i64, std::time::Instant>>,
 }
 
 impl Dnssec {
@@ -310,10 +318,20 @@ fn operator_key(s: &AppState) -> Result<[u8; 32], ApiError> {
 }
 
 fn open_state(s: &AppState, row: &ZoneDnssec) -> Result<KeyState, ApiError> {
-    KeyState::open(&row.keys, &operator_key(s)?, s.dnssec.settings.timings.clone()).map_err(|e| {
+    let cached = s.dnssec.states.lock().expect("not poisoned").get(&row.zone_id).cloned();
+    if let Some((_, state)) = cached.filter(|(text, _)| *text == row.keys) {
+        return Ok(state);
+    }
+    let state = KeyState::open(&row.keys, &operator_key(s)?, s.dnssec.settings.timings.clone()).map_err(|e| {
         tracing::error!(zone_id = row.zone_id, error = %e, "the zone's DNSSEC keys do not open with the operator key");
         ApiError::internal()
-    })
+    })?;
+    s.dnssec
+        .states
+        .lock()
+        .expect("not poisoned")
+        .insert(row.zone_id, (row.keys.clone(), state.clone()));
+    Ok(state)
 }
 
 /// DPF's view of a zone's DNSSEC: never turned on is off (4), or before
@@ -610,8 +628,21 @@ struct ParentDs {
 /// algorithm and digest, `platdns_dnssec::keys::ds_matches`). `None` when
 /// there is no resolver or no usable answer (logged): nothing moves on it.
 /// NXDOMAIN and NODATA are an empty DS RRset.
-async fn parent_ds(s: &AppState, apex: &Name, state: &KeyState) -> Option<ParentDs> {
+async fn parent_ds(s: &AppState, zone_id: i64, apex: &Name, state: &KeyState) -> Option<ParentDs> {
     let resolver = s.verify_resolver?;
+    {
+        // At most once per interval per zone: a round looks at every
+        // signed zone, and a resolver that does not answer costs seconds.
+        let mut checked = s.dnssec.ds_checked.lock().expect("not poisoned");
+        let now = std::time::Instant::now();
+        if checked
+            .get(&zone_id)
+            .is_some_and(|at| now.duration_since(*at) < s.dnssec.settings.ds_check_interval)
+        {
+            return None;
+        }
+        checked.insert(zone_id, now);
+    }
     let answer = match crate::resolver::ask(resolver, apex, platdns_zone::Rtype::DS).await {
         Ok(a) if matches!(a.rcode, 0 | 3) => a,
         Ok(a) => {
@@ -678,7 +709,7 @@ pub async fn maintain(s: &AppState) -> Result<(), ApiError> {
                 }
                 (Some(_), false) => {
                     let state = open_state(s, &row)?;
-                    parent_ds(s, &apex, &state)
+                    parent_ds(s, zone_id, &apex, &state)
                         .await
                         .filter(|p| !p.names_a_key)
                         .map(|_| "the parent's DS is gone; signing stops once it has left caches")
@@ -704,7 +735,7 @@ pub async fn maintain(s: &AppState) -> Result<(), ApiError> {
             let before = flags(&state);
             let stage = state.ksk_stage();
             let parent = if stage == KskStage::WaitDs || (stage == KskStage::Idle && row.ds_state == 1) {
-                parent_ds(s, &apex, &state).await
+                parent_ds(s, zone_id, &apex, &state).await
             } else {
                 None
             };

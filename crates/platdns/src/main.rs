@@ -224,6 +224,10 @@ struct ServeArgs {
     /// §3.2.1); a zone whose largest TTL is larger waits for that.
     #[arg(long, default_value_t = 86400)]
     dnssec_max_zone_ttl: u64,
+    /// Least seconds between two looks at a zone's DS at its parent
+    /// (through `--verify-resolver`) while one is awaited.
+    #[arg(long, default_value_t = 300)]
+    dnssec_ds_check_interval: u64,
     /// Seconds between DNSSEC maintenance rounds (rollover steps, refresh).
     #[arg(long, default_value_t = 60)]
     dnssec_maintenance_interval: u64,
@@ -786,6 +790,7 @@ fn dnssec_settings(args: &ServeArgs) -> anyhow::Result<platdns_api::dnssec::Dnss
         algorithm,
         signer,
         timings,
+        ds_check_interval: Duration::from_secs(args.dnssec_ds_check_interval),
     })
 }
 

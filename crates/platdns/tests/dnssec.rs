@@ -387,6 +387,8 @@ fn the_parents_ds_carries_a_ksk_rollover_to_its_end_and_signing_off() {
         "1",
         "--dnssec-parent-propagation",
         "0",
+        "--dnssec-ds-check-interval",
+        "1",
     ]);
     let (api, dns) = (server.http, server.dns);
     // No DS at the parent yet: waiting for its registration, for as long as it takes.
