@@ -86,17 +86,21 @@ async fn connection(
         let cat = catalog.load();
         if let Some(transfers) = responder.transfers.as_ref().filter(|_| is_transfer(&query[..len])) {
             // Building a transfer walks the whole zone: off the async
-            // workers, so other connections are not held up (bench/xfr.sh).
+            // workers, so other connections are not held up, and sent while
+            // it is packed, a few messages ahead at most (bench/xfr.sh).
             let (t, cat, packet) = (transfers.clone(), catalog.load_full(), query[..len].to_vec());
-            let messages = tokio::task::spawn_blocking(move || transfer(&t, &cat, &packet, peer))
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or_default();
-            for m in messages {
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
+            let packing = tokio::task::spawn_blocking(move || {
+                // A send fails once the peer is gone; the rest is dropped.
+                transfer(&t, &cat, &packet, peer, &mut |m| {
+                    let _ = tx.blocking_send(m);
+                })
+            });
+            while let Some(m) = rx.recv().await {
                 w.write_all(&(m.len() as u16).to_be_bytes()).await?;
                 w.write_all(&m).await?;
             }
+            let _ = packing.await;
             w.flush().await?;
             continue;
         }
@@ -134,24 +138,32 @@ fn is_transfer(packet: &[u8]) -> bool {
     })
 }
 
-/// A zone transfer request's messages, or a NOTIFY's answer (`None`:
-/// neither).
+/// A zone transfer request's messages, or a NOTIFY's answer, each handed to
+/// `emit` in order (none: neither).
 fn transfer(
     transfers: &crate::xfr::Transfers,
     catalog: &Catalog,
     packet: &[u8],
     peer: std::net::IpAddr,
-) -> Option<Vec<Vec<u8>>> {
-    let q = crate::wire::parse_query(packet).ok()?;
+    emit: &mut dyn FnMut(Vec<u8>),
+) {
+    let Ok(q) = crate::wire::parse_query(packet) else {
+        return;
+    };
     // NOTIFY comes over TCP too (knotd sends it so).
     if q.opcode() == 4 {
-        return transfers.notify(packet, peer).map(|m| vec![m]);
+        if let Some(m) = transfers.notify(packet, peer) {
+            emit(m);
+        }
+        return;
     }
     let is_transfer = matches!(q.qtype, platdns_zone::Rtype::AXFR | platdns_zone::Rtype::IXFR);
     if !is_transfer || q.opcode() != 0 || q.qclass != 1 {
-        return None;
+        return;
     }
-    let apex = platdns_zone::Name::from_wire(q.qname()).ok()?;
+    let Ok(apex) = platdns_zone::Name::from_wire(q.qname()) else {
+        return;
+    };
     let now = crate::tsig::unix_now();
-    Some(transfers.answer(catalog.get(&apex), &q, packet, peer, now))
+    transfers.answer(catalog.get(&apex), &q, packet, peer, now, emit);
 }

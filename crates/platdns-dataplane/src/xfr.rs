@@ -248,8 +248,10 @@ impl Transfers {
         write(out, &m)
     }
 
-    /// Answers a transfer request (`q`: the whole query message, parsed),
-    /// with the messages to send in order. `now`: unix seconds.
+    /// Answers a transfer request (`q`: the whole query message, parsed):
+    /// each message to send goes to `emit` in order, as soon as it is
+    /// packed, so the caller sends while the rest is packed (knotd streams
+    /// too; bench/xfr.sh). `now`: unix seconds.
     pub fn answer(
         &self,
         zone: Option<&Arc<Zone>>,
@@ -257,7 +259,8 @@ impl Transfers {
         packet: &[u8],
         peer: IpAddr,
         now: u64,
-    ) -> Vec<Vec<u8>> {
+        emit: &mut dyn FnMut(Vec<u8>),
+    ) {
         let kind = if q.qtype == Rtype::AXFR { "AXFR" } else { "IXFR" };
         let apex = q.qname().to_vec();
         let policy = self.policy.load();
@@ -265,7 +268,7 @@ impl Transfers {
         let mut signed: Option<(Key, Vec<u8>)> = None;
         if let Some(at) = q.tsig_at {
             let Some(r) = tsig::parse(packet, at) else {
-                return vec![error_reply(packet, q, crate::wire::rcode::FORMERR)];
+                return emit(error_reply(packet, q, crate::wire::rcode::FORMERR));
             };
             match tsig::verify_request(packet, &r, &policy.keys, now) {
                 Ok(k) => signed = Some((k.clone(), r.mac.clone())),
@@ -284,7 +287,7 @@ impl Transfers {
                     });
                     let mut m = error_reply(packet, q, crate::wire::rcode::NOTAUTH);
                     tsig::append_error(&mut m, &r.key_name, &r.algorithm_name, now, f.code());
-                    return vec![m];
+                    return emit(m);
                 }
             }
         }
@@ -309,20 +312,28 @@ impl Transfers {
             if let Some((k, mac)) = &signed {
                 tsig::sign(&mut m, k, Some(mac), false, now, 0);
             }
-            return vec![m];
+            return emit(m);
         };
-        let records = match (q.qtype, ixfr_serial(packet, q)) {
+        let mut p = Packer::new(packet, q, signed.as_ref(), now, emit);
+        let diff = match (q.qtype, ixfr_serial(packet, q)) {
             (Rtype::IXFR, Some(theirs)) if serial_ge(theirs, zone.serial()) => {
                 // Up to date (or ahead): the current SOA alone (RFC 1995 §2).
-                zone.records().into_iter().take(1).collect()
+                Some(zone.records().into_iter().take(1).collect())
             }
-            (Rtype::IXFR, Some(theirs)) => match self.version(&apex, theirs) {
-                Some(old) => ixfr_records(&old, zone),
-                None => axfr_records(zone),
-            },
-            _ => axfr_records(zone),
+            (Rtype::IXFR, Some(theirs)) => self.version(&apex, theirs).map(|old| ixfr_records(&old, zone)),
+            _ => None,
         };
-        let messages = pack(packet, q, &records, signed.as_ref(), now);
+        match diff {
+            Some(records) => {
+                for r in &records {
+                    p.push(r.owner.as_wire(), r.rtype, r.ttl, &r.rdata);
+                }
+            }
+            // AXFR, or an IXFR from a serial no longer held: the whole
+            // zone, packed as it is read.
+            None => for_each_axfr_record(zone, |owner, rtype, ttl, rdata| p.push(owner, rtype, ttl, rdata)),
+        }
+        p.finish();
         self.report(Event {
             apex,
             peer,
@@ -331,7 +342,6 @@ impl Transfers {
             serial: zone.serial(),
             key: key_text,
         });
-        messages
     }
 }
 
@@ -370,16 +380,33 @@ fn ixfr_serial(packet: &[u8], q: &crate::wire::Query) -> Option<u32> {
 
 type Rr = platdns_zone::zonefile::Record;
 
-/// AXFR (RFC 5936 §2.2): SOA, every other record, SOA.
-fn axfr_records(zone: &Zone) -> Vec<Rr> {
-    let mut all = zone.records_apex_first();
-    match all.first() {
-        Some(soa) if soa.rtype == Rtype::SOA => {
-            let soa = soa.clone();
-            all.push(soa);
+/// AXFR (RFC 5936 §2.2): SOA, every other record, SOA; each to `f`.
+fn for_each_axfr_record(zone: &Zone, mut f: impl FnMut(&[u8], Rtype, u32, &[u8])) {
+    let mut soa: Option<(Vec<u8>, u32, Vec<u8>)> = None;
+    zone.for_each_record_apex_first(|owner, rtype, ttl, rdata| {
+        if rtype == Rtype::SOA && soa.is_none() {
+            soa = Some((owner.to_vec(), ttl, rdata.to_vec()));
         }
-        _ => {}
+        f(owner, rtype, ttl, rdata);
+    });
+    if let Some((owner, ttl, rdata)) = soa {
+        f(&owner, Rtype::SOA, ttl, &rdata);
     }
+}
+
+/// The AXFR form as records (an IXFR across a full build).
+fn axfr_records(zone: &Zone) -> Vec<Rr> {
+    let mut all = Vec::with_capacity(zone.record_count() + 1);
+    for_each_axfr_record(zone, |owner, rtype, ttl, rdata| {
+        all.push(Rr {
+            owner: platdns_zone::Name::from_wire(owner).expect("arena names are valid"),
+            ttl,
+            class: platdns_zone::Class::IN,
+            rtype,
+            rdata: rdata.to_vec(),
+            pos: Default::default(),
+        })
+    });
     all
 }
 
@@ -485,75 +512,116 @@ fn ixfr_records_whole(old: &Zone, new: &Zone) -> Vec<Rr> {
 /// Room kept in each message for its TSIG record.
 const TSIG_ROOM: usize = 256;
 
-/// The records as a stream of messages of at most 64 KiB.
-fn pack(
-    packet: &[u8],
-    q: &crate::wire::Query,
-    records: &[Rr],
-    signed: Option<&(Key, Vec<u8>)>,
+/// Packs records into a stream of messages of at most 64 KiB, each handed
+/// to `emit` once full (and signed).
+struct Packer<'a> {
+    packet: &'a [u8],
+    q: &'a crate::wire::Query,
+    signed: Option<&'a (Key, Vec<u8>)>,
     now: u64,
-) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut prior = signed.map(|(_, mac)| mac.clone());
-    let header = |first: bool| {
+    emit: &'a mut dyn FnMut(Vec<u8>),
+    /// The message being filled, and its records.
+    m: Vec<u8>,
+    count: u16,
+    sent: usize,
+    /// The MAC the next message's TSIG chains to (RFC 8945 §5.3.1).
+    prior: Option<Vec<u8>>,
+    /// Where this message holds the apex name, to point at.
+    apex_at: Option<usize>,
+}
+
+impl<'a> Packer<'a> {
+    fn new(
+        packet: &'a [u8],
+        q: &'a crate::wire::Query,
+        signed: Option<&'a (Key, Vec<u8>)>,
+        now: u64,
+        emit: &'a mut dyn FnMut(Vec<u8>),
+    ) -> Packer<'a> {
+        let mut p = Packer {
+            packet,
+            q,
+            signed,
+            now,
+            emit,
+            m: Vec::new(),
+            count: 0,
+            sent: 0,
+            prior: signed.map(|(_, mac)| mac.clone()),
+            // The question's name, in the first message.
+            apex_at: Some(crate::wire::HEADER_LEN),
+        };
+        p.m = p.header(true);
+        p
+    }
+
+    fn header(&self, first: bool) -> Vec<u8> {
         let mut m = Vec::with_capacity(16 * 1024);
-        m.extend_from_slice(&packet[0..2]);
-        let flags = (q.flags & crate::wire::hdr::OPCODE_MASK) | crate::wire::hdr::QR | crate::wire::hdr::AA;
+        m.extend_from_slice(&self.packet[0..2]);
+        let flags = (self.q.flags & crate::wire::hdr::OPCODE_MASK) | crate::wire::hdr::QR | crate::wire::hdr::AA;
         m.extend_from_slice(&flags.to_be_bytes());
         m.extend_from_slice(&[0, u8::from(first), 0, 0, 0, 0, 0, 0]);
         if first {
-            m.extend_from_slice(&packet[crate::wire::HEADER_LEN..q.question_end]);
+            m.extend_from_slice(&self.packet[crate::wire::HEADER_LEN..self.q.question_end]);
         }
         m
-    };
-    let mut m = header(true);
-    let mut count = 0u16;
-    let mut finish = |mut m: Vec<u8>, count: u16, out: &mut Vec<Vec<u8>>| {
-        m[6..8].copy_from_slice(&count.to_be_bytes());
-        if let Some((key, _)) = signed {
-            let first = out.is_empty();
-            let mac = tsig::sign(&mut m, key, prior.as_deref(), !first, now, 0);
-            prior = Some(mac);
+    }
+
+    /// Sends the message being filled.
+    fn send(&mut self) {
+        let next = self.header(false);
+        let mut m = std::mem::replace(&mut self.m, next);
+        m[6..8].copy_from_slice(&self.count.to_be_bytes());
+        if let Some((key, _)) = self.signed {
+            // RFC 8945 §5.3.1: the first message's MAC covers the
+            // request's; each later one only its timers and the prior MAC.
+            let mac = tsig::sign(&mut m, key, self.prior.as_deref(), self.sent > 0, self.now, 0);
+            self.prior = Some(mac);
         }
-        out.push(m);
-    };
-    // Owner names are compressed (RFC 1035 §4.1.4): the labels below the
-    // apex, then a pointer to the apex written once in the message (the
-    // question's, in the first). Rdata is sent as stored.
-    let apex_len = q.qname_len;
-    let mut apex_at: Option<usize> = Some(crate::wire::HEADER_LEN);
-    for r in records {
-        let owner = r.owner.as_wire();
-        let size = owner.len() + 10 + r.rdata.len();
-        if m.len() + size + TSIG_ROOM > u16::MAX as usize && count > 0 {
-            finish(std::mem::replace(&mut m, header(false)), count, &mut out);
-            count = 0;
-            apex_at = None;
+        self.sent += 1;
+        self.count = 0;
+        self.apex_at = None;
+        (self.emit)(m);
+    }
+
+    /// One record. Owner names are compressed (RFC 1035 §4.1.4): the labels
+    /// below the apex, then a pointer to the apex written once in the
+    /// message. Rdata is sent as stored.
+    fn push(&mut self, owner: &[u8], rtype: Rtype, ttl: u32, rdata: &[u8]) {
+        let size = owner.len() + 10 + rdata.len();
+        if self.m.len() + size + TSIG_ROOM > u16::MAX as usize && self.count > 0 {
+            self.send();
         }
+        let apex_len = self.q.qname_len;
         let below = owner.len().saturating_sub(apex_len);
-        let in_zone =
-            owner.len() >= apex_len && owner[below..].eq_ignore_ascii_case(q.qname()) && label_boundary(owner, below);
-        match apex_at.filter(|&at| in_zone && at < 0x3fff) {
+        let in_zone = owner.len() >= apex_len
+            && owner[below..].eq_ignore_ascii_case(self.q.qname())
+            && label_boundary(owner, below);
+        let m = &mut self.m;
+        match self.apex_at.filter(|&at| in_zone && at < 0x3fff) {
             Some(at) => {
                 m.extend_from_slice(&owner[..below]);
                 m.extend_from_slice(&(0xC000 | at as u16).to_be_bytes());
             }
             None => {
                 if in_zone {
-                    apex_at = Some(m.len() + below);
+                    self.apex_at = Some(m.len() + below);
                 }
                 m.extend_from_slice(owner);
             }
         }
-        m.extend_from_slice(&r.rtype.0.to_be_bytes());
+        m.extend_from_slice(&rtype.0.to_be_bytes());
         m.extend_from_slice(&1u16.to_be_bytes());
-        m.extend_from_slice(&r.ttl.to_be_bytes());
-        m.extend_from_slice(&(r.rdata.len() as u16).to_be_bytes());
-        m.extend_from_slice(&r.rdata);
-        count += 1;
+        m.extend_from_slice(&ttl.to_be_bytes());
+        m.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        m.extend_from_slice(rdata);
+        self.count += 1;
     }
-    finish(m, count, &mut out);
-    out
+
+    /// Sends the last message.
+    fn finish(mut self) {
+        self.send();
+    }
 }
 
 fn write(out: &mut [u8], m: &[u8]) -> usize {
