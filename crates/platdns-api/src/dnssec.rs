@@ -671,6 +671,38 @@ async fn parent_ds(s: &AppState, zone_id: i64, apex: &Name, state: &KeyState) ->
     })
 }
 
+/// The parent's DS of each zone that awaits a change of it (`ds_state` 1,
+/// 5 or 7), asked concurrently, 16 at a time: a round's wait is the
+/// slowest answers', not their sum.
+async fn parents_ds(s: &AppState, zones: &[(platdns_store::Zone, ZoneDnssec)]) -> HashMap<i64, ParentDs> {
+    let mut out = HashMap::new();
+    if s.verify_resolver.is_none() {
+        return out;
+    }
+    let permits = Arc::new(tokio::sync::Semaphore::new(16));
+    let mut asks = tokio::task::JoinSet::new();
+    for (z, row) in zones {
+        let awaits = matches!((row.state, row.ds_state), (2, 1 | 5) | (3, 7));
+        if !awaits || row.keys.is_empty() {
+            continue;
+        }
+        let (Ok(apex), Ok(state)) = (Name::from_text(&format!("{}.", z.name), None), open_state(s, row)) else {
+            continue;
+        };
+        let (s, permits, zone_id) = (s.clone(), permits.clone(), z.id);
+        asks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            (zone_id, parent_ds(&s, zone_id, &apex, &state).await)
+        });
+    }
+    while let Some(done) = asks.join_next().await {
+        if let Ok((zone_id, Some(p))) = done {
+            out.insert(zone_id, p);
+        }
+    }
+    out
+}
+
 /// DPF's `ds_state` for a signed zone from where its KSK rollover stands
 /// (`tags.md`): 1 until the parent's DS names the KSK, then 3; during a
 /// rollover 4 (new KSK published), 5 (waiting for the parent's DS to
@@ -690,11 +722,15 @@ fn ds_state_of(stage: KskStage, before: i64, parent_names_ksk: bool) -> i64 {
 pub async fn maintain(s: &AppState) -> Result<(), ApiError> {
     let now = s.clock.now();
     let t = s.dnssec.settings.timings.clone();
+    let mut zones = Vec::new();
     for zone_id in s.store.dnssec_zone_ids().await? {
-        let z = s.store.get_zone(zone_id).await?;
-        let Some(mut row) = s.store.dnssec(zone_id).await? else {
-            continue;
-        };
+        if let Some(row) = s.store.dnssec(zone_id).await? {
+            zones.push((s.store.get_zone(zone_id).await?, row));
+        }
+    }
+    let mut parents = parents_ds(s, &zones).await;
+    for (z, mut row) in zones {
+        let zone_id = z.id;
         let apex = Name::from_text(&format!("{}.", z.name), None).map_err(|_| ApiError::internal())?;
         let mut events: Vec<String> = Vec::new();
         let mut keys_changed = false;
@@ -707,13 +743,10 @@ pub async fn maintain(s: &AppState) -> Result<(), ApiError> {
                 (None, _) | (_, true) => {
                     Some("no --verify-resolver: the DS is taken as removed at the parent; signing stops once it can have left caches")
                 }
-                (Some(_), false) => {
-                    let state = open_state(s, &row)?;
-                    parent_ds(s, zone_id, &apex, &state)
-                        .await
-                        .filter(|p| !p.names_a_key)
-                        .map(|_| "the parent's DS is gone; signing stops once it has left caches")
-                }
+                (Some(_), false) => parents
+                    .remove(&zone_id)
+                    .filter(|p| !p.names_a_key)
+                    .map(|_| "the parent's DS is gone; signing stops once it has left caches"),
             };
             if let Some(why) = gone {
                 row.ds_state = 8;
@@ -734,10 +767,9 @@ pub async fn maintain(s: &AppState) -> Result<(), ApiError> {
             let mut state = open_state(s, &row)?;
             let before = flags(&state);
             let stage = state.ksk_stage();
-            let parent = if stage == KskStage::WaitDs || (stage == KskStage::Idle && row.ds_state == 1) {
-                parent_ds(s, zone_id, &apex, &state).await
-            } else {
-                None
+            let parent = match stage == KskStage::WaitDs || (stage == KskStage::Idle && row.ds_state == 1) {
+                true => parents.remove(&zone_id),
+                false => None,
             };
             let seen = parent.is_some_and(|p| p.names_cds_key);
             if state.rolling().1 {
