@@ -584,38 +584,80 @@ impl<'a> Packer<'a> {
         (self.emit)(m);
     }
 
-    /// One record. Owner names are compressed (RFC 1035 §4.1.4): the labels
-    /// below the apex, then a pointer to the apex written once in the
-    /// message. Rdata is sent as stored.
+    /// One record. Names are compressed (RFC 1035 §4.1.4): the labels below
+    /// the apex, then a pointer to the apex written once in the message.
+    /// That holds for the owner and for the names in the rdata of the types
+    /// RFC 1035 defines (NS, CNAME, PTR, MX, SOA; RFC 3597 §4 forbids it
+    /// for any other); other rdata is sent as stored.
     fn push(&mut self, owner: &[u8], rtype: Rtype, ttl: u32, rdata: &[u8]) {
         let size = owner.len() + 10 + rdata.len();
         if self.m.len() + size + TSIG_ROOM > u16::MAX as usize && self.count > 0 {
             self.send();
         }
-        let apex_len = self.q.qname_len;
-        let below = owner.len().saturating_sub(apex_len);
-        let in_zone = owner.len() >= apex_len
-            && owner[below..].eq_ignore_ascii_case(self.q.qname())
-            && label_boundary(owner, below);
+        self.name(owner);
         let m = &mut self.m;
-        match self.apex_at.filter(|&at| in_zone && at < 0x3fff) {
-            Some(at) => {
-                m.extend_from_slice(&owner[..below]);
-                m.extend_from_slice(&(0xC000 | at as u16).to_be_bytes());
-            }
-            None => {
-                if in_zone {
-                    self.apex_at = Some(m.len() + below);
-                }
-                m.extend_from_slice(owner);
-            }
-        }
         m.extend_from_slice(&rtype.0.to_be_bytes());
         m.extend_from_slice(&1u16.to_be_bytes());
         m.extend_from_slice(&ttl.to_be_bytes());
-        m.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
-        m.extend_from_slice(rdata);
+        let rdlength_at = m.len();
+        m.extend_from_slice(&[0, 0]);
+        // (offset of the first name, how many names follow one another)
+        let names = match rtype {
+            Rtype::NS | Rtype::CNAME | Rtype::PTR => Some((0, 1)),
+            Rtype::MX => Some((2, 1)),
+            Rtype::SOA => Some((0, 2)),
+            _ => None,
+        };
+        let mut at = 0;
+        if let Some((start, count)) = names {
+            // Where each name ends; malformed rdata is sent as stored.
+            let mut ends = [0usize; 2];
+            let mut p = start;
+            let mut found = 0;
+            while found < count {
+                let Some(n) = rdata.get(p..).and_then(name_len) else {
+                    break;
+                };
+                p += n;
+                ends[found] = p;
+                found += 1;
+            }
+            if found == count {
+                self.m.extend_from_slice(&rdata[..start]);
+                let mut from = start;
+                for &to in &ends[..count] {
+                    self.name(&rdata[from..to]);
+                    from = to;
+                }
+                at = from;
+            }
+        }
+        self.m.extend_from_slice(&rdata[at..]);
+        let rdlength = (self.m.len() - rdlength_at - 2) as u16;
+        self.m[rdlength_at..rdlength_at + 2].copy_from_slice(&rdlength.to_be_bytes());
         self.count += 1;
+    }
+
+    /// A name (uncompressed wire form), compressed to the apex when it is
+    /// in the zone; the first in-zone name of a message that has no apex
+    /// yet is written whole, and its apex is pointed at after it.
+    fn name(&mut self, name: &[u8]) {
+        let apex_len = self.q.qname_len;
+        let below = name.len().saturating_sub(apex_len);
+        let in_zone =
+            name.len() >= apex_len && name[below..].eq_ignore_ascii_case(self.q.qname()) && label_boundary(name, below);
+        match self.apex_at.filter(|&at| in_zone && at < 0x3fff) {
+            Some(at) => {
+                self.m.extend_from_slice(&name[..below]);
+                self.m.extend_from_slice(&(0xC000 | at as u16).to_be_bytes());
+            }
+            None => {
+                if in_zone {
+                    self.apex_at = Some(self.m.len() + below);
+                }
+                self.m.extend_from_slice(name);
+            }
+        }
     }
 
     /// Sends the last message.
@@ -631,6 +673,18 @@ fn write(out: &mut [u8], m: &[u8]) -> usize {
 }
 
 /// Whether a label of the wire name `name` starts at `at`.
+/// The length of the uncompressed wire name at the start of `wire`.
+fn name_len(wire: &[u8]) -> Option<usize> {
+    let mut p = 0;
+    loop {
+        match *wire.get(p)? {
+            0 => return Some(p + 1),
+            len if len < 64 => p += 1 + len as usize,
+            _ => return None,
+        }
+    }
+}
+
 fn label_boundary(name: &[u8], at: usize) -> bool {
     let mut p = 0;
     while p < at {
@@ -781,6 +835,88 @@ mod tests {
             !label_boundary(b"\x02\x01a\x00", 1),
             "a length-like byte inside a label"
         );
+    }
+
+    /// A name read back from a message, following pointers.
+    fn read_name(m: &[u8], mut at: usize) -> (Vec<u8>, usize) {
+        let mut out = Vec::new();
+        let mut end = None;
+        loop {
+            let len = m[at];
+            if len & 0xC0 == 0xC0 {
+                end.get_or_insert(at + 2);
+                at = (u16::from_be_bytes([len, m[at + 1]]) & 0x3fff) as usize;
+                continue;
+            }
+            out.extend_from_slice(&m[at..at + 1 + len as usize]);
+            at += 1 + len as usize;
+            if len == 0 {
+                return (out, end.unwrap_or(at));
+            }
+        }
+    }
+
+    #[test]
+    fn rdata_names_of_rfc_1035_types_are_compressed_and_read_back_whole() {
+        let apex = b"\x07example\x00";
+        let mut query = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+        query.extend_from_slice(apex);
+        query.extend_from_slice(&[0, 252, 0, 1]);
+        let q = crate::wire::parse_query(&query).unwrap();
+        let host = b"\x04host\x07EXAMPLE\x00".to_vec();
+        let outside = b"\x03ns1\x05other\x00".to_vec();
+        let mut mx = vec![0, 10];
+        mx.extend_from_slice(&host);
+        let mut soa = outside.clone();
+        soa.extend_from_slice(&host);
+        soa.extend_from_slice(&[1; 20]);
+        let srv = [&[0u8, 1, 0, 2, 0, 53][..], &host[..]].concat();
+        let records: Vec<(&[u8], Rtype, Vec<u8>)> = vec![
+            (&apex[..], Rtype::SOA, soa.clone()),
+            (b"\x03www\x07example\x00", Rtype::CNAME, host.clone()),
+            (&apex[..], Rtype::MX, mx.clone()),
+            (&apex[..], Rtype::NS, outside.clone()),
+            (b"\x01s\x07example\x00", Rtype::SRV, srv.clone()),
+            (b"\x01x\x07example\x00", Rtype::MX, vec![0, 1, 0x40]),
+        ];
+        let mut messages = Vec::new();
+        let mut emit = |m: Vec<u8>| messages.push(m);
+        let mut p = Packer::new(&query, &q, None, 0, &mut emit);
+        for (owner, t, rdata) in &records {
+            p.push(owner, *t, 60, rdata);
+        }
+        p.finish();
+        let m = &messages[0];
+        assert_eq!(u16::from_be_bytes([m[6], m[7]]), records.len() as u16);
+        let mut at = q.question_end;
+        let lower = |n: &[u8]| n.to_ascii_lowercase();
+        for (owner, t, rdata) in &records {
+            let (name, next) = read_name(m, at);
+            assert_eq!(name, *owner);
+            assert_eq!(u16::from_be_bytes([m[next], m[next + 1]]), t.0);
+            let len = u16::from_be_bytes([m[next + 8], m[next + 9]]) as usize;
+            let body = &m[next + 10..next + 10 + len];
+            // Read back: names whole again, the rest as stored.
+            let back = match *t {
+                Rtype::CNAME | Rtype::NS => read_name(m, next + 10).0,
+                Rtype::MX if rdata.len() > 3 => [&body[..2], &read_name(m, next + 12).0[..]].concat(),
+                Rtype::SOA => {
+                    let (a, e) = read_name(m, next + 10);
+                    let (b, e) = read_name(m, e);
+                    [a, b, m[e..e + 20].to_vec()].concat()
+                }
+                _ => body.to_vec(),
+            };
+            assert_eq!(lower(&back), lower(rdata), "{t}");
+            if matches!(*t, Rtype::CNAME | Rtype::MX) && rdata.len() > 3 {
+                assert!(len < rdata.len(), "{t} compressed: {body:?}");
+            }
+            if *t == Rtype::SRV {
+                assert_eq!(body, &srv[..], "RFC 3597 §4: SRV is not compressed");
+            }
+            at = next + 10 + len;
+        }
+        assert_eq!(at, m.len());
     }
 
     #[test]

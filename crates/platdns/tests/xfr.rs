@@ -436,7 +436,18 @@ fn knotd_follows_a_signed_zone_and_its_refreshed_signatures_by_ixfr() {
     let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
     let api = server.http;
     let (zone, tok) = tenant_with_zone(api, op.trim(), "acme", "example.com");
-    commit(api, &tok, &zone, json!([a("www.example.com.", "192.0.2.1")]));
+    // Names in rdata (CNAME, MX) go compressed in the transfer; knotd's
+    // copy must still verify.
+    commit(
+        api,
+        &tok,
+        &zone,
+        json!([
+            a("www.example.com.", "192.0.2.1"),
+            {"name": "alias.example.com.", "ttl": 60, "rrtype": "CNAME", "rdata": [{"value": "www.example.com."}], "labels": {}, "description": ""},
+            {"name": "example.com.", "ttl": 60, "rrtype": "MX", "rdata": [{"value": "10 www.example.com."}], "labels": {}, "description": ""}
+        ]),
+    );
     set_dnssec(api, &tok, &zone, 1);
     let (kid, key_name, secret, cc) = transfers_allowed(api, &tok, &zone);
     let knot = Secondary::start("example.com", server.dns, &key_name, &secret);
@@ -462,6 +473,11 @@ fn knotd_follows_a_signed_zone_and_its_refreshed_signatures_by_ixfr() {
         let theirs = sig(knot.dns);
         !theirs.is_empty() && theirs == sig(server.dns)
     });
+    for (name, t) in [("alias.example.com", "CNAME"), ("example.com", "MX")] {
+        let theirs = kdig(knot.dns, &[name, t]).answer;
+        assert!(!theirs.is_empty(), "{name} {t}");
+        assert_eq!(theirs, kdig(server.dns, &[name, t]).answer, "{name} {t}");
+    }
     // knotd's copy, as transferred, is a valid signed zone.
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("example.com.zone");
