@@ -358,15 +358,7 @@ struct PatchBody {
 }
 
 async fn zone_event(s: &AppState, z: &platdns_store::Zone, operation: &str, target: &str) {
-    let e = Event {
-        contract_id: z.contract_id,
-        zone_id: Some(z.id),
-        lb_domain_id: None,
-        log_type: "dnssec",
-        operation,
-        target,
-        status: "success",
-    };
+    let e = Event::zone(z, "dnssec", operation, target, "success");
     if let Err(e) = log_event(s, e).await {
         tracing::error!(zone = %z.name, error = %e, "DNSSEC event not logged");
     }
@@ -442,14 +434,7 @@ async fn patch_dnssec(
         zone_event(&s, &z, "update_dnssec_configuration", e).await;
     }
     crate::publish::republish(&s, z.id).await?;
-    let op = Op {
-        contract_id: z.contract_id,
-        zone_id: Some(z.id),
-        lb_domain_id: None,
-        log_type: "service",
-        operation: "update_dnssec_configuration",
-        target: z.name.clone(),
-    };
+    let op = Op::zone(&z, "service", "update_dnssec_configuration", z.name.clone());
     job_done(&s, &t, format!("/dpf/v1/zones/{id}/dnssec"), op).await
 }
 
@@ -485,14 +470,7 @@ async fn ksk_rollover(
         zone_event(&s, &z, "begin_ksk_rollover", e).await;
     }
     crate::publish::republish(&s, z.id).await?;
-    let op = Op {
-        contract_id: z.contract_id,
-        zone_id: Some(z.id),
-        lb_domain_id: None,
-        log_type: "service",
-        operation: "begin_ksk_rollover",
-        target: z.name.clone(),
-    };
+    let op = Op::zone(&z, "service", "begin_ksk_rollover", z.name.clone());
     job_done(&s, &t, format!("/dpf/v1/zones/{id}/dnssec"), op).await
 }
 

@@ -555,6 +555,41 @@ pub(crate) struct Event<'a> {
     pub status: &'a str,
 }
 
+impl<'a> Op<'a> {
+    /// An operation on a zone, in the zone's log.
+    pub fn zone(z: &platdns_store::Zone, log_type: &'a str, operation: &'a str, target: String) -> Op<'a> {
+        Op {
+            contract_id: z.contract_id,
+            zone_id: Some(z.id),
+            lb_domain_id: None,
+            log_type,
+            operation,
+            target,
+        }
+    }
+}
+
+impl<'a> Event<'a> {
+    /// A platform event of a zone, in the zone's log.
+    pub fn zone(
+        z: &platdns_store::Zone,
+        log_type: &'a str,
+        operation: &'a str,
+        target: &'a str,
+        status: &'a str,
+    ) -> Event<'a> {
+        Event {
+            contract_id: z.contract_id,
+            zone_id: Some(z.id),
+            lb_domain_id: None,
+            log_type,
+            operation,
+            target,
+            status,
+        }
+    }
+}
+
 pub(crate) async fn log_event(s: &AppState, e: Event<'_>) -> Result<(), platdns_store::StoreError> {
     s.store
         .log_operation(
@@ -650,14 +685,7 @@ async fn patch_zone(
     s.store
         .update_zone_meta(z.id, b.description.as_deref(), b.favorite)
         .await?;
-    let op = Op {
-        contract_id: z.contract_id,
-        zone_id: Some(z.id),
-        lb_domain_id: None,
-        log_type: "service",
-        operation,
-        target: format!("{}.", z.name),
-    };
+    let op = Op::zone(&z, "service", operation, format!("{}.", z.name));
     job_done(&s, &t, format!("/dpf/v1/zones/{id}"), op).await
 }
 

@@ -97,14 +97,7 @@ pub(crate) async fn put_zone_labels(
     t.require_write(z.contract_id)?;
     let labels = check(b.labels)?;
     s.store.set_labels(LabelOf::Zone, z.id, &labels).await?;
-    let op = Op {
-        contract_id: z.contract_id,
-        zone_id: Some(z.id),
-        lb_domain_id: None,
-        log_type: "service",
-        operation: "update_zone_labels",
-        target: format!("{}.", z.name),
-    };
+    let op = Op::zone(&z, "service", "update_zone_labels", format!("{}.", z.name));
     job_done(&s, &t, format!("/dpf/v1/zones/{id}/labels"), op).await
 }
 

@@ -216,17 +216,6 @@ async fn get_record(
     Ok(Json(json::result(record(&s.store.find_record(z.id, &rid).await?))))
 }
 
-fn op<'a>(z: &platdns_store::Zone, log_type: &'a str, operation: &'a str, target: String) -> Op<'a> {
-    Op {
-        contract_id: z.contract_id,
-        zone_id: Some(z.id),
-        lb_domain_id: None,
-        log_type,
-        operation,
-        target,
-    }
-}
-
 fn operator_name(t: &Tenant) -> String {
     format!("token#{}", t.0.token_id)
 }
@@ -257,7 +246,7 @@ async fn post_record(
         &s,
         &t,
         format!("/dpf/v1/zones/{id}/records/{}", ids[0]),
-        op(&z, "record", "adding_record", format!("{}.", z.name)),
+        Op::zone(&z, "record", "adding_record", format!("{}.", z.name)),
     )
     .await
 }
@@ -291,7 +280,7 @@ async fn patch_record(
         &s,
         &t,
         format!("/dpf/v1/zones/{id}/records/{rid}"),
-        op(&z, "record", "updating_record", cur.name.clone()),
+        Op::zone(&z, "record", "updating_record", cur.name.clone()),
     )
     .await
 }
@@ -316,7 +305,7 @@ async fn delete_record(
         &s,
         &t,
         format!("/dpf/v1/zones/{id}/records"),
-        op(&z, "record", "deleting_record", rid_target),
+        Op::zone(&z, "record", "deleting_record", rid_target),
     )
     .await
 }
@@ -333,7 +322,7 @@ async fn discard_record(
         &s,
         &t,
         format!("/dpf/v1/zones/{id}/records/{rid}"),
-        op(&z, "record", "dismiss_record_change", rid.clone()),
+        Op::zone(&z, "record", "dismiss_record_change", rid.clone()),
     )
     .await
 }
@@ -350,7 +339,7 @@ async fn discard_all(
         &s,
         &t,
         format!("/dpf/v1/zones/{id}/records"),
-        op(&z, "record", "dismiss_zone_edits", format!("{}.", z.name)),
+        Op::zone(&z, "record", "dismiss_zone_edits", format!("{}.", z.name)),
     )
     .await
 }
@@ -380,7 +369,7 @@ async fn commit(
         &s,
         &t,
         format!("/dpf/v1/zones/{id}"),
-        op(&z, "record", "commit_zone", format!("{}.", z.name)),
+        Op::zone(&z, "record", "commit_zone", format!("{}.", z.name)),
     )
     .await
 }
@@ -469,7 +458,7 @@ async fn atomic_changes(
         &s,
         &t,
         format!("/dpf/v1/zones/{id}"),
-        op(&z, "record", "bulk_update_records", format!("{}.", z.name)),
+        Op::zone(&z, "record", "bulk_update_records", format!("{}.", z.name)),
     )
     .await
 }
@@ -503,7 +492,7 @@ async fn put_records(
         &s,
         &t,
         format!("/dpf/v1/zones/{id}/records"),
-        op(&z, "record", "bulk_update_records", format!("{}.", z.name)),
+        Op::zone(&z, "record", "bulk_update_records", format!("{}.", z.name)),
     )
     .await
 }
@@ -711,7 +700,7 @@ async fn patch_default_ttl(
         &s,
         &t,
         format!("/dpf/v1/zones/{id}/default_ttl"),
-        op(&z, "record", "updating_default_ttl", format!("{}.", z.name)),
+        Op::zone(&z, "record", "updating_default_ttl", format!("{}.", z.name)),
     )
     .await
 }
@@ -737,7 +726,7 @@ async fn discard_default_ttl(
         &s,
         &t,
         format!("/dpf/v1/zones/{id}/default_ttl"),
-        op(&z, "record", "dismiss_default_ttl_change", format!("{}.", z.name)),
+        Op::zone(&z, "record", "dismiss_default_ttl_change", format!("{}.", z.name)),
     )
     .await
 }

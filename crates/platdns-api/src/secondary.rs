@@ -299,15 +299,7 @@ async fn log(
     status: &str,
     target: &str,
 ) -> Result<(), ApiError> {
-    let e = crate::dpf::Event {
-        contract_id: z.contract_id,
-        zone_id: Some(z.id),
-        lb_domain_id: None,
-        log_type: "service",
-        operation,
-        target,
-        status,
-    };
+    let e = crate::dpf::Event::zone(z, "service", operation, target, status);
     crate::dpf::log_event(s, e).await?;
     Ok(())
 }

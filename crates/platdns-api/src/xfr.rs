@@ -365,14 +365,7 @@ async fn patch_proxy(
     if !on {
         crate::publish::republish(&s, z.id).await?;
     }
-    let op = Op {
-        contract_id: z.contract_id,
-        zone_id: Some(z.id),
-        lb_domain_id: None,
-        log_type: "service",
-        operation: "update_zone_proxy",
-        target: z.name.clone(),
-    };
+    let op = Op::zone(&z, "service", "update_zone_proxy", z.name.clone());
     job_done(&s, &t, format!("/dpf/v1/zones/{id}/zone_proxy"), op).await
 }
 
@@ -521,15 +514,7 @@ pub async fn log_event(s: &AppState, e: &Event) -> Result<(), ApiError> {
         }
         let status = if e.outcome == "received" { "success" } else { "failure" };
         let target = format!("NOTIFY from {}{key}: {}", e.peer, e.outcome);
-        let event = crate::dpf::Event {
-            contract_id: z.contract_id,
-            zone_id: Some(z.id),
-            lb_domain_id: None,
-            log_type: "service",
-            operation: "notify_received",
-            target: &target,
-            status,
-        };
+        let event = crate::dpf::Event::zone(&z, "service", "notify_received", &target, status);
         crate::dpf::log_event(s, event).await?;
         return Ok(());
     }
@@ -544,15 +529,7 @@ pub async fn log_event(s: &AppState, e: &Event) -> Result<(), ApiError> {
     } else {
         tracing::info!(zone = %name, peer = %e.peer, kind = e.kind, serial = e.serial, "zone transferred");
     }
-    let event = crate::dpf::Event {
-        contract_id: z.contract_id,
-        zone_id: Some(z.id),
-        lb_domain_id: None,
-        log_type: "service",
-        operation,
-        target: &target,
-        status,
-    };
+    let event = crate::dpf::Event::zone(&z, "service", operation, &target, status);
     crate::dpf::log_event(s, event).await?;
     Ok(())
 }
@@ -598,15 +575,7 @@ async fn notify_all(s: &AppState, z: &platdns_store::Zone, serial: u32) -> Resul
             ),
             Err(e) => ("failure", format!("NOTIFY to {addr} serial {serial}: {e}")),
         };
-        let event = crate::dpf::Event {
-            contract_id: z.contract_id,
-            zone_id: Some(z.id),
-            lb_domain_id: None,
-            log_type: "service",
-            operation: "notify",
-            target: &text,
-            status,
-        };
+        let event = crate::dpf::Event::zone(z, "service", "notify", &text, status);
         crate::dpf::log_event(s, event).await?;
     }
     Ok(())
