@@ -525,35 +525,23 @@ subdel.example. NS ns.example.net.
     /// wildcard answers, and NXDOMAIN's proof is about the parent.
     #[test]
     fn rfc5155_7_2_8_names_below_an_nsec3_owner() {
-        let z = zone(
-            "$ORIGIN example.
+        // An NSEC3 zone with one NSEC3 owner: both cases start from it.
+        const BASE: &str = "$ORIGIN example.
 @ 3600 SOA ns1 host 1 2 3 4 300
 @ NS ns1
 @ DNSKEY 256 3 13 SsdGufwh/aw32T7JhA8XsKkFoTVxZMqseV7vSGecnDETS//8kj383kti7CxP1eSqZ/Lzo4Jh0xrwzq3+iJ567w==
 @ NSEC3PARAM 1 0 0 -
 ns1 A 192.0.2.1
 0p9mhaveqvm6t7vbl5lop2u3t2rp3tom NSEC3 1 0 0 - 35mthgpgcu1qg68fab165klnsnk3dpvl A RRSIG
-w TXT \"w\"
-*.w TXT \"wild\"
-",
-        );
+";
+        let z = zone(&format!("{BASE}w TXT \"w\"\n*.w TXT \"wild\"\n"));
         let (r, an, _) = ask(&z, "0p9mhaveqvm6t7vbl5lop2u3t2rp3tom.example.", Rtype::NSEC3);
         assert_eq!((r.outcome, an), (Outcome::NxDomain, vec![]));
         let (r, _, _) = ask(&z, "x.0p9mhaveqvm6t7vbl5lop2u3t2rp3tom.example.", Rtype::TXT);
         assert_eq!(r.outcome, Outcome::NxDomain);
         // Under the apex's wildcard, the name below the NSEC3 owner is one
         // the wildcard answers for: the closest encloser is the apex.
-        let with_wild = zone(&format!(
-            "{}* TXT \"apex wild\"\n",
-            "$ORIGIN example.
-@ 3600 SOA ns1 host 1 2 3 4 300
-@ NS ns1
-@ DNSKEY 256 3 13 SsdGufwh/aw32T7JhA8XsKkFoTVxZMqseV7vSGecnDETS//8kj383kti7CxP1eSqZ/Lzo4Jh0xrwzq3+iJ567w==
-@ NSEC3PARAM 1 0 0 -
-ns1 A 192.0.2.1
-0p9mhaveqvm6t7vbl5lop2u3t2rp3tom NSEC3 1 0 0 - 35mthgpgcu1qg68fab165klnsnk3dpvl A RRSIG
-"
-        ));
+        let with_wild = zone(&format!("{BASE}* TXT \"apex wild\"\n"));
         let (r, an, _) = ask(&with_wild, "x.0p9mhaveqvm6t7vbl5lop2u3t2rp3tom.example.", Rtype::TXT);
         assert_eq!((r.outcome, an), (Outcome::NoError, vec![Rtype::TXT]));
         assert_eq!(r.answer.items()[0].0, Owner::Qname);
