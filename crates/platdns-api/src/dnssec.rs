@@ -743,7 +743,7 @@ pub async fn maintain(s: &AppState) -> Result<(), ApiError> {
             }
         } else if !row.keys.is_empty() {
             let mut state = open_state(s, &row)?;
-            let before = flags(&state);
+            let before = key_uses(&state.keys());
             let stage = state.ksk_stage();
             let parent = match stage == KskStage::WaitDs || (stage == KskStage::Idle && row.ds_state == 1) {
                 true => parents.remove(&zone_id),
@@ -757,25 +757,24 @@ pub async fn maintain(s: &AppState) -> Result<(), ApiError> {
                 }
             }
             let mut step = state.advance(unix(now), seen);
-            let mut changed = step.changed;
+            state_changed = step.changed;
             if state.zsk_due(unix(now)) {
                 let started = state.start_zsk_rollover(unix(now)).map_err(|e| {
                     tracing::error!(zone = %z.name, error = %e, "ZSK rollover not started");
                     ApiError::internal()
                 })?;
                 step.events.extend(started.events);
-                changed = true;
+                state_changed = true;
             }
             events.extend(step.events);
             row.ds_state = ds_state_of(state.ksk_stage(), row.ds_state, seen);
             if row.ds_state == 3 && ds_state == 1 {
                 events.push(format!("the parent's DS names KSK {}", state.ksk().key_tag()));
             }
-            if changed {
+            if state_changed {
                 row.keys = state.seal(&operator_key(s)?).map_err(|_| ApiError::internal())?;
-                state_changed = true;
             }
-            keys_changed = flags(&state) != before;
+            keys_changed = key_uses(&state.keys()) != before;
         }
         if row.ds_state != ds_state {
             row.ds_transited_at = Some(now);
@@ -796,10 +795,6 @@ pub async fn maintain(s: &AppState) -> Result<(), ApiError> {
         }
     }
     Ok(())
-}
-
-fn flags(state: &KeyState) -> Vec<(Vec<u8>, bool, bool, bool)> {
-    key_uses(&state.keys())
 }
 
 /// Each key (its DNSKEY rdata) and what the zone does with it.
