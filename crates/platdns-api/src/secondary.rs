@@ -478,16 +478,16 @@ fn apply(held: &[Record], records: Vec<Record>, asked: &'static str) -> Result<P
     })
 }
 
-/// Every record of a message, names decompressed (in the owner and, for
-/// the types RFC 3597 §4 lets senders compress, in the rdata).
-/// Every record of a message but its OPT, the answer section's apart.
+/// Every record of a message but its OPT, in one list.
 fn parse_records(m: &[u8]) -> Result<Vec<Record>, String> {
     let (mut answer, rest) = parse_message(m)?;
     answer.extend(rest);
     Ok(answer)
 }
 
-/// A message's records but OPT: the answer section's, and the others'.
+/// A message's records but OPT, names decompressed (in the owner and, for
+/// the types RFC 3597 §4 lets senders compress, in the rdata): the answer
+/// section's, and the others'.
 pub(crate) fn parse_message(m: &[u8]) -> Result<(Vec<Record>, Vec<Record>), String> {
     let bad = || "a malformed message".to_string();
     let count = |at: usize| u16::from_be_bytes([m[at], m[at + 1]]) as usize;
