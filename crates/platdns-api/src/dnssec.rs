@@ -776,6 +776,7 @@ pub async fn maintain(s: &AppState) -> Result<(), ApiError> {
             }
             keys_changed = key_uses(&state.keys()) != before;
         }
+        let before_transit = row.ds_transited_at;
         if row.ds_state != ds_state {
             row.ds_transited_at = Some(now);
         }
@@ -786,12 +787,29 @@ pub async fn maintain(s: &AppState) -> Result<(), ApiError> {
             continue;
         }
         row.updated_at = now;
-        s.store.save_dnssec(&row).await?;
+        let state_after_keys = keys_changed && row.ds_state != ds_state;
+        if state_after_keys {
+            // The answers carry the new keys before the API shows the
+            // ds_state that asks the tenant to act on them (5: "the CDS
+            // names the new KSK"): republishing signs with the saved keys,
+            // so they are saved first under the state the tenant last saw.
+            let keys_only = ZoneDnssec {
+                ds_state,
+                ds_transited_at: before_transit,
+                ..row.clone()
+            };
+            s.store.save_dnssec(&keys_only).await?;
+        } else {
+            s.store.save_dnssec(&row).await?;
+        }
         for e in &events {
             zone_event(s, &z, "dnssec", e).await;
         }
         if keys_changed {
             crate::publish::republish(s, zone_id).await?;
+        }
+        if state_after_keys {
+            s.store.save_dnssec(&row).await?;
         }
     }
     Ok(())
