@@ -91,6 +91,10 @@ pub struct Dnssec {
     states: Mutex<HashMap<i64, (String, KeyState)>>,
     /// When each zone's DS was last asked for.
     ds_checked: Mutex<HashMap<i64, std::time::Instant>>,
+    /// One per zone, held over each read, change and save of its
+    /// `zone_dnssec` row (the API's PATCHes and the maintenance round), so
+    /// that neither overwrites the other's change with an older row.
+    rows: crate::publish::ZoneLocks,
 }
 
 impl Dnssec {
@@ -384,6 +388,7 @@ async fn patch_dnssec(
             "a secondary zone (zone_proxy) is signed by its primary",
         ));
     }
+    let _row = s.dnssec.rows.lock(z.id).await;
     let now = s.clock.now();
     let row = s.store.dnssec(z.id).await?;
     let mut row = row.unwrap_or(ZoneDnssec {
@@ -449,6 +454,7 @@ async fn ksk_rollover(
     t.require_write(z.contract_id)?;
     // DPF: a rollover starts only while the DS is published (ds_state 3),
     // so never over another one.
+    let _row = s.dnssec.rows.lock(z.id).await;
     let Some(mut row) = s.store.dnssec(z.id).await?.filter(|r| r.state == 2 && r.ds_state == 3) else {
         return Err(ApiError::bad_request(
             "forbidden",
@@ -707,8 +713,15 @@ pub async fn maintain(s: &AppState) -> Result<(), ApiError> {
         }
     }
     let mut parents = parents_ds(s, &zones).await;
-    for (z, mut row) in zones {
+    for (z, row) in zones {
         let zone_id = z.id;
+        // Read again under the row's lock: a PATCH that changed it since
+        // the round began (and the parent's DS was judged against its
+        // keys) leaves the zone to the next round.
+        let _row = s.dnssec.rows.lock(zone_id).await;
+        let Some(mut row) = s.store.dnssec(zone_id).await?.filter(|now| *now == row) else {
+            continue;
+        };
         let apex = Name::from_text(&format!("{}.", z.name), None).map_err(|_| ApiError::internal())?;
         let mut events: Vec<String> = Vec::new();
         let mut keys_changed = false;
