@@ -49,12 +49,17 @@ pub struct Responder {
     /// restriction took it: the worker counts them.
     pub last_meter: u32,
     pub last_restricted: bool,
-    /// Zone transfers (TCP only; `None`: every transfer is refused).
+    /// Zone transfers (`None`: every transfer is refused).
     pub transfers: Option<std::sync::Arc<crate::xfr::Transfers>>,
+    /// The last query was an IXFR over UDP: `respond` left it to the
+    /// caller, which knows the peer ([`crate::xfr::Transfers::answer_udp`]).
+    pub last_udp_ixfr: bool,
 }
 
 /// `answer`'s rcode for "send nothing" (a restriction's drop).
 const DROP: u16 = u16::MAX;
+/// `answer`'s rcode for "an IXFR over UDP, for the transfers to answer".
+const UDP_IXFR: u16 = u16::MAX - 1;
 
 impl Default for Responder {
     fn default() -> Self {
@@ -98,6 +103,7 @@ impl Responder {
             last_meter: 0,
             last_restricted: false,
             transfers: None,
+            last_udp_ixfr: false,
         }
     }
 
@@ -106,6 +112,7 @@ impl Responder {
     pub fn respond(&mut self, catalog: &Catalog, packet: &[u8], transport: Transport, out: &mut [u8]) -> Option<usize> {
         self.last_meter = 0;
         self.last_restricted = false;
+        self.last_udp_ixfr = false;
         let query = match parse_query(packet) {
             Ok(q) => q,
             Err(Reject::Drop) => return None,
@@ -133,6 +140,10 @@ impl Responder {
         if rc == DROP {
             return None;
         }
+        if rc == UDP_IXFR {
+            self.last_udp_ixfr = true;
+            return None;
+        }
         finish(&query, rc, &mut msg, self.max_udp_size);
         if let Some(at) = query.tsig_at {
             // A signed query (a secondary's SOA check, RFC 8945): verified and
@@ -158,11 +169,13 @@ impl Responder {
             _ => return rcode::REFUSED,
         }
         if matches!(q.qtype, Rtype::AXFR | Rtype::IXFR) {
-            // Transfers are TCP only (RFC 5936 §4.2); none are allowed yet.
-            return if transport == Transport::Udp {
-                rcode::NOTIMP
-            } else {
-                rcode::REFUSED
+            // AXFR is TCP only (RFC 5936 §4.2); an IXFR over UDP (RFC 1995
+            // §2) goes to the transfers, off this path. Over TCP the server
+            // sends transfers to them before this answer is asked for.
+            return match (transport, q.qtype, &self.transfers) {
+                (Transport::Udp, Rtype::IXFR, Some(_)) => UDP_IXFR,
+                (Transport::Udp, _, _) => rcode::NOTIMP,
+                (Transport::Tcp, _, _) => rcode::REFUSED,
             };
         }
         if q.qtype == Rtype::OPT || q.qtype.0 == 0 {
@@ -366,12 +379,7 @@ fn finish(q: &Query, rc: u16, msg: &mut Msg, max_udp: u16) {
     msg.set_u16(2, flags);
     if let Some(e) = q.edns {
         msg.limit += OPT_RR_LEN;
-        // RFC 6891 §6.1.3: extended RCODE high bits, version 0, DO echoed (RFC 3225 §3).
-        let ext = ((rc >> 4) & 0xff) as u8;
-        let do_bit = if e.dnssec_ok { 0x80 } else { 0 };
-        let size = max_udp.to_be_bytes();
-        let opt = [0, 0, 41, size[0], size[1], ext, 0, do_bit, 0, 0, 0];
-        if msg.put(&opt) {
+        if msg.put(&e.response_opt(max_udp, rc)) {
             let ar = u16::from_be_bytes([msg.buf[10], msg.buf[11]]) + 1;
             msg.set_u16(10, ar);
         }

@@ -257,6 +257,18 @@ pub fn verify_request<'k>(m: &[u8], r: &Record, keys: &'k [Key], now: u64) -> Re
 /// - `timers_only`: later messages of a stream digest only the time and
 ///   fudge, not the full variables.
 pub fn sign(m: &mut Vec<u8>, key: &Key, prior: Option<&[u8]>, timers_only: bool, time: u64, error: u16) -> Vec<u8> {
+    sign_with_other(m, key, prior, timers_only, time, error, &[])
+}
+
+fn sign_with_other(
+    m: &mut Vec<u8>,
+    key: &Key,
+    prior: Option<&[u8]>,
+    timers_only: bool,
+    time: u64,
+    error: u16,
+    other: &[u8],
+) -> Vec<u8> {
     let fudge = 300u16;
     let mut data = Vec::with_capacity(m.len() + 128);
     if let Some(p) = prior {
@@ -268,32 +280,54 @@ pub fn sign(m: &mut Vec<u8>, key: &Key, prior: Option<&[u8]>, timers_only: bool,
         data.extend_from_slice(&time.to_be_bytes()[2..]);
         data.extend_from_slice(&fudge.to_be_bytes());
     } else {
-        data.extend_from_slice(&variables(key, time, fudge, error, &[]));
+        data.extend_from_slice(&variables(key, time, fudge, error, other));
     }
     let mac = hmac::sign(&key.secret, &data).as_ref().to_vec();
-    append(m, key, time, fudge, &mac, error);
+    let original_id = u16::from_be_bytes([m[0], m[1]]);
+    m.extend_from_slice(&key.name);
+    rr_tail(
+        m,
+        key.algorithm.wire_name(),
+        time,
+        fudge,
+        &mac,
+        original_id,
+        error,
+        other,
+    );
     mac
 }
 
-/// An unsigned TSIG record carrying an error (§5.3.2: BADKEY and BADSIG
-/// answers are not signed).
-pub fn append_error(m: &mut Vec<u8>, key_name: &[u8], algorithm_name: &[u8], time: u64, error: u16) {
-    let original_id = u16::from_be_bytes([m[0], m[1]]);
-    m.extend_from_slice(key_name);
-    rr_tail(m, algorithm_name, time, 300, &[], original_id, error);
+/// Turns `m` (a NOTAUTH reply's header and question) into the answer to a
+/// request whose TSIG `r` failed as `failure` (RFC 8945 §5.3.2):
+/// - BADKEY and BADSIG: an unsigned TSIG record with the error (the MAC
+///   cannot be trusted, so nothing is signed with it).
+/// - BADTIME: signed with the key, covering the request's MAC (which
+///   verified); Time Signed is the request's and Other Data our time, six
+///   octets, so the client learns its clock's offset (§5.2.3).
+pub fn append_failure(m: &mut Vec<u8>, r: &Record, keys: &[Key], failure: Failure, now: u64) {
+    let key = keys
+        .iter()
+        .find(|k| k.name == r.key_name && k.algorithm.wire_name() == r.algorithm_name.as_slice());
+    match (failure, key) {
+        (Failure::BadTime, Some(key)) => {
+            let other = &now.to_be_bytes()[2..];
+            sign_with_other(m, key, Some(&r.mac), false, r.time_signed, error::BADTIME, other);
+        }
+        _ => {
+            let original_id = u16::from_be_bytes([m[0], m[1]]);
+            m.extend_from_slice(&r.key_name);
+            rr_tail(m, &r.algorithm_name, now, 300, &[], original_id, failure.code(), &[]);
+        }
+    }
 }
 
-fn append(m: &mut Vec<u8>, key: &Key, time: u64, fudge: u16, mac: &[u8], error: u16) {
-    let original_id = u16::from_be_bytes([m[0], m[1]]);
-    m.extend_from_slice(&key.name);
-    rr_tail(m, key.algorithm.wire_name(), time, fudge, mac, original_id, error);
-}
-
-fn rr_tail(m: &mut Vec<u8>, alg: &[u8], time: u64, fudge: u16, mac: &[u8], original_id: u16, error: u16) {
+#[allow(clippy::too_many_arguments)] // the TSIG RDATA's fields, in order (§4.2)
+fn rr_tail(m: &mut Vec<u8>, alg: &[u8], time: u64, fudge: u16, mac: &[u8], original_id: u16, error: u16, other: &[u8]) {
     m.extend_from_slice(&250u16.to_be_bytes());
     m.extend_from_slice(&255u16.to_be_bytes());
     m.extend_from_slice(&0u32.to_be_bytes());
-    let rdlen = alg.len() + 6 + 2 + 2 + mac.len() + 2 + 2 + 2;
+    let rdlen = alg.len() + 6 + 2 + 2 + mac.len() + 2 + 2 + 2 + other.len();
     m.extend_from_slice(&(rdlen as u16).to_be_bytes());
     m.extend_from_slice(alg);
     m.extend_from_slice(&time.to_be_bytes()[2..]);
@@ -302,7 +336,8 @@ fn rr_tail(m: &mut Vec<u8>, alg: &[u8], time: u64, fudge: u16, mac: &[u8], origi
     m.extend_from_slice(mac);
     m.extend_from_slice(&original_id.to_be_bytes());
     m.extend_from_slice(&error.to_be_bytes());
-    m.extend_from_slice(&0u16.to_be_bytes());
+    m.extend_from_slice(&(other.len() as u16).to_be_bytes());
+    m.extend_from_slice(other);
     let ar = u16::from_be_bytes([m[10], m[11]]) + 1;
     m[10..12].copy_from_slice(&ar.to_be_bytes());
 }
@@ -371,6 +406,37 @@ mod tests {
             Err(Failure::BadSig),
             "chained"
         );
+    }
+
+    #[test]
+    fn badtime_is_signed_with_the_requests_time_and_ours_in_other_data() {
+        let k = key();
+        let mut q = query();
+        let start = q.len();
+        let qmac = sign(&mut q, &k, None, false, 1_000_000, 0);
+        let r = parse(&q, start).unwrap();
+        let keys = [k.clone()];
+        let now = 1_000_000 + 3600;
+        let failure = verify_request(&q, &r, &keys, now).unwrap_err();
+        assert_eq!(failure, Failure::BadTime);
+        let mut reply = q[..start].to_vec();
+        reply[2] |= 0x80;
+        let at = reply.len();
+        append_failure(&mut reply, &r, &keys, failure, now);
+        let t = parse(&reply, at).unwrap();
+        assert_eq!((t.error, t.time_signed), (error::BADTIME, 1_000_000), "RFC 8945 §5.2.3");
+        assert_eq!(t.other, now.to_be_bytes()[2..].to_vec(), "our time, 48 bits");
+        assert!(
+            verify_response(&reply, &t, &k, &qmac, false).is_ok(),
+            "signed over the request's MAC"
+        );
+        // BADSIG and BADKEY: unsigned (§5.3.2).
+        for f in [Failure::BadSig, Failure::BadKey] {
+            let mut reply = q[..start].to_vec();
+            append_failure(&mut reply, &r, &keys, f, now);
+            let t = parse(&reply, start).unwrap();
+            assert_eq!((t.error, t.mac.len(), t.other.len()), (f.code(), 0, 0));
+        }
     }
 
     #[test]

@@ -141,7 +141,10 @@ pub fn run_worker(
             let answered = if len > 2 && (recv[2] >> 3) & 0x0f == 4 {
                 notify(&responder, recv, &b.addrs[i], send)
             } else {
-                responder.respond(&catalog, recv, Transport::Udp, send)
+                match responder.respond(&catalog, recv, Transport::Udp, send) {
+                    None if responder.last_udp_ixfr => ixfr(&responder, &catalog, recv, &b.addrs[i], send),
+                    answered => answered,
+                }
             };
             stats.meter(responder.last_meter, responder.last_restricted);
             let Some(n) = answered else {
@@ -184,6 +187,28 @@ fn notify(responder: &Responder, packet: &[u8], from: &libc::sockaddr_storage, o
     let transfers = responder.transfers.as_deref()?;
     let peer = peer_ip(from)?;
     let m = transfers.notify(packet, peer)?;
+    let n = m.len().min(out.len());
+    out[..n].copy_from_slice(&m[..n]);
+    Some(n)
+}
+
+/// Answers an IXFR over UDP through the node's transfers (RFC 1995 §2):
+/// the zone's ACL applies as over TCP. `None`: no answer.
+fn ixfr(
+    responder: &Responder,
+    catalog: &Catalog,
+    packet: &[u8],
+    from: &libc::sockaddr_storage,
+    out: &mut [u8],
+) -> Option<usize> {
+    let transfers = responder.transfers.as_deref()?;
+    let peer = peer_ip(from)?;
+    let q = crate::wire::parse_query(packet).ok()?;
+    let zone = platdns_zone::Name::from_wire(q.qname())
+        .ok()
+        .and_then(|apex| catalog.get(&apex));
+    let m = transfers.answer_udp(zone, &q, packet, peer, crate::tsig::unix_now());
+    // The current SOA (and TSIG) fits any client's 512 octets.
     let n = m.len().min(out.len());
     out[..n].copy_from_slice(&m[..n]);
     Some(n)

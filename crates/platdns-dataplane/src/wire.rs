@@ -38,6 +38,18 @@ pub struct Edns {
     pub dnssec_ok: bool,
 }
 
+impl Edns {
+    /// The OPT record of a response to a query with this EDNS (RFC 6891
+    /// §6.1.3): root owner, our payload size, `rcode`'s high bits (BADVERS),
+    /// version 0, DO echoed (RFC 3225 §3), no options.
+    pub fn response_opt(&self, udp_size: u16, rcode: u16) -> [u8; 11] {
+        let ext = ((rcode >> 4) & 0xff) as u8;
+        let do_bit = if self.dnssec_ok { 0x80 } else { 0 };
+        let size = udp_size.to_be_bytes();
+        [0, 0, 41, size[0], size[1], ext, 0, do_bit, 0, 0, 0]
+    }
+}
+
 /// A parsed query: all fields borrowed from the packet or copied into fixed
 /// arrays, so parsing allocates nothing.
 #[derive(Debug, Clone)]

@@ -168,31 +168,30 @@ impl Transfers {
 
     /// A NOTIFY for a secondary zone (RFC 1996 §3.7): from one of its
     /// primaries (signed with its key, when it has one), answered NOERROR and
-    /// reported; from anyone else REFUSED. `None`: not worth an answer.
+    /// reported; from anyone else REFUSED, and NOTAUTH for a zone that is
+    /// not a secondary here (as knotd and BIND answer). `None`: not worth an
+    /// answer.
     pub fn notify(&self, packet: &[u8], peer: IpAddr) -> Option<Vec<u8>> {
         let q = crate::wire::parse_query(packet).ok()?;
         let now = tsig::unix_now();
         let policy = self.policy.load();
         let apex = q.qname().to_vec();
-        let mut signed = None;
-        if let Some(at) = q.tsig_at {
-            let r = tsig::parse(packet, at)?;
-            match tsig::verify_request(packet, &r, &policy.keys, now) {
-                Ok(k) => signed = Some((k.clone(), r.mac.clone())),
-                Err(f) => {
-                    let mut m = error_reply(packet, &q, crate::wire::rcode::NOTAUTH);
-                    tsig::append_error(&mut m, &r.key_name, &r.algorithm_name, now, f.code());
-                    return Some(m);
-                }
-            }
-        }
+        let signed = match verify(packet, &q, &policy, now) {
+            Ok(signed) => signed,
+            Err((m, _)) => return Some(m),
+        };
         let key_name = signed.as_ref().map(|(k, _)| k.name.clone());
-        let allowed = policy.primaries.get(&apex).is_some_and(|ps| {
+        let primaries = policy.primaries.get(&apex);
+        let allowed = primaries.is_some_and(|ps| {
             ps.iter()
                 .any(|(addr, key)| *addr == peer && key.as_ref().is_none_or(|k| Some(k) == key_name.as_ref()))
         });
-        let rcode = if allowed { 0 } else { crate::wire::rcode::REFUSED };
-        let mut m = error_reply(packet, &q, rcode);
+        let rcode = match (allowed, primaries.is_some()) {
+            (true, _) => 0,
+            (false, true) => crate::wire::rcode::REFUSED,
+            (false, false) => crate::wire::rcode::NOTAUTH,
+        };
+        let mut m = reply(packet, &q, rcode, &[], 0);
         if allowed {
             m[2] |= 0x04; // AA
         }
@@ -225,33 +224,98 @@ impl Transfers {
     ) -> usize {
         let now = tsig::unix_now();
         let policy = self.policy.load();
-        let Some(r) = tsig::parse(packet, tsig_at) else {
-            return write(out, &error_reply(packet, q, crate::wire::rcode::FORMERR));
-        };
-        let (key, mac) = match tsig::verify_request(packet, &r, &policy.keys, now) {
-            Ok(k) => (k, r.mac.clone()),
-            Err(f) => {
-                let mut m = error_reply(packet, q, crate::wire::rcode::NOTAUTH);
-                tsig::append_error(&mut m, &r.key_name, &r.algorithm_name, now, f.code());
-                return write(out, &m);
-            }
+        debug_assert_eq!(q.tsig_at, Some(tsig_at));
+        let (key, mac) = match verify(packet, q, &policy, now) {
+            Ok(Some(signed)) => signed,
+            Ok(None) => unreachable!("the query has a TSIG record"),
+            Err((m, _)) => return write(out, &m),
         };
         let mut m = out[..len].to_vec();
-        tsig::sign(&mut m, key, Some(&mac), false, now, 0);
+        tsig::sign(&mut m, &key, Some(&mac), false, now, 0);
         if m.len() > cap.min(out.len()) {
             // Header and question only, TC set, then signed.
             m = out[..q.question_end].to_vec();
             m[2] |= 0x02;
             m[6..12].fill(0);
-            tsig::sign(&mut m, key, Some(&mac), false, now, 0);
+            tsig::sign(&mut m, &key, Some(&mac), false, now, 0);
         }
         write(out, &m)
     }
 
-    /// Answers a transfer request (`q`: the whole query message, parsed):
-    /// each message to send goes to `emit` in order, as soon as it is
-    /// packed, so the caller sends while the rest is packed (knotd streams
-    /// too; bench/xfr.sh). `now`: unix seconds.
+    /// Whether the transfer `q` asks for is served, in RFC order: the TSIG
+    /// (NOTAUTH with its error, RFC 8945 §5.2), the EDNS version (BADVERS,
+    /// RFC 6891 §6.1.3), an IXFR's SOA (FORMERR, RFC 1995 §3), a zone served
+    /// here (NOTAUTH, RFC 5936 §2.2.1), then the zone's ACL (REFUSED). The
+    /// zone and the request's key and MAC, or the reply that refuses it
+    /// (signed when the request was; the refusal reported).
+    fn admit<'z>(
+        &self,
+        zone: Option<&'z Arc<Zone>>,
+        q: &crate::wire::Query,
+        packet: &[u8],
+        peer: IpAddr,
+        now: u64,
+    ) -> Result<(&'z Arc<Zone>, Signed), Vec<u8>> {
+        let kind = if q.qtype == Rtype::AXFR { "AXFR" } else { "IXFR" };
+        let apex = q.qname().to_vec();
+        let policy = self.policy.load();
+        let report = |outcome: &'static str, key: Option<String>| {
+            self.report(Event {
+                apex: apex.clone(),
+                peer,
+                kind,
+                outcome,
+                serial: 0,
+                key,
+            })
+        };
+        // TSIG first: a signed request is verified whatever the ACL.
+        let signed = verify(packet, q, &policy, now).map_err(|(m, failure)| {
+            report(
+                match failure {
+                    Some(tsig::Failure::BadKey) => "badkey",
+                    Some(tsig::Failure::BadTime) => "badtime",
+                    _ => "badsig",
+                },
+                None,
+            );
+            m
+        })?;
+        let key_name = signed.as_ref().map(|(k, _)| k.name.clone());
+        let key_text = key_name.as_deref().map(wire_to_text);
+        let refuse = |rcode: u16| {
+            let mut m = reply(packet, q, rcode, &[], 0);
+            if let Some((k, mac)) = &signed {
+                tsig::sign(&mut m, k, Some(mac), false, now, 0);
+            }
+            m
+        };
+        if q.edns.is_some_and(|e| e.version != 0) {
+            return Err(refuse(crate::wire::rcode::BADVERS));
+        }
+        if q.qtype == Rtype::IXFR && ixfr_serial(packet, q).is_none() {
+            return Err(refuse(crate::wire::rcode::FORMERR));
+        }
+        let Some(zone) = zone else {
+            report("refused", key_text);
+            return Err(refuse(crate::wire::rcode::NOTAUTH));
+        };
+        let allowed = policy.acls.get(&apex).is_some_and(|entries| {
+            entries
+                .iter()
+                .any(|e| e.contains(peer) && e.key.as_ref().is_none_or(|k| Some(k) == key_name.as_ref()))
+        });
+        if !allowed {
+            report("refused", key_text);
+            return Err(refuse(crate::wire::rcode::REFUSED));
+        }
+        Ok((zone, signed))
+    }
+
+    /// Answers a transfer request over TCP (`q`: the whole query message,
+    /// parsed): each message to send goes to `emit` in order, as soon as it
+    /// is packed, so the caller sends while the rest is packed (knotd
+    /// streams too; bench/xfr.sh). `now`: unix seconds.
     pub fn answer(
         &self,
         zone: Option<&Arc<Zone>>,
@@ -261,59 +325,12 @@ impl Transfers {
         now: u64,
         emit: &mut dyn FnMut(Vec<u8>),
     ) {
-        let kind = if q.qtype == Rtype::AXFR { "AXFR" } else { "IXFR" };
-        let apex = q.qname().to_vec();
-        let policy = self.policy.load();
-        // TSIG first: a signed request is verified whatever the ACL.
-        let mut signed: Option<(Key, Vec<u8>)> = None;
-        if let Some(at) = q.tsig_at {
-            let Some(r) = tsig::parse(packet, at) else {
-                return emit(error_reply(packet, q, crate::wire::rcode::FORMERR));
-            };
-            match tsig::verify_request(packet, &r, &policy.keys, now) {
-                Ok(k) => signed = Some((k.clone(), r.mac.clone())),
-                Err(f) => {
-                    self.report(Event {
-                        apex,
-                        peer,
-                        kind,
-                        outcome: match f {
-                            tsig::Failure::BadKey => "badkey",
-                            tsig::Failure::BadTime => "badtime",
-                            _ => "badsig",
-                        },
-                        serial: 0,
-                        key: None,
-                    });
-                    let mut m = error_reply(packet, q, crate::wire::rcode::NOTAUTH);
-                    tsig::append_error(&mut m, &r.key_name, &r.algorithm_name, now, f.code());
-                    return emit(m);
-                }
-            }
-        }
-        let key_name = signed.as_ref().map(|(k, _)| k.name.clone());
-        let allowed = zone.is_some()
-            && policy.acls.get(&apex).is_some_and(|entries| {
-                entries
-                    .iter()
-                    .any(|e| e.contains(peer) && e.key.as_ref().is_none_or(|k| Some(k) == key_name.as_ref()))
-            });
-        let key_text = key_name.as_deref().map(wire_to_text);
-        let Some(zone) = zone.filter(|_| allowed) else {
-            self.report(Event {
-                apex,
-                peer,
-                kind,
-                outcome: "refused",
-                serial: 0,
-                key: key_text,
-            });
-            let mut m = error_reply(packet, q, crate::wire::rcode::REFUSED);
-            if let Some((k, mac)) = &signed {
-                tsig::sign(&mut m, k, Some(mac), false, now, 0);
-            }
-            return emit(m);
+        let (zone, signed) = match self.admit(zone, q, packet, peer, now) {
+            Ok(admitted) => admitted,
+            Err(m) => return emit(m),
         };
+        let apex = q.qname().to_vec();
+        let key_text = signed.as_ref().map(|(k, _)| wire_to_text(&k.name));
         let mut p = Packer::new(packet, q, signed.as_ref(), now, emit);
         let diff = match (q.qtype, ixfr_serial(packet, q)) {
             (Rtype::IXFR, Some(theirs)) if serial_ge(theirs, zone.serial()) => {
@@ -337,11 +354,84 @@ impl Transfers {
         self.report(Event {
             apex,
             peer,
-            kind,
+            kind: if q.qtype == Rtype::AXFR { "AXFR" } else { "IXFR" },
             outcome: "served",
             serial: zone.serial(),
             key: key_text,
         });
+    }
+
+    /// Answers an IXFR over UDP (RFC 1995 §2) after the same checks as over
+    /// TCP: the current SOA alone. It tells a client that is up to date
+    /// so, and one that is not to ask again over TCP (what §2 answers when
+    /// the difference does not fit a datagram; we never try to fit it).
+    pub fn answer_udp(
+        &self,
+        zone: Option<&Arc<Zone>>,
+        q: &crate::wire::Query,
+        packet: &[u8],
+        peer: IpAddr,
+        now: u64,
+    ) -> Vec<u8> {
+        if q.qtype != Rtype::IXFR {
+            // AXFR is TCP only (RFC 5936 §4.2).
+            return reply(packet, q, crate::wire::rcode::NOTIMP, &[], 0);
+        }
+        let (zone, signed) = match self.admit(zone, q, packet, peer, now) {
+            Ok(admitted) => admitted,
+            Err(m) => return m,
+        };
+        let mut soa = Vec::new();
+        for r in zone.records().into_iter().take(1) {
+            soa.extend_from_slice(r.owner.as_wire());
+            soa.extend_from_slice(&r.rtype.0.to_be_bytes());
+            soa.extend_from_slice(&1u16.to_be_bytes());
+            soa.extend_from_slice(&r.ttl.to_be_bytes());
+            soa.extend_from_slice(&(r.rdata.len() as u16).to_be_bytes());
+            soa.extend_from_slice(&r.rdata);
+        }
+        let mut m = reply(packet, q, 0, &soa, 1);
+        m[2] |= 0x04; // AA
+        if let Some((k, mac)) = &signed {
+            tsig::sign(&mut m, k, Some(mac), false, now, 0);
+        }
+        self.report(Event {
+            apex: q.qname().to_vec(),
+            peer,
+            kind: "IXFR",
+            outcome: "served",
+            serial: zone.serial(),
+            key: signed.as_ref().map(|(k, _)| wire_to_text(&k.name)),
+        });
+        m
+    }
+}
+
+/// A verified request's key, and its MAC (which the reply's MAC covers).
+type Signed = Option<(Key, Vec<u8>)>;
+
+/// Verifies the request's TSIG, if it has one (RFC 8945 §5.2). A failure
+/// gives the reply to send (FORMERR for a record that does not parse,
+/// else NOTAUTH with the TSIG error, [`tsig::append_failure`]) and why.
+fn verify(
+    packet: &[u8],
+    q: &crate::wire::Query,
+    policy: &Policy,
+    now: u64,
+) -> Result<Signed, (Vec<u8>, Option<tsig::Failure>)> {
+    let Some(at) = q.tsig_at else {
+        return Ok(None);
+    };
+    let Some(r) = tsig::parse(packet, at) else {
+        return Err((reply(packet, q, crate::wire::rcode::FORMERR, &[], 0), None));
+    };
+    match tsig::verify_request(packet, &r, &policy.keys, now) {
+        Ok(k) => Ok(Some((k.clone(), r.mac.clone()))),
+        Err(f) => {
+            let mut m = reply(packet, q, crate::wire::rcode::NOTAUTH, &[], 0);
+            tsig::append_failure(&mut m, &r, &policy.keys, f, now);
+            Err((m, Some(f)))
+        }
     }
 }
 
@@ -509,8 +599,9 @@ fn ixfr_records_whole(old: &Zone, new: &Zone) -> Vec<Rr> {
     out
 }
 
-/// Room kept in each message for its TSIG record.
-const TSIG_ROOM: usize = 256;
+/// Room kept in each message for its OPT and TSIG records (a TSIG key name
+/// may be 255 octets).
+const TSIG_ROOM: usize = 512;
 
 /// Packs records into a stream of messages of at most 64 KiB, each handed
 /// to `emit` once full (and signed).
@@ -572,6 +663,12 @@ impl<'a> Packer<'a> {
         let next = self.header(false);
         let mut m = std::mem::replace(&mut self.m, next);
         m[6..8].copy_from_slice(&self.count.to_be_bytes());
+        if let Some(e) = self.q.edns.filter(|_| self.sent == 0) {
+            // RFC 5936 §2.2.5: an OPT in the first message answers the
+            // query's (RFC 6891 §7); the TSIG record stays last.
+            m.extend_from_slice(&e.response_opt(crate::answer::DEFAULT_EDNS_UDP_SIZE, 0));
+            m[10..12].copy_from_slice(&1u16.to_be_bytes());
+        }
         if let Some((key, _)) = self.signed {
             // RFC 8945 §5.3.1: the first message's MAC covers the
             // request's; each later one only its timers and the prior MAC.
@@ -696,12 +793,21 @@ fn label_boundary(name: &[u8], at: usize) -> bool {
     p == at
 }
 
-/// A header-and-question answer with `rcode`.
-fn error_reply(packet: &[u8], q: &crate::wire::Query, rcode: u16) -> Vec<u8> {
+/// A reply to `q`: its header and question, `answer` (`ancount` records),
+/// and an OPT when the query had one (RFC 6891 §7), which carries
+/// `rcode`'s high bits (BADVERS).
+fn reply(packet: &[u8], q: &crate::wire::Query, rcode: u16, answer: &[u8], ancount: u16) -> Vec<u8> {
     let mut m = packet[..q.question_end].to_vec();
-    let flags = (q.flags & (crate::wire::hdr::OPCODE_MASK | crate::wire::hdr::RD)) | crate::wire::hdr::QR | rcode;
+    let flags =
+        (q.flags & (crate::wire::hdr::OPCODE_MASK | crate::wire::hdr::RD)) | crate::wire::hdr::QR | (rcode & 0x0f);
     m[2..4].copy_from_slice(&flags.to_be_bytes());
     m[4..12].copy_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
+    m[6..8].copy_from_slice(&ancount.to_be_bytes());
+    m.extend_from_slice(answer);
+    if let Some(e) = q.edns {
+        m.extend_from_slice(&e.response_opt(crate::answer::DEFAULT_EDNS_UDP_SIZE, rcode));
+        m[11] = 1;
+    }
     m
 }
 
@@ -736,6 +842,146 @@ mod tests {
         );
         let parsed = platdns_zone::zonefile::parse_str(&text, "t", None, &mut platdns_zone::zonefile::NoIncludes);
         Arc::new(Zone::from_parsed(&parsed, None).unwrap())
+    }
+
+    /// A query for example. `qtype`: header, question, an SOA at `serial`
+    /// in the authority section (IXFR), an OPT of `edns_version`.
+    fn request(qtype: Rtype, serial: Option<u32>, edns_version: Option<u8>) -> Vec<u8> {
+        let mut m = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, u8::from(serial.is_some()), 0, 0];
+        m.extend_from_slice(b"\x07example\x00");
+        m.extend_from_slice(&qtype.0.to_be_bytes());
+        m.extend_from_slice(&[0, 1]);
+        if let Some(serial) = serial {
+            m.extend_from_slice(&[0xc0, 12, 0, 6, 0, 1, 0, 0, 0, 0, 0, 24, 0xc0, 12, 0xc0, 12]);
+            m.extend_from_slice(&serial.to_be_bytes());
+            m.extend_from_slice(&[0; 16]);
+        }
+        if let Some(v) = edns_version {
+            m.extend_from_slice(&[0, 0, 41, 4, 0xd0, 0, v, 0, 0, 0, 0]);
+            m[11] = 1;
+        }
+        m
+    }
+
+    fn open_to(peer: &str) -> Transfers {
+        let t = Transfers::default();
+        let mut policy = Policy::default();
+        policy.acls.insert(b"\x07example\x00".to_vec(), vec![entry(peer, 32)]);
+        t.set_policy(policy);
+        t
+    }
+
+    /// rcode (with an OPT's extended bits), ANCOUNT, and the OPT when there is one.
+    fn read_reply(m: &[u8], question_end: usize, answer_len: usize) -> (u16, u16, Option<Vec<u8>>) {
+        let an = u16::from_be_bytes([m[6], m[7]]);
+        let opt = (m[11] == 1).then(|| m[question_end + answer_len..].to_vec());
+        let ext = opt.as_ref().map_or(0, |o| u16::from(o[5]) << 4);
+        (ext | u16::from(m[3] & 0x0f), an, opt)
+    }
+
+    #[test]
+    fn refusals_answer_in_rfc_order_each_with_the_querys_opt() {
+        let t = open_to("127.0.0.1");
+        let z = zone(5);
+        let peer: IpAddr = "127.0.0.1".parse().unwrap();
+        let ask = |zone: Option<&Arc<Zone>>, packet: &[u8], peer: IpAddr| {
+            let q = crate::wire::parse_query(packet).unwrap();
+            let mut out = Vec::new();
+            t.answer(zone, &q, packet, peer, 1, &mut |m| out.push(m));
+            (q.question_end, out)
+        };
+        use crate::wire::rcode::*;
+        let cases = [
+            (
+                Some(&z) as Option<&Arc<Zone>>,
+                request(Rtype::AXFR, None, Some(1)),
+                "127.0.0.1",
+                BADVERS,
+            ),
+            (Some(&z), request(Rtype::IXFR, None, Some(0)), "127.0.0.1", FORMERR),
+            (None, request(Rtype::AXFR, None, Some(0)), "127.0.0.1", NOTAUTH),
+            (Some(&z), request(Rtype::AXFR, None, Some(0)), "192.0.2.1", REFUSED),
+            (Some(&z), request(Rtype::AXFR, None, None), "192.0.2.1", REFUSED),
+        ];
+        for (zone, packet, from, want) in cases {
+            let (end, out) = ask(zone, &packet, from.parse().unwrap());
+            assert_eq!(out.len(), 1);
+            let (rcode, an, opt) = read_reply(&out[0], end, 0);
+            assert_eq!((rcode, an), (want, 0), "{from}");
+            let had_opt = packet[11] == 1;
+            assert_eq!(opt.is_some(), had_opt, "an OPT answers an OPT (RFC 6891 §7)");
+            if let Some(opt) = opt {
+                assert_eq!((opt.len(), opt[2], opt[6]), (11, 41, 0), "version 0");
+            }
+        }
+        // Served: the OPT in the first message only, before nothing else.
+        let (end, out) = ask(Some(&z), &request(Rtype::AXFR, None, Some(0)), peer);
+        assert_eq!(out.len(), 1);
+        let m = &out[0];
+        assert_eq!((m[3] & 0x0f, u16::from_be_bytes([m[6], m[7]]), m[11]), (0, 3, 1));
+        assert_eq!(&m[m.len() - 11..m.len() - 8], &[0, 0, 41], "the OPT comes last");
+        assert!(m.len() > end + 11);
+    }
+
+    #[test]
+    fn an_ixfr_over_udp_gets_the_current_soa_alone_and_axfr_notimp() {
+        let t = open_to("127.0.0.1");
+        let z = zone(7);
+        let peer: IpAddr = "127.0.0.1".parse().unwrap();
+        for theirs in [3, 7, 9] {
+            let packet = request(Rtype::IXFR, Some(theirs), Some(0));
+            let q = crate::wire::parse_query(&packet).unwrap();
+            let m = t.answer_udp(Some(&z), &q, &packet, peer, 1);
+            let soa_len = m.len() - q.question_end - 11;
+            let (rcode, an, opt) = read_reply(&m, q.question_end, soa_len);
+            assert_eq!((rcode, an, opt.is_some()), (0, 1, true), "serial {theirs}");
+            assert_eq!(
+                &m[m.len() - 11 - 20..m.len() - 11 - 16],
+                &7u32.to_be_bytes(),
+                "the current serial"
+            );
+            assert_ne!(m[2] & 0x04, 0, "AA");
+        }
+        let refused = request(Rtype::IXFR, Some(3), None);
+        let q = crate::wire::parse_query(&refused).unwrap();
+        let m = t.answer_udp(Some(&z), &q, &refused, "192.0.2.1".parse().unwrap(), 1);
+        assert_eq!(
+            read_reply(&m, q.question_end, 0).0,
+            crate::wire::rcode::REFUSED,
+            "the ACL holds over UDP"
+        );
+        let axfr = request(Rtype::AXFR, None, None);
+        let q = crate::wire::parse_query(&axfr).unwrap();
+        let m = t.answer_udp(Some(&z), &q, &axfr, peer, 1);
+        assert_eq!(
+            read_reply(&m, q.question_end, 0).0,
+            crate::wire::rcode::NOTIMP,
+            "AXFR is TCP only"
+        );
+    }
+
+    #[test]
+    fn a_notify_for_a_zone_not_secondary_here_is_notauth() {
+        let t = Transfers::default();
+        let mut policy = Policy::default();
+        let primary: IpAddr = "192.0.2.53".parse().unwrap();
+        policy
+            .primaries
+            .insert(b"\x07example\x00".to_vec(), vec![(primary, None)]);
+        t.set_policy(policy);
+        let mut notify = request(Rtype::SOA, None, Some(0));
+        notify[2] = 4 << 3;
+        let q = crate::wire::parse_query(&notify).unwrap();
+        let rcode_from = |peer: IpAddr, packet: &[u8]| {
+            let m = t.notify(packet, peer).unwrap();
+            (m[3] & 0x0f, m[11])
+        };
+        assert_eq!(rcode_from(primary, &notify), (0, 1), "from the primary, with the OPT");
+        assert_eq!(rcode_from("192.0.2.1".parse().unwrap(), &notify), (5, 1), "REFUSED");
+        let mut other = notify.clone();
+        other[12..21].copy_from_slice(b"\x07exampla\x00");
+        assert_eq!(rcode_from(primary, &other), (9, 1), "NOTAUTH");
+        assert!(q.edns.is_some());
     }
 
     #[test]
