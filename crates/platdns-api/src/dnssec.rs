@@ -438,7 +438,10 @@ async fn patch_dnssec(
     for e in &events {
         zone_event(&s, &z, "update_dnssec_configuration", e).await;
     }
-    crate::publish::republish(&s, z.id).await?;
+    match events.is_empty() {
+        true => crate::publish::republish(&s, z.id).await?,
+        false => crate::publish::republish_resigned(&s, z.id).await?,
+    }
     let op = Op::zone(&z, "service", "update_dnssec_configuration", z.name.clone());
     job_done(&s, &t, format!("/dpf/v1/zones/{id}/dnssec"), op).await
 }
@@ -475,7 +478,7 @@ async fn ksk_rollover(
     for e in &step.events {
         zone_event(&s, &z, "begin_ksk_rollover", e).await;
     }
-    crate::publish::republish(&s, z.id).await?;
+    crate::publish::republish_resigned(&s, z.id).await?;
     let op = Op::zone(&z, "service", "begin_ksk_rollover", z.name.clone());
     job_done(&s, &t, format!("/dpf/v1/zones/{id}/dnssec"), op).await
 }
@@ -819,7 +822,7 @@ pub async fn maintain(s: &AppState) -> Result<(), ApiError> {
             zone_event(s, &z, "dnssec", e).await;
         }
         if keys_changed {
-            crate::publish::republish(s, zone_id).await?;
+            crate::publish::republish_resigned(s, zone_id).await?;
         }
         if state_after_keys {
             s.store.save_dnssec(&row).await?;

@@ -270,6 +270,32 @@ pub async fn publish_committed(s: &AppState, z: &StoreZone, zone: Zone) -> Resul
 /// it may not be served (R3.1) or is empty of commits.
 pub async fn republish(s: &AppState, zone_id: i64) -> Result<(), ApiError> {
     let _commits = s.zone_locks.lock(zone_id).await;
+    republish_locked(s, zone_id).await
+}
+
+/// Republishes a zone whose DNSSEC keys changed (turned on or off, a
+/// rollover's step) under the next serial (`Store::bump_serial`: no
+/// record changed, no history entry), and sends NOTIFY: its content
+/// changed, and under the same serial its secondaries would never transfer
+/// the new DNSKEY RRset and signatures (RFC 1996 §2, RFC 1995). A zone
+/// never committed, or a secondary zone, is only republished.
+pub async fn republish_resigned(s: &AppState, zone_id: i64) -> Result<(), ApiError> {
+    let commits = s.zone_locks.lock(zone_id).await;
+    let z = s.store.get_zone(zone_id).await?;
+    let bumped = match z.version > 0 && !s.store.zone_proxy(zone_id).await? {
+        true => Some(s.store.bump_serial(zone_id, |_, _| Ok(())).await?.0),
+        false => None,
+    };
+    republish_locked(s, zone_id).await?;
+    drop(commits);
+    if let Some(serial) = bumped {
+        crate::xfr::notify_zone(s, &z, serial as u32);
+    }
+    Ok(())
+}
+
+/// [`republish`], the zone's lock held by the caller.
+async fn republish_locked(s: &AppState, zone_id: i64) -> Result<(), ApiError> {
     let z = s.store.get_zone(zone_id).await?;
     let apex = apex_of(&z)?;
     let contract = s.store.get_contract(z.contract_id).await?;

@@ -502,3 +502,58 @@ fn knotd_follows_a_signed_zone_and_its_refreshed_signatures_by_ixfr() {
     let logs = logs.to_string();
     assert!(logs.contains("IXFR to 127.0.0.1"), "{logs}");
 }
+
+#[test]
+fn knotd_follows_dnssec_being_turned_on_and_off_under_new_serials() {
+    if !require("kdig") || !require("knotd") {
+        return;
+    }
+    // No refresh comes before the end of the test (14 days' validity): only
+    // the keys' changes move the serial.
+    let server = Platdns::start(
+        &[],
+        &[
+            "--dnssec-maintenance-interval",
+            "1",
+            "--dnssec-ds-ttl",
+            "1",
+            "--dnssec-parent-propagation",
+            "0",
+            "--dnssec-safety",
+            "0",
+        ],
+    );
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let api = server.http;
+    let (zone, tok) = tenant_with_zone(api, op.trim(), "acme", "example.com");
+    commit(api, &tok, &zone, json!([a("www.example.com.", "192.0.2.1")]));
+    let (kid, key_name, secret, cc) = transfers_allowed(api, &tok, &zone);
+    let knot = Secondary::start("example.com", server.dns, &key_name, &secret);
+    notify_to(api, &tok, cc, kid, knot.dns);
+    wait_for(Duration::from_secs(20), "knotd's first transfer", || {
+        soa_serial(knot.dns).is_some()
+    });
+    let unsigned = soa_serial(knot.dns).unwrap();
+    let dnskeys = |dns: SocketAddr| kdig(dns, &["example.com", "DNSKEY"]).answer.len();
+    assert_eq!(dnskeys(knot.dns), 0);
+    // Turned on: signed under the next serial, which NOTIFY brings to knotd.
+    set_dnssec(api, &tok, &zone, 1);
+    let signed = soa_serial(server.dns).unwrap();
+    assert_eq!(
+        signed.parse::<u64>().unwrap(),
+        unsigned.parse::<u64>().unwrap() + 1,
+        "signing moves the serial on"
+    );
+    wait_for(Duration::from_secs(20), "knotd's signed copy", || {
+        soa_serial(knot.dns) == Some(signed.clone()) && dnskeys(knot.dns) == 2
+    });
+    // Turned off (no resolver: the DS is taken as gone); a second later
+    // the zone is served unsigned, under another serial, and knotd's copy
+    // follows.
+    set_dnssec(api, &tok, &zone, 0);
+    wait_for(Duration::from_secs(20), "knotd's unsigned copy", || {
+        let ours = soa_serial(server.dns);
+        dnskeys(server.dns) == 0 && soa_serial(knot.dns) == ours && dnskeys(knot.dns) == 0
+    });
+    assert_ne!(soa_serial(knot.dns), Some(signed));
+}
