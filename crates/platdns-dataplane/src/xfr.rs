@@ -335,7 +335,7 @@ impl Transfers {
         let diff = match (q.qtype, ixfr_serial(packet, q)) {
             (Rtype::IXFR, Some(theirs)) if serial_ge(theirs, zone.serial()) => {
                 // Up to date (or ahead): the current SOA alone (RFC 1995 §2).
-                Some(zone.records().into_iter().take(1).collect())
+                Some(current_soa(zone).into_iter().collect())
             }
             (Rtype::IXFR, Some(theirs)) => self.version(&apex, theirs).map(|old| ixfr_records(&old, zone)),
             _ => None,
@@ -382,7 +382,7 @@ impl Transfers {
             Err(m) => return m,
         };
         let mut soa = Vec::new();
-        for r in zone.records().into_iter().take(1) {
+        if let Some(r) = current_soa(zone) {
             soa.extend_from_slice(r.owner.as_wire());
             soa.extend_from_slice(&r.rtype.0.to_be_bytes());
             soa.extend_from_slice(&1u16.to_be_bytes());
@@ -405,6 +405,13 @@ impl Transfers {
         });
         m
     }
+}
+
+/// The zone's SOA record, read at the apex alone (`Zone::records` would
+/// copy out the whole zone).
+fn current_soa(zone: &Zone) -> Option<Rr> {
+    let apex = zone.apex().to_lowercase().as_wire().to_vec();
+    zone.records_at(&apex).into_iter().find(|r| r.rtype == Rtype::SOA)
 }
 
 /// A verified request's key, and its MAC (which the reply's MAC covers).
@@ -511,9 +518,7 @@ fn ixfr_records(old: &Zone, new: &Zone) -> Vec<Rr> {
     let Some(names) = new.names_changed_since(old) else {
         return axfr_records(new);
     };
-    let apex = new.apex().to_lowercase().as_wire().to_vec();
-    let soa = |z: &Zone| z.records_at(&apex).into_iter().find(|r| r.rtype == Rtype::SOA);
-    let (Some(old_soa), Some(new_soa)) = (soa(old), soa(new)) else {
+    let (Some(old_soa), Some(new_soa)) = (current_soa(old), current_soa(new)) else {
         return axfr_records(new);
     };
     let mut deleted = Vec::new();
