@@ -179,7 +179,9 @@ fn knotd_follows_a_platdns_zone_by_axfr_then_ixfr_on_notify_with_tsig() {
         kdig(knot.dns, &["www.example.com", "A"]).answer == ["www.example.com. 60 IN A 192.0.2.1"]
     });
     // Commits: NOTIFY, then knotd asks for IXFR.
+    let mut serials = Vec::new();
     for (i, ip) in ["192.0.2.2", "192.0.2.3"].iter().enumerate() {
+        serials.push(soa_serial(server.dns).unwrap());
         commit(
             api,
             &tok,
@@ -195,6 +197,36 @@ fn knotd_follows_a_platdns_zone_by_axfr_then_ixfr_on_notify_with_tsig() {
         });
         eprintln!("commit {i} reached knotd in {took:?}");
     }
+    // Each commit (an `atomic_changes`: the zone becomes the set given, a
+    // whole build) is sent as a difference, not the whole zone: from before
+    // the last commit, new0 went and new1 came (RFC 1995 §4: new SOA, old
+    // SOA, deleted, new SOA, added, new SOA); www stayed, so it is not sent.
+    let ixfr = kdig(
+        server.dns,
+        &["example.com", &format!("IXFR={}", serials[1]), "-y", &tsig],
+    );
+    let records: Vec<String> = ixfr
+        .raw
+        .lines()
+        .filter(|l| l.starts_with(|c: char| c.is_ascii_alphanumeric()) && !l.contains("TSIG"))
+        .map(|l| match l.contains(" SOA ") || l.contains("\tSOA\t") {
+            true => "SOA".to_string(),
+            false => l.split_whitespace().collect::<Vec<_>>().join(" "),
+        })
+        .collect();
+    assert_eq!(
+        records,
+        [
+            "SOA",
+            "SOA",
+            "new0.example.com. 60 IN A 192.0.2.2",
+            "SOA",
+            "new1.example.com. 60 IN A 192.0.2.3",
+            "SOA"
+        ],
+        "{}",
+        ixfr.raw
+    );
     // The zone's log: IXFR served to knotd, NOTIFY answered.
     let (_, logs) = http(api, "GET", &format!("/dpf/v1/zones/{zone}/logs"), Some(&tok), None);
     let targets: Vec<String> = logs["results"]
