@@ -308,7 +308,11 @@ pub async fn signing(s: &AppState, z: &platdns_store::Zone) -> Result<Option<Sig
     Ok(Some(Signing {
         apex,
         keys,
-        config: s.dnssec.settings.signer.clone(),
+        config: SignerConfig {
+            // Turning off (state 3): the parent is asked to remove the DS.
+            cds_delete: row.state == 3,
+            ..s.dnssec.settings.signer.clone()
+        },
         slot: s.dnssec.slot(z.id),
         done: Default::default(),
     }))

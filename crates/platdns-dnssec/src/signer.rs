@@ -65,7 +65,16 @@ pub struct SignerConfig {
     pub dnskey_ttl: u32,
     /// Publish CDS and CDNSKEY for the keys marked `cds` (RFC 7344).
     pub publish_cds: bool,
+    /// The zone is being turned off: CDS and CDNSKEY carry RFC 8078 §4's
+    /// delete request instead of keys, so a parent that follows them
+    /// removes the DS.
+    pub cds_delete: bool,
 }
+
+/// RFC 8078 §4: the CDS `0 0 0 00` and the CDNSKEY `0 3 0 AA==` ask the
+/// parent to remove the DS.
+const CDS_DELETE: [u8; 5] = [0, 0, 0, 0, 0];
+const CDNSKEY_DELETE: [u8; 5] = [0, 0, 3, 0, 0];
 
 impl Default for SignerConfig {
     fn default() -> Self {
@@ -77,6 +86,7 @@ impl Default for SignerConfig {
             refresh: 7 * 86400,
             dnskey_ttl: 3600,
             publish_cds: true,
+            cds_delete: false,
         }
     }
 }
@@ -710,6 +720,10 @@ impl SignedZone {
                 push_unique(&mut cdnskey, Rtype::CDNSKEY, k.key.dnskey_rdata());
             }
         }
+        if self.config.cds_delete && self.config.publish_cds {
+            cds = vec![CDS_DELETE.to_vec()];
+            cdnskey = vec![CDNSKEY_DELETE.to_vec()];
+        }
         let param = match &self.config.denial {
             Denial::Nsec => Vec::new(),
             Denial::Nsec3 { iterations, salt } => vec![nsec3param_rdata(*iterations, salt)],
@@ -1301,6 +1315,44 @@ mod tests {
             rec(&apex, Rtype::NS, 3600, n("ns.example.").as_wire().to_vec()),
             rec(&n("ns.example."), Rtype::A, 3600, vec![192, 0, 2, 1]),
         ]
+    }
+
+    #[test]
+    fn turning_off_publishes_the_rfc_8078_delete_request() {
+        let apex = n("example.");
+        let set = |z: &SignedZone, t: Rtype| -> Vec<Vec<u8>> {
+            z.records()
+                .into_iter()
+                .filter(|r| r.rtype == t && r.owner == apex)
+                .map(|r| r.rdata)
+                .collect()
+        };
+        let keys = keys();
+        let on = SignedZone::sign(&zone(), &apex, keys.clone(), SignerConfig::default(), 1_000_000).unwrap();
+        assert_eq!(set(&on, Rtype::CDS), vec![keys[0].key.ds_rdata(&apex)]);
+        let config = SignerConfig {
+            cds_delete: true,
+            ..SignerConfig::default()
+        };
+        let off = SignedZone::sign(&zone(), &apex, keys.clone(), config, 1_000_000).unwrap();
+        assert_eq!(set(&off, Rtype::CDS), vec![vec![0, 0, 0, 0, 0]], "CDS 0 0 0 00");
+        assert_eq!(
+            set(&off, Rtype::CDNSKEY),
+            vec![vec![0, 0, 3, 0, 0]],
+            "CDNSKEY 0 3 0 AA=="
+        );
+        assert_eq!(
+            set(&off, Rtype::DNSKEY).len(),
+            2,
+            "the keys stay published while signing"
+        );
+        // Both signed by the KSK, like any CDS (RFC 7344 §4.1).
+        let sigs = off
+            .records()
+            .into_iter()
+            .filter(|r| r.rtype == Rtype::RRSIG && r.rdata[..2] == Rtype::CDS.0.to_be_bytes())
+            .count();
+        assert_eq!(sigs, 1);
     }
 
     #[test]

@@ -476,6 +476,16 @@ fn the_parents_ds_carries_a_ksk_rollover_to_its_end_and_signing_off() {
         "the DS is still at the parent"
     );
     assert_eq!(delv(dns, &new_anchors, "www.example.com.", "A"), "; fully validated");
+    // Meanwhile CDS and CDNSKEY ask the parent to remove the DS (RFC 8078 §4).
+    let ask = |t: &str| {
+        kdig(dns, &["example.com.", t])
+            .answer
+            .iter()
+            .map(|r| r.split(&format!(" {t} ")).nth(1).unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ask("CDS"), ["0 0 0 00"]);
+    assert_eq!(ask("CDNSKEY"), ["0 3 0 AA=="]);
     // ...and once it is gone and has left caches, the zone is served unsigned.
     reload_parent(&parent, &parent_file, 4, &[]);
     await_state(api, &tok, &zone, (0, 4, 0));
