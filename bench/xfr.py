@@ -3,6 +3,7 @@
 
     python3 bench/xfr.py load --api URL --token-file F --zone Z --records N --zonefile OUT --state S
     python3 bench/xfr.py commit --state S --name NAME
+    python3 bench/xfr.py replace --state S --name NAME
     python3 bench/xfr.py axfr --port P --zone Z --records N
 
 `load`: a tenant (account, premium contract, zone Z, read/write token), one
@@ -13,6 +14,8 @@ and NS that platdns publishes. The mix follows bench/gen.sh: hosts with A (a
 quarter also AAAA, a tenth MX to another host), a tenth of N as CNAMEs to
 hosts, 100 wildcards; hosts fill up to exactly N records.
 `commit`: one new A record, committed (for the IXFR figure).
+`replace`: the loaded records and one new A record as one `atomic_changes`:
+a whole build, so an IXFR across it compares every record.
 `axfr`: a raw AXFR client that only reads the TCP frames and adds up their
 ANCOUNT until N records (kdig parses every record and is the slower side on
 2 cores): prints "total_ms first_message_ms bytes messages records".
@@ -81,8 +84,7 @@ def load(a):
         for owner, rtype, rdata in sets:
             for v in rdata:
                 f.write("%s %d IN %s %s\n" % (owner, TTL, rtype, v))
-    body = {"records": [{"name": o, "ttl": TTL, "rrtype": t, "rdata": [{"value": v} for v in r],
-                         "labels": {}, "description": ""} for o, t, r in sets], "description": "xfr bench"}
+    body = atomic_body(sets)
     t0 = time.monotonic()
     st, b = call(a.api, tok, "PATCH", "/dpf/v1/zones/%s/atomic_changes" % zid, body)
     assert st == 202, b
@@ -93,7 +95,22 @@ def load(a):
     st, b = call(a.api, tok, "POST", "/dpf/v1/common_configs/%s/cc_sec_transfer_acls" % cc,
                  {"network": "127.0.0.1/32"})
     assert st == 202, b
-    json.dump({"api": a.api, "zone_id": zid, "token": tok, "zone": a.zone}, open(a.state, "w"))
+    json.dump({"api": a.api, "zone_id": zid, "token": tok, "zone": a.zone, "records": a.records},
+              open(a.state, "w"))
+
+
+def atomic_body(sets):
+    return {"records": [{"name": o, "ttl": TTL, "rrtype": t, "rdata": [{"value": v} for v in r],
+                         "labels": {}, "description": ""} for o, t, r in sets], "description": "xfr bench"}
+
+
+def replace(a):
+    s = json.load(open(a.state))
+    sets = list(records(s["records"], s["zone"])) + [(a.name, "A", ["192.0.2.98"])]
+    t0 = time.monotonic()
+    st, b = call(s["api"], s["token"], "PATCH", "/dpf/v1/zones/%s/atomic_changes" % s["zone_id"], atomic_body(sets))
+    assert st == 202, b
+    print("replace: %d records in one atomic_changes: %.1f s" % (s["records"] + 1, time.monotonic() - t0))
 
 
 def commit(a):
@@ -153,12 +170,15 @@ def main():
     c = sub.add_parser("commit")
     c.add_argument("--state", required=True)
     c.add_argument("--name", required=True)
+    r = sub.add_parser("replace")
+    r.add_argument("--state", required=True)
+    r.add_argument("--name", required=True)
     x = sub.add_parser("axfr")
     x.add_argument("--port", type=int, required=True)
     x.add_argument("--zone", required=True)
     x.add_argument("--records", type=int, required=True)
     a = ap.parse_args()
-    {"load": load, "commit": commit, "axfr": axfr}[a.cmd](a)
+    {"load": load, "commit": commit, "replace": replace, "axfr": axfr}[a.cmd](a)
 
 
 if __name__ == "__main__":
