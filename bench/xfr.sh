@@ -157,20 +157,24 @@ ratio() { awk -v a="$(awk "{print \$$2}" "$WORK/$1-platdns" | median)" -v b="$(a
 printf 'platdns/knotd: kdig wall %s, server cpu %s, raw wall %s\n' "$(ratio result 1)" "$(ratio result 2)" "$(ratio raw 1)"
 
 # ---- IXFR after a one-record commit ---------------------------------------------
+ixfr_rounds() { # serial result-file → ROUNDS timed IXFRs from serial; prints the last answer
+  local from=$1 file=$2 out c0 c1 t0 t1
+  for r in $(seq "$ROUNDS"); do
+    c0=$(cpu_ticks "$P"); t0=$(now_ms)
+    out=$(dig_ "$PORT_P" $ZONE "IXFR=$from" +tcp 2>&1)
+    t1=$(now_ms); c1=$(cpu_ticks "$P")
+    echo "$((t1 - t0))" >>"$file"
+    printf '  %6d ms  cpu %s s  %s   load %s\n' $((t1 - t0)) "$(awk -v c=$((c1 - c0)) -v hz="$HZ" 'BEGIN {printf "%.2f", c / hz}')" \
+      "$(echo "$out" | grep '^;; Received')" "$(cut -d' ' -f1-3 /proc/loadavg)"
+  done
+  echo "$out" | grep -v '^;' | grep -v '^$' | head -8
+}
 OLD=$(dig_ "$PORT_P" $ZONE SOA +short | awk '{print $3}')
 python3 "$ROOT/bench/xfr.py" commit --state "$WORK/state.json" --name "ixfr-new.$ZONE."
 until [ "$(dig_ "$PORT_P" ixfr-new.$ZONE A +short)" = 192.0.2.99 ]; do sleep 0.1; done
 NEW=$(dig_ "$PORT_P" $ZONE SOA +short | awk '{print $3}')
 echo "IXFR from serial $OLD (now $NEW), after a one-record commit:"
-for r in $(seq "$ROUNDS"); do
-  c0=$(cpu_ticks "$P"); t0=$(now_ms)
-  out=$(dig_ "$PORT_P" $ZONE "IXFR=$OLD" +tcp 2>&1)
-  t1=$(now_ms); c1=$(cpu_ticks "$P")
-  echo "$((t1 - t0))" >>"$WORK/result-ixfr"
-  printf '  %6d ms  cpu %s s  %s   load %s\n' $((t1 - t0)) "$(awk -v c=$((c1 - c0)) -v hz="$HZ" 'BEGIN {printf "%.2f", c / hz}')" \
-    "$(echo "$out" | grep '^;; Received')" "$(cut -d' ' -f1-3 /proc/loadavg)"
-done
-echo "$out" | grep -v '^;' | grep -v '^$'
+ixfr_rounds "$OLD" "$WORK/result-ixfr"
 printf 'IXFR median: %s ms\n' "$(median <"$WORK/result-ixfr")"
 
 # ---- IXFR across a whole build (atomic_changes of every record plus one) ----
@@ -180,13 +184,5 @@ OLD=$(dig_ "$PORT_P" $ZONE SOA +short | awk '{print $3}')
 python3 "$ROOT/bench/xfr.py" replace --state "$WORK/state.json" --name "replaced.$ZONE."
 until [ "$(dig_ "$PORT_P" replaced.$ZONE A +short)" = 192.0.2.98 ]; do sleep 0.2; done
 echo "IXFR from serial $OLD across an atomic_changes of the whole zone plus one record:"
-for r in $(seq "$ROUNDS"); do
-  c0=$(cpu_ticks "$P"); t0=$(now_ms)
-  out=$(dig_ "$PORT_P" $ZONE "IXFR=$OLD" +tcp 2>&1)
-  t1=$(now_ms); c1=$(cpu_ticks "$P")
-  echo "$((t1 - t0))" >>"$WORK/result-ixfr-build"
-  printf '  %6d ms  cpu %s s  %s   load %s\n' $((t1 - t0)) "$(awk -v c=$((c1 - c0)) -v hz="$HZ" 'BEGIN {printf "%.2f", c / hz}')" \
-    "$(echo "$out" | grep '^;; Received')" "$(cut -d' ' -f1-3 /proc/loadavg)"
-done
-echo "$out" | grep -v '^;' | grep -v '^$' | head -8
+ixfr_rounds "$OLD" "$WORK/result-ixfr-build"
 printf 'IXFR across a build, median: %s ms\n' "$(median <"$WORK/result-ixfr-build")"
