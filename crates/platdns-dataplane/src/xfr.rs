@@ -454,17 +454,19 @@ fn serial_ge(a: u32, b: u32) -> bool {
     a == b || (a.wrapping_sub(b) as i32) > 0
 }
 
-/// The client's serial: the SOA in the authority section of an IXFR query.
+/// The client's serial: the zone's SOA in the authority section of an IXFR
+/// query (RFC 1995 §3); an SOA of another name is not it.
 fn ixfr_serial(packet: &[u8], q: &crate::wire::Query) -> Option<u32> {
     let mut at = q.question_end;
     let an = u16::from_be_bytes([packet[6], packet[7]]);
     let ns = u16::from_be_bytes([packet[8], packet[9]]);
     for i in 0..(u32::from(an) + u32::from(ns)) {
+        let owner = at;
         at = crate::wire::skip_name(packet, at)?;
         let rtype = u16::from_be_bytes([*packet.get(at)?, *packet.get(at + 1)?]);
         let rdlen = u16::from_be_bytes([*packet.get(at + 8)?, *packet.get(at + 9)?]) as usize;
         let rd = at + 10;
-        if rtype == Rtype::SOA.0 && i >= u32::from(an) {
+        if rtype == Rtype::SOA.0 && i >= u32::from(an) && name_at_is(packet, owner, q.qname()) {
             // MNAME and RNAME may be compressed; the serial follows them.
             let mut p = crate::wire::skip_name(packet, rd)?;
             p = crate::wire::skip_name(packet, p)?;
@@ -473,6 +475,40 @@ fn ixfr_serial(packet: &[u8], q: &crate::wire::Query) -> Option<u32> {
         at = rd + rdlen;
     }
     None
+}
+
+/// Whether the name at `at` in `packet` (compression pointers followed,
+/// at most 16) is `name` (lower-cased wire form), ignoring case.
+fn name_at_is(packet: &[u8], mut at: usize, name: &[u8]) -> bool {
+    let (mut matched, mut hops) = (0, 0);
+    loop {
+        let Some(&len) = packet.get(at) else {
+            return false;
+        };
+        match len {
+            0 => return name.get(matched..) == Some(&[0][..]),
+            l if l & 0xC0 == 0xC0 => {
+                let Some(&low) = packet.get(at + 1) else {
+                    return false;
+                };
+                hops += 1;
+                if hops > 16 {
+                    return false;
+                }
+                at = usize::from(l & 0x3f) << 8 | usize::from(low);
+            }
+            l if l < 64 => {
+                let end = 1 + usize::from(l);
+                match (packet.get(at..at + end), name.get(matched..matched + end)) {
+                    (Some(label), Some(want)) if label.eq_ignore_ascii_case(want) => {}
+                    _ => return false,
+                }
+                matched += end;
+                at += end;
+            }
+            _ => return false,
+        }
+    }
 }
 
 type Rr = platdns_zone::zonefile::Record;
@@ -952,6 +988,26 @@ mod tests {
         m
     }
 
+    /// An IXFR whose authority SOA is owned by `other.` (written out, not
+    /// a pointer to the question), with an OPT.
+    fn soa_of_another_name() -> Vec<u8> {
+        let mut m = request(Rtype::IXFR, Some(3), Some(0));
+        let at = m.iter().position(|&b| b == 0xc0).unwrap();
+        m.splice(at..at + 2, b"\x05other\x00".iter().copied());
+        m
+    }
+
+    #[test]
+    fn names_compare_through_pointers_and_case() {
+        let m = b"\x00\x00\x07EXAMPLE\x00\x03www\xc0\x02";
+        assert!(name_at_is(m, 2, b"\x07example\x00"));
+        assert!(name_at_is(m, 11, b"\x03www\x07example\x00"));
+        assert!(!name_at_is(m, 11, b"\x07example\x00"));
+        assert!(!name_at_is(m, 2, b"\x03www\x07example\x00"));
+        let looped = b"\xc0\x00";
+        assert!(!name_at_is(looped, 0, b"\x00"), "a pointer loop ends");
+    }
+
     fn open_to(peer: &str) -> Transfers {
         let t = Transfers::default();
         let mut policy = Policy::default();
@@ -988,6 +1044,7 @@ mod tests {
                 BADVERS,
             ),
             (Some(&z), request(Rtype::IXFR, None, Some(0)), "127.0.0.1", FORMERR),
+            (Some(&z), soa_of_another_name(), "127.0.0.1", FORMERR),
             (None, request(Rtype::AXFR, None, Some(0)), "127.0.0.1", NOTAUTH),
             (Some(&z), request(Rtype::AXFR, None, Some(0)), "192.0.2.1", REFUSED),
             (Some(&z), request(Rtype::AXFR, None, None), "192.0.2.1", REFUSED),
