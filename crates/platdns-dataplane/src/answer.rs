@@ -116,7 +116,9 @@ impl Responder {
         let query = match parse_query(packet) {
             Ok(q) => q,
             Err(Reject::Drop) => return None,
-            Err(Reject::FormErr { question_end }) => return Some(formerr(packet, question_end, out)),
+            Err(Reject::FormErr { question_end }) => {
+                return Some(formerr(packet, question_end, out, self.max_udp_size))
+            }
         };
         let size = match (transport, query.edns) {
             (Transport::Tcp, _) => out.len().min(u16::MAX as usize),
@@ -386,9 +388,10 @@ fn finish(q: &Query, rc: u16, msg: &mut Msg, max_udp: u16) {
     }
 }
 
-/// FORMERR with the question echoed when it parsed, else the bare header.
-fn formerr(packet: &[u8], question_end: Option<usize>, out: &mut [u8]) -> usize {
-    let end = question_end.unwrap_or(HEADER_LEN).min(out.len());
+/// FORMERR with the question echoed when it parsed, else the bare header;
+/// and an OPT when the query's records hold one (RFC 6891 §6.1.1).
+fn formerr(packet: &[u8], question_end: Option<usize>, out: &mut [u8], max_udp: u16) -> usize {
+    let mut end = question_end.unwrap_or(HEADER_LEN).min(out.len());
     out[..end].copy_from_slice(&packet[..end]);
     let flags = (u16::from_be_bytes([packet[2], packet[3]]) & (hdr::OPCODE_MASK | hdr::RD | hdr::CD))
         | hdr::QR
@@ -396,5 +399,10 @@ fn formerr(packet: &[u8], question_end: Option<usize>, out: &mut [u8]) -> usize 
     out[2..4].copy_from_slice(&flags.to_be_bytes());
     out[4..6].copy_from_slice(&(question_end.is_some() as u16).to_be_bytes());
     out[6..12].fill(0);
+    if let Some(e) = crate::wire::opt_of_malformed(packet).filter(|_| end + OPT_RR_LEN <= out.len()) {
+        out[end..end + OPT_RR_LEN].copy_from_slice(&e.response_opt(max_udp, rcode::FORMERR));
+        out[10..12].copy_from_slice(&1u16.to_be_bytes());
+        end += OPT_RR_LEN;
+    }
     end
 }

@@ -195,6 +195,38 @@ pub fn parse_query(p: &[u8]) -> Result<Query, Reject> {
     Ok(q)
 }
 
+/// The EDNS of a query [`parse_query`] turned away with FORMERR (no single
+/// question, say), when its records still parse and hold one OPT in the
+/// additional section: the FORMERR then carries an OPT too (RFC 6891
+/// §6.1.1). Off the hot path: only FORMERR answers come here.
+pub fn opt_of_malformed(p: &[u8]) -> Option<Edns> {
+    let count = |at: usize| u16_at(p, at).map(u32::from);
+    let (qd, an, ns, ar) = (count(4)?, count(6)?, count(8)?, count(10)?);
+    let mut at = HEADER_LEN;
+    for _ in 0..qd {
+        at = skip_name(p, at)? + 4;
+    }
+    let mut edns = None;
+    for i in 0..an + ns + ar {
+        let owner_at = at;
+        at = skip_name(p, at)?;
+        let (rtype, class, ttl_hi) = (u16_at(p, at)?, u16_at(p, at + 2)?, u16_at(p, at + 4)?);
+        let flags = u16_at(p, at + 6)?;
+        at += 10 + u16_at(p, at + 8)? as usize;
+        if rtype == Rtype::OPT.0 {
+            if i < an + ns || edns.is_some() || p[owner_at] != 0 {
+                return None;
+            }
+            edns = Some(Edns {
+                udp_size: class,
+                version: (ttl_hi & 0xff) as u8,
+                dnssec_ok: flags & 0x8000 != 0,
+            });
+        }
+    }
+    (at <= p.len()).then_some(edns)?
+}
+
 /// The TSIG record of a message (a response, or any message with its
 /// questions), if its last record is one.
 pub fn parse_response_tsig(m: &[u8]) -> Option<crate::tsig::Record> {
@@ -231,6 +263,29 @@ mod tests {
     }
 
     const OPT: [u8; 11] = [0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0];
+
+    #[test]
+    fn the_opt_of_a_query_without_one_question_is_found() {
+        let mut none = vec![0x12, 0x34, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+        none.extend_from_slice(&OPT);
+        assert!(matches!(
+            parse_query(&none),
+            Err(Reject::FormErr { question_end: None })
+        ));
+        let e = opt_of_malformed(&none).unwrap();
+        assert_eq!((e.udp_size, e.version, e.dnssec_ok), (1232, 0, true));
+        let mut two = query(b"\x01a\x00", 1, &[], 0);
+        two[5] = 2;
+        two.extend_from_slice(b"\x01b\x00\x00\x01\x00\x01");
+        two[11] = 1;
+        two.extend_from_slice(&OPT);
+        assert!(opt_of_malformed(&two).is_some(), "two questions");
+        let mut twice = none.clone();
+        twice[11] = 2;
+        twice.extend_from_slice(&OPT);
+        assert_eq!(opt_of_malformed(&twice), None, "two OPTs");
+        assert_eq!(opt_of_malformed(&none[..none.len() - 3]), None, "cut short");
+    }
 
     #[test]
     fn parses_question_and_edns() {

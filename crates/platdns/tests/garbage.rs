@@ -250,6 +250,16 @@ fn classic_header_rules() {
     q[5] = 2;
     ask(&q, &mut buf).unwrap();
     assert_eq!(buf[3] & 0x0f, 1);
+    // No question, with an OPT: FORMERR, and an OPT back (RFC 6891 §6.1.1).
+    let mut q = vec![0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    q.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0]);
+    let n = ask(&q, &mut buf).unwrap();
+    assert_eq!((buf[3] & 0x0f, buf[11], n), (1, 1, 12 + 11), "{:?}", &buf[..n]);
+    assert_eq!(
+        (buf[14], buf[18], buf[19] & 0x80),
+        (41, 0, 0x80),
+        "version 0, DO echoed"
+    );
     // Two OPT records: FORMERR.
     let mut q = query(4, "example.com", 1, true);
     q[11] = 2;
