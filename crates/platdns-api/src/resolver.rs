@@ -32,12 +32,7 @@ pub(crate) fn question(
     m.extend_from_slice(&qtype.0.to_be_bytes());
     m.extend_from_slice(&1u16.to_be_bytes());
     if let Some(soa) = authority {
-        m.extend_from_slice(soa.owner.as_wire());
-        m.extend_from_slice(&Rtype::SOA.0.to_be_bytes());
-        m.extend_from_slice(&1u16.to_be_bytes());
-        m.extend_from_slice(&soa.ttl.to_be_bytes());
-        m.extend_from_slice(&(soa.rdata.len() as u16).to_be_bytes());
-        m.extend_from_slice(&soa.rdata);
+        soa.write_wire(&mut m);
     }
     if edns {
         // Root owner, OPT, payload size, no extended flags, no options (RFC 6891 §6.1.2).

@@ -383,12 +383,7 @@ impl Transfers {
         };
         let mut soa = Vec::new();
         if let Some(r) = current_soa(zone) {
-            soa.extend_from_slice(r.owner.as_wire());
-            soa.extend_from_slice(&r.rtype.0.to_be_bytes());
-            soa.extend_from_slice(&1u16.to_be_bytes());
-            soa.extend_from_slice(&r.ttl.to_be_bytes());
-            soa.extend_from_slice(&(r.rdata.len() as u16).to_be_bytes());
-            soa.extend_from_slice(&r.rdata);
+            r.write_wire(&mut soa);
         }
         let mut m = reply(packet, q, 0, &soa, 1);
         m[2] |= 0x04; // AA

@@ -29,6 +29,19 @@ pub struct Record {
     pub pos: Pos,
 }
 
+impl Record {
+    /// The record in wire form (RFC 1035 §4.1.3), its owner uncompressed,
+    /// appended to `out`.
+    pub fn write_wire(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.owner.as_wire());
+        out.extend_from_slice(&self.rtype.0.to_be_bytes());
+        out.extend_from_slice(&self.class.0.to_be_bytes());
+        out.extend_from_slice(&self.ttl.to_be_bytes());
+        out.extend_from_slice(&(self.rdata.len() as u16).to_be_bytes());
+        out.extend_from_slice(&self.rdata);
+    }
+}
+
 /// Where a record or error came from: an index into [`Parsed::files`] and a
 /// 1-based line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
