@@ -147,12 +147,12 @@ impl Responder {
             return None;
         }
         finish(&query, rc, &mut msg, self.max_udp_size);
-        if let Some(at) = query.tsig_at {
+        if query.tsig_at.is_some() {
             // A signed query (a secondary's SOA check, RFC 8945): verified and
             // answered signed, off the hot path.
             let transfers = self.transfers.as_deref()?;
             let len = msg.len;
-            return Some(transfers.sign_answer(packet, &query, at, msg.buf, len, size));
+            return Some(transfers.sign_answer(packet, &query, msg.buf, len, size));
         }
         Some(msg.len)
     }

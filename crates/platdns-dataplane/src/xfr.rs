@@ -209,25 +209,18 @@ impl Transfers {
         Some(m)
     }
 
-    /// Signs the answer (`out[..len]`) to a signed ordinary query, or turns
+    /// Signs the answer (`out[..len]`) to a signed ordinary query (`q` has
+    /// a TSIG record), or turns
     /// it into NOTAUTH with the TSIG error when the signature fails
     /// (RFC 8945 §5.2). At most `cap` octets; an answer the signature does
     /// not fit is sent truncated (TC), signed. Returns the new length.
-    pub fn sign_answer(
-        &self,
-        packet: &[u8],
-        q: &crate::wire::Query,
-        tsig_at: usize,
-        out: &mut [u8],
-        len: usize,
-        cap: usize,
-    ) -> usize {
+    pub fn sign_answer(&self, packet: &[u8], q: &crate::wire::Query, out: &mut [u8], len: usize, cap: usize) -> usize {
         let now = tsig::unix_now();
         let policy = self.policy.load();
-        debug_assert_eq!(q.tsig_at, Some(tsig_at));
         let (key, mac) = match verify(packet, q, &policy, now) {
             Ok(Some(signed)) => signed,
-            Ok(None) => unreachable!("the query has a TSIG record"),
+            // Unsigned after all: the answer stays as it is.
+            Ok(None) => return len,
             Err((m, _)) => return write(out, &m),
         };
         let mut m = out[..len].to_vec();
@@ -246,8 +239,8 @@ impl Transfers {
     /// (NOTAUTH with its error, RFC 8945 §5.2), the EDNS version (BADVERS,
     /// RFC 6891 §6.1.3), an IXFR's SOA (FORMERR, RFC 1995 §3), a zone served
     /// here (NOTAUTH, RFC 5936 §2.2.1), then the zone's ACL (REFUSED). The
-    /// zone and the request's key and MAC, or the reply that refuses it
-    /// (signed when the request was; the refusal reported).
+    /// zone, the request's key and MAC and an IXFR's serial, or the reply
+    /// that refuses it (signed when the request was; the refusal reported).
     fn admit<'z>(
         &self,
         zone: Option<&'z Arc<Zone>>,
@@ -255,8 +248,8 @@ impl Transfers {
         packet: &[u8],
         peer: IpAddr,
         now: u64,
-    ) -> Result<(&'z Arc<Zone>, Signed), Vec<u8>> {
-        let kind = if q.qtype == Rtype::AXFR { "AXFR" } else { "IXFR" };
+    ) -> Result<Admitted<'z>, Vec<u8>> {
+        let kind = kind_of(q);
         let apex = q.qname().to_vec();
         let policy = self.policy.load();
         let report = |outcome: &'static str, key: Option<String>| {
@@ -293,9 +286,10 @@ impl Transfers {
         if q.edns.is_some_and(|e| e.version != 0) {
             return Err(refuse(crate::wire::rcode::BADVERS));
         }
-        if q.qtype == Rtype::IXFR && ixfr_serial(packet, q).is_none() {
-            return Err(refuse(crate::wire::rcode::FORMERR));
-        }
+        let theirs = match q.qtype {
+            Rtype::IXFR => Some(ixfr_serial(packet, q).ok_or_else(|| refuse(crate::wire::rcode::FORMERR))?),
+            _ => None,
+        };
         let Some(zone) = zone else {
             report("refused", key_text);
             return Err(refuse(crate::wire::rcode::NOTAUTH));
@@ -309,7 +303,7 @@ impl Transfers {
             report("refused", key_text);
             return Err(refuse(crate::wire::rcode::REFUSED));
         }
-        Ok((zone, signed))
+        Ok(Admitted { zone, signed, theirs })
     }
 
     /// Answers a transfer request over TCP (`q`: the whole query message,
@@ -325,20 +319,20 @@ impl Transfers {
         now: u64,
         emit: &mut dyn FnMut(Vec<u8>),
     ) {
-        let (zone, signed) = match self.admit(zone, q, packet, peer, now) {
+        let Admitted { zone, signed, theirs } = match self.admit(zone, q, packet, peer, now) {
             Ok(admitted) => admitted,
             Err(m) => return emit(m),
         };
         let apex = q.qname().to_vec();
         let key_text = signed.as_ref().map(|(k, _)| wire_to_text(&k.name));
         let mut p = Packer::new(packet, q, signed.as_ref(), now, emit);
-        let diff = match (q.qtype, ixfr_serial(packet, q)) {
-            (Rtype::IXFR, Some(theirs)) if serial_ge(theirs, zone.serial()) => {
+        let diff = match theirs {
+            Some(theirs) if serial_ge(theirs, zone.serial()) => {
                 // Up to date (or ahead): the current SOA alone (RFC 1995 §2).
                 Some(current_soa(zone).into_iter().collect())
             }
-            (Rtype::IXFR, Some(theirs)) => self.version(&apex, theirs).and_then(|old| ixfr_records(&old, zone)),
-            _ => None,
+            Some(theirs) => self.version(&apex, theirs).and_then(|old| ixfr_records(&old, zone)),
+            None => None,
         };
         match diff {
             Some(records) => {
@@ -354,7 +348,7 @@ impl Transfers {
         self.report(Event {
             apex,
             peer,
-            kind: if q.qtype == Rtype::AXFR { "AXFR" } else { "IXFR" },
+            kind: kind_of(q),
             outcome: "served",
             serial: zone.serial(),
             key: key_text,
@@ -377,7 +371,7 @@ impl Transfers {
             // AXFR is TCP only (RFC 5936 §4.2).
             return reply(packet, q, crate::wire::rcode::NOTIMP, &[], 0);
         }
-        let (zone, signed) = match self.admit(zone, q, packet, peer, now) {
+        let Admitted { zone, signed, .. } = match self.admit(zone, q, packet, peer, now) {
             Ok(admitted) => admitted,
             Err(m) => return m,
         };
@@ -411,6 +405,23 @@ fn current_soa(zone: &Zone) -> Option<Rr> {
 
 /// A verified request's key, and its MAC (which the reply's MAC covers).
 type Signed = Option<(Key, Vec<u8>)>;
+
+/// A transfer request [`Transfers::admit`] lets through.
+struct Admitted<'z> {
+    zone: &'z Arc<Zone>,
+    signed: Signed,
+    /// An IXFR's serial (the client's version); `None` for AXFR.
+    theirs: Option<u32>,
+}
+
+/// `AXFR` or `IXFR`, for the zone's log.
+fn kind_of(q: &crate::wire::Query) -> &'static str {
+    if q.qtype == Rtype::AXFR {
+        "AXFR"
+    } else {
+        "IXFR"
+    }
+}
 
 /// Verifies the request's TSIG, if it has one (RFC 8945 §5.2). A failure
 /// gives the reply to send (FORMERR for a record that does not parse,
