@@ -187,9 +187,7 @@ fn notify(responder: &Responder, packet: &[u8], from: &libc::sockaddr_storage, o
     let transfers = responder.transfers.as_deref()?;
     let peer = peer_ip(from)?;
     let m = transfers.notify(packet, peer)?;
-    let n = m.len().min(out.len());
-    out[..n].copy_from_slice(&m[..n]);
-    Some(n)
+    Some(crate::xfr::write(out, &m))
 }
 
 /// Answers an IXFR over UDP through the node's transfers (RFC 1995 §2):
@@ -209,9 +207,7 @@ fn ixfr(
         .and_then(|apex| catalog.get(&apex));
     let m = transfers.answer_udp(zone, &q, packet, peer, crate::tsig::unix_now());
     // The current SOA (and TSIG) fits any client's 512 octets.
-    let n = m.len().min(out.len());
-    out[..n].copy_from_slice(&m[..n]);
-    Some(n)
+    Some(crate::xfr::write(out, &m))
 }
 
 /// The IP address of a `recvmmsg` source address.

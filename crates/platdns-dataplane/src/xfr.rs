@@ -210,10 +210,10 @@ impl Transfers {
     }
 
     /// Signs the answer (`out[..len]`) to a signed ordinary query (`q` has
-    /// a TSIG record), or turns
-    /// it into NOTAUTH with the TSIG error when the signature fails
-    /// (RFC 8945 §5.2). At most `cap` octets; an answer the signature does
-    /// not fit is sent truncated (TC), signed. Returns the new length.
+    /// a TSIG record), or turns it into NOTAUTH with the TSIG error when the
+    /// signature fails (RFC 8945 §5.2). At most `cap` octets; an answer the
+    /// signature does not fit is sent truncated (TC), signed. Returns the
+    /// new length.
     pub fn sign_answer(&self, packet: &[u8], q: &crate::wire::Query, out: &mut [u8], len: usize, cap: usize) -> usize {
         let now = tsig::unix_now();
         let policy = self.policy.load();
@@ -894,7 +894,8 @@ impl<'a> Packer<'a> {
     }
 }
 
-fn write(out: &mut [u8], m: &[u8]) -> usize {
+/// Copies `m` into `out` (cut to fit); its length there.
+pub(crate) fn write(out: &mut [u8], m: &[u8]) -> usize {
     let n = m.len().min(out.len());
     out[..n].copy_from_slice(&m[..n]);
     n
