@@ -229,14 +229,17 @@ fn unsigned(m: &[u8], r: &Record) -> Vec<u8> {
     u
 }
 
+/// The key a TSIG record names: its name and algorithm both.
+fn key_of<'k>(keys: &'k [Key], r: &Record) -> Option<&'k Key> {
+    keys.iter()
+        .find(|k| k.name == r.key_name && k.algorithm.wire_name() == r.algorithm_name.as_slice())
+}
+
 /// Verifies a signed request (§5.2): the key, the MAC, then the time
 /// (`now` in unix seconds). Returns the key and the request's MAC, which
 /// the response's MAC covers.
 pub fn verify_request<'k>(m: &[u8], r: &Record, keys: &'k [Key], now: u64) -> Result<&'k Key, Failure> {
-    let key = keys
-        .iter()
-        .find(|k| k.name == r.key_name && k.algorithm.wire_name() == r.algorithm_name.as_slice())
-        .ok_or(Failure::BadKey)?;
+    let key = key_of(keys, r).ok_or(Failure::BadKey)?;
     let mut data = unsigned(m, r);
     data.extend_from_slice(&variables(key, r.time_signed, r.fudge, r.error, &r.other));
     // §5.2.2.1: a truncated MAC is not accepted below half the output or 10
@@ -306,10 +309,7 @@ fn sign_with_other(
 ///   verified); Time Signed is the request's and Other Data our time, six
 ///   octets, so the client learns its clock's offset (§5.2.3).
 pub fn append_failure(m: &mut Vec<u8>, r: &Record, keys: &[Key], failure: Failure, now: u64) {
-    let key = keys
-        .iter()
-        .find(|k| k.name == r.key_name && k.algorithm.wire_name() == r.algorithm_name.as_slice());
-    match (failure, key) {
+    match (failure, key_of(keys, r)) {
         (Failure::BadTime, Some(key)) => {
             let other = &now.to_be_bytes()[2..];
             sign_with_other(m, key, Some(&r.mac), false, r.time_signed, error::BADTIME, other);
