@@ -159,40 +159,69 @@ pub fn parse_query(p: &[u8]) -> Result<Query, Reject> {
     q.question_end = at;
     let formerr = Reject::FormErr { question_end: Some(at) };
 
-    // Skip answer and authority records; read OPT from additional.
-    for i in 0..(ancount as u32 + nscount as u32 + arcount as u32) {
+    let records = read_records(p, at, ancount, nscount, arcount).ok_or(formerr)?;
+    if records.tsig_misplaced {
+        return Err(formerr);
+    }
+    q.edns = records.edns;
+    q.tsig_at = records.tsig_at;
+    Ok(q)
+}
+
+/// What the records after a query's questions say.
+struct Records {
+    edns: Option<Edns>,
+    /// Where the TSIG record starts.
+    tsig_at: Option<usize>,
+    /// A TSIG that is not the last record of the additional section
+    /// (RFC 8945 §5.1).
+    tsig_misplaced: bool,
+}
+
+/// Reads the answer, authority and additional records from `at`: the OPT
+/// (RFC 6891 §6.1.1: one, in the additional section, owned by root) and
+/// the TSIG. `None`: a record does not parse, or the OPT breaks those
+/// rules. Allocates nothing (the query path).
+#[inline]
+fn read_records(p: &[u8], mut at: usize, an: u16, ns: u16, ar: u16) -> Option<Records> {
+    let (an_ns, all) = (
+        u32::from(an) + u32::from(ns),
+        u32::from(an) + u32::from(ns) + u32::from(ar),
+    );
+    let mut r = Records {
+        edns: None,
+        tsig_at: None,
+        tsig_misplaced: false,
+    };
+    for i in 0..all {
         let owner_at = at;
-        at = skip_name(p, at).ok_or(formerr)?;
-        let rtype = u16_at(p, at).ok_or(formerr)?;
-        let class = u16_at(p, at + 2).ok_or(formerr)?;
-        let ttl_hi = u16_at(p, at + 4).ok_or(formerr)?;
-        let rdlen = u16_at(p, at + 8).ok_or(formerr)? as usize;
+        at = skip_name(p, at)?;
+        let rtype = u16_at(p, at)?;
+        let class = u16_at(p, at + 2)?;
+        let ttl_hi = u16_at(p, at + 4)?;
+        let rdlen = u16_at(p, at + 8)? as usize;
         at += 10;
         if p.len() < at + rdlen {
-            return Err(formerr);
+            return None;
         }
-        let in_additional = i >= ancount as u32 + nscount as u32;
+        let in_additional = i >= an_ns;
         if rtype == 250 {
-            // RFC 8945 §5.1: TSIG is the last record of the additional section.
-            if !in_additional || i + 1 != ancount as u32 + nscount as u32 + arcount as u32 {
-                return Err(formerr);
-            }
-            q.tsig_at = Some(owner_at);
+            r.tsig_misplaced |= !in_additional || i + 1 != all;
+            r.tsig_at = Some(owner_at);
         }
         if rtype == Rtype::OPT.0 {
-            // RFC 6891 §6.1.1: one OPT, in the additional section, owned by root.
-            if !in_additional || q.edns.is_some() || p[owner_at] != 0 {
-                return Err(formerr);
+            if !in_additional || r.edns.is_some() || p[owner_at] != 0 {
+                return None;
             }
-            q.edns = Some(Edns {
+            r.edns = Some(Edns {
                 udp_size: class,
                 version: (ttl_hi & 0xff) as u8,
-                dnssec_ok: u16_at(p, at - 4).ok_or(formerr)? & 0x8000 != 0,
+                dnssec_ok: u16_at(p, at - 4)? & 0x8000 != 0,
             });
         }
         at += rdlen;
     }
-    Ok(q)
+    Some(r)
 }
 
 /// The EDNS of a query [`parse_query`] turned away with FORMERR (no single
@@ -200,31 +229,12 @@ pub fn parse_query(p: &[u8]) -> Result<Query, Reject> {
 /// additional section: the FORMERR then carries an OPT too (RFC 6891
 /// §6.1.1). Off the hot path: only FORMERR answers come here.
 pub fn opt_of_malformed(p: &[u8]) -> Option<Edns> {
-    let count = |at: usize| u16_at(p, at).map(u32::from);
-    let (qd, an, ns, ar) = (count(4)?, count(6)?, count(8)?, count(10)?);
+    let (qd, an, ns, ar) = (u16_at(p, 4)?, u16_at(p, 6)?, u16_at(p, 8)?, u16_at(p, 10)?);
     let mut at = HEADER_LEN;
     for _ in 0..qd {
         at = skip_name(p, at)? + 4;
     }
-    let mut edns = None;
-    for i in 0..an + ns + ar {
-        let owner_at = at;
-        at = skip_name(p, at)?;
-        let (rtype, class, ttl_hi) = (u16_at(p, at)?, u16_at(p, at + 2)?, u16_at(p, at + 4)?);
-        let flags = u16_at(p, at + 6)?;
-        at += 10 + u16_at(p, at + 8)? as usize;
-        if rtype == Rtype::OPT.0 {
-            if i < an + ns || edns.is_some() || p[owner_at] != 0 {
-                return None;
-            }
-            edns = Some(Edns {
-                udp_size: class,
-                version: (ttl_hi & 0xff) as u8,
-                dnssec_ok: flags & 0x8000 != 0,
-            });
-        }
-    }
-    (at <= p.len()).then_some(edns)?
+    read_records(p, at, an, ns, ar)?.edns
 }
 
 /// The TSIG record of a message (a response, or any message with its
