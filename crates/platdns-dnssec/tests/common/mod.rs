@@ -7,29 +7,14 @@ use platdns_dnssec::verify::verify_zone;
 use platdns_dnssec::{Algorithm, Role, SigningKey, ZoneKey};
 use platdns_zone::zonefile::{parse_str, NoIncludes};
 use platdns_zone::{Name, Record, Zone};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 
 pub fn n(s: &str) -> Name {
     Name::from_text(s, None).unwrap()
 }
 
-/// Is `tool` on PATH? Tests that need it fail loudly without it, unless
-/// `PLATDNS_SKIP_EXTERNAL=1` says this machine cannot have it.
-pub fn require(tool: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found && std::env::var("PLATDNS_SKIP_EXTERNAL").as_deref() != Ok("1") {
-        panic!(
-            "{tool} is not installed (apt-get install ldnsutils bind9-utils knot-dnssecutils); \
-             set PLATDNS_SKIP_EXTERNAL=1 to skip"
-        );
-    }
-    found
-}
+pub use platdns_testkit::require;
 
 pub fn records(text: &str, origin: &str) -> Vec<Record> {
     let p = parse_str(text, "test.zone", Some(&n(origin)), &mut NoIncludes);

@@ -21,21 +21,7 @@ pub fn test_zones() -> PathBuf {
     repo_root().join("tests/data/zones")
 }
 
-/// Is `tool` on PATH? Tests that need it fail loudly without it, unless
-/// `PLATDNS_SKIP_EXTERNAL=1` says this machine cannot have it.
-pub fn require(tool: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found && std::env::var("PLATDNS_SKIP_EXTERNAL").as_deref() != Ok("1") {
-        panic!(
-            "{tool} is not installed (apt-get install knot knot-dnsutils ldnsutils); set PLATDNS_SKIP_EXTERNAL=1 to skip"
-        );
-    }
-    found
-}
+pub use platdns_testkit::require;
 
 /// A running `platdns serve`, killed on drop.
 pub struct Platdns {
