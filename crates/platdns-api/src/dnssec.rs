@@ -28,6 +28,7 @@ use crate::{ApiError, ApiResult, AppState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use platdns_control::ServiceCtx;
 use platdns_dnssec::{Algorithm, Denial, KeyState, KskStage, RolloverTimings, SignedZone, SignerConfig, ZoneKey};
 use platdns_store::ZoneDnssec;
 use platdns_zone::{Name, RrsetChange, Zone};
@@ -594,15 +595,10 @@ async fn ds_from_cds(
 /// off where due, and re-signs what nears expiry. Runs in the API's process
 /// only (a follower signs what the store says, it decides nothing).
 pub fn start_maintenance(s: &AppState, every: std::time::Duration) {
-    let s = s.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tick.tick().await;
-            if let Err(e) = maintain(&s).await {
-                tracing::error!(error = %e.message, "DNSSEC maintenance");
-            }
-        }
+    let state = s.clone();
+    s.supervisor.every("dnssec-maintenance", every, None, move |ctx| {
+        let s = state.clone();
+        async move { maintain(&s, &ctx).await }
     });
 }
 
@@ -710,9 +706,7 @@ fn ds_state_of(stage: KskStage, before: i64, parent_names_ksk: bool) -> i64 {
 }
 
 /// One round of [`start_maintenance`].
-pub async fn maintain(s: &AppState) -> Result<(), ApiError> {
-    let now = s.clock.now();
-    let t = s.dnssec.settings.timings.clone();
+pub async fn maintain(s: &AppState, ctx: &ServiceCtx) -> Result<(), ApiError> {
     let mut zones = Vec::new();
     for zone_id in s.store.dnssec_zone_ids().await? {
         if let Some(row) = s.store.dnssec(zone_id).await? {
@@ -721,116 +715,133 @@ pub async fn maintain(s: &AppState) -> Result<(), ApiError> {
     }
     let mut parents = parents_ds(s, &zones).await;
     for (z, row) in zones {
-        let zone_id = z.id;
-        // Read again under the row's lock: a PATCH that changed it since
-        // the round began (and the parent's DS was judged against its
-        // keys) leaves the zone to the next round.
-        let _row = s.dnssec.rows.lock(zone_id).await;
-        let Some(mut row) = s.store.dnssec(zone_id).await?.filter(|now| *now == row) else {
-            continue;
+        // One zone's failure is logged with its cause and counted; the
+        // round goes on with the others (their signatures must not expire
+        // for it).
+        if let Err(e) = maintain_zone(s, &z, row, &mut parents).await {
+            ctx.failed(&z.name, &e);
+        }
+    }
+    Ok(())
+}
+
+/// One signed zone's step of a maintenance round.
+async fn maintain_zone(
+    s: &AppState,
+    z: &platdns_store::Zone,
+    row: ZoneDnssec,
+    parents: &mut HashMap<i64, ParentDs>,
+) -> Result<(), ApiError> {
+    let now = s.clock.now();
+    let t = s.dnssec.settings.timings.clone();
+    let zone_id = z.id;
+    // Read again under the row's lock: a PATCH that changed it since
+    // the round began (and the parent's DS was judged against its
+    // keys) leaves the zone to the next round.
+    let _row = s.dnssec.rows.lock(zone_id).await;
+    let Some(mut row) = s.store.dnssec(zone_id).await?.filter(|now| *now == row) else {
+        return Ok(());
+    };
+    let apex = Name::from_text(&format!("{}.", z.name), None).map_err(|_| ApiError::internal())?;
+    let mut events: Vec<String> = Vec::new();
+    let mut keys_changed = false;
+    // The sealed state moved on (a rollover's clock started, say).
+    let mut state_changed = false;
+    let ds_state = row.ds_state;
+    if row.state == 3 && row.ds_state == 7 {
+        // Turning off: the tenant removes the DS at the parent first.
+        let gone = match (s.verify_resolver, row.keys.is_empty()) {
+            (None, _) | (_, true) => {
+                Some("no --verify-resolver: the DS is taken as removed at the parent; signing stops once it can have left caches")
+            }
+            (Some(_), false) => parents
+                .remove(&zone_id)
+                .filter(|p| !p.names_a_key)
+                .map(|_| "the parent's DS is gone; signing stops once it has left caches"),
         };
-        let apex = Name::from_text(&format!("{}.", z.name), None).map_err(|_| ApiError::internal())?;
-        let mut events: Vec<String> = Vec::new();
-        let mut keys_changed = false;
-        // The sealed state moved on (a rollover's clock started, say).
-        let mut state_changed = false;
-        let ds_state = row.ds_state;
-        if row.state == 3 && row.ds_state == 7 {
-            // Turning off: the tenant removes the DS at the parent first.
-            let gone = match (s.verify_resolver, row.keys.is_empty()) {
-                (None, _) | (_, true) => {
-                    Some("no --verify-resolver: the DS is taken as removed at the parent; signing stops once it can have left caches")
-                }
-                (Some(_), false) => parents
-                    .remove(&zone_id)
-                    .filter(|p| !p.names_a_key)
-                    .map(|_| "the parent's DS is gone; signing stops once it has left caches"),
-            };
-            if let Some(why) = gone {
-                row.ds_state = 8;
-                events.push(why.into());
+        if let Some(why) = gone {
+            row.ds_state = 8;
+            events.push(why.into());
+        }
+    } else if row.state == 3 {
+        // DS removed: its TTL and the parent's propagation (RFC 7583
+        // §3.3.1's Iret for an old DS), then the zone goes unsigned.
+        let due = unix(row.ds_transited_at.unwrap_or(row.updated_at)) + t.ksk_retire_interval();
+        if unix(now) >= due {
+            row.state = 4;
+            row.ds_state = 0;
+            row.keys.clear();
+            keys_changed = true;
+            events.push("turned off: the zone is served unsigned".into());
+        }
+    } else if !row.keys.is_empty() {
+        let mut state = open_state(s, &row)?;
+        let before = key_uses(&state.keys());
+        let stage = state.ksk_stage();
+        let parent = match stage == KskStage::WaitDs || (stage == KskStage::Idle && row.ds_state == 1) {
+            true => parents.remove(&zone_id),
+            false => None,
+        };
+        let seen = parent.is_some_and(|p| p.names_cds_key);
+        if state.rolling().1 {
+            // TTLsig is the zone's, when larger than the operator's bound.
+            if let Some(served) = s.publisher.current(&apex) {
+                state.timings.max_zone_ttl = state.timings.max_zone_ttl.max(served.max_ttl() as u64);
             }
-        } else if row.state == 3 {
-            // DS removed: its TTL and the parent's propagation (RFC 7583
-            // §3.3.1's Iret for an old DS), then the zone goes unsigned.
-            let due = unix(row.ds_transited_at.unwrap_or(row.updated_at)) + t.ksk_retire_interval();
-            if unix(now) >= due {
-                row.state = 4;
-                row.ds_state = 0;
-                row.keys.clear();
-                keys_changed = true;
-                events.push("turned off: the zone is served unsigned".into());
-            }
-        } else if !row.keys.is_empty() {
-            let mut state = open_state(s, &row)?;
-            let before = key_uses(&state.keys());
-            let stage = state.ksk_stage();
-            let parent = match stage == KskStage::WaitDs || (stage == KskStage::Idle && row.ds_state == 1) {
-                true => parents.remove(&zone_id),
-                false => None,
-            };
-            let seen = parent.is_some_and(|p| p.names_cds_key);
-            if state.rolling().1 {
-                // TTLsig is the zone's, when larger than the operator's bound.
-                if let Some(served) = s.publisher.current(&apex) {
-                    state.timings.max_zone_ttl = state.timings.max_zone_ttl.max(served.max_ttl() as u64);
-                }
-            }
-            let mut step = state.advance(unix(now), seen);
-            state_changed = step.changed;
-            if state.zsk_due(unix(now)) {
-                let started = state.start_zsk_rollover(unix(now)).map_err(|e| {
-                    tracing::error!(zone = %z.name, error = %e, "ZSK rollover not started");
-                    ApiError::internal()
-                })?;
-                step.events.extend(started.events);
-                state_changed = true;
-            }
-            events.extend(step.events);
-            row.ds_state = ds_state_of(state.ksk_stage(), row.ds_state, seen);
-            if row.ds_state == 3 && ds_state == 1 {
-                events.push(format!("the parent's DS names KSK {}", state.ksk().key_tag()));
-            }
-            if state_changed {
-                row.keys = state.seal(&operator_key(s)?).map_err(|_| ApiError::internal())?;
-            }
-            keys_changed = key_uses(&state.keys()) != before;
         }
-        let before_transit = row.ds_transited_at;
-        if row.ds_state != ds_state {
-            row.ds_transited_at = Some(now);
+        let mut step = state.advance(unix(now), seen);
+        state_changed = step.changed;
+        if state.zsk_due(unix(now)) {
+            let started = state.start_zsk_rollover(unix(now)).map_err(|e| {
+                tracing::error!(zone = %z.name, error = %e, "ZSK rollover not started");
+                ApiError::internal()
+            })?;
+            step.events.extend(started.events);
+            state_changed = true;
         }
-        if events.is_empty() && row.ds_state == ds_state && !keys_changed && !state_changed {
-            // Nothing moved (waiting on time or the parent): keep the
-            // signatures fresh while the zone is still signed.
-            refresh(s, &z, now).await?;
-            continue;
+        events.extend(step.events);
+        row.ds_state = ds_state_of(state.ksk_stage(), row.ds_state, seen);
+        if row.ds_state == 3 && ds_state == 1 {
+            events.push(format!("the parent's DS names KSK {}", state.ksk().key_tag()));
         }
-        row.updated_at = now;
-        let state_after_keys = keys_changed && row.ds_state != ds_state;
-        if state_after_keys {
-            // The answers carry the new keys before the API shows the
-            // ds_state that asks the tenant to act on them (5: "the CDS
-            // names the new KSK"): republishing signs with the saved keys,
-            // so they are saved first under the state the tenant last saw.
-            let keys_only = ZoneDnssec {
-                ds_state,
-                ds_transited_at: before_transit,
-                ..row.clone()
-            };
-            s.store.save_dnssec(&keys_only).await?;
-        } else {
-            s.store.save_dnssec(&row).await?;
+        if state_changed {
+            row.keys = state.seal(&operator_key(s)?).map_err(|_| ApiError::internal())?;
         }
-        for e in &events {
-            zone_event(s, &z, "dnssec", e).await;
-        }
-        if keys_changed {
-            crate::publish::republish_resigned(s, zone_id).await?;
-        }
-        if state_after_keys {
-            s.store.save_dnssec(&row).await?;
-        }
+        keys_changed = key_uses(&state.keys()) != before;
+    }
+    let before_transit = row.ds_transited_at;
+    if row.ds_state != ds_state {
+        row.ds_transited_at = Some(now);
+    }
+    if events.is_empty() && row.ds_state == ds_state && !keys_changed && !state_changed {
+        // Nothing moved (waiting on time or the parent): keep the
+        // signatures fresh while the zone is still signed.
+        return refresh(s, z, now).await;
+    }
+    row.updated_at = now;
+    let state_after_keys = keys_changed && row.ds_state != ds_state;
+    if state_after_keys {
+        // The answers carry the new keys before the API shows the
+        // ds_state that asks the tenant to act on them (5: "the CDS
+        // names the new KSK"): republishing signs with the saved keys,
+        // so they are saved first under the state the tenant last saw.
+        let keys_only = ZoneDnssec {
+            ds_state,
+            ds_transited_at: before_transit,
+            ..row.clone()
+        };
+        s.store.save_dnssec(&keys_only).await?;
+    } else {
+        s.store.save_dnssec(&row).await?;
+    }
+    for e in &events {
+        zone_event(s, z, "dnssec", e).await;
+    }
+    if keys_changed {
+        crate::publish::republish_resigned(s, zone_id).await?;
+    }
+    if state_after_keys {
+        s.store.save_dnssec(&row).await?;
     }
     Ok(())
 }

@@ -128,3 +128,15 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// How a background service logs an error: the status and the message
+/// (a store error's cause was logged where it was turned into a 500).
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.error_type, self.message)?;
+        for (code, attribute) in &self.details {
+            write!(f, " ({code} {attribute})")?;
+        }
+        Ok(())
+    }
+}

@@ -16,21 +16,26 @@ use std::time::Duration;
 /// What decides whether a zone is served as it is.
 type ZoneKey = (i64, bool, Option<jiff::civil::Date>);
 
-/// Follows the store until the process ends.
-pub async fn run(s: AppState) {
-    let mut zones: HashMap<i64, (Name, ZoneKey)> = HashMap::new();
-    let mut lbs: HashMap<i64, (Name, String)> = HashMap::new();
-    // What publish_all served at start.
-    if let Err(e) = sync(&s, &mut zones, &mut lbs, true).await {
-        tracing::error!(error = %e.message, "following the store");
-    }
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        tick.tick().await;
-        if let Err(e) = sync(&s, &mut zones, &mut lbs, false).await {
-            tracing::error!(error = %e.message, "following the store");
+/// Follows the store, as the supervised service `follow`, until the
+/// process stops. A restart starts from nothing known: it republishes
+/// everything once rather than miss a change made while it was down.
+pub fn start(s: &AppState) {
+    let state = s.clone();
+    let started = std::sync::atomic::AtomicBool::new(false);
+    s.supervisor.spawn("follow", move |mut ctx| {
+        let s = state.clone();
+        // Only the first start follows what publish_all served at start.
+        let first = !started.swap(true, std::sync::atomic::Ordering::Relaxed);
+        async move {
+            let mut zones: HashMap<i64, (Name, ZoneKey)> = HashMap::new();
+            let mut lbs: HashMap<i64, (Name, String)> = HashMap::new();
+            ctx.round(sync(&s, &mut zones, &mut lbs, first).await);
+            while ctx.wait(Duration::from_secs(1), None).await {
+                ctx.round(sync(&s, &mut zones, &mut lbs, false).await);
+            }
+            Ok::<(), ApiError>(())
         }
-    }
+    });
 }
 
 async fn sync(

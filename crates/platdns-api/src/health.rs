@@ -91,7 +91,7 @@ pub struct HealthMonitor {
     running: tokio::sync::Mutex<Option<Running>>,
     changes: Mutex<Option<mpsc::Sender<Change>>>,
     /// Wakes the combiner when the local monitor wrote a result.
-    wake: Notify,
+    wake: Arc<Notify>,
     /// One for every schedule, so the counters total since start-up.
     stats: Arc<Stats>,
     /// The longest interval + timeout of the checks scheduled, seconds.
@@ -205,17 +205,29 @@ pub async fn load(s: &AppState) -> Result<usize, ApiError> {
 /// Starts this process's monitor: the scheduler, the writer of its results,
 /// the heartbeat, and the watch on configuration versions.
 pub async fn start_probing(s: &AppState) -> Result<(), ApiError> {
-    let (tx, mut rx) = mpsc::channel::<Change>(1024);
+    let (tx, rx) = mpsc::channel::<Change>(1024);
     *s.health.changes.lock().expect("not poisoned") = Some(tx);
+    // A restart of the writer takes the same channel up again.
+    let rx = Arc::new(tokio::sync::Mutex::new(rx));
     let state = s.clone();
-    tokio::spawn(async move {
+    s.supervisor.spawn("probe-results", move |mut ctx| {
+        let (state, rx) = (state.clone(), rx.clone());
+        async move {
+        let mut rx = rx.lock().await;
         // Every change waiting when the writer wakes goes in one store
         // transaction: one write per change fell behind at start-up (10,000
         // keys going from unknown to a first result within one interval),
         // filled the channel and held probe tasks past their slots
         // (bench/monitor.sh).
         let mut batch = Vec::new();
-        while rx.recv_many(&mut batch, 1024).await > 0 {
+        loop {
+            let got = tokio::select! {
+                n = rx.recv_many(&mut batch, 1024) => n,
+                _ = ctx.stopping() => return Ok::<(), ApiError>(()),
+            };
+            if got == 0 {
+                return Ok(());
+            }
             let location = &state.health.settings.location;
             let rows: Vec<platdns_store::ProbeResultRow> = batch
                 .drain(..)
@@ -229,22 +241,24 @@ pub async fn start_probing(s: &AppState) -> Result<(), ApiError> {
                     }
                 })
                 .collect();
-            if let Err(e) = state.store.save_probe_results(location, &rows, state.clock.now()).await {
-                tracing::error!(error = %e, "saving probe results");
+            match state.store.save_probe_results(location, &rows, state.clock.now()).await {
+                Ok(()) => ctx.succeeded(),
+                Err(e) => ctx.failed("saving probe results", &e),
             }
             state.health.wake.notify_one();
+        }
         }
     });
     reschedule(s).await?;
     let state = s.clone();
-    tokio::spawn(async move {
+    s.supervisor.spawn("monitor-heartbeat", move |mut ctx| {
+        let state = state.clone();
+        async move {
         let started = state.clock.now();
         let mut versions = state.store.lb_domain_versions().await.unwrap_or_default();
-        let mut tick = tokio::time::interval(state.health.settings.heartbeat);
         let mut progress = (0u64, tokio::time::Instant::now());
         let mut was_stalled = false;
         loop {
-            tick.tick().await;
             // Another process (the API) may have changed a configuration.
             match state.store.lb_domain_versions().await {
                 Ok(now) if now != versions => {
@@ -287,9 +301,14 @@ pub async fn start_probing(s: &AppState) -> Result<(), ApiError> {
                 checks,
                 stalled,
             };
-            if let Err(e) = state.store.monitor_heartbeat(&beat).await {
-                tracing::error!(error = %e, "monitor heartbeat");
+            match state.store.monitor_heartbeat(&beat).await {
+                Ok(()) => ctx.succeeded(),
+                Err(e) => ctx.failed("monitor heartbeat", &e),
             }
+            if !ctx.wait(state.health.settings.heartbeat, None).await {
+                return Ok::<(), ApiError>(());
+            }
+        }
         }
     });
     Ok(())
@@ -371,15 +390,16 @@ async fn watchers(s: &AppState) -> Result<Watchers, ApiError> {
 /// Starts the combiner: every second, or at once when the local monitor
 /// wrote a result.
 pub fn start_combining(s: &AppState) {
-    let s = s.clone();
-    tokio::spawn(async move {
-        loop {
-            if let Err(e) = combine(&s).await {
-                tracing::error!(error = %e.message, "combining health results");
-            }
-            let _ = tokio::time::timeout(Duration::from_secs(1), s.health.wake.notified()).await;
-        }
-    });
+    let state = s.clone();
+    s.supervisor.every(
+        "health-combine",
+        Duration::from_secs(1),
+        Some(s.health.wake.clone()),
+        move |_| {
+            let s = state.clone();
+            async move { combine(&s).await.map(|_| ()) }
+        },
+    );
 }
 
 /// One combination round; returns the watched checks whose result changed.

@@ -87,9 +87,35 @@ pub struct AppState {
     /// This process only follows the store (`serve --role dns`): it serves
     /// what the store holds and derives or writes no state of its own.
     pub follower: bool,
+    /// Operator-set bounds on a zone's data, checked at staging.
+    pub limits: ZoneLimits,
+    /// Starts, restarts and reports this process's background services.
+    pub supervisor: platdns_control::Supervisor,
     /// Largest request body accepted (an `atomic_changes` of a large zone is
     /// tens of MiB).
     pub max_body_bytes: usize,
+}
+
+/// Operator-set bounds on what a tenant stages (issue 16): an edit past
+/// them is refused at once with DPF's 400 `too_many` naming the attribute,
+/// so that no commit of one tenant can hold the platform for long.
+#[derive(Clone, Copy, Debug)]
+pub struct ZoneLimits {
+    /// Values (rdata) in one record (RRset). DNS carries an RRset in one
+    /// message of at most 65,535 octets (RFC 1035 §4.2.2), so a set of
+    /// more than a few thousand addresses cannot be answered at all.
+    pub rdata_per_rrset: usize,
+    /// Records in one whole set (`atomic_changes`, `PUT records`).
+    pub records_per_zone: usize,
+}
+
+impl Default for ZoneLimits {
+    fn default() -> ZoneLimits {
+        ZoneLimits {
+            rdata_per_rrset: 1_000,
+            records_per_zone: 2_000_000,
+        }
+    }
 }
 
 /// The tenant API's routes, under `/dpf/v1`.

@@ -20,6 +20,7 @@ use crate::AppState;
 use jiff::Timestamp;
 use platdns_store::{LbDomain, NewNotification, NoticeAccount, Notification};
 use serde_json::{json, Value};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
@@ -62,14 +63,14 @@ impl Default for NotifySettings {
 #[derive(Default)]
 pub struct Notifier {
     pub settings: NotifySettings,
-    wake: Notify,
+    wake: Arc<Notify>,
 }
 
 impl Notifier {
     pub fn new(settings: NotifySettings) -> Notifier {
         Notifier {
             settings,
-            wake: Notify::new(),
+            wake: Default::default(),
         }
     }
 }
@@ -244,15 +245,16 @@ pub fn operator_alert(s: &AppState, body: Value) {
 /// Starts the deliverer: every second, or at once when woken, it sends
 /// what is due.
 pub fn start(s: &AppState) {
-    let s = s.clone();
-    tokio::spawn(async move {
-        loop {
-            let _ = tokio::time::timeout(Duration::from_secs(1), s.notify.wake.notified()).await;
-            if let Err(e) = deliver_due(&s).await {
-                tracing::error!(error = %e, "delivering notifications");
-            }
-        }
-    });
+    let state = s.clone();
+    s.supervisor.every(
+        "notify-deliver",
+        Duration::from_secs(1),
+        Some(s.notify.wake.clone()),
+        move |_| {
+            let s = state.clone();
+            async move { deliver_due(&s).await.map(|_| ()) }
+        },
+    );
 }
 
 /// Sends every due notification once; returns how many were delivered.

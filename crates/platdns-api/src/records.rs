@@ -94,12 +94,20 @@ struct PatchRecord {
 /// Checks a record the way a zone file line would be checked, and returns
 /// its owner as DPF writes it (absolute, lower-case, trailing dot).
 fn check_record(
+    limits: &crate::ZoneLimits,
     zone_name: &str,
     name: &str,
     rrtype: &str,
     ttl: Option<i64>,
     rdata: &[String],
 ) -> ApiResult<(String, String)> {
+    if rdata.len() > limits.rdata_per_rrset {
+        return Err(ApiError::bad_request(
+            "too_many",
+            "rdata",
+            format!("at most {} values in one record", limits.rdata_per_rrset),
+        ));
+    }
     let apex = Name::from_text(&format!("{zone_name}."), None)
         .map_err(|e| ApiError::bad_request("invalid", "name", e.to_string()))?;
     let owner =
@@ -229,7 +237,7 @@ async fn post_record(
     let z = find_zone(&s, &t, &id).await?;
     t.require_write(z.contract_id)?;
     let rdata: Vec<String> = b.rdata.into_iter().map(|r| r.value).collect();
-    let (name, rrtype) = check_record(&z.name, &b.name, &b.rrtype, b.ttl, &rdata)?;
+    let (name, rrtype) = check_record(&s.limits, &z.name, &b.name, &b.rrtype, b.ttl, &rdata)?;
     let change = StagedChange::Add {
         name,
         rrtype,
@@ -265,7 +273,7 @@ async fn patch_record(
         .map(|v| v.into_iter().map(|r| r.value).collect())
         .unwrap_or(cur.rdata.clone());
     let ttl = b.ttl.or(cur.ttl);
-    check_record(&z.name, &cur.name, &cur.rrtype, ttl, &rdata)?;
+    check_record(&s.limits, &z.name, &cur.name, &cur.rrtype, ttl, &rdata)?;
     let change = StagedChange::Update {
         public_id: rid.clone(),
         ttl,
@@ -405,9 +413,20 @@ struct AtomicRecord {
 /// into store records. SOA and apex NS are the platform's and are left out
 /// whatever `overwrite_soa` / `overwrite_zone_apex_ns` say; an error names
 /// the record by index (`records[3].rdata`).
-fn whole_set(z: &platdns_store::Zone, set: Vec<AtomicRecord>) -> ApiResult<Vec<platdns_store::NewRecord>> {
+fn whole_set(
+    limits: &crate::ZoneLimits,
+    z: &platdns_store::Zone,
+    set: Vec<AtomicRecord>,
+) -> ApiResult<Vec<platdns_store::NewRecord>> {
     if set.is_empty() {
         return Err(ApiError::bad_request("invalid", "records", "at least one record"));
+    }
+    if set.len() > limits.records_per_zone {
+        return Err(ApiError::bad_request(
+            "too_many",
+            "records",
+            format!("at most {} records in a zone", limits.records_per_zone),
+        ));
     }
     let mut records = Vec::with_capacity(set.len());
     let apex = format!("{}.", z.name);
@@ -417,7 +436,7 @@ fn whole_set(z: &platdns_store::Zone, set: Vec<AtomicRecord>) -> ApiResult<Vec<p
         if r.rrtype.eq_ignore_ascii_case("SOA") || (is_apex && r.rrtype.eq_ignore_ascii_case("NS")) {
             continue;
         }
-        let (name, rrtype) = check_record(&z.name, &r.name, &r.rrtype, r.ttl, &rdata).map_err(|mut e| {
+        let (name, rrtype) = check_record(limits, &z.name, &r.name, &r.rrtype, r.ttl, &rdata).map_err(|mut e| {
             e.details = e
                 .details
                 .into_iter()
@@ -452,7 +471,7 @@ async fn atomic_changes(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let z = find_zone(&s, &t, &id).await?;
     t.require_write(z.contract_id)?;
-    let records = whole_set(&z, b.records)?;
+    let records = whole_set(&s.limits, &z, b.records)?;
     commit_zone(&s, &t, &z, &b.description.0, if_match(&headers)?, Some(&records)).await?;
     job_done(
         &s,
@@ -484,7 +503,7 @@ async fn put_records(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let z = find_zone(&s, &t, &id).await?;
     t.require_write(z.contract_id)?;
-    let records = whole_set(&z, b.records)?;
+    let records = whole_set(&s.limits, &z, b.records)?;
     s.store
         .stage_replacement(z.id, &records, Some(&operator_name(&t)), s.clock.now())
         .await?;

@@ -21,7 +21,7 @@ use platdns_zone::zonefile::Record;
 use platdns_zone::{Name, Rtype, Zone};
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
@@ -30,9 +30,12 @@ use tokio::sync::Notify;
 #[derive(Default)]
 pub struct Secondaries {
     notified: Mutex<HashSet<Vec<u8>>>,
-    wake: Notify,
+    wake: Arc<Notify>,
     /// Wakes the node's transfer policy refresh (ACLs, keys, primaries).
-    pub policy: Notify,
+    pub policy: Arc<Notify>,
+    /// The `notify-out` service's queue: commits whose secondaries hear of
+    /// them (`xfr::notify_zone`).
+    pub(crate) outgoing: Mutex<Option<tokio::sync::mpsc::UnboundedSender<(platdns_store::Zone, u32)>>>,
 }
 
 /// Something changed (a proxy switched, a primary, ACL or key edited):
@@ -78,14 +81,20 @@ fn serial_newer(theirs: u32, ours: u32) -> bool {
 }
 
 /// Runs the loop until the process ends.
-pub async fn run(s: AppState) {
-    let mut held: HashMap<i64, Held> = HashMap::new();
-    loop {
-        if let Err(e) = round(&s, &mut held).await {
-            tracing::error!(error = %e.message, "secondary zones");
+pub fn start(s: &AppState) {
+    let state = s.clone();
+    s.supervisor.spawn("secondary", move |mut ctx| {
+        let s = state.clone();
+        async move {
+            let mut held: HashMap<i64, Held> = HashMap::new();
+            loop {
+                ctx.round(round(&s, &mut held).await);
+                if !ctx.wait(Duration::from_secs(1), Some(&s.secondary.wake)).await {
+                    return Ok::<(), ApiError>(());
+                }
+            }
         }
-        let _ = tokio::time::timeout(Duration::from_secs(1), s.secondary.wake.notified()).await;
-    }
+    });
 }
 
 async fn round(s: &AppState, held: &mut HashMap<i64, Held>) -> Result<(), ApiError> {

@@ -535,13 +535,51 @@ pub async fn log_event(s: &AppState, e: &Event) -> Result<(), ApiError> {
 }
 
 /// Sends NOTIFY for a zone just committed to each notified server of its
-/// common configuration, in the background.
+/// common configuration, in the background: queued to the `notify-out`
+/// service (dropped, and logged, where this process runs none).
 pub fn notify_zone(s: &AppState, z: &platdns_store::Zone, serial: u32) {
-    let s = s.clone();
-    let z = z.clone();
-    tokio::spawn(async move {
-        if let Err(e) = notify_all(&s, &z, serial).await {
-            tracing::error!(zone = %z.name, error = %e.message, "sending NOTIFY");
+    let queued = match s.secondary.outgoing.lock().expect("not poisoned").as_ref() {
+        Some(tx) => tx.send((z.clone(), serial)).is_ok(),
+        None => false,
+    };
+    if !queued {
+        tracing::warn!(zone = %z.name, serial, "NOTIFY not sent: no notify-out service in this process");
+    }
+}
+
+/// Starts the `notify-out` service: each queued commit's NOTIFYs are sent
+/// concurrently (each retried on its own schedule); on shutdown the sends
+/// in flight finish within the grace period.
+pub fn start_notifying(s: &AppState) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(platdns_store::Zone, u32)>();
+    *s.secondary.outgoing.lock().expect("not poisoned") = Some(tx);
+    let rx = std::sync::Arc::new(tokio::sync::Mutex::new(rx));
+    let state = s.clone();
+    s.supervisor.spawn("notify-out", move |mut ctx| {
+        let (s, rx) = (state.clone(), rx.clone());
+        async move {
+            let mut rx = rx.lock().await;
+            let mut sending = tokio::task::JoinSet::new();
+            loop {
+                tokio::select! {
+                    next = rx.recv() => {
+                        let Some((z, serial)) = next else { break };
+                        let s = s.clone();
+                        sending.spawn(async move {
+                            let outcome = notify_all(&s, &z, serial).await;
+                            (z.name, outcome)
+                        });
+                    }
+                    Some(done) = sending.join_next() => match done {
+                        Ok((_, Ok(()))) => ctx.succeeded(),
+                        Ok((zone, Err(e))) => ctx.failed(&zone, &e),
+                        Err(e) => ctx.failed("a NOTIFY task", &e),
+                    },
+                    _ = ctx.stopping() => break,
+                }
+            }
+            while sending.join_next().await.is_some() {}
+            Ok::<(), ApiError>(())
         }
     });
 }

@@ -187,6 +187,7 @@ pub fn sample(zones: &[String], slot: i64, max: usize) -> Vec<String> {
 }
 
 /// The prober's configuration (operator settings of the monitor role).
+#[derive(Clone)]
 pub struct Prober {
     /// The name servers to probe (the platform's public addresses).
     pub servers: Vec<SocketAddr>,

@@ -19,10 +19,10 @@ use crate::name::Name;
 use crate::types::Rtype;
 use crate::zone::{
     describe, flags, for_each_target, has_additional, lower, negative_sig, placement_problems, rrset_count_problem,
-    set_key, soa_serial_and_negative_ttl, Arena, NodeId, Overlay, RrIter, Zone, OVER,
+    set_key, soa_serial_and_negative_ttl, Arena, Distinct, NodeId, Overlay, RrIter, Zone, OVER,
 };
 use crate::zonefile::Record;
-use hashbrown::HashMap;
+use hashbrown::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// An overlay larger than this (in nodes, and relative to the base) should
@@ -154,16 +154,22 @@ impl Zone {
         keys.into_iter()
             .map(|k| {
                 let here = at.entry(k.0.clone()).or_insert_with(|| self.records_at(&k.0));
-                let gone = removed.get(&k).map(Vec::as_slice).unwrap_or(&[]);
+                // Hashed, so a large RRset costs linear time (issue 16).
+                let gone: HashSet<&[u8]> = removed.get(&k).into_iter().flatten().copied().collect();
                 let mut records: Vec<Record> = here
                     .iter()
-                    .filter(|r| r.rtype == k.1 && !gone.contains(&r.rdata.as_slice()))
+                    .filter(|r| r.rtype == k.1 && !gone.contains(r.rdata.as_slice()))
                     .cloned()
                     .collect();
+                let mut at_rdata: HashMap<Vec<u8>, usize> =
+                    records.iter().enumerate().map(|(i, r)| (r.rdata.clone(), i)).collect();
                 for &r in added.get(&k).into_iter().flatten() {
-                    match records.iter_mut().find(|x| x.rdata == r.rdata) {
-                        Some(x) => x.ttl = r.ttl,
-                        None => records.push(r.clone()),
+                    match at_rdata.get(&r.rdata) {
+                        Some(&i) => records[i].ttl = r.ttl,
+                        None => {
+                            at_rdata.insert(r.rdata.clone(), records.len());
+                            records.push(r.clone());
+                        }
                     }
                 }
                 let owner = Name::from_wire(&k.0).expect("owners are valid names");
@@ -273,21 +279,25 @@ impl<'z> Patch<'z> {
             // One RRset per set key (for RRSIG, per type covered), in the
             // build's order; the last record's TTL wins, as in a build.
             let mut groups: Vec<DraftRrset> = Vec::new();
+            let mut seen: Vec<Distinct> = Vec::new();
             for r in &c.records {
                 let (rtype, covered) = set_key(r);
-                match groups.iter_mut().find(|g| g.covered == covered) {
-                    Some(g) => {
-                        g.ttl = r.ttl;
-                        if !g.rdatas.contains(&r.rdata) {
-                            g.rdatas.push(r.rdata.clone());
-                        }
+                let i = match groups.iter().position(|g| g.covered == covered) {
+                    Some(i) => i,
+                    None => {
+                        groups.push(DraftRrset {
+                            rtype,
+                            covered,
+                            ttl: r.ttl,
+                            rdatas: Vec::new(),
+                        });
+                        seen.push(Distinct::default());
+                        groups.len() - 1
                     }
-                    None => groups.push(DraftRrset {
-                        rtype,
-                        covered,
-                        ttl: r.ttl,
-                        rdatas: vec![r.rdata.clone()],
-                    }),
+                };
+                groups[i].ttl = r.ttl;
+                if seen[i].insert(&r.rdata) {
+                    groups[i].rdatas.push(r.rdata.clone());
                 }
             }
             groups.sort_by_key(|g| g.covered);

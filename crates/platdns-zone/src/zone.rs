@@ -19,7 +19,7 @@ use crate::denial::{index_chain, Denial};
 use crate::name::{self, Name};
 use crate::types::{Class, Rtype};
 use crate::zonefile::{Parsed, Record, ZoneError};
-use hashbrown::{HashMap, HashTable};
+use hashbrown::{HashMap, HashSet, HashTable};
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
@@ -159,12 +159,11 @@ impl Arena {
     pub(crate) fn push_rrset<'r>(&mut self, rtype: Rtype, ttl: u32, rdatas: impl Iterator<Item = &'r [u8]>) -> u16 {
         let wire_off = self.wire.len() as u32;
         let mut count = 0u16;
-        let mut seen: Vec<&[u8]> = Vec::new();
+        let mut seen = Distinct::default();
         for rdata in rdatas {
-            if seen.contains(&rdata) {
+            if !seen.insert(rdata) {
                 continue;
             }
-            seen.push(rdata);
             self.wire.extend_from_slice(&rtype.0.to_be_bytes());
             self.wire.extend_from_slice(&Class::IN.0.to_be_bytes());
             self.wire.extend_from_slice(&ttl.to_be_bytes());
@@ -963,5 +962,52 @@ pub(crate) fn for_each_target(rtype: Rtype, rrset_wire: &[u8], apex: &Name, mut 
         if name::wire_is_subdomain(&lower, apex.as_wire()) {
             f(&lower);
         }
+    }
+}
+
+/// Byte strings seen so far, to keep the first of equal rdata in order
+/// (RFC 2181 §5: an RRset is a set). A linear scan while there are few
+/// (most RRsets hold one to a few rdata, and a scan beats hashing them),
+/// a hash set past that, so one RRset of 100,000 values costs linear
+/// time, not quadratic (issue 16).
+#[derive(Default)]
+pub(crate) struct Distinct<'a> {
+    few: Vec<&'a [u8]>,
+    many: HashSet<&'a [u8], foldhash::fast::RandomState>,
+}
+
+impl<'a> Distinct<'a> {
+    const FEW: usize = 16;
+
+    /// True when `rdata` was not seen before (and is now).
+    pub(crate) fn insert(&mut self, rdata: &'a [u8]) -> bool {
+        if self.many.is_empty() {
+            if self.few.contains(&rdata) {
+                return false;
+            }
+            if self.few.len() < Self::FEW {
+                self.few.push(rdata);
+                return true;
+            }
+            self.many.extend(self.few.drain(..));
+        }
+        self.many.insert(rdata)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Distinct;
+
+    #[test]
+    fn distinct_keeps_the_first_of_equal_values_past_the_switch_to_hashing() {
+        let values: Vec<Vec<u8>> = (0..100u32).map(|i| (i % 40).to_be_bytes().to_vec()).collect();
+        let mut seen = Distinct::default();
+        let kept: Vec<&[u8]> = values.iter().map(Vec::as_slice).filter(|v| seen.insert(v)).collect();
+        let expected: Vec<Vec<u8>> = (0..40u32).map(|i| i.to_be_bytes().to_vec()).collect();
+        assert_eq!(kept, expected.iter().map(Vec::as_slice).collect::<Vec<_>>());
+        // Below the switch, the scan alone.
+        let mut few = Distinct::default();
+        assert!(few.insert(b"a") && few.insert(b"b") && !few.insert(b"a"));
     }
 }

@@ -155,6 +155,22 @@ struct ServeArgs {
     /// Restriction policy of Premium contracts, as `--restrict-basic`.
     #[arg(long, default_value = "")]
     restrict_premium: String,
+    /// Values (rdata) one record (RRset) may hold; more is refused at
+    /// staging with DPF's 400 `too_many` on `rdata`.
+    #[arg(long, default_value_t = platdns_api::ZoneLimits::default().rdata_per_rrset)]
+    max_rdata_per_rrset: usize,
+    /// Records one whole set (`atomic_changes`, `PUT records`) may hold.
+    #[arg(long, default_value_t = platdns_api::ZoneLimits::default().records_per_zone)]
+    max_records_per_zone: usize,
+    /// Seconds that SIGTERM leaves the background services to finish the
+    /// work in flight (a round, a NOTIFY, a delivery) before the process
+    /// exits.
+    #[arg(long, default_value_t = 10)]
+    shutdown_grace: u64,
+    /// Fault injection for tests: each named background service (`*`: every
+    /// one) panics once at its first start, and is restarted.
+    #[arg(long, hide = true, value_delimiter = ',')]
+    fault_panic_once: Vec<String>,
     /// PEM file of CA certificates that TLS and HTTPS checks trust besides
     /// the public (webpki) roots: an operator's private CA.
     #[arg(long)]
@@ -400,7 +416,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!(e.message))?;
     if follower {
-        tokio::spawn(platdns_api::follow::run(state.clone()));
+        platdns_api::follow::start(&state);
     }
     if !args.no_monitor && !follower {
         // Health probes of LB domains (issue 5), inside `serve` by default.
@@ -411,55 +427,56 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if !follower {
         platdns_api::notify::start(&state);
         platdns_api::health::start_combining(&state);
-        tokio::spawn(platdns_api::secondary::run(state.clone()));
+        platdns_api::secondary::start(&state);
+        platdns_api::xfr::start_notifying(&state);
         platdns_api::dnssec::start_maintenance(&state, Duration::from_secs(args.dnssec_maintenance_interval.max(1)));
     }
     if !follower {
         // Hourly: drop operation logs past the retention period.
         let (store, days) = (state.store.clone(), args.log_retention_days);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(3600));
-            loop {
-                tick.tick().await;
-                if let Err(e) = store.purge_logs(jiff::Timestamp::now(), days).await {
-                    tracing::warn!(error = %e, "purging old operation logs failed");
-                }
-            }
-        });
+        state
+            .supervisor
+            .every("log-retention", Duration::from_secs(3600), None, move |_| {
+                let store = store.clone();
+                async move { store.purge_logs(jiff::Timestamp::now(), days).await.map(|_| ()) }
+            });
         // Every 5 minutes: check pending zones' consent TXT (R3.1).
         if state.verify_resolver.is_some() {
             let verifying = state.clone();
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(Duration::from_secs(300));
-                loop {
-                    tick.tick().await;
-                    match platdns_api::verify::verify_pending(&verifying).await {
-                        Ok(0) => {}
-                        Ok(n) => tracing::info!(zones = n, "zones verified by TXT"),
-                        Err(e) => tracing::warn!(error = %e.message, "consent checks failed"),
+            state
+                .supervisor
+                .every("consent-check", Duration::from_secs(300), None, move |_| {
+                    let s = verifying.clone();
+                    async move {
+                        let n = platdns_api::verify::verify_pending(&s).await?;
+                        if n > 0 {
+                            tracing::info!(zones = n, "zones verified by TXT");
+                        }
+                        Ok::<(), platdns_api::ApiError>(())
                     }
-                }
-            });
+                });
         }
         // Every minute: stop serving contracts past their end day (R5.2).
         let ending = state.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(60));
-            loop {
-                tick.tick().await;
-                match platdns_api::withdraw_ended(&ending).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(zones = n, "zones of ended contracts withdrawn"),
-                    Err(e) => tracing::warn!(error = %e.message, "checking contract end dates failed"),
+        state
+            .supervisor
+            .every("contract-end", Duration::from_secs(60), None, move |_| {
+                let s = ending.clone();
+                async move {
+                    let n = platdns_api::withdraw_ended(&s).await?;
+                    if n > 0 {
+                        tracing::info!(zones = n, "zones of ended contracts withdrawn");
+                    }
+                    Ok::<(), platdns_api::ApiError>(())
                 }
-            }
-        });
+            });
     }
     prober::start(&args.prober, &state, node.local_addr, catalog.clone(), hostname());
     tracing::info!(zones = from_store, "zones from the store");
     metering::spawn(state.clone(), node.clone(), !follower);
     transfers(state.clone(), node.clone());
     let metrics_state = state.clone();
+    let supervisor = state.supervisor.clone();
     let api = if follower {
         axum::Router::new()
     } else {
@@ -488,7 +505,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let _ = out.flush();
     }
     tracing::info!(dns = %node.local_addr, http = %api_addr, "started");
-    tokio::spawn(http_server(http, node.clone(), metrics_state, api));
+    http_server(http.into_std()?, node.clone(), metrics_state, api);
 
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -510,7 +527,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             _ = tokio::signal::ctrl_c() => break,
         }
     }
-    tracing::info!("stopping");
+    tracing::info!("stopping: background services finish their work in flight");
+    supervisor.shutdown(Duration::from_secs(args.shutdown_grace)).await;
     Ok(())
 }
 
@@ -653,6 +671,15 @@ fn app_state(
     Ok(platdns_api::AppState {
         dnssec: Arc::new(platdns_api::dnssec::Dnssec::new(dnssec_settings(args)?)),
         zone_locks: Default::default(),
+        limits: platdns_api::ZoneLimits {
+            rdata_per_rrset: args.max_rdata_per_rrset,
+            records_per_zone: args.max_records_per_zone,
+        },
+        supervisor: {
+            let supervisor = platdns_control::Supervisor::default();
+            supervisor.panic_once(args.fault_panic_once.iter().cloned());
+            supervisor
+        },
         meters: Arc::new(platdns_api::meters::MeterSlots::new(args.meter_slots)),
         secondary: Default::default(),
         usage: Arc::new(platdns_api::usage::Usage::new(platdns_api::usage::UsageSettings {
@@ -825,31 +852,48 @@ async fn monitor_only(args: ServeArgs) -> anyhow::Result<()> {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
     }
+    state
+        .supervisor
+        .shutdown(Duration::from_secs(args.shutdown_grace))
+        .await;
     Ok(())
 }
 
 /// Zone transfers out: the node's policy (ACLs and keys) refreshed from
 /// the store every two seconds, and every transfer event logged.
 fn transfers(state: platdns_api::AppState, node: Arc<DnsNode>) {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     node.transfers.set_events(tx);
+    let rx = Arc::new(tokio::sync::Mutex::new(rx));
     let logging = state.clone();
-    tokio::spawn(async move {
-        while let Some(e) = rx.recv().await {
-            if let Err(err) = platdns_api::xfr::log_event(&logging, &e).await {
-                tracing::error!(error = %err.message, "logging a transfer");
+    state.supervisor.spawn("transfer-log", move |mut ctx| {
+        let (s, rx) = (logging.clone(), rx.clone());
+        async move {
+            let mut rx = rx.lock().await;
+            loop {
+                let e = tokio::select! {
+                    e = rx.recv() => e,
+                    _ = ctx.stopping() => None,
+                };
+                let Some(e) = e else {
+                    return Ok::<(), platdns_api::ApiError>(());
+                };
+                match platdns_api::xfr::log_event(&s, &e).await {
+                    Ok(()) => ctx.succeeded(),
+                    Err(err) => ctx.failed("logging a transfer", &err),
+                }
             }
         }
     });
-    tokio::spawn(async move {
-        loop {
-            match platdns_api::xfr::policy(&state).await {
-                Ok(p) => node.transfers.set_policy(p),
-                Err(e) => tracing::error!(error = %e.message, "reading the transfer policy"),
-            }
-            // Every two seconds (other processes' edits), or at once after
-            // an edit in this one.
-            let _ = tokio::time::timeout(Duration::from_secs(2), state.secondary.policy.notified()).await;
+    // Every two seconds (other processes' edits), or at once after an edit
+    // in this one.
+    let wake = state.secondary.policy.clone();
+    let supervisor = state.supervisor.clone();
+    supervisor.every("transfer-policy", Duration::from_secs(2), Some(wake), move |_| {
+        let (s, node) = (state.clone(), node.clone());
+        async move {
+            node.transfers.set_policy(platdns_api::xfr::policy(&s).await?);
+            Ok::<(), platdns_api::ApiError>(())
         }
     });
 }
@@ -942,26 +986,52 @@ async fn operator_token(store: &platdns_store::Store, args: &ServeArgs) -> anyho
     Ok(path)
 }
 
-async fn http_server(
-    listener: tokio::net::TcpListener,
-    node: Arc<DnsNode>,
-    state: platdns_api::AppState,
-    api: axum::Router,
-) {
+/// The HTTP server, the supervised service `http`: the API, `/healthz`
+/// (200 while every service runs and none is late, else 503; JSON naming
+/// each service) and `/metrics`.
+fn http_server(listener: std::net::TcpListener, node: Arc<DnsNode>, state: platdns_api::AppState, api: axum::Router) {
+    use axum::http::StatusCode;
     use axum::routing::get;
-    let metrics_node = node.clone();
-    let app = api.route("/healthz", get(|| async { "ok\n" })).route(
-        "/metrics",
-        get(move || {
-            let (node, state) = (metrics_node.clone(), state.clone());
-            async move {
-                let mut text = metrics_text(&node);
-                metering::metrics(&state, &node, &mut text);
-                text
-            }
-        }),
-    );
-    let _ = axum::serve(listener, app).await;
+    let supervisor = state.supervisor.clone();
+    let healthz = supervisor.clone();
+    let app = api
+        .route(
+            "/healthz",
+            get(move || {
+                let (healthy, body) = healthz.health();
+                let status = if healthy {
+                    StatusCode::OK
+                } else {
+                    StatusCode::SERVICE_UNAVAILABLE
+                };
+                async move { (status, axum::Json(body)) }
+            }),
+        )
+        .route(
+            "/metrics",
+            get(move || {
+                let (node, state) = (node.clone(), state.clone());
+                async move {
+                    let mut text = metrics_text(&node);
+                    metering::metrics(&state, &node, &mut text);
+                    state.supervisor.metrics(&mut text);
+                    text
+                }
+            }),
+        );
+    supervisor.spawn("http", move |mut ctx| {
+        let app = app.clone();
+        // Each start serves the same bound socket.
+        let listener = listener.try_clone().and_then(|l| {
+            l.set_nonblocking(true)?;
+            tokio::net::TcpListener::from_std(l)
+        });
+        async move {
+            axum::serve(listener?, app)
+                .with_graceful_shutdown(async move { ctx.stopping().await })
+                .await
+        }
+    });
 }
 
 fn metrics_text(node: &DnsNode) -> String {

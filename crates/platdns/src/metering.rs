@@ -14,46 +14,64 @@ fn unix_now() -> Duration {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default()
 }
 
-/// Starts the once-a-second loop.
+/// Starts the once-a-second loop, the supervised service `metering`. The
+/// totals last counted outlive a restart, so a restart loses no query.
 pub fn spawn(state: AppState, node: Arc<DnsNode>, control: bool) {
-    tokio::spawn(async move {
-        let (mut answered, mut restricted) = (Vec::new(), Vec::new());
-        node.meter_totals(state.meters.in_use(), &mut answered, &mut restricted);
-        let (mut last_a, mut last_r) = (answered.clone(), restricted.clone());
-        loop {
-            // Sleep to the next second boundary (clock time, so nodes agree
-            // on which second a count belongs to).
-            let now = unix_now();
-            let next = Duration::from_secs(now.as_secs() + 1);
-            tokio::time::sleep(next - now).await;
-            let second = next.as_secs() as i64;
-            node.restrictions.new_second();
-            node.meter_totals(state.meters.in_use(), &mut answered, &mut restricted);
-            let counts: Vec<(u32, u64, u64)> = (0..answered.len())
-                .filter_map(|i| {
-                    let a = answered[i] - last_a.get(i).copied().unwrap_or(0);
-                    let r = restricted[i] - last_r.get(i).copied().unwrap_or(0);
-                    (a > 0 || r > 0).then_some((i as u32, a, r))
-                })
-                .collect();
-            std::mem::swap(&mut last_a, &mut answered);
-            std::mem::swap(&mut last_r, &mut restricted);
-            // The counts of the second that just ended.
-            if let Err(e) = platdns_api::usage::record_second(&state, second - 1, &counts).await {
-                tracing::error!(error = %e.message, "recording usage");
-            }
-            if control {
-                if let Err(e) = platdns_api::usage::decide(&state, second).await {
-                    tracing::error!(error = %e.message, "deciding restrictions");
+    let (mut answered, mut restricted) = (Vec::new(), Vec::new());
+    node.meter_totals(state.meters.in_use(), &mut answered, &mut restricted);
+    let counted = Arc::new(tokio::sync::Mutex::new((answered, restricted)));
+    let supervisor = state.supervisor.clone();
+    supervisor.spawn("metering", move |mut ctx| {
+        let (state, node, counted) = (state.clone(), node.clone(), counted.clone());
+        async move {
+            let mut last = counted.lock().await;
+            let (mut answered, mut restricted) = (Vec::new(), Vec::new());
+            loop {
+                // Sleep to the next second boundary (clock time, so nodes agree
+                // on which second a count belongs to).
+                let now = unix_now();
+                let next = Duration::from_secs(now.as_secs() + 1);
+                if !ctx.wait(next - now, None).await {
+                    return Ok::<(), platdns_api::ApiError>(());
                 }
-                if second % 60 == 5 {
-                    if let Err(e) = platdns_api::usage::roll_up(&state, second).await {
-                        tracing::error!(error = %e.message, "rolling usage up");
+                let (last_a, last_r) = &mut *last;
+                let second = next.as_secs() as i64;
+                node.restrictions.new_second();
+                node.meter_totals(state.meters.in_use(), &mut answered, &mut restricted);
+                let counts: Vec<(u32, u64, u64)> = (0..answered.len())
+                    .filter_map(|i| {
+                        let a = answered[i] - last_a.get(i).copied().unwrap_or(0);
+                        let r = restricted[i] - last_r.get(i).copied().unwrap_or(0);
+                        (a > 0 || r > 0).then_some((i as u32, a, r))
+                    })
+                    .collect();
+                std::mem::swap(last_a, &mut answered);
+                std::mem::swap(last_r, &mut restricted);
+                // The counts of the second that just ended.
+                let mut ok = true;
+                if let Err(e) = platdns_api::usage::record_second(&state, second - 1, &counts).await {
+                    ctx.failed("recording usage", &e);
+                    ok = false;
+                }
+                if control {
+                    if let Err(e) = platdns_api::usage::decide(&state, second).await {
+                        ctx.failed("deciding restrictions", &e);
+                        ok = false;
+                    }
+                    if second % 60 == 5 {
+                        if let Err(e) = platdns_api::usage::roll_up(&state, second).await {
+                            ctx.failed("rolling usage up", &e);
+                            ok = false;
+                        }
                     }
                 }
-            }
-            if let Err(e) = platdns_api::usage::apply(&state, &node.restrictions, second).await {
-                tracing::error!(error = %e.message, "applying restrictions");
+                if let Err(e) = platdns_api::usage::apply(&state, &node.restrictions, second).await {
+                    ctx.failed("applying restrictions", &e);
+                    ok = false;
+                }
+                if ok {
+                    ctx.succeeded();
+                }
             }
         }
     });

@@ -88,17 +88,23 @@ fn spawn(
         Arc::new(move || if fixed.is_empty() { served() } else { fixed.clone() });
     let probe_point = args.probe_point.clone().unwrap_or(hostname);
     tracing::info!(?servers, %probe_point, "availability prober started");
-    tokio::spawn(
-        platdns_availability::Prober {
-            servers,
-            probe_point,
-            zones,
-            max_zones: args.probe_max_zones.max(1),
-            store: state.store.clone(),
-            time_zone: state.time_zone.clone(),
+    let prober = platdns_availability::Prober {
+        servers,
+        probe_point,
+        zones,
+        max_zones: args.probe_max_zones.max(1),
+        store: state.store.clone(),
+        time_zone: state.time_zone.clone(),
+    };
+    state.supervisor.spawn("availability-prober", move |mut ctx| {
+        let prober = prober.clone();
+        async move {
+            tokio::select! {
+                _ = prober.run() => Err("the prober's loop ended"),
+                _ = ctx.stopping() => Ok(()),
+            }
         }
-        .run(),
-    );
+    });
 }
 
 /// `serve --role monitor --prober`: no catalog in this process, so the zones
@@ -111,18 +117,18 @@ pub fn start_in_monitor(args: &ProberArgs, state: &platdns_api::AppState, dns_li
     let names: Arc<ArcSwap<Vec<String>>> = Default::default();
     if args.probe_zones.is_empty() {
         let (store, names) = (state.store.clone(), names.clone());
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-            loop {
-                tick.tick().await;
-                match store.list_zones(None, None).await {
-                    Ok(zones) => names.store(Arc::new(
+        state
+            .supervisor
+            .every("probe-zones", std::time::Duration::from_secs(60), None, move |_| {
+                let (store, names) = (store.clone(), names.clone());
+                async move {
+                    let zones = store.list_zones(None, None).await?;
+                    names.store(Arc::new(
                         zones.into_iter().filter(|z| z.state == 2).map(|z| z.name).collect(),
-                    )),
-                    Err(e) => tracing::warn!(error = %e, "listing zones to probe failed"),
+                    ));
+                    Ok::<(), platdns_store::StoreError>(())
                 }
-            }
-        });
+            });
     }
     spawn(
         args,

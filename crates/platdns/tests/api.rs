@@ -2644,3 +2644,71 @@ fn exit_sorry_answers_when_every_site_is_down_and_a_rule_switch_takes_the_next_q
     apply("main");
     assert!(kdig(server.dns, &["app.lb.platdns.test", "A"]).answer.is_empty());
 }
+
+/// Operator-set bounds (`--max-rdata-per-rrset`, `--max-records-per-zone`)
+/// refuse an edit at staging with DPF's 400 `too_many`, naming the
+/// attribute, and stage nothing (issue 16): no tenant can queue a commit
+/// that holds the platform.
+#[test]
+fn staging_past_the_operators_limits_is_refused_whole() {
+    let server = Platdns::start(&[], &["--max-rdata-per-rrset", "3", "--max-records-per-zone", "2"]);
+    let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
+    let api = server.http;
+    let (zone, tok) = tenant_with_zone(api, op.trim(), "acme", "example.com");
+    let values = |n: usize| -> Vec<Value> { (1..=n).map(|i| json!({"value": format!("192.0.2.{i}")})).collect() };
+    let post = |n: usize| {
+        http(
+            api,
+            "POST",
+            &format!("/dpf/v1/zones/{zone}/records"),
+            Some(&tok),
+            Some(&json!({"name": "www", "ttl": 60, "rrtype": "A", "rdata": values(n)}).to_string()),
+        )
+    };
+    let (status, body) = post(4);
+    assert_eq!(status, 400, "{body}");
+    assert_dpf_error(&body, "rdata");
+    assert_eq!(body["error_details"][0]["code"], "too_many", "{body}");
+    let (_, count) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/zones/{zone}/records/count"),
+        Some(&tok),
+        None,
+    );
+    let before = count["result"]["count"].clone();
+    assert_eq!(post(3).0, 202);
+    let rec = |name: &str| json!({"name": name, "ttl": 60, "rrtype": "A", "rdata": [{"value": "192.0.2.1"}]});
+    let (status, body) = http(
+        api,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}/atomic_changes"),
+        Some(&tok),
+        Some(&json!({"records": [rec("a"), rec("b"), rec("c")]}).to_string()),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_dpf_error(&body, "records");
+    assert_eq!(body["error_details"][0]["code"], "too_many", "{body}");
+    // Nothing of the refused set was applied.
+    let (_, current) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/zones/{zone}/records/currents"),
+        Some(&tok),
+        None,
+    );
+    assert!(!current.to_string().contains("\"a.example.com.\""), "{current}");
+    let (_, count) = http(
+        api,
+        "GET",
+        &format!("/dpf/v1/zones/{zone}/records/count"),
+        Some(&tok),
+        None,
+    );
+    assert_ne!(before, Value::Null);
+    assert_eq!(
+        count["result"]["count"].as_i64(),
+        before.as_i64().map(|n| n + 1),
+        "{count}"
+    );
+}

@@ -14,6 +14,7 @@ pub fn n(s: &str) -> Name {
     Name::from_text(s, None).unwrap()
 }
 
+#[allow(unused_imports)]
 pub use platdns_testkit::require;
 
 pub fn records(text: &str, origin: &str) -> Vec<Record> {

@@ -21,6 +21,7 @@ pub fn test_zones() -> PathBuf {
     repo_root().join("tests/data/zones")
 }
 
+#[allow(unused_imports)]
 pub use platdns_testkit::require;
 
 /// A running `platdns serve`, killed on drop.
