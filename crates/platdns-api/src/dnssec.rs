@@ -121,8 +121,8 @@ impl Dnssec {
     }
 }
 
-/// What signing one zone takes, handed to a commit's check (which runs
-/// inside the store's transaction, off the async runtime's await points).
+/// What signing one zone takes, handed to a commit's check (which runs on
+/// the blocking pool, outside any write transaction).
 #[derive(Clone)]
 pub struct Signing {
     apex: Name,

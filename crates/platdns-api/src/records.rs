@@ -19,6 +19,7 @@ use platdns_zone::zonefile::{parse_str, NoIncludes};
 use platdns_zone::Name;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -542,82 +543,132 @@ async fn commit_zone(
     // Held until the zone is published: commits reach DNS in their order.
     let _commits = s.zone_locks.lock(z.id).await;
     let defaults = s.zone_defaults.clone();
-    let zone = z.clone();
     let apex = Name::from_text(&format!("{}.", z.name), None)
         .map_err(|e| ApiError::bad_request("invalid", "name", e.to_string()))?;
-    let served = s.publisher.current(&apex);
-    let to_store = |e: ApiError| platdns_store::StoreError::Invalid {
-        attribute: e.details.first().map(|d| d.1.clone()).unwrap_or_default(),
-        message: e.message,
-    };
-    // A signed zone is signed in the commit's check: incrementally from the
-    // kept signed copy, or whole when there is none.
-    let signing = crate::dnssec::signing(s, z).await?;
-    let sign = signing.as_ref();
-    let now = s.clock.now();
-    let result = s
-        .store
-        .commit(
-            z.id,
-            Some(&operator_name(t)),
-            description,
-            if_version,
-            replacement,
-            s.clock.now(),
-            move |input| {
-                let zone = platdns_store::Zone {
-                    default_ttl: input.default_ttl,
-                    ..zone.clone()
-                };
-                match input.change {
-                    // The served zone is the one this commit starts from:
-                    // apply only what changed (cost follows the change).
-                    CommitChange::Delta(sets) => match (&served, sign) {
-                        (Some(cur), sign) if i64::from(cur.serial()) == input.previous_serial => match sign {
-                            None => patched(cur, &zone, input.serial, sets, &defaults).map(Some),
-                            Some(sign) => commit_changes(&zone, input.serial, sets, &defaults)
-                                .and_then(|changes| sign.apply(cur, &changes, now)),
-                        }
-                        .map_err(to_store),
-                        _ => Ok(None),
-                    },
-                    CommitChange::Whole(records) => {
-                        let text = zone_text(&zone, records, input.serial, &defaults);
-                        let compiled = compile(&zone, &text, records).map_err(to_store)?;
-                        match sign {
-                            Some(sign) => sign.sign_whole(&compiled, now).map(Some).map_err(to_store),
-                            None => Ok(Some(compiled)),
-                        }
-                    }
-                }
-            },
-        )
-        .await;
-    if result.is_err() {
-        // The signed copy may hold what did not land.
-        if let Some(sign) = &signing {
-            sign.forget();
-        }
-    }
-    let (_, _, compiled) = match result {
-        Err(platdns_store::StoreError::Conflict(m)) if if_version.is_some() => {
-            return Err(ApiError {
-                status: StatusCode::PRECONDITION_FAILED,
-                error_type: "Precondition Failed",
-                message: m,
-                details: vec![("conflict".into(), "If-Match".into())],
+    let operator = operator_name(t);
+    // The store is read (plan), the zone compiled and signed on the
+    // blocking pool, outside any write transaction and off the async
+    // workers that answer DNS over TCP and the API, then written in one
+    // short transaction (apply). A staged edit that slipped in between
+    // makes the apply refuse; the commit is planned again (issue 16).
+    let mut attempts = 0;
+    let compiled = loop {
+        attempts += 1;
+        // A signed zone is signed in the check: incrementally from the kept
+        // signed copy, or whole when there is none.
+        let signing = crate::dnssec::signing(s, z).await?.map(Arc::new);
+        let served = s.publisher.current(&apex);
+        let now = s.clock.now();
+        let mut plan = s.store.plan_commit(z.id, replacement, false).await?;
+        let mut compiled = None;
+        for whole in [false, true] {
+            if whole {
+                plan = s.store.plan_commit(z.id, replacement, true).await?;
+            }
+            let (zone, defaults, served, sign) = (z.clone(), defaults.clone(), served.clone(), signing.clone());
+            let checked = tokio::task::spawn_blocking(move || {
+                let made = check_commit(&plan, &zone, &defaults, served.as_ref(), sign.as_deref(), now);
+                (plan, made)
             })
+            .await
+            .map_err(|e| {
+                tracing::error!(zone = %z.name, error = %e, "the commit check panicked");
+                ApiError::internal()
+            })?;
+            plan = checked.0;
+            compiled = checked.1.inspect_err(|_| forget(&signing))?;
+            if compiled.is_some() {
+                break;
+            }
         }
-        other => other?,
+        let compiled = compiled.ok_or_else(ApiError::internal)?;
+        match s
+            .store
+            .apply_commit(
+                &plan,
+                Some(&operator),
+                description,
+                if_version,
+                replacement,
+                s.clock.now(),
+            )
+            .await
+        {
+            Ok(_) => {
+                if let Some(sign) = &signing {
+                    sign.log(s, z).await;
+                }
+                break compiled;
+            }
+            Err(platdns_store::StoreError::Changed) if attempts < 5 => {
+                // The signed copy may hold what did not land.
+                forget(&signing);
+                continue;
+            }
+            Err(platdns_store::StoreError::Conflict(m)) if if_version.is_some() => {
+                forget(&signing);
+                return Err(ApiError {
+                    status: StatusCode::PRECONDITION_FAILED,
+                    error_type: "Precondition Failed",
+                    message: m,
+                    details: vec![("conflict".into(), "If-Match".into())],
+                });
+            }
+            Err(e) => {
+                forget(&signing);
+                return Err(e.into());
+            }
+        }
     };
     let serial = compiled.serial();
     publish_committed(s, z, compiled).await?;
-    if let Some(sign) = &signing {
-        sign.log(s, z).await;
-    }
     // RFC 1996: the zone's secondaries hear of the new serial.
     crate::xfr::notify_zone(s, z, serial);
     Ok(())
+}
+
+/// Drops the kept signed copy, which may hold a commit that did not land.
+fn forget(signing: &Option<Arc<crate::dnssec::Signing>>) {
+    if let Some(sign) = signing {
+        sign.forget();
+    }
+}
+
+/// The commit's check, CPU only (run on the blocking pool): the served zone
+/// patched with the changed RRsets when the plan is a delta and the served
+/// zone is the one it starts from (cost follows the change), else the zone
+/// compiled whole; signed when the zone is. `None` asks for the whole plan.
+fn check_commit(
+    plan: &platdns_store::CommitPlan,
+    zone: &platdns_store::Zone,
+    defaults: &crate::ZoneDefaults,
+    served: Option<&Arc<platdns_zone::Zone>>,
+    sign: Option<&crate::dnssec::Signing>,
+    now: jiff::Timestamp,
+) -> ApiResult<Option<platdns_zone::Zone>> {
+    let input = plan.input();
+    let zone = platdns_store::Zone {
+        default_ttl: input.default_ttl,
+        ..zone.clone()
+    };
+    match input.change {
+        CommitChange::Delta(sets) => match served {
+            Some(cur) if i64::from(cur.serial()) == input.previous_serial => match sign {
+                None => patched(cur, &zone, input.serial, sets, defaults).map(Some),
+                Some(sign) => commit_changes(&zone, input.serial, sets, defaults)
+                    .and_then(|changes| sign.apply(cur, &changes, now)),
+            },
+            _ => Ok(None),
+        },
+        CommitChange::Whole(records) => {
+            let text = zone_text(&zone, records, input.serial, defaults);
+            let compiled = compile(&zone, &text, records)?;
+            match sign {
+                Some(sign) => sign.sign_whole(&compiled, now).map(Some),
+                None => Ok(Some(compiled)),
+            }
+        }
+    }
 }
 
 async fn histories_of(s: &AppState, t: &Tenant, id: &str) -> ApiResult<(i64, Vec<Value>)> {

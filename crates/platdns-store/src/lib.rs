@@ -30,7 +30,7 @@ pub use lb_domains::{LbDomain, EMPTY_CONFIG};
 pub use lb_monitors::{MonitorBeat, ProbeResult, ProbeResultRow};
 pub use logs::{LogScope, OperationLog};
 pub use records::{
-    CommitChange, CommitInput, NewRecord, RecordField, RecordFilter, RecordRow, RecordState, StagedChange,
+    CommitChange, CommitInput, CommitPlan, NewRecord, RecordField, RecordFilter, RecordRow, RecordState, StagedChange,
 };
 pub use transfers::{TransferEntry, TransferList};
 pub use tsig::TsigKey;
@@ -60,6 +60,10 @@ pub enum StoreError {
     Duplicate { attribute: String },
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The zone or its staged edits changed between a commit's plan and its
+    /// apply: plan and check again.
+    #[error("the zone changed while its commit was checked")]
+    Changed,
     #[error(transparent)]
     Contract(#[from] platdns_contract::ContractError),
     #[error("database: {0}")]

@@ -663,9 +663,10 @@ impl Store {
     /// record ([`CommitChange::Whole`]). `if_version` guards against another
     /// commit having come first (our `If-Match`).
     ///
-    /// Cost follows the change: the staged rows are found by index, each
-    /// applied version is kept in `record_versions` with the versions it was
-    /// served in, and the history entry holds no copy of the zone.
+    /// `check` runs between [`Store::plan_commit`] and
+    /// [`Store::apply_commit`], outside any write transaction; a caller with
+    /// CPU-heavy checks (compiling, signing) calls those two itself and runs
+    /// the check off the async workers.
     ///
     /// With `replacement` (DPF `atomic_changes`) the zone's records become
     /// exactly that set instead, and any staged edits are dropped.
@@ -683,25 +684,136 @@ impl Store {
     where
         F: FnMut(CommitInput<'_>) -> Result<Option<T>>,
     {
+        let mut plan = self.plan_commit(zone_id, replacement, false).await?;
+        let kept = match check(plan.input())? {
+            Some(k) => k,
+            None => {
+                plan = self.plan_commit(zone_id, replacement, true).await?;
+                check(plan.input())?
+                    .ok_or_else(|| StoreError::Conflict("the commit check refused every record".into()))?
+            }
+        };
+        let (serial, version) = self
+            .apply_commit(&plan, operator, description, if_version, replacement, now)
+            .await?;
+        Ok((serial, version, kept))
+    }
+
+    /// What a commit of the zone would serve, read without the write lock
+    /// (one consistent snapshot): the RRsets its staged edits touch as they
+    /// will be (or, with `whole`, a new default TTL or a `replacement`, every
+    /// record), the serial it gives, and a fingerprint of the staged edits
+    /// that [`Store::apply_commit`] checks again under the lock.
+    pub async fn plan_commit(
+        &self,
+        zone_id: i64,
+        replacement: Option<&[NewRecord]>,
+        whole: bool,
+    ) -> Result<CommitPlan> {
+        let mut tx = match self.backend {
+            // A snapshot for the whole read; the apply checks it still holds.
+            crate::Backend::Postgres => {
+                self.pool
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?
+            }
+            crate::Backend::Sqlite => self.pool.begin().await?,
+        };
+        let row = sqlx::query("SELECT serial, version, default_ttl, staged_default_ttl FROM zones WHERE id = $1")
+            .bind(zone_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let (serial, version, old_ttl, staged_ttl): (i64, i64, i64, Option<i64>) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
+        let default_ttl = staged_ttl.unwrap_or(old_ttl);
+        let staged = staged_edits(&mut tx, zone_id).await?;
+        let fingerprint = fingerprint(&staged, staged_ttl);
+        let change = if let Some(records) = replacement {
+            for r in records {
+                check_edit(&r.name, &r.rrtype, r.ttl, &r.rdata)?;
+            }
+            // In the order a read of the stored set gives: by name and
+            // type, then as given (ids increase in insertion order).
+            let mut rows: Vec<RecordRow> = records
+                .iter()
+                .map(|r| RecordRow {
+                    id: 0,
+                    public_id: String::new(),
+                    zone_id,
+                    name: r.name.clone(),
+                    rrtype: r.rrtype.clone(),
+                    ttl: r.ttl,
+                    rdata: r.rdata.clone(),
+                    state: RecordState::Applied,
+                    description: r.description.clone(),
+                    operator: None,
+                    labels: r.labels.clone(),
+                })
+                .collect();
+            rows.sort_by(|a, b| (&a.name, &a.rrtype).cmp(&(&b.name, &b.rrtype)));
+            PlannedChange::Whole(rows)
+        } else if whole || default_ttl != old_ttl {
+            let rows = sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM records WHERE zone_id = $1 ORDER BY name, rrtype, id"
+            ))
+            .bind(zone_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            PlannedChange::Whole(after_commit(&rows)?)
+        } else {
+            let mut touched: Vec<(String, String)> =
+                staged.iter().map(|e| (e.name.clone(), e.rrtype.clone())).collect();
+            touched.sort_unstable();
+            touched.dedup();
+            PlannedChange::Delta(rrsets_after(&mut tx, zone_id, &touched).await?)
+        };
+        tx.rollback().await?;
+        Ok(CommitPlan {
+            zone_id,
+            previous_serial: serial,
+            // RFC 1982 serial arithmetic: the next serial, wrapping within 32 bits.
+            serial: (serial + 1) % (1i64 << 32),
+            version,
+            default_ttl,
+            fingerprint,
+            change,
+        })
+    }
+
+    /// Writes a planned commit in one short transaction (SQL only: the
+    /// caller's check ran before): every staged edit applied, serial and
+    /// version bumped, the history written, touching only the staged rows.
+    /// [`StoreError::Changed`] when the zone or its staged edits moved since
+    /// the plan (plan and check again); `if_version` as in [`Store::commit`].
+    pub async fn apply_commit(
+        &self,
+        plan: &CommitPlan,
+        operator: Option<&str>,
+        description: &str,
+        if_version: Option<i64>,
+        replacement: Option<&[NewRecord]>,
+        now: Timestamp,
+    ) -> Result<(i64, i64)> {
+        let zone_id = plan.zone_id;
         let mut tx = self.begin_write().await?;
         let (serial, version) = lock_zone(&mut tx, zone_id).await?;
-        let row = sqlx::query("SELECT default_ttl, staged_default_ttl FROM zones WHERE id = $1")
-            .bind(zone_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        let (old_ttl, staged_ttl): (i64, Option<i64>) = (row.try_get(0)?, row.try_get(1)?);
         if if_version.is_some_and(|v| v != version) {
             return Err(StoreError::Conflict(format!("zone is at version {version}")));
         }
+        let staged_ttl: Option<i64> = sqlx::query("SELECT staged_default_ttl FROM zones WHERE id = $1")
+            .bind(zone_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        if (serial, version) != (plan.previous_serial, plan.version)
+            || (replacement.is_none()
+                && fingerprint(&staged_edits(&mut tx, zone_id).await?, staged_ttl) != plan.fingerprint)
+        {
+            return Err(StoreError::Changed);
+        }
         let new_version = version + 1;
-        // RFC 1982 serial arithmetic: the next serial, wrapping within 32 bits.
-        let new_serial = (serial + 1) % (1i64 << 32);
-        // A staged default TTL (DPF default_ttl) is applied by the same commit.
-        let default_ttl = staged_ttl.unwrap_or(old_ttl);
-        let mut whole = default_ttl != old_ttl;
-        let mut touched: Vec<(String, String)> = Vec::new();
         if let Some(records) = replacement {
-            whole = true;
             sqlx::query("UPDATE record_versions SET to_version = $1 WHERE zone_id = $2 AND to_version IS NULL")
                 .bind(new_version)
                 .bind(zone_id)
@@ -712,7 +824,6 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             for r in records {
-                check_edit(&r.name, &r.rrtype, r.ttl, &r.rdata)?;
                 insert_record(&mut tx, zone_id, r, true, operator, now).await?;
             }
             sqlx::query(
@@ -724,19 +835,9 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         } else {
-            // `pending IN (1, 2, 3)`, never `<> 0`, and no DISTINCT: either
-            // makes SQLite walk the zone's (zone_id, name, rrtype) index
-            // instead of probing (zone_id, pending) three times.
-            let staged = sqlx::query("SELECT name, rrtype FROM records WHERE zone_id = $1 AND pending IN (1, 2, 3)")
-                .bind(zone_id)
-                .fetch_all(&mut *tx)
-                .await?;
-            for r in &staged {
-                touched.push((r.try_get(0)?, r.try_get(1)?));
-            }
-            touched.sort_unstable();
-            touched.dedup();
             // Close the versions that stop being served, open the new ones.
+            // `pending IN (...)`, never `<> 0`: SQLite probes (zone_id,
+            // pending) instead of walking the zone.
             sqlx::query(
                 "UPDATE record_versions SET to_version = $1 WHERE to_version IS NULL AND record_id IN \
                  (SELECT id FROM records WHERE zone_id = $2 AND pending IN (2, 3))",
@@ -765,39 +866,12 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        fn input(serial: i64, previous_serial: i64, default_ttl: i64, change: CommitChange<'_>) -> CommitInput<'_> {
-            CommitInput {
-                serial,
-                previous_serial,
-                default_ttl,
-                change,
-            }
-        }
-        let mut kept = None;
-        if !whole {
-            let after = rrsets_after(&mut tx, zone_id, &touched).await?;
-            kept = check(input(new_serial, serial, default_ttl, CommitChange::Delta(&after)))?;
-        }
-        let kept = match kept {
-            Some(k) => k,
-            None => {
-                let rows = sqlx::query(&format!(
-                    "SELECT {COLUMNS} FROM records WHERE zone_id = $1 AND pending = 0 ORDER BY name, rrtype, id"
-                ))
-                .bind(zone_id)
-                .fetch_all(&mut *tx)
-                .await?;
-                let applied = views(&rows, true)?;
-                check(input(new_serial, serial, default_ttl, CommitChange::Whole(&applied)))?
-                    .ok_or_else(|| StoreError::Conflict("the commit check refused every record".into()))?
-            }
-        };
         sqlx::query(
             "UPDATE zones SET serial = $1, version = $2, default_ttl = $3, staged_default_ttl = NULL WHERE id = $4",
         )
-        .bind(new_serial)
+        .bind(plan.serial)
         .bind(new_version)
-        .bind(default_ttl)
+        .bind(plan.default_ttl)
         .bind(zone_id)
         .execute(&mut *tx)
         .await?;
@@ -806,16 +880,16 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, '', $6, $7)",
         )
         .bind(zone_id)
-        .bind(new_serial)
+        .bind(plan.serial)
         .bind(now.to_string())
         .bind(operator)
         .bind(description)
         .bind(new_version)
-        .bind(default_ttl)
+        .bind(plan.default_ttl)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok((new_serial, new_version, kept))
+        Ok((plan.serial, new_version))
     }
 
     /// Gives a zone the next serial and version with no record changed and
@@ -860,6 +934,103 @@ async fn lock_zone(tx: &mut sqlx::Transaction<'static, sqlx::Any>, zone_id: i64)
         .fetch_one(&mut **tx)
         .await?;
     Ok((row.try_get(0)?, row.try_get(1)?))
+}
+
+/// One staged edit, as the plan saw it: what the fingerprint covers.
+struct StagedEdit {
+    id: i64,
+    name: String,
+    rrtype: String,
+    pending: i64,
+    staged_ttl: Option<i64>,
+    staged_rdata: Option<String>,
+}
+
+/// The zone's staged edits in id order. `pending IN (1, 2, 3)`, never
+/// `<> 0`, and no DISTINCT: either makes SQLite walk the zone's (zone_id,
+/// name, rrtype) index instead of probing (zone_id, pending) three times.
+async fn staged_edits(tx: &mut sqlx::Transaction<'_, sqlx::Any>, zone_id: i64) -> Result<Vec<StagedEdit>> {
+    let rows = sqlx::query(
+        "SELECT id, name, rrtype, pending, staged_ttl, staged_rdata FROM records WHERE zone_id = $1 AND pending IN (1, 2, 3) ORDER BY id",
+    )
+    .bind(zone_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(StagedEdit {
+                id: r.try_get(0)?,
+                name: r.try_get(1)?,
+                rrtype: r.try_get(2)?,
+                pending: r.try_get(3)?,
+                staged_ttl: r.try_get(4)?,
+                staged_rdata: r.try_get(5)?,
+            })
+        })
+        .collect()
+}
+
+/// A digest of the staged edits and the staged default TTL: equal when no
+/// edit was staged, changed or discarded between a plan and its apply.
+/// SipHash with fixed keys (`DefaultHasher::new`), so equal input gives an
+/// equal digest within the process.
+fn fingerprint(staged: &[StagedEdit], staged_ttl: Option<i64>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    staged_ttl.hash(&mut h);
+    for e in staged {
+        (e.id, &e.name, &e.rrtype, e.pending, e.staged_ttl, &e.staged_rdata).hash(&mut h);
+    }
+    h.finish()
+}
+
+/// Every record as it will be served after the commit: staged additions
+/// and updates with their staged values, deletions gone.
+fn after_commit(rows: &[AnyRow]) -> Result<Vec<RecordRow>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let r = raw(r)?;
+        let values = match r.pending {
+            2 => None,
+            1 | 3 => r.staged.clone(),
+            _ => r.applied.clone(),
+        };
+        out.extend(values.map(|v| r.row(RecordState::Applied, v)));
+    }
+    Ok(out)
+}
+
+/// A commit read and checked, not yet written ([`Store::plan_commit`]).
+pub struct CommitPlan {
+    zone_id: i64,
+    /// The serial the commit gives the zone, and the one it had.
+    pub serial: i64,
+    pub previous_serial: i64,
+    version: i64,
+    /// The zone's `$TTL` after the commit.
+    pub default_ttl: i64,
+    fingerprint: u64,
+    change: PlannedChange,
+}
+
+enum PlannedChange {
+    Delta(Vec<(String, String, Vec<RecordRow>)>),
+    Whole(Vec<RecordRow>),
+}
+
+impl CommitPlan {
+    /// What the caller's check sees.
+    pub fn input(&self) -> CommitInput<'_> {
+        CommitInput {
+            serial: self.serial,
+            previous_serial: self.previous_serial,
+            default_ttl: self.default_ttl,
+            change: match &self.change {
+                PlannedChange::Delta(sets) => CommitChange::Delta(sets),
+                PlannedChange::Whole(records) => CommitChange::Whole(records),
+            },
+        }
+    }
 }
 
 /// What a commit changes, for the caller's check.
@@ -918,7 +1089,7 @@ async fn insert_record(
     Ok(public_id)
 }
 
-/// The applied rows of each `(name, rrtype)`, after the commit's updates.
+/// The rows of each `(name, rrtype)` as they will be after the commit.
 async fn rrsets_after(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     zone_id: i64,
@@ -932,14 +1103,14 @@ async fn rrsets_after(
     for chunk in names.chunks(500) {
         let params: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
         let sql = format!(
-            "SELECT {COLUMNS} FROM records WHERE zone_id = $1 AND pending = 0 AND name IN ({}) ORDER BY name, rrtype, id",
+            "SELECT {COLUMNS} FROM records WHERE zone_id = $1 AND name IN ({}) ORDER BY name, rrtype, id",
             params.join(", ")
         );
         let mut q = sqlx::query(&sql).bind(zone_id);
         for n in chunk {
             q = q.bind(*n);
         }
-        rows.extend(views(&q.fetch_all(&mut **tx).await?, true)?);
+        rows.extend(after_commit(&q.fetch_all(&mut **tx).await?)?);
     }
     let mut by_key: std::collections::HashMap<(String, String), Vec<RecordRow>> = Default::default();
     for r in rows {
@@ -1059,6 +1230,51 @@ mod tests {
                 Err(StoreError::Duplicate { .. })
             ));
             assert_eq!(store.record_diffs(z.id).await.unwrap().len(), 3);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_edit_staged_between_plan_and_apply_makes_the_apply_refuse() {
+        for (store, _dir) in stores().await {
+            let (_, _, z) = crate::testing::account_contract_zone(&store, "a", "example.com").await;
+            let now = t("2026-11-24T01:00:00Z");
+            store
+                .stage(z.id, &[add("www.example.com.", "A", &["192.0.2.1"])], None, now)
+                .await
+                .unwrap();
+            let plan = store.plan_commit(z.id, None, false).await.unwrap();
+            let first = plan.serial;
+            assert_eq!(summary(&plan.input()), format!("{first} delta www.example.com./A=1"));
+            // Nothing is written by a plan.
+            assert!(store.list_records(z.id, true).await.unwrap().is_empty());
+            store
+                .stage(z.id, &[add("ftp.example.com.", "A", &["192.0.2.2"])], None, now)
+                .await
+                .unwrap();
+            let r = store.apply_commit(&plan, None, "", None, None, now).await;
+            assert!(matches!(r, Err(StoreError::Changed)), "{r:?}");
+            assert!(store.list_records(z.id, true).await.unwrap().is_empty());
+            // Planned again, it applies both edits.
+            let plan = store.plan_commit(z.id, None, false).await.unwrap();
+            assert_eq!(
+                summary(&plan.input()),
+                format!("{first} delta ftp.example.com./A=1 www.example.com./A=1")
+            );
+            assert_eq!(
+                store.apply_commit(&plan, None, "", None, None, now).await.unwrap().0,
+                first
+            );
+            assert_eq!(store.list_records(z.id, true).await.unwrap().len(), 2);
+            // A plan made before another commit is refused too.
+            let stale = store.plan_commit(z.id, None, true).await.unwrap();
+            store
+                .stage(z.id, &[add("mail.example.com.", "A", &["192.0.2.3"])], None, now)
+                .await
+                .unwrap();
+            let plan = store.plan_commit(z.id, None, false).await.unwrap();
+            store.apply_commit(&plan, None, "", None, None, now).await.unwrap();
+            let r = store.apply_commit(&stale, None, "", None, None, now).await;
+            assert!(matches!(r, Err(StoreError::Changed)), "{r:?}");
         }
     }
 

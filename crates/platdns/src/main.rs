@@ -486,6 +486,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding HTTP on {}", args.api_listen))?;
     let api_addr = http.local_addr()?;
+    // Signals are handled from before the first line, so a SIGTERM sent as
+    // soon as a script sees it drains the services rather than kills.
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     // The lines scripts wait for: where everything listens. A closed stdout
     // (the reader went away) must not stop a server, so errors are ignored.
     {
@@ -507,8 +511,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(dns = %node.local_addr, http = %api_addr, "started");
     http_server(http.into_std()?, node.clone(), metrics_state, api);
 
-    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     loop {
         tokio::select! {
             _ = hup.recv() => {
@@ -837,6 +839,7 @@ async fn monitor_only(args: ServeArgs) -> anyhow::Result<()> {
     platdns_api::health::start_probing(&state)
         .await
         .map_err(|e| anyhow::anyhow!(e.message))?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
@@ -847,7 +850,6 @@ async fn monitor_only(args: ServeArgs) -> anyhow::Result<()> {
         );
         let _ = out.flush();
     }
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
