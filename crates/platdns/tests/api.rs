@@ -2665,46 +2665,39 @@ fn staging_past_the_operators_limits_is_refused_whole() {
             Some(&json!({"name": "www", "ttl": 60, "rrtype": "A", "rdata": values(n)}).to_string()),
         )
     };
-    let (status, body) = post(4);
-    assert_eq!(status, 400, "{body}");
-    assert_dpf_error(&body, "rdata");
-    assert_eq!(body["error_details"][0]["code"], "too_many", "{body}");
-    let (_, count) = http(
-        api,
-        "GET",
-        &format!("/dpf/v1/zones/{zone}/records/count"),
-        Some(&tok),
-        None,
-    );
-    let before = count["result"]["count"].clone();
+    let too_many = |(status, body): (u16, Value), attribute: &str| {
+        assert_eq!(status, 400, "{body}");
+        assert_dpf_error(&body, attribute);
+        assert_eq!(body["error_details"][0]["code"], "too_many", "{body}");
+    };
+    let get = |what: &str| {
+        http(
+            api,
+            "GET",
+            &format!("/dpf/v1/zones/{zone}/records{what}"),
+            Some(&tok),
+            None,
+        )
+        .1
+    };
+    too_many(post(4), "rdata");
+    let before = get("/count")["result"]["count"].clone();
     assert_eq!(post(3).0, 202);
     let rec = |name: &str| json!({"name": name, "ttl": 60, "rrtype": "A", "rdata": [{"value": "192.0.2.1"}]});
-    let (status, body) = http(
-        api,
-        "PATCH",
-        &format!("/dpf/v1/zones/{zone}/atomic_changes"),
-        Some(&tok),
-        Some(&json!({"records": [rec("a"), rec("b"), rec("c")]}).to_string()),
+    too_many(
+        http(
+            api,
+            "PATCH",
+            &format!("/dpf/v1/zones/{zone}/atomic_changes"),
+            Some(&tok),
+            Some(&json!({"records": [rec("a"), rec("b"), rec("c")]}).to_string()),
+        ),
+        "records",
     );
-    assert_eq!(status, 400, "{body}");
-    assert_dpf_error(&body, "records");
-    assert_eq!(body["error_details"][0]["code"], "too_many", "{body}");
     // Nothing of the refused set was applied.
-    let (_, current) = http(
-        api,
-        "GET",
-        &format!("/dpf/v1/zones/{zone}/records/currents"),
-        Some(&tok),
-        None,
-    );
+    let current = get("/currents");
     assert!(!current.to_string().contains("\"a.example.com.\""), "{current}");
-    let (_, count) = http(
-        api,
-        "GET",
-        &format!("/dpf/v1/zones/{zone}/records/count"),
-        Some(&tok),
-        None,
-    );
+    let count = get("/count");
     assert_ne!(before, Value::Null);
     assert_eq!(
         count["result"]["count"].as_i64(),
