@@ -77,7 +77,7 @@ def main():
              "rdata": [{"value": "10.%d.%d.%d" % (i >> 16 & 255, i >> 8 & 255, i & 255)}], "labels": {}, "description": ""}
             for i in range(a.records)]
     t0 = time.monotonic()
-    st, body = call(a.api, tok, "PATCH", "/dpf/v1/zones/%s/atomic_changes" % zid, {"records": recs})
+    st, body = call(a.api, tok, "PATCH", "/dpf/v1/zones/%s/atomic_changes?wait=true" % zid, {"records": recs})
     assert st == 202, body
     print("load: %d records in one atomic_changes: %.2f s" % (a.records, time.monotonic() - t0))
 
@@ -121,7 +121,7 @@ def main():
                         {"name": "s%d.%s." % (i, zone_name), "rrtype": "A", "rdata": [{"value": "192.0.2.2"}]})
         assert st == 202, body
     t0 = time.monotonic()
-    st, body = call(a.api, tok, "PATCH", "/dpf/v1/zones/%s/changes" % zid, {})
+    st, body = call(a.api, tok, "PATCH", "/dpf/v1/zones/%s/changes?wait=true" % zid, {})
     assert st == 202, body
     print("commit of %d staged changes: %.2f s" % (a.staged, time.monotonic() - t0))
 

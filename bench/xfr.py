@@ -86,7 +86,7 @@ def load(a):
                 f.write("%s %d IN %s %s\n" % (owner, TTL, rtype, v))
     body = atomic_body(sets)
     t0 = time.monotonic()
-    st, b = call(a.api, tok, "PATCH", "/dpf/v1/zones/%s/atomic_changes" % zid, body)
+    st, b = call(a.api, tok, "PATCH", "/dpf/v1/zones/%s/atomic_changes?wait=true" % zid, body)
     assert st == 202, b
     print("load: %d records in one atomic_changes: %.1f s" % (a.records, time.monotonic() - t0))
 
@@ -108,7 +108,7 @@ def replace(a):
     s = json.load(open(a.state))
     sets = list(records(s["records"], s["zone"])) + [(a.name, "A", ["192.0.2.98"])]
     t0 = time.monotonic()
-    st, b = call(s["api"], s["token"], "PATCH", "/dpf/v1/zones/%s/atomic_changes" % s["zone_id"], atomic_body(sets))
+    st, b = call(s["api"], s["token"], "PATCH", "/dpf/v1/zones/%s/atomic_changes?wait=true" % s["zone_id"], atomic_body(sets))
     assert st == 202, b
     print("replace: %d records in one atomic_changes: %.1f s" % (s["records"] + 1, time.monotonic() - t0))
 

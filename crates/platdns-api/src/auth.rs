@@ -23,6 +23,7 @@ async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiErro
 }
 
 /// A tenant's token (DPF viewer / operator scopes).
+#[derive(Clone)]
 pub struct Tenant(
     pub Principal,
     /// Contracts whose configuration changes a restriction freezes (R4.2),

@@ -608,7 +608,8 @@ pub(crate) async fn log_event(s: &AppState, e: Event<'_>) -> Result<(), platdns_
 }
 
 /// The 202 answer of a finished job, with its operation logged under the
-/// job's request id.
+/// job's request id: a write done within the request (a staged edit, one
+/// row), whose job is already SUCCESSFUL when the client first asks.
 pub(crate) async fn job_done(
     s: &AppState,
     t: &Tenant,
@@ -618,6 +619,18 @@ pub(crate) async fn job_done(
     let now = s.clock.now();
     let id = s.store.create_job(Some(t.account_id()), now).await?;
     s.store.finish_job(&id, Ok(resources), now).await?;
+    log_op(s, t, &op, &id, "success").await?;
+    Ok(accepted(&id))
+}
+
+fn accepted(id: &str) -> (StatusCode, Json<Value>) {
+    (
+        StatusCode::ACCEPTED,
+        Json(json!({"request_id": id, "jobs_url": format!("/dpf/v1/jobs/{id}")})),
+    )
+}
+
+async fn log_op(s: &AppState, t: &Tenant, op: &Op<'_>, request_id: &str, status: &str) -> ApiResult<()> {
     let who = format!("token#{}", t.0.token_id);
     s.store
         .log_operation(
@@ -628,15 +641,108 @@ pub(crate) async fn job_done(
             Some(&who),
             op.operation,
             &op.target,
-            &id,
-            "success",
-            now,
+            request_id,
+            status,
+            s.clock.now(),
         )
         .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({"request_id": id, "jobs_url": format!("/dpf/v1/jobs/{id}")})),
-    ))
+    Ok(())
+}
+
+/// `?wait=true` (our extension): answer only when the job has finished,
+/// with its error as the answer when it failed. Without it a queued write
+/// answers 202 at once, as DPF's asynchronous API does (§2.4).
+pub(crate) struct Wait(pub bool);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Wait {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Wait, Self::Rejection> {
+        // The query's values are checked against the OpenAPI (`wait` is a
+        // boolean) before any handler runs.
+        let wait = parts
+            .uri
+            .query()
+            .is_some_and(|q| q.split('&').any(|p| p == "wait=true"));
+        Ok(Wait(wait))
+    }
+}
+
+/// A write that runs as a real job (issue 16): the job is created RUNNING,
+/// `work` is queued on the control plane's [`platdns_control::JobQueue`]
+/// (one subject's jobs in order, contracts taking turns) and the 202 goes
+/// out at once; the job ends SUCCESSFUL with `resources` or FAILED with
+/// the error's type and message, and its operation is logged either way.
+pub(crate) async fn queue_job<F>(
+    s: &AppState,
+    t: &Tenant,
+    subject: i64,
+    resources: String,
+    op: Op<'static>,
+    wait: Wait,
+    work: F,
+) -> ApiResult<(StatusCode, Json<Value>)>
+where
+    F: std::future::Future<Output = ApiResult<()>> + Send + 'static,
+{
+    let id = s.store.create_job(Some(t.account_id()), s.clock.now()).await?;
+    let (done, finished) = tokio::sync::oneshot::channel();
+    let (st, tenant, request_id) = (s.clone(), t.clone(), id.clone());
+    let key = platdns_control::JobKey {
+        contract: op.contract_id,
+        subject,
+    };
+    s.jobs.submit(key, async move {
+        // The work has a task of its own so that a panic in it is caught
+        // here and fails the job instead of leaving it RUNNING.
+        let outcome = match tokio::spawn(work).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                tracing::error!(request_id = %request_id, error = %e, "a job panicked");
+                Err(ApiError::internal())
+            }
+        };
+        finish(&st, &tenant, &op, &request_id, &resources, &outcome).await;
+        // Nobody waits unless the request asked to.
+        let _ = done.send(outcome);
+    });
+    if wait.0 {
+        finished.await.map_err(|_| ApiError::internal())??;
+    }
+    Ok(accepted(&id))
+}
+
+/// Records a job's outcome: its row and its log entry, retried while the
+/// store is unreachable (a job left RUNNING would be polled forever).
+async fn finish(s: &AppState, t: &Tenant, op: &Op<'_>, request_id: &str, resources: &str, outcome: &ApiResult<()>) {
+    let (stored, status) = match outcome {
+        Ok(()) => (Ok(resources.to_string()), "success"),
+        Err(e) => {
+            tracing::info!(request_id, operation = op.operation, error = %e, "a job failed");
+            // DPF's job body has a type and a message: the message names
+            // the attributes as the error body's `errors` would.
+            let mut message = e.message.clone();
+            for (code, attribute) in &e.details {
+                message.push_str(&format!(" ({code}: {attribute})"));
+            }
+            (Err((e.error_type.to_string(), message)), "failure")
+        }
+    };
+    let mut delay = std::time::Duration::from_millis(100);
+    for attempt in 1..=8 {
+        let wrote = async {
+            s.store.finish_job(request_id, stored.clone(), s.clock.now()).await?;
+            log_op(s, t, op, request_id, status).await
+        };
+        match wrote.await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::error!(request_id, attempt, error = %e, "could not record a job's outcome");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(10));
+            }
+        }
+    }
 }
 
 async fn patch_contract(

@@ -91,6 +91,9 @@ pub struct AppState {
     pub limits: ZoneLimits,
     /// Starts, restarts and reports this process's background services.
     pub supervisor: platdns_control::Supervisor,
+    /// Tenants' write jobs (commits): queued per zone, contracts in turn,
+    /// run by the `jobs` service.
+    pub jobs: platdns_control::JobQueue,
     /// Largest request body accepted (an `atomic_changes` of a large zone is
     /// tens of MiB).
     pub max_body_bytes: usize,

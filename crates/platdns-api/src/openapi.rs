@@ -345,9 +345,11 @@ fn extend(doc: &mut Value) {
                         "name": "wait",
                         "in": "query",
                         "required": false,
-                        "description": "Answer only when the job has finished. Every job of platdns \
-                            finishes before its 202 is sent, so the answer is the same either way; \
-                            scripts may give it and need not poll `jobs_url`.",
+                        "description": "Answer only when the job has finished: 202 when it succeeded, \
+                            its error (4xx/5xx, DPF's error body) when it failed. Without it, commits, \
+                            `atomic_changes` and whole-set `PUT records` answer 202 at once and run as \
+                            jobs (RUNNING, then SUCCESSFUL or FAILED at `jobs_url`); scripts may give \
+                            it and need not poll.",
                         "schema": {"type": "boolean"},
                     })),
                 );

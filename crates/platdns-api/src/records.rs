@@ -1,11 +1,14 @@
 //! DPF records, their staged changes, commits and histories:
 //! `/zones/{id}/records...`, `/zones/{id}/changes`, `/zones/{id}/zone_histories...`.
 //! Edits are staged and reach DNS only on commit (DESIGN §3). Each write
-//! answers 202 with `jobs_url`; the work is done before the answer, so the
-//! job is already finished (and `?wait=true` needs no waiting).
+//! answers 202 with `jobs_url`. A one-record edit is done before the answer
+//! (its job is already finished); commits, `atomic_changes` and whole-set
+//! `PUT records` are checked first (a 400 names the attribute) and then run
+//! as queued jobs (issue 16): RUNNING until done, `?wait=true` to answer
+//! only then.
 
 use crate::auth::Tenant;
-use crate::dpf::{find_zone, job_done, Bounds, JsonFuture, Listing, Op};
+use crate::dpf::{find_zone, job_done, queue_job, Bounds, JsonFuture, Listing, Op, Wait};
 use crate::json::{self, Body};
 use crate::publish::{commit_changes, compile, patched, publish_committed, zone_text};
 use crate::routes::Routes;
@@ -361,26 +364,25 @@ struct Commit {
 }
 
 /// `PATCH /zones/{id}/changes`: applies every staged edit atomically, bumps
-/// the SOA serial, records the history and publishes the zone to DNS. With
-/// `If-Match: <version>` (our extension) it fails with 412 if another commit
-/// came first.
+/// the SOA serial, records the history and publishes the zone to DNS, as a
+/// job (202 at once; `?wait=true` answers when it has finished). The job
+/// commits what is staged when it runs. With `If-Match: <version>` (our
+/// extension) it fails with 412 if another commit came first.
 async fn commit(
     State(s): State<AppState>,
     t: Tenant,
     Path(id): Path<String>,
     headers: HeaderMap,
+    wait: Wait,
     Body(b): Body<Commit>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let z = find_zone(&s, &t, &id).await?;
     t.require_write(z.contract_id)?;
-    commit_zone(&s, &t, &z, &b.description.0, if_match(&headers)?, None).await?;
-    job_done(
-        &s,
-        &t,
-        format!("/dpf/v1/zones/{id}"),
-        Op::zone(&z, "record", "commit_zone", format!("{}.", z.name)),
-    )
-    .await
+    let if_version = if_match_of(&headers, &z)?;
+    let op = Op::zone(&z, "record", "commit_zone", format!("{}.", z.name));
+    let (st, tenant, zone) = (s.clone(), t.clone(), z.clone());
+    let work = async move { commit_zone(&st, &tenant, &zone, &b.description.0, if_version, None).await };
+    queue_job(&s, &t, z.id, format!("/dpf/v1/zones/{id}"), op, wait, work).await
 }
 
 #[derive(Deserialize)]
@@ -462,25 +464,28 @@ fn whole_set(
 }
 
 /// `PATCH /zones/{id}/atomic_changes`: the zone's records become exactly the
-/// given set, committed in one step (staged edits are dropped).
+/// given set, committed in one step (staged edits are dropped). The set is
+/// checked before the 202; compiling, signing and writing it is the job.
 async fn atomic_changes(
     State(s): State<AppState>,
     t: Tenant,
     Path(id): Path<String>,
     headers: HeaderMap,
+    wait: Wait,
     Body(b): Body<AtomicChanges>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let z = find_zone(&s, &t, &id).await?;
     t.require_write(z.contract_id)?;
-    let records = whole_set(&s.limits, &z, b.records)?;
-    commit_zone(&s, &t, &z, &b.description.0, if_match(&headers)?, Some(&records)).await?;
-    job_done(
-        &s,
-        &t,
-        format!("/dpf/v1/zones/{id}"),
-        Op::zone(&z, "record", "bulk_update_records", format!("{}.", z.name)),
-    )
-    .await
+    let if_version = if_match_of(&headers, &z)?;
+    let (st, limits, zone) = (s.clone(), s.limits, z.clone());
+    // Checking 100,000 records is CPU work: off the async workers.
+    let records = tokio::task::spawn_blocking(move || whole_set(&limits, &zone, b.records))
+        .await
+        .map_err(|_| ApiError::internal())??;
+    let op = Op::zone(&z, "record", "bulk_update_records", format!("{}.", z.name));
+    let (tenant, zone) = (t.clone(), z.clone());
+    let work = async move { commit_zone(&st, &tenant, &zone, &b.description.0, if_version, Some(&records)).await };
+    queue_job(&s, &t, z.id, format!("/dpf/v1/zones/{id}"), op, wait, work).await
 }
 
 #[derive(Deserialize)]
@@ -495,26 +500,50 @@ struct PutRecords {
 }
 
 /// `PUT /zones/{id}/records`: stages the zone's records to become exactly the
-/// given set at the next commit (DPF: not served until `PATCH changes`).
+/// given set at the next commit (DPF: not served until `PATCH changes`), as
+/// a job after the set is checked.
 async fn put_records(
     State(s): State<AppState>,
     t: Tenant,
     Path(id): Path<String>,
+    wait: Wait,
     Body(b): Body<PutRecords>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let z = find_zone(&s, &t, &id).await?;
     t.require_write(z.contract_id)?;
-    let records = whole_set(&s.limits, &z, b.records)?;
-    s.store
-        .stage_replacement(z.id, &records, Some(&operator_name(&t)), s.clock.now())
-        .await?;
-    job_done(
-        &s,
-        &t,
-        format!("/dpf/v1/zones/{id}/records"),
-        Op::zone(&z, "record", "bulk_update_records", format!("{}.", z.name)),
-    )
-    .await
+    let (st, limits, zone) = (s.clone(), s.limits, z.clone());
+    let records = tokio::task::spawn_blocking(move || whole_set(&limits, &zone, b.records))
+        .await
+        .map_err(|_| ApiError::internal())??;
+    let op = Op::zone(&z, "record", "bulk_update_records", format!("{}.", z.name));
+    let (operator, zone_id) = (operator_name(&t), z.id);
+    let work = async move {
+        st.store
+            .stage_replacement(zone_id, &records, Some(&operator), st.clock.now())
+            .await?;
+        Ok(())
+    };
+    queue_job(&s, &t, z.id, format!("/dpf/v1/zones/{id}/records"), op, wait, work).await
+}
+
+/// `If-Match` (our extension): the version a commit must start from. A
+/// version already passed is refused with 412 before the job is queued; the
+/// job checks again when it writes (another commit may come in between).
+fn if_match_of(headers: &HeaderMap, z: &platdns_store::Zone) -> ApiResult<Option<i64>> {
+    let wanted = if_match(headers)?;
+    match wanted {
+        Some(v) if v != z.version => Err(precondition_failed(format!("zone is at version {}", z.version))),
+        _ => Ok(wanted),
+    }
+}
+
+fn precondition_failed(message: String) -> ApiError {
+    ApiError {
+        status: StatusCode::PRECONDITION_FAILED,
+        error_type: "Precondition Failed",
+        message,
+        details: vec![("conflict".into(), "If-Match".into())],
+    }
 }
 
 fn if_match(headers: &HeaderMap) -> ApiResult<Option<i64>> {
@@ -607,12 +636,7 @@ async fn commit_zone(
             }
             Err(platdns_store::StoreError::Conflict(m)) if if_version.is_some() => {
                 forget(&signing);
-                return Err(ApiError {
-                    status: StatusCode::PRECONDITION_FAILED,
-                    error_type: "Precondition Failed",
-                    message: m,
-                    details: vec![("conflict".into(), "If-Match".into())],
-                });
+                return Err(precondition_failed(m));
             }
             Err(e) => {
                 forget(&signing);

@@ -8,6 +8,8 @@
 //! and `/healthz`. The services themselves move here from `platdns-api`
 //! (ARCHITECTURE.md, "Control plane").
 
+pub mod jobs;
 pub mod supervise;
 
+pub use jobs::{JobKey, JobQueue};
 pub use supervise::{Backoff, ServiceCtx, ServiceReport, Supervisor};

@@ -132,7 +132,7 @@ impl Store {
             "pdns_{}",
             random_string(40, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
         );
-        let mut tx = self.begin_write().await?;
+        let (_writer, mut tx) = self.begin_write().await?;
         let row = sqlx::query(
             "INSERT INTO api_tokens (account_id, token_hash, scopes, description, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )

@@ -374,7 +374,7 @@ impl Store {
     /// negative amount, distinct names and days); nothing is written if it
     /// fails.
     pub async fn add_price_version(&self, table: &PriceTable, author: &str, now: Timestamp) -> Result<StoredPrices> {
-        let mut tx = self.begin_write().await?;
+        let (_writer, mut tx) = self.begin_write().await?;
         let rows = sqlx::query("SELECT body FROM price_versions")
             .fetch_all(&mut *tx)
             .await?;
@@ -635,7 +635,7 @@ impl Store {
         close: Option<&str>,
         now: Timestamp,
     ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let (_writer, mut tx) = self.begin_write().await?;
         let closed: Option<String> = sqlx::query_scalar("SELECT closed_at FROM billing_months WHERE month = $1")
             .bind(month.to_string())
             .fetch_optional(&mut *tx)
@@ -790,7 +790,7 @@ impl Store {
         decisions: &[(i64, ClaimDecision, BillingMonth)],
         now: Timestamp,
     ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let (_writer, mut tx) = self.begin_write().await?;
         for (id, d, credited_month) in decisions {
             let credit = match d {
                 ClaimDecision::Accepted { credit, .. } => credit.amount.0,

@@ -176,7 +176,7 @@ impl Store {
         description: &str,
         now: Timestamp,
     ) -> Result<CommonConfig> {
-        let mut tx = self.begin_write().await?;
+        let (_writer, mut tx) = self.begin_write().await?;
         let original = sqlx::query("SELECT managed_dns_enabled FROM common_configs WHERE id = $1 AND contract_id = $2")
             .bind(from)
             .bind(contract_id)
@@ -244,7 +244,7 @@ impl Store {
     /// DPF `PATCH .../common_configs/default`: `id` becomes the one new
     /// services get.
     pub async fn set_default_common_config(&self, contract_id: i64, id: i64) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let (_writer, mut tx) = self.begin_write().await?;
         let exists = sqlx::query("SELECT 1 FROM common_configs WHERE id = $1 AND contract_id = $2")
             .bind(id)
             .bind(contract_id)
@@ -267,7 +267,7 @@ impl Store {
     /// Deletes a configuration with its notice accounts, unless it is the
     /// default or a zone or LB domain still uses it.
     pub async fn delete_common_config(&self, contract_id: i64, id: i64) -> Result<Result<(), DeleteRefused>> {
-        let mut tx = self.begin_write().await?;
+        let (_writer, mut tx) = self.begin_write().await?;
         let row = sqlx::query(
             "SELECT is_default, \
              (SELECT COUNT(*) FROM zones WHERE common_config_id = $1) + \
@@ -308,7 +308,7 @@ impl Store {
         public_ids: &[String],
     ) -> Result<Vec<String>> {
         let table = if lb_domains { "lb_domains" } else { "zones" };
-        let mut tx = self.begin_write().await?;
+        let (_writer, mut tx) = self.begin_write().await?;
         let exists = sqlx::query("SELECT 1 FROM common_configs WHERE id = $1 AND contract_id = $2")
             .bind(id)
             .bind(contract_id)
@@ -362,7 +362,7 @@ impl Store {
     /// Adds an account, unless the configuration has `max` already
     /// (`Invalid` on `name`, DPF `too_many`) or the name is taken.
     pub async fn add_notice_account(&self, common_config_id: i64, a: &NoticeAccount, max: i64) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let (_writer, mut tx) = self.begin_write().await?;
         let n: i64 = sqlx::query("SELECT COUNT(*) FROM cc_notice_accounts WHERE common_config_id = $1")
             .bind(common_config_id)
             .fetch_one(&mut *tx)
@@ -420,7 +420,7 @@ impl Store {
         if items.is_empty() {
             return Ok(());
         }
-        let mut tx = self.begin_write().await?;
+        let (_writer, mut tx) = self.begin_write().await?;
         for n in items {
             sqlx::query(
                 "INSERT INTO notifications (contract_id, lb_domain_id, channel, recipient, subject, body, \

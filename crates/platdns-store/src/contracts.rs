@@ -159,7 +159,7 @@ impl Store {
         terms: &PlanTerms,
         now: Timestamp,
     ) -> Result<Contract> {
-        let mut tx = self.begin_write().await?;
+        let (_writer, mut tx) = self.begin_write().await?;
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM contracts WHERE id = $1"))
             .bind(id)
             .fetch_optional(&mut *tx)
@@ -239,7 +239,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Contract> {
         let ends_on = termination_date(notice_received, requested, notice_days)?;
-        let mut tx = self.begin_write().await?;
+        let (_writer, mut tx) = self.begin_write().await?;
         crate::found(
             sqlx::query("UPDATE contracts SET notice_received = $1, ends_on = $2 WHERE id = $3")
                 .bind(notice_received.to_string())

@@ -60,7 +60,7 @@ impl Store {
     /// Writes the row and bumps the zone's version, so that every node
     /// serving the zone signs (or stops signing) it as the row now says.
     pub async fn save_dnssec(&self, d: &ZoneDnssec) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let (_writer, mut tx) = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO zone_dnssec (zone_id, enabled, state, ds_state, keys, ds_transited_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (zone_id) DO UPDATE SET enabled = excluded.enabled, \

@@ -43,7 +43,7 @@ pub struct MonitorBeat {
 impl Store {
     /// A batch of one location's results, in one transaction.
     pub async fn save_probe_results(&self, location: &str, rows: &[ProbeResultRow], now: Timestamp) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let (_writer, mut tx) = self.begin_write().await?;
         for r in rows {
             sqlx::query(
                 "INSERT INTO lb_probe_results (key_hash, location, target, result, reason, updated_at) \

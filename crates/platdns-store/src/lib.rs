@@ -41,6 +41,7 @@ use jiff::Timestamp;
 use rand::Rng;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
+use std::sync::Arc;
 
 /// Which database is behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,7 +119,19 @@ pub(crate) fn invalid<T>(attribute: &str, message: impl Into<String>) -> Result<
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite's one writer, in this process: see [`Store::begin_write`].
+    writer: Arc<tokio::sync::Mutex<()>>,
 }
+
+/// This process's turn to write (SQLite); the next writer goes when it is
+/// dropped, after the transaction.
+pub(crate) struct Writer(#[allow(dead_code)] Option<tokio::sync::OwnedMutexGuard<()>>);
+
+/// How long a write waits for another process's write (SQLite's
+/// `busy_timeout`) before the store reports the database busy. Writes of
+/// this process queue on [`Store::begin_write`]'s gate instead; this covers
+/// other processes and the writes outside a transaction.
+const SQLITE_BUSY_WAIT_MS: u32 = 30_000;
 
 impl Store {
     /// Connects to `url` (`sqlite://FILE`, `postgres://...`) and runs the
@@ -144,7 +157,9 @@ impl Store {
                         // WAL: readers never wait for the writer; a crash loses
                         // nothing that was committed.
                         sqlx::query("PRAGMA journal_mode=WAL").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA busy_timeout=5000").execute(&mut *conn).await?;
+                        sqlx::query(&format!("PRAGMA busy_timeout={SQLITE_BUSY_WAIT_MS}"))
+                            .execute(&mut *conn)
+                            .await?;
                         sqlx::query("PRAGMA foreign_keys=ON").execute(&mut *conn).await?;
                     }
                     Ok(())
@@ -152,7 +167,11 @@ impl Store {
             })
             .connect(&url)
             .await?;
-        let store = Store { pool, backend };
+        let store = Store {
+            pool,
+            backend,
+            writer: Arc::default(),
+        };
         match backend {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&store.pool).await?,
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&store.pool).await?,
@@ -169,14 +188,20 @@ impl Store {
     }
 
     /// A transaction that will write. On SQLite it takes the write lock at
-    /// once (`BEGIN IMMEDIATE`, waiting up to `busy_timeout`): a deferred
-    /// transaction that read first and then writes fails with "database is
-    /// locked" when another writer committed in between, and waiting cannot
-    /// help it.
-    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+    /// once (`BEGIN IMMEDIATE`): a deferred transaction that read first and
+    /// then writes fails with "database is locked" when another writer
+    /// committed in between, and waiting cannot help it. SQLite has one
+    /// writer: this process's writers queue for it in order on an async
+    /// gate (held as long as the returned [`Writer`]), so a writer starts
+    /// the moment the one before ends instead of polling in SQLite's busy
+    /// handler, and none waits on the async workers' threads.
+    pub(crate) async fn begin_write(&self) -> Result<(Writer, sqlx::Transaction<'static, sqlx::Any>)> {
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => {
+                let writer = Writer(Some(self.writer.clone().lock_owned().await));
+                (writer, self.pool.begin_with("BEGIN IMMEDIATE").await?)
+            }
+            Backend::Postgres => (Writer(None), self.pool.begin().await?),
         })
     }
 
@@ -215,6 +240,20 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Marks every RUNNING job FAILED (`SystemError`, `message`): jobs a
+    /// stopped process left behind. Returns how many.
+    pub async fn fail_unfinished_jobs(&self, message: &str, now: Timestamp) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE jobs SET status = 'FAILED', error_type = 'SystemError', error_message = $1, finished_at = $2 \
+             WHERE status = 'RUNNING'",
+        )
+        .bind(message)
+        .bind(now.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     /// (status, resources_url, error_type, error_message) of a job the

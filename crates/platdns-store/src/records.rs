@@ -444,7 +444,7 @@ impl Store {
         operator: Option<&str>,
         now: Timestamp,
     ) -> Result<Vec<String>> {
-        let mut tx = self.begin_write().await?;
+        let (_writer, mut tx) = self.begin_write().await?;
         let mut ids = Vec::with_capacity(edits.len());
         for e in edits {
             match e {
@@ -565,7 +565,7 @@ impl Store {
                 });
             }
         }
-        let mut tx = self.begin_write().await?;
+        let (_writer, mut tx) = self.begin_write().await?;
         // Back to what is applied: staged additions go, other edits are undone.
         sqlx::query("DELETE FROM records WHERE zone_id = $1 AND pending = 1")
             .bind(zone_id)
@@ -631,7 +631,7 @@ impl Store {
 
     /// Discards staged edits: of one record, or of the whole zone.
     pub async fn discard(&self, zone_id: i64, public_id: Option<&str>) -> Result<u64> {
-        let mut tx = self.begin_write().await?;
+        let (_writer, mut tx) = self.begin_write().await?;
         let filter = if public_id.is_some() { " AND public_id = $2" } else { "" };
         let delete = format!("DELETE FROM records WHERE zone_id = $1 AND pending = 1{filter}");
         let mut q = sqlx::query(&delete).bind(zone_id);
@@ -796,7 +796,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<(i64, i64)> {
         let zone_id = plan.zone_id;
-        let mut tx = self.begin_write().await?;
+        let (_writer, mut tx) = self.begin_write().await?;
         let (serial, version) = lock_zone(&mut tx, zone_id).await?;
         if if_version.is_some_and(|v| v != version) {
             return Err(StoreError::Conflict(format!("zone is at version {version}")));
@@ -823,9 +823,7 @@ impl Store {
                 .bind(zone_id)
                 .execute(&mut *tx)
                 .await?;
-            for r in records {
-                insert_record(&mut tx, zone_id, r, true, operator, now).await?;
-            }
+            insert_applied(&mut tx, zone_id, records, operator, now).await?;
             sqlx::query(
                 "INSERT INTO record_versions (zone_id, record_id, name, rrtype, ttl, rdata, from_version) \
                  SELECT zone_id, id, name, rrtype, applied_ttl, applied_rdata, $1 FROM records WHERE zone_id = $2",
@@ -902,7 +900,7 @@ impl Store {
     where
         F: FnOnce(i64, i64) -> Result<T>,
     {
-        let mut tx = self.begin_write().await?;
+        let (_writer, mut tx) = self.begin_write().await?;
         let (serial, version) = lock_zone(&mut tx, zone_id).await?;
         // RFC 1982 serial arithmetic, as a commit.
         let new_serial = (serial + 1) % (1i64 << 32);
@@ -1087,6 +1085,65 @@ async fn insert_record(
     .await
     .map_err(|e| crate::on_unique(e, "records"))?;
     Ok(public_id)
+}
+
+/// Inserts a replacement's records, already applied, many rows per
+/// statement: one statement per row made a 100,000-record commit hold the
+/// write lock for seconds (issue 16), most of it per-statement overhead.
+async fn insert_applied(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    zone_id: i64,
+    records: &[NewRecord],
+    operator: Option<&str>,
+    now: Timestamp,
+) -> Result<()> {
+    const COLUMNS: usize = 10;
+    // 10 parameters a row: 500 rows stay under SQLite's 32,766 parameters
+    // and PostgreSQL's 65,535.
+    const ROWS: usize = 500;
+    let stamp = now.to_string();
+    for chunk in records.chunks(ROWS) {
+        let mut sql = String::with_capacity(chunk.len() * 48 + 160);
+        sql.push_str(
+            "INSERT INTO records (public_id, zone_id, name, rrtype, applied_ttl, applied_rdata, pending, description, operator, updated_at, labels) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * COLUMNS;
+            if i > 0 {
+                sql.push(',');
+            }
+            // `pending` is 0 (applied), written inline.
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, 0, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8,
+                b + 9,
+                b + 10
+            ));
+        }
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            q = q
+                .bind(new_system_id('r'))
+                .bind(zone_id)
+                .bind(&r.name)
+                .bind(&r.rrtype)
+                .bind(r.ttl)
+                .bind(rdata_json(&r.rdata))
+                .bind(&r.description)
+                .bind(operator)
+                .bind(&stamp)
+                .bind(labels_json(&r.labels));
+        }
+        q.execute(&mut **tx).await.map_err(|e| crate::on_unique(e, "records"))?;
+    }
+    Ok(())
 }
 
 /// The rows of each `(name, rrtype)` as they will be after the commit.

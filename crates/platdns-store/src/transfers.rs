@@ -100,7 +100,7 @@ impl Store {
         tsig_id: Option<i64>,
         max: i64,
     ) -> Result<TransferEntry> {
-        let mut tx = self.begin_write().await?;
+        let (_writer, mut tx) = self.begin_write().await?;
         let n: i64 = sqlx::query(&format!(
             "SELECT COUNT(*) FROM {} WHERE common_config_id = $1",
             list.table()
@@ -216,7 +216,7 @@ impl Store {
         primaries: &str,
         now: jiff::Timestamp,
     ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let (_writer, mut tx) = self.begin_write().await?;
         match text {
             Some(text) => {
                 sqlx::query(

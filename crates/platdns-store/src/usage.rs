@@ -96,7 +96,7 @@ impl Store {
         if rows.is_empty() {
             return Ok(());
         }
-        let mut tx = self.begin_write().await?;
+        let (_writer, mut tx) = self.begin_write().await?;
         for r in rows {
             sqlx::query(
                 "INSERT INTO usage_seconds (node, second, contract_id, service_kind, service_id, answered, restricted) \
@@ -216,7 +216,7 @@ impl Store {
     /// minutes, then deletes seconds older than `keep_from` (unix second).
     /// Idempotent: a minute rolled up again is replaced by the same sums.
     pub async fn roll_up_usage(&self, before: i64, keep_from: i64) -> Result<usize> {
-        let mut tx = self.begin_write().await?;
+        let (_writer, mut tx) = self.begin_write().await?;
         let rows = sqlx::query(
             "SELECT second / 60, contract_id, service_kind, service_id, CAST(SUM(answered) AS BIGINT), CAST(SUM(restricted) AS BIGINT) \
              FROM usage_seconds WHERE second < $1 GROUP BY second / 60, contract_id, service_kind, service_id",
@@ -305,7 +305,7 @@ impl Store {
     /// Fixes a month's figures: (contract, kind or "" for the contract,
     /// service id or 0, qps); a row with contract 0 marks the month done.
     pub async fn save_month_figures(&self, month: &str, rows: &[(i64, String, i64, i64)]) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let (_writer, mut tx) = self.begin_write().await?;
         for (contract_id, kind, service_id, qps) in rows.iter().chain(std::iter::once(&(0, String::new(), 0, 0))) {
             sqlx::query(
                 "INSERT INTO usage_months (month, contract_id, service_kind, service_id, qps) VALUES ($1, $2, $3, $4, $5) \

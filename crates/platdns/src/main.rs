@@ -167,6 +167,11 @@ struct ServeArgs {
     /// exits.
     #[arg(long, default_value_t = 10)]
     shutdown_grace: u64,
+    /// Tenants' write jobs (commits, `atomic_changes`) run at once, at
+    /// most; more wait in a queue where one zone's jobs keep their order
+    /// and contracts take turns.
+    #[arg(long, default_value_t = 2)]
+    job_workers: usize,
     /// Fault injection for tests: each named background service (`*`: every
     /// one) panics once at its first start, and is restarted.
     #[arg(long, hide = true, value_delimiter = ',')]
@@ -425,6 +430,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!(e.message))?;
     }
     if !follower {
+        // Jobs a stopped process left RUNNING never finish: clients polling
+        // them hear that they failed. One API process runs a store's jobs.
+        let failed = state
+            .store
+            .fail_unfinished_jobs("the server stopped before the job finished", jiff::Timestamp::now())
+            .await?;
+        if failed > 0 {
+            tracing::warn!(jobs = failed, "jobs left running by the last process marked FAILED");
+        }
+        let jobs = state.jobs.clone();
+        state.supervisor.spawn("jobs", move |ctx| jobs.clone().run(ctx));
         platdns_api::notify::start(&state);
         platdns_api::health::start_combining(&state);
         platdns_api::secondary::start(&state);
@@ -673,6 +689,7 @@ fn app_state(
     Ok(platdns_api::AppState {
         dnssec: Arc::new(platdns_api::dnssec::Dnssec::new(dnssec_settings(args)?)),
         zone_locks: Default::default(),
+        jobs: platdns_control::JobQueue::new(args.job_workers),
         limits: platdns_api::ZoneLimits {
             rdata_per_rrset: args.max_rdata_per_rrset,
             records_per_zone: args.max_records_per_zone,

@@ -384,7 +384,7 @@ fn staged_records_reach_dns_only_on_commit() {
     let (st, _) = http(
         api,
         "PATCH",
-        &format!("/dpf/v1/zones/{zone}/changes"),
+        &format!("/dpf/v1/zones/{zone}/changes?wait=true"),
         Some(tok),
         Some(r#"{"description":"first"}"#),
     );
@@ -429,7 +429,7 @@ fn staged_records_reach_dns_only_on_commit() {
     assert_eq!(states, vec![(3, 5)]);
     let mut s = TcpStream::connect(api).unwrap();
     let body = "{}";
-    write!(s, "PATCH /dpf/v1/zones/{zone}/changes HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {tok}\r\nIf-Match: \"0\"\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+    write!(s, "PATCH /dpf/v1/zones/{zone}/changes?wait=true HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {tok}\r\nIf-Match: \"0\"\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     assert!(resp.starts_with("HTTP/1.1 412"), "{resp}");
@@ -447,7 +447,7 @@ fn staged_records_reach_dns_only_on_commit() {
     http(
         api,
         "PATCH",
-        &format!("/dpf/v1/zones/{zone}/changes"),
+        &format!("/dpf/v1/zones/{zone}/changes?wait=true"),
         Some(tok),
         Some("{}"),
     );
@@ -467,7 +467,7 @@ fn staged_records_reach_dns_only_on_commit() {
     http(
         api,
         "PATCH",
-        &format!("/dpf/v1/zones/{zone}/changes"),
+        &format!("/dpf/v1/zones/{zone}/changes?wait=true"),
         Some(tok),
         Some(r#"{"description":"gone"}"#),
     );
@@ -490,7 +490,7 @@ fn staged_records_reach_dns_only_on_commit() {
     let (st, e) = http(
         api,
         "PATCH",
-        &format!("/dpf/v1/zones/{zone}/atomic_changes"),
+        &format!("/dpf/v1/zones/{zone}/atomic_changes?wait=true"),
         Some(tok),
         Some(&set.to_string()),
     );
@@ -507,7 +507,7 @@ fn staged_records_reach_dns_only_on_commit() {
     let (st, e) = http(
         api,
         "PATCH",
-        &format!("/dpf/v1/zones/{zone}/atomic_changes"),
+        &format!("/dpf/v1/zones/{zone}/atomic_changes?wait=true"),
         Some(tok),
         Some(&bad.to_string()),
     );
@@ -572,7 +572,7 @@ fn committed_zones_survive_a_kill_and_are_served_after_restart() {
     http(
         server.http,
         "PATCH",
-        &format!("/dpf/v1/zones/{zone}/changes"),
+        &format!("/dpf/v1/zones/{zone}/changes?wait=true"),
         Some(&tok),
         Some("{}"),
     );
@@ -666,7 +666,7 @@ fn default_ttl_is_staged_and_applied_by_the_commit() {
     http(
         api,
         "PATCH",
-        &format!("/dpf/v1/zones/{zone}/changes"),
+        &format!("/dpf/v1/zones/{zone}/changes?wait=true"),
         Some(tok),
         Some("{}"),
     );
@@ -958,7 +958,7 @@ fn r3_1_pending_zones_are_served_only_once_approved_and_r5_2_ended_contracts_sto
     let (st, _) = http(
         api,
         "PATCH",
-        &format!("/dpf/v1/zones/{zid}/changes"),
+        &format!("/dpf/v1/zones/{zid}/changes?wait=true"),
         Some(&tok),
         Some("{}"),
     );
@@ -1054,7 +1054,7 @@ fn r3_1_pending_zones_are_served_only_once_approved_and_r5_2_ended_contracts_sto
     http(
         api,
         "PATCH",
-        &format!("/dpf/v1/zones/{zid}/changes"),
+        &format!("/dpf/v1/zones/{zid}/changes?wait=true"),
         Some(&tok),
         Some("{}"),
     );
@@ -1180,7 +1180,7 @@ fn sigkill_during_large_commits_leaves_each_zone_before_or_after_and_dns_equal_t
     let (st, _) = http(
         server.http,
         "PATCH",
-        &format!("/dpf/v1/zones/{zone}/atomic_changes"),
+        &format!("/dpf/v1/zones/{zone}/atomic_changes?wait=true"),
         Some(&tok),
         Some(&round_set(0, 3000)),
     );
@@ -1191,7 +1191,11 @@ fn sigkill_during_large_commits_leaves_each_zone_before_or_after_and_dns_equal_t
     let mut last_done = 0;
     for round in 1..=4 {
         let body = round_set(round, 3000);
-        let (addr, path, tok2) = (server.http, format!("/dpf/v1/zones/{zone}/atomic_changes"), tok.clone());
+        let (addr, path, tok2) = (
+            server.http,
+            format!("/dpf/v1/zones/{zone}/atomic_changes?wait=true"),
+            tok.clone(),
+        );
         let writer = std::thread::spawn(move || {
             // The connection may die with the server; that is the point.
             std::panic::catch_unwind(|| http(addr, "PATCH", &path, Some(&tok2), Some(&body)).0).unwrap_or(0)
@@ -1405,7 +1409,7 @@ fn put_records_stages_a_whole_set_that_the_next_commit_serves() {
         http(
             api,
             "PUT",
-            &format!("/dpf/v1/zones/{zone}/records"),
+            &format!("/dpf/v1/zones/{zone}/records?wait=true"),
             Some(who),
             Some(&json!({ "records": set }).to_string()),
         )
@@ -1414,7 +1418,7 @@ fn put_records_stages_a_whole_set_that_the_next_commit_serves() {
         let (st, e) = http(
             api,
             "PATCH",
-            &format!("/dpf/v1/zones/{zone}/changes"),
+            &format!("/dpf/v1/zones/{zone}/changes?wait=true"),
             Some(tok),
             Some("{}"),
         );
@@ -2688,7 +2692,7 @@ fn staging_past_the_operators_limits_is_refused_whole() {
         http(
             api,
             "PATCH",
-            &format!("/dpf/v1/zones/{zone}/atomic_changes"),
+            &format!("/dpf/v1/zones/{zone}/atomic_changes?wait=true"),
             Some(&tok),
             Some(&json!({"records": [rec("a"), rec("b"), rec("c")]}).to_string()),
         ),
@@ -2704,4 +2708,116 @@ fn staging_past_the_operators_limits_is_refused_whole() {
         before.as_i64().map(|n| n + 1),
         "{count}"
     );
+}
+
+/// Polls a job until it leaves RUNNING (DPF §2.4).
+fn job_outcome(api: SocketAddr, tok: &str, accepted: &Value) -> Value {
+    let url = accepted["jobs_url"].as_str().unwrap().to_string();
+    for _ in 0..600 {
+        let (st, job) = http(api, "GET", &url, Some(tok), None);
+        assert_eq!(st, 200, "{job}");
+        assert_eq!(job["request_id"], accepted["request_id"]);
+        if job["status"] != "RUNNING" {
+            return job;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("job {url} still RUNNING after 12 s");
+}
+
+#[test]
+fn commits_are_jobs_that_end_successful_or_failed_with_the_error() {
+    if !require("kdig") {
+        return;
+    }
+    let server = Platdns::start(&[], &[]);
+    let op = operator_token(&server);
+    let (zone, tok) = tenant_with_zone(server.http, &op, "acme", "example.com");
+    let (_, other_tok) = tenant_with_zone(server.http, &op, "other", "example.net");
+    let post = |body: &str| {
+        let (st, v) = http(
+            server.http,
+            "POST",
+            &format!("/dpf/v1/zones/{zone}/records"),
+            Some(&tok),
+            Some(body),
+        );
+        assert_eq!(st, 202, "{v}");
+    };
+    post(r#"{"name":"www","rrtype":"A","rdata":[{"value":"192.0.2.10"}],"ttl":300}"#);
+    // Without `wait` the 202 comes at once; the job says when it is done.
+    let (st, accepted) = http(
+        server.http,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}/changes"),
+        Some(&tok),
+        Some(r#"{"description":"first"}"#),
+    );
+    assert_eq!(st, 202, "{accepted}");
+    let url = accepted["jobs_url"].as_str().unwrap().to_string();
+    // Another tenant cannot see the job (R1.2: 404, not 403).
+    let (st, _) = http(server.http, "GET", &url, Some(&other_tok), None);
+    assert_eq!(st, 404);
+    let job = job_outcome(server.http, &tok, &accepted);
+    assert_eq!(job["status"], "SUCCESSFUL", "{job}");
+    assert_eq!(job["resources_url"], format!("/dpf/v1/zones/{zone}"));
+    assert_eq!(
+        kdig(server.dns, &["www.example.com", "A"]).answer,
+        vec!["www.example.com. 300 IN A 192.0.2.10"]
+    );
+    // A commit whose zone cannot be built (a CNAME beside other data at
+    // `www`): the job ends FAILED with the reason; nothing is served.
+    post(r#"{"name":"www","rrtype":"CNAME","rdata":[{"value":"elsewhere.example.net."}]}"#);
+    let (st, accepted) = http(
+        server.http,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}/changes"),
+        Some(&tok),
+        Some("{}"),
+    );
+    assert_eq!(st, 202, "{accepted}");
+    let job = job_outcome(server.http, &tok, &accepted);
+    assert_eq!(job["status"], "FAILED", "{job}");
+    assert!(job.get("resources_url").is_none(), "{job}");
+    assert!(job["error_type"].as_str().is_some_and(|t| !t.is_empty()), "{job}");
+    assert!(job["error_message"].as_str().unwrap().contains("CNAME"), "{job}");
+    // The operation log has the failure under the job's request id.
+    let (_, logs) = http(
+        server.http,
+        "GET",
+        &format!("/dpf/v1/zones/{zone}/logs"),
+        Some(&tok),
+        None,
+    );
+    let entry = logs["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["request_id"] == accepted["request_id"])
+        .unwrap_or_else(|| panic!("{logs}"));
+    assert_eq!(entry["status"], "failure", "{entry}");
+    // `?wait=true`: the same failure is the answer itself.
+    let (st, err) = http(
+        server.http,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}/changes?wait=true"),
+        Some(&tok),
+        Some("{}"),
+    );
+    assert_eq!(st, 400, "{err}");
+    assert_eq!(
+        kdig(server.dns, &["www.example.com", "A"]).answer,
+        vec!["www.example.com. 300 IN A 192.0.2.10"],
+        "the failed commits served nothing"
+    );
+    // A stale If-Match is refused before a job is made.
+    let (st, err) = http_with(
+        server.http,
+        "PATCH",
+        &format!("/dpf/v1/zones/{zone}/changes"),
+        Some(&tok),
+        Some("{}"),
+        &[("If-Match", "\"0\"")],
+    );
+    assert_eq!(st, 412, "{err}");
 }

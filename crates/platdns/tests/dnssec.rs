@@ -19,7 +19,7 @@ fn replace_all(api: SocketAddr, tok: &str, zone: &str, records: Value) {
     let (st, e) = http(
         api,
         "PATCH",
-        &format!("/dpf/v1/zones/{zone}/atomic_changes"),
+        &format!("/dpf/v1/zones/{zone}/atomic_changes?wait=true"),
         Some(tok),
         Some(&json!({"records": records, "description": "x"}).to_string()),
     );
@@ -209,7 +209,7 @@ fn a_zone_signed_through_the_api_validates_across_commits_and_a_ksk_rollover() {
         let (st, e) = http(
             api,
             "PATCH",
-            &format!("/dpf/v1/zones/{zone}/changes"),
+            &format!("/dpf/v1/zones/{zone}/changes?wait=true"),
             Some(&tok),
             Some("{}"),
         );

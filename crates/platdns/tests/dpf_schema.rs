@@ -146,7 +146,7 @@ fn responses_match_the_reference_schemas() {
         (
             "PATCH",
             "/zones/{ZoneId}/changes",
-            format!("/dpf/v1/zones/{zid}/changes"),
+            format!("/dpf/v1/zones/{zid}/changes?wait=true"),
             Some(r#"{"description":"first"}"#.into()),
             202,
         ),
@@ -181,7 +181,7 @@ fn responses_match_the_reference_schemas() {
         (
             "PUT",
             "/zones/{ZoneId}/records",
-            format!("/dpf/v1/zones/{zid}/records"),
+            format!("/dpf/v1/zones/{zid}/records?wait=true"),
             Some(
                 r#"{"records":[{"name":"put.example.com.","ttl":60,"rrtype":"A","rdata":[{"value":"192.0.2.8"}],"labels":{},"description":""}]}"#
                     .into(),
@@ -725,7 +725,7 @@ fn responses_match_the_reference_schemas() {
         (
             "PATCH",
             "/zones/{ZoneId}/atomic_changes",
-            format!("/dpf/v1/zones/{zid}/atomic_changes"),
+            format!("/dpf/v1/zones/{zid}/atomic_changes?wait=true"),
             Some(
                 r#"{"records":[{"name":"api.example.com.","ttl":60,"rrtype":"AAAA","rdata":[{"value":"2001:db8::1"}],"labels":{},"description":""}]}"#,
             ),

@@ -19,7 +19,7 @@ fn tenant(api: SocketAddr, op: &str, account: &str, zone: &str) -> (String, Stri
     let (st, e) = http(
         api,
         "PATCH",
-        &format!("/dpf/v1/zones/{z}/atomic_changes"),
+        &format!("/dpf/v1/zones/{z}/atomic_changes?wait=true"),
         Some(&tok),
         Some(&set.to_string()),
     );
@@ -312,7 +312,7 @@ fn two_dns_nodes_on_one_store_follow_commits_and_the_contract_figure_is_their_su
     let (st, e) = http(
         api,
         "PATCH",
-        &format!("/dpf/v1/zones/{zone}/atomic_changes"),
+        &format!("/dpf/v1/zones/{zone}/atomic_changes?wait=true"),
         Some(&tok),
         Some(&set.to_string()),
     );

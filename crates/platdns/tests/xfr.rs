@@ -64,7 +64,7 @@ fn commit(api: SocketAddr, tok: &str, zone: &str, records: Value) {
     let (st, e) = http(
         api,
         "PATCH",
-        &format!("/dpf/v1/zones/{zone}/atomic_changes"),
+        &format!("/dpf/v1/zones/{zone}/atomic_changes?wait=true"),
         Some(tok),
         Some(&json!({"records": records, "description": "x"}).to_string()),
     );
