@@ -16,17 +16,8 @@ use platdns_zone::{Name, RrsetChange, Rtype, Steered, Zone};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-/// Receives every zone that changes: `Some` to serve it, `None` to stop.
-pub trait Publisher: Send + Sync {
-    fn publish(&self, apex: &Name, zone: Option<Arc<Zone>>);
-    /// The zone served at `apex` from the store, if any.
-    fn current(&self, apex: &Name) -> Option<Arc<Zone>>;
-    /// Serves `new` only if `expected` is still what is served (a compaction
-    /// must not undo a commit that came after it started). True if it did.
-    fn replace_if(&self, apex: &Name, expected: &Arc<Zone>, new: Arc<Zone>) -> bool;
-    /// Serves a steered name (an LB domain), or stops.
-    fn publish_steered(&self, name: &Name, answer: Option<Arc<dyn Steered>>);
-}
+/// Where committed zones go: the DNS node's served state (in the data plane).
+pub use platdns_dataplane::served::Publisher;
 
 /// One lock per zone, held from a commit's start until its zone is
 /// published, so the DNS node never goes back to an older version; and the
@@ -316,8 +307,15 @@ async fn republish_locked(s: &AppState, zone_id: i64) -> Result<(), ApiError> {
         return Ok(());
     }
     let records = s.store.list_records(zone_id, true).await?;
-    let text = zone_text(&z, &records, z.serial, &s.zone_defaults);
-    let mut compiled = compile(&z, &text, &records)?;
+    // Compiling is CPU work: on the blocking pool, never on the workers
+    // that answer DNS over TCP and the API.
+    let (zone, defaults) = (z.clone(), s.zone_defaults.clone());
+    let mut compiled = tokio::task::spawn_blocking(move || {
+        let text = zone_text(&zone, &records, zone.serial, &defaults);
+        compile(&zone, &text, &records)
+    })
+    .await
+    .map_err(|_| ApiError::internal())??;
     compiled.set_meter(zone_meter(s, &z));
     let signing = crate::dnssec::signing(s, &z).await?;
     if let Some(signing) = signing.clone() {
@@ -438,13 +436,26 @@ pub async fn publish_all(s: &AppState) -> Result<usize, ApiError> {
             tracing::error!(lb_domain = %l.name, error = %e.message, "LB domain not served");
         }
     }
+    // Zones load side by side (issue 16): each waits on its SQL while others
+    // compile on the blocking pool. A few per core keeps both busy without
+    // filling the store's connection pool.
+    let parallel = std::thread::available_parallelism().map_or(2, |n| n.get()) * 2;
+    let mut loading = tokio::task::JoinSet::new();
+    let mut zones = zones.into_iter();
     let mut n = 0;
-    for z in zones {
-        match republish(s, z.id).await {
-            Ok(()) => n += 1,
-            Err(e) => {
-                tracing::error!(zone = %z.name, error = %e.message, "zone in the store does not build; not served")
+    loop {
+        while loading.len() < parallel {
+            let Some(z) = zones.next() else { break };
+            let s = s.clone();
+            loading.spawn(async move { (republish(&s, z.id).await, z.name) });
+        }
+        match loading.join_next().await {
+            None => break,
+            Some(Ok((Ok(()), _))) => n += 1,
+            Some(Ok((Err(e), name))) => {
+                tracing::error!(zone = %name, error = %e, "zone in the store does not build; not served")
             }
+            Some(Err(e)) => tracing::error!(error = %e, "loading a zone panicked; not served"),
         }
     }
     Ok(n)

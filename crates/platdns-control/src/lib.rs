@@ -8,8 +8,10 @@
 //! and `/healthz`. The services themselves move here from `platdns-api`
 //! (ARCHITECTURE.md, "Control plane").
 
+pub mod due;
 pub mod jobs;
 pub mod supervise;
 
+pub use due::DueQueue;
 pub use jobs::{JobKey, JobQueue};
 pub use supervise::{Backoff, ServiceCtx, ServiceReport, Supervisor};

@@ -14,6 +14,7 @@
 pub mod answer;
 mod compress;
 pub mod meter;
+pub mod served;
 pub mod server;
 pub mod stats;
 pub mod tcp;

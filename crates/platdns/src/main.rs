@@ -11,6 +11,7 @@ use anyhow::Context;
 use arc_swap::ArcSwap;
 use clap::{Parser, Subcommand};
 use platdns_dataplane::answer::Identity;
+use platdns_dataplane::served::ServedZones;
 use platdns_dataplane::server::{DnsNode, NodeConfig};
 use platdns_dataplane::tcp::TcpConfig;
 use platdns_zone::present::format_rdata;
@@ -374,13 +375,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut files = zones::ZoneFiles::new(&args.zone_files, Some(&zone_dir));
     log_report(&files.reload());
     let catalog = Arc::new(ArcSwap::from_pointee(files.catalog()));
-    let served = Arc::new(ServedZones {
-        files: std::sync::Mutex::new(files.catalog()),
-        store: std::sync::Mutex::new(platdns_zone::Catalog::new()),
-        steered: Default::default(),
-        target: catalog.clone(),
-        transfers: Default::default(),
-    });
+    let served = Arc::new(ServedZones::new(files.catalog(), catalog.clone()));
 
     let identity = match args.identity.as_deref() {
         Some("none") => None,
@@ -407,7 +402,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("binding DNS on {}", args.dns_listen))?,
     );
-    let _ = served.transfers.set(node.transfers.clone());
+    served.keep_for_transfers(node.transfers.clone());
     let store = connect_store(&args).await?;
     let follower = args.role == "dns";
     let token_path = if follower {
@@ -537,8 +532,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 }).await?;
                 files = f;
                 log_report(&report);
-                *served.files.lock().expect("not poisoned") = files.catalog();
-                served.rebuild();
+                served.set_files(files.catalog());
                 tracing::info!(zones = node.catalog().len(), "reloaded on SIGHUP");
             }
             _ = term.recv() => break,
@@ -548,87 +542,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!("stopping: background services finish their work in flight");
     supervisor.shutdown(Duration::from_secs(args.shutdown_grace)).await;
     Ok(())
-}
-
-/// What the node serves: zones from files and zones committed through the
-/// API (the store's version wins when both have an apex). Either side's
-/// change rebuilds the catalog and swaps it in; queries never wait.
-struct ServedZones {
-    files: std::sync::Mutex<platdns_zone::Catalog>,
-    store: std::sync::Mutex<platdns_zone::Catalog>,
-    /// LB names and their current answers.
-    steered: std::sync::Mutex<Vec<(Name, Arc<dyn platdns_zone::Steered>)>>,
-    target: Arc<ArcSwap<platdns_zone::Catalog>>,
-    /// The node's transfers: each published store zone is kept for IXFR.
-    transfers: std::sync::OnceLock<Arc<platdns_dataplane::xfr::Transfers>>,
-}
-
-impl ServedZones {
-    fn rebuild(&self) {
-        // Both locks are held until the swap, so two rebuilds cannot finish in
-        // the wrong order. Cloning the catalog copies one pointer per zone.
-        let files = self.files.lock().expect("not poisoned");
-        let store = self.store.lock().expect("not poisoned");
-        let steered = self.steered.lock().expect("not poisoned");
-        let mut merged = files.clone();
-        for z in store.zones() {
-            merged.insert(z.clone());
-        }
-        for (name, s) in steered.iter() {
-            merged.insert_steered(name, s.clone());
-        }
-        self.target.store(Arc::new(merged));
-    }
-}
-
-impl platdns_api::Publisher for ServedZones {
-    fn publish(&self, apex: &Name, zone: Option<Arc<platdns_zone::Zone>>) {
-        {
-            let mut store = self.store.lock().expect("not poisoned");
-            match zone {
-                Some(z) => {
-                    if let Some(t) = self.transfers.get() {
-                        t.keep(z.clone());
-                    }
-                    store.insert(z)
-                }
-                None => {
-                    store.remove(apex);
-                    if let Some(t) = self.transfers.get() {
-                        t.forget(apex.to_lowercase().as_wire());
-                    }
-                }
-            }
-        }
-        self.rebuild();
-    }
-
-    fn publish_steered(&self, name: &Name, answer: Option<Arc<dyn platdns_zone::Steered>>) {
-        {
-            let mut steered = self.steered.lock().expect("not poisoned");
-            steered.retain(|(n, _)| !n.eq_ignore_case(name));
-            if let Some(a) = answer {
-                steered.push((name.clone(), a));
-            }
-        }
-        self.rebuild();
-    }
-
-    fn current(&self, apex: &Name) -> Option<Arc<platdns_zone::Zone>> {
-        self.store.lock().expect("not poisoned").get(apex).cloned()
-    }
-
-    fn replace_if(&self, apex: &Name, expected: &Arc<platdns_zone::Zone>, new: Arc<platdns_zone::Zone>) -> bool {
-        {
-            let mut store = self.store.lock().expect("not poisoned");
-            if !store.get(apex).is_some_and(|z| Arc::ptr_eq(z, expected)) {
-                return false;
-            }
-            store.insert(new);
-        }
-        self.rebuild();
-        true
-    }
 }
 
 fn log_report(r: &zones::LoadReport) {
@@ -844,13 +757,7 @@ fn dnssec_settings(args: &ServeArgs) -> anyhow::Result<platdns_api::dnssec::Dnss
 /// API's processes to combine; no DNS, no HTTP.
 async fn monitor_only(args: ServeArgs) -> anyhow::Result<()> {
     let store = connect_store(&args).await?;
-    let served = Arc::new(ServedZones {
-        files: std::sync::Mutex::new(platdns_zone::Catalog::new()),
-        store: std::sync::Mutex::new(platdns_zone::Catalog::new()),
-        steered: Default::default(),
-        target: Arc::new(ArcSwap::from_pointee(platdns_zone::Catalog::new())),
-        transfers: Default::default(),
-    });
+    let served = Arc::new(ServedZones::new(platdns_zone::Catalog::new(), Arc::default()));
     let state = app_state(&args, store, served)?;
     prober::start_in_monitor(&args.prober, &state, args.dns_listen, hostname());
     platdns_api::health::start_probing(&state)
