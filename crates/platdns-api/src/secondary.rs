@@ -30,6 +30,8 @@ use tokio::sync::Notify;
 #[derive(Default)]
 pub struct Secondaries {
     notified: Mutex<HashSet<Vec<u8>>>,
+    /// Set by [`changed`]: the loop reads the set of secondary zones again.
+    rescan: std::sync::atomic::AtomicBool,
     wake: Arc<Notify>,
     /// Wakes the node's transfer policy refresh (ACLs, keys, primaries).
     pub policy: Arc<Notify>,
@@ -42,6 +44,7 @@ pub struct Secondaries {
 /// look again, and refresh the node's transfer policy now rather than at
 /// its next tick (a NOTIFY right after must not be refused).
 pub fn changed(s: &AppState) {
+    s.secondary.rescan.store(true, std::sync::atomic::Ordering::SeqCst);
     s.secondary.wake.notify_one();
     s.secondary.policy.notify_one();
 }
@@ -80,16 +83,28 @@ fn serial_newer(theirs: u32, ours: u32) -> bool {
     theirs != ours && (theirs.wrapping_sub(ours) as i32) > 0
 }
 
-/// Runs the loop until the process ends.
+/// Runs the loop until the process ends. Each zone's next SOA check and
+/// its expiry wait in one due-time queue: a round handles the zones that
+/// are due or were NOTIFYed, not every zone (issue 16). The set of
+/// secondary zones is read again when something changed (`changed`,
+/// `notified`) and once a minute.
 pub fn start(s: &AppState) {
     let state = s.clone();
     s.supervisor.spawn("secondary", move |mut ctx| {
         let s = state.clone();
         async move {
-            let mut held: HashMap<i64, Held> = HashMap::new();
+            let mut zones = Zones::default();
             loop {
-                ctx.round(round(&s, &mut held).await);
-                if !ctx.wait(Duration::from_secs(1), Some(&s.secondary.wake)).await {
+                let outcome = round(&s, &mut zones).await;
+                ctx.round(outcome);
+                // Sleep until the next zone is due (at most a minute: the
+                // set of zones is read again then).
+                let now = Instant::now();
+                let until = zones
+                    .due
+                    .next_due()
+                    .map_or(RESCAN, |at| at.saturating_duration_since(now));
+                if !ctx.wait(until.min(RESCAN), Some(&s.secondary.wake)).await {
                     return Ok::<(), ApiError>(());
                 }
             }
@@ -97,30 +112,57 @@ pub fn start(s: &AppState) {
     });
 }
 
-async fn round(s: &AppState, held: &mut HashMap<i64, Held>) -> Result<(), ApiError> {
-    let notified: HashSet<Vec<u8>> = std::mem::take(&mut *s.secondary.notified.lock().expect("not poisoned"));
-    let ids = s.store.proxied_zone_ids().await?;
-    let mut proxied = Vec::new();
-    if !ids.is_empty() {
-        for z in s.store.list_zones(None, None).await? {
-            if ids.contains(&z.id) {
-                proxied.push(z);
-            }
+/// How often the set of secondary zones is read again without a wake-up.
+const RESCAN: Duration = Duration::from_secs(60);
+
+/// What a round works on. A due time is set for each secondary zone: its
+/// next check or its expiry, whichever comes first.
+#[derive(Default)]
+struct Zones {
+    held: HashMap<i64, (platdns_store::Zone, Held)>,
+    by_apex: HashMap<Vec<u8>, i64>,
+    due: platdns_control::DueQueue<i64>,
+    scanned: Option<Instant>,
+}
+
+impl Zones {
+    fn schedule(&mut self, id: i64) {
+        if let Some((_, h)) = self.held.get(&id) {
+            let expiry = h.expires.filter(|_| h.served);
+            let at = expiry.map_or(h.next_check, |e| e.min(h.next_check));
+            self.due.set(id, at);
         }
     }
-    held.retain(|id, _| proxied.iter().any(|z| z.id == *id));
+}
+
+async fn round(s: &AppState, zones: &mut Zones) -> Result<(), ApiError> {
+    let notified: HashSet<Vec<u8>> = std::mem::take(&mut *s.secondary.notified.lock().expect("not poisoned"));
+    let changed = s.secondary.rescan.swap(false, std::sync::atomic::Ordering::SeqCst);
+    let woken = changed || !notified.is_empty();
     let now = Instant::now();
-    for z in proxied {
-        let Ok(apex) = Name::from_text(&format!("{}.", z.name), None) else {
+    // The set of zones: on a wake-up (something changed), and now and then.
+    if zones.scanned.is_none_or(|t| now.duration_since(t) >= RESCAN) || woken || zones.due.is_empty() {
+        rescan(s, zones).await?;
+        zones.scanned = Some(now);
+    }
+    let mut work: Vec<i64> = notified.iter().filter_map(|k| zones.by_apex.get(k).copied()).collect();
+    for id in zones.due.pop_due(Instant::now()) {
+        if !work.contains(&id) {
+            work.push(id);
+        }
+    }
+    for id in work {
+        let Some((z, h)) = zones.held.get_mut(&id) else {
             continue;
         };
-        let h = match held.entry(z.id) {
-            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => v.insert(load(s, &z, &apex).await?),
-        };
-        let key = apex.to_lowercase().as_wire().to_vec();
-        if notified.contains(&key) || now >= h.next_check {
-            check(s, &z, h).await?;
+        let key = h.apex.to_lowercase().as_wire().to_vec();
+        if notified.contains(&key) || Instant::now() >= h.next_check {
+            let checked = check(s, z, h).await;
+            if let Err(e) = checked {
+                // One zone's failure does not stop the others' checks.
+                tracing::error!(zone = %z.name, error = %e, "secondary zone check failed");
+                h.next_check = Instant::now() + Duration::from_secs(60);
+            }
         }
         if h.served && h.expires.is_some_and(|e| Instant::now() >= e) {
             tracing::warn!(zone = %z.name, "secondary zone expired: no primary answered for its SOA expire");
@@ -128,13 +170,47 @@ async fn round(s: &AppState, held: &mut HashMap<i64, Held>) -> Result<(), ApiErr
             h.served = false;
             log(
                 s,
-                &z,
+                z,
                 "zone_proxy_expired",
                 "failure",
                 "no primary answered for the SOA expire time",
             )
             .await?;
         }
+        zones.schedule(id);
+    }
+    Ok(())
+}
+
+/// Reads which zones are secondaries: new ones are loaded (their stored
+/// copy served) and due at once, gone ones dropped.
+async fn rescan(s: &AppState, zones: &mut Zones) -> Result<(), ApiError> {
+    let ids: HashSet<i64> = s.store.proxied_zone_ids().await?.into_iter().collect();
+    let gone: Vec<i64> = zones.held.keys().filter(|id| !ids.contains(id)).copied().collect();
+    for id in gone {
+        if let Some((_, h)) = zones.held.remove(&id) {
+            zones.by_apex.remove(h.apex.to_lowercase().as_wire());
+        }
+        zones.due.remove(&id);
+    }
+    for id in ids {
+        // The zone's row again: its name or contract may have changed.
+        let z = match s.store.get_zone(id).await {
+            Ok(z) => z,
+            Err(platdns_store::StoreError::NotFound) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        if let Some((held_zone, _)) = zones.held.get_mut(&id) {
+            *held_zone = z;
+            continue;
+        }
+        let Ok(apex) = Name::from_text(&format!("{}.", z.name), None) else {
+            continue;
+        };
+        let h = load(s, &z, &apex).await?;
+        zones.by_apex.insert(apex.to_lowercase().as_wire().to_vec(), id);
+        zones.held.insert(id, (z, h));
+        zones.schedule(id);
     }
     Ok(())
 }
