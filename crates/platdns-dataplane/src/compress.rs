@@ -52,7 +52,7 @@ impl Compressor {
         while name[suffix] != 0 {
             if let Some(&off) = self.offsets[..self.n]
                 .iter()
-                .find(|&&off| same_name(buf, off as usize, &name[suffix..]))
+                .find(|&&off| crate::wire::name_eq(buf, off as usize, &name[suffix..]))
             {
                 target = Some(off);
                 break;
@@ -78,40 +78,6 @@ impl Compressor {
             None => buf[end] = 0,
         }
         Some(total)
-    }
-}
-
-/// Does the (possibly compressed) name at `buf[at..]` equal `name`,
-/// ignoring ASCII case?
-fn same_name(buf: &[u8], mut at: usize, name: &[u8]) -> bool {
-    let mut i = 0;
-    let mut hops = 0;
-    loop {
-        let Some(&len) = buf.get(at) else { return false };
-        if len & 0xC0 == 0xC0 {
-            let Some(&lo) = buf.get(at + 1) else { return false };
-            at = (((len & 0x3f) as usize) << 8) | lo as usize;
-            hops += 1;
-            if hops > 16 {
-                return false;
-            }
-            continue;
-        }
-        let len = len as usize;
-        if name.get(i) != Some(&(len as u8)) {
-            return false;
-        }
-        if len == 0 {
-            return true;
-        }
-        let (Some(a), Some(b)) = (buf.get(at + 1..at + 1 + len), name.get(i + 1..i + 1 + len)) else {
-            return false;
-        };
-        if !a.eq_ignore_ascii_case(b) {
-            return false;
-        }
-        at += 1 + len;
-        i += 1 + len;
     }
 }
 

@@ -143,22 +143,13 @@ impl Failure {
     }
 }
 
-fn read_name(m: &[u8], mut at: usize) -> Option<(Vec<u8>, usize)> {
-    // TSIG names are never compressed (RFC 8945 §4.2).
-    let mut out = Vec::new();
-    loop {
-        let len = *m.get(at)? as usize;
-        if len > 63 {
-            return None;
-        }
-        out.extend_from_slice(m.get(at..at + 1 + len)?);
-        at += 1 + len;
-        if len == 0 {
-            break;
-        }
-    }
-    out.make_ascii_lowercase();
-    Some((out, at))
+/// A name of the TSIG record, lower-cased: the MAC covers it in canonical
+/// form (RFC 8945 §4.3.3). A sender may compress the owner (RFC 1035
+/// §4.1.4 allows it for any owner name; dnspython and ldns do).
+fn read_name(m: &[u8], at: usize) -> Option<(Vec<u8>, usize)> {
+    let (mut name, end) = crate::wire::read_name(m, at)?;
+    name.make_ascii_lowercase();
+    Some((name, end))
 }
 
 fn u16_at(m: &[u8], at: usize) -> Option<u16> {
@@ -376,6 +367,26 @@ mod tests {
         let mut m = vec![0xab, 0xcd, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
         m.extend_from_slice(b"\x07example\x00\x00\xfc\x00\x01");
         m
+    }
+
+    #[test]
+    fn a_request_whose_tsig_owner_is_compressed_verifies() {
+        // dnspython and ldns compress the TSIG owner name against the
+        // question (RFC 1035 §4.1.4 allows it for any owner); the MAC is
+        // over the canonical name, so the request verifies as if it were
+        // written whole (issue 17).
+        let k = key();
+        let mut q = query();
+        let start = q.len();
+        sign(&mut q, &k, None, false, 1_000_000, 0);
+        let whole = b"\x03xfr\x07example\x00";
+        assert_eq!(&q[start..start + whole.len()], whole);
+        let mut compressed = q[..start].to_vec();
+        compressed.extend_from_slice(b"\x03xfr\xc0\x0c");
+        compressed.extend_from_slice(&q[start + whole.len()..]);
+        let r = parse(&compressed, start).unwrap();
+        assert_eq!(r.key_name, whole.to_vec());
+        assert!(verify_request(&compressed, &r, &[k], 1_000_100).is_ok());
     }
 
     #[test]

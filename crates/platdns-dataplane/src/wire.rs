@@ -93,6 +93,73 @@ fn u16_at(p: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes([*p.get(at)?, *p.get(at + 1)?]))
 }
 
+/// The most compression pointers one name may follow: a name has at most
+/// 127 labels, so more pointers than that is a loop.
+const MAX_HOPS: usize = 127;
+
+/// Walks the possibly compressed name at `m[at..]` (RFC 1035 §4.1.4): hands
+/// each label, its length octet first and the root's `[0]` last, to `label`,
+/// which returns false to stop. Returns the offset just after the name as
+/// written (after its first pointer, if it has one). `None` for a malformed
+/// name: a label type other than 0b00 or 0b11 (RFC 6891 §5 retired the
+/// extended ones), more than [`MAX_HOPS`] pointers (a loop), more than 255
+/// octets (RFC 1035 §2.3.4), or an end past the message. The one name
+/// reader of the DNS node, secondary pulls, NOTIFY, TSIG and the resolver.
+#[inline]
+pub fn walk_name(m: &[u8], mut at: usize, mut label: impl FnMut(&[u8]) -> bool) -> Option<usize> {
+    let (mut end, mut hops, mut total) = (None, 0, 0);
+    loop {
+        let len = *m.get(at)?;
+        match len {
+            0..=63 => {
+                let l = m.get(at..at + 1 + usize::from(len))?;
+                total += l.len();
+                if total > 255 || !label(l) {
+                    return None;
+                }
+                at += l.len();
+                if len == 0 {
+                    return Some(end.unwrap_or(at));
+                }
+            }
+            0xC0..=0xFF => {
+                let low = *m.get(at + 1)?;
+                end.get_or_insert(at + 2);
+                hops += 1;
+                if hops > MAX_HOPS {
+                    return None;
+                }
+                at = usize::from(len & 0x3F) << 8 | usize::from(low);
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// The name at `m[at..]` in uncompressed wire form, and the offset after
+/// it as written.
+pub fn read_name(m: &[u8], at: usize) -> Option<(Vec<u8>, usize)> {
+    let mut out = Vec::new();
+    let end = walk_name(m, at, |l| {
+        out.extend_from_slice(l);
+        true
+    })?;
+    Some((out, end))
+}
+
+/// Whether the name at `m[at..]` is `name` (uncompressed wire form),
+/// ignoring ASCII case.
+#[inline]
+pub fn name_eq(m: &[u8], at: usize, name: &[u8]) -> bool {
+    let mut i = 0;
+    let walked = walk_name(m, at, |l| {
+        let same = name.get(i..i + l.len()).is_some_and(|w| w.eq_ignore_ascii_case(l));
+        i += l.len();
+        same
+    });
+    walked.is_some() && i == name.len()
+}
+
 /// Skips a possibly compressed name in a record; returns the offset after it.
 pub(crate) fn skip_name(p: &[u8], mut at: usize) -> Option<usize> {
     loop {
@@ -262,6 +329,33 @@ pub fn parse_response_tsig(m: &[u8]) -> Option<crate::tsig::Record> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_walked_through_pointers_and_bad_ones_refused() {
+        // Header, then "example." at 12, then "WWW" + pointer to 12 at 21.
+        let mut m = vec![0; 12];
+        m.extend_from_slice(b"\x07example\x00\x03WWW\xc0\x0c");
+        assert_eq!(read_name(&m, 21), Some((b"\x03WWW\x07example\x00".to_vec(), 27)));
+        assert!(name_eq(&m, 21, b"\x03www\x07EXAMPLE\x00"));
+        assert!(!name_eq(&m, 21, b"\x03www\x07example\x03com\x00"));
+        assert!(!name_eq(&m, 12, b"\x03www\x07example\x00"));
+        assert_eq!(skip_name(&m, 21), Some(27));
+        // A pointer to itself, and two pointing at each other: loops end.
+        assert_eq!(read_name(&[0xc0, 0x00], 0), None);
+        assert_eq!(read_name(&[0xc0, 0x02, 0xc0, 0x00], 0), None);
+        // Label types 0b01 and 0b10 (RFC 6891 §5) are not names.
+        assert_eq!(read_name(&[0x41, 0x00], 0), None);
+        assert_eq!(read_name(&[0x80, 0x00], 0), None);
+        // Past the end, and longer than 255 octets.
+        assert_eq!(read_name(b"\x05ab", 0), None);
+        let mut long = Vec::new();
+        for _ in 0..5 {
+            long.push(63);
+            long.extend_from_slice(&[b'a'; 63]);
+        }
+        long.push(0);
+        assert_eq!(read_name(&long, 0), None);
+    }
 
     fn query(name: &[u8], qtype: u16, extra: &[u8], arcount: u16) -> Vec<u8> {
         let mut p = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, arcount as u8];

@@ -21,7 +21,7 @@
 
 use crate::tsig::{self, Key};
 use arc_swap::ArcSwap;
-use platdns_zone::{Rtype, Zone};
+use platdns_zone::{Rtype, Serial, Zone};
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -327,7 +327,7 @@ impl Transfers {
         let key_text = signed.as_ref().map(|(k, _)| wire_to_text(&k.name));
         let mut p = Packer::new(packet, q, signed.as_ref(), now, emit);
         let diff = match theirs {
-            Some(theirs) if serial_ge(theirs, zone.serial()) => {
+            Some(theirs) if Serial(theirs).at_or_after(Serial(zone.serial())) => {
                 // Up to date (or ahead): the current SOA alone (RFC 1995 §2).
                 Some(current_soa(zone).into_iter().collect())
             }
@@ -455,11 +455,6 @@ fn wire_to_text(w: &[u8]) -> String {
         .unwrap_or_default()
 }
 
-/// RFC 1982 serial arithmetic: is `a` at or after `b`?
-fn serial_ge(a: u32, b: u32) -> bool {
-    a == b || (a.wrapping_sub(b) as i32) > 0
-}
-
 /// The client's serial: the zone's SOA in the authority section of an IXFR
 /// query (RFC 1995 §3); an SOA of another name is not it.
 fn ixfr_serial(packet: &[u8], q: &crate::wire::Query) -> Option<u32> {
@@ -472,7 +467,7 @@ fn ixfr_serial(packet: &[u8], q: &crate::wire::Query) -> Option<u32> {
         let rtype = u16::from_be_bytes([*packet.get(at)?, *packet.get(at + 1)?]);
         let rdlen = u16::from_be_bytes([*packet.get(at + 8)?, *packet.get(at + 9)?]) as usize;
         let rd = at + 10;
-        if rtype == Rtype::SOA.0 && i >= u32::from(an) && name_at_is(packet, owner, q.qname()) {
+        if rtype == Rtype::SOA.0 && i >= u32::from(an) && crate::wire::name_eq(packet, owner, q.qname()) {
             // MNAME and RNAME may be compressed; the serial follows them.
             let mut p = crate::wire::skip_name(packet, rd)?;
             p = crate::wire::skip_name(packet, p)?;
@@ -481,40 +476,6 @@ fn ixfr_serial(packet: &[u8], q: &crate::wire::Query) -> Option<u32> {
         at = rd + rdlen;
     }
     None
-}
-
-/// Whether the name at `at` in `packet` (compression pointers followed,
-/// at most 16) is `name` (lower-cased wire form), ignoring case.
-fn name_at_is(packet: &[u8], mut at: usize, name: &[u8]) -> bool {
-    let (mut matched, mut hops) = (0, 0);
-    loop {
-        let Some(&len) = packet.get(at) else {
-            return false;
-        };
-        match len {
-            0 => return name.get(matched..) == Some(&[0][..]),
-            l if l & 0xC0 == 0xC0 => {
-                let Some(&low) = packet.get(at + 1) else {
-                    return false;
-                };
-                hops += 1;
-                if hops > 16 {
-                    return false;
-                }
-                at = usize::from(l & 0x3f) << 8 | usize::from(low);
-            }
-            l if l < 64 => {
-                let end = 1 + usize::from(l);
-                match (packet.get(at..at + end), name.get(matched..matched + end)) {
-                    (Some(label), Some(want)) if label.eq_ignore_ascii_case(want) => {}
-                    _ => return false,
-                }
-                matched += end;
-                at += end;
-            }
-            _ => return false,
-        }
-    }
 }
 
 type Rr = platdns_zone::zonefile::Record;
@@ -1007,12 +968,12 @@ mod tests {
     #[test]
     fn names_compare_through_pointers_and_case() {
         let m = b"\x00\x00\x07EXAMPLE\x00\x03www\xc0\x02";
-        assert!(name_at_is(m, 2, b"\x07example\x00"));
-        assert!(name_at_is(m, 11, b"\x03www\x07example\x00"));
-        assert!(!name_at_is(m, 11, b"\x07example\x00"));
-        assert!(!name_at_is(m, 2, b"\x03www\x07example\x00"));
+        assert!(crate::wire::name_eq(m, 2, b"\x07example\x00"));
+        assert!(crate::wire::name_eq(m, 11, b"\x03www\x07example\x00"));
+        assert!(!crate::wire::name_eq(m, 11, b"\x07example\x00"));
+        assert!(!crate::wire::name_eq(m, 2, b"\x03www\x07example\x00"));
         let looped = b"\xc0\x00";
-        assert!(!name_at_is(looped, 0, b"\x00"), "a pointer loop ends");
+        assert!(!crate::wire::name_eq(looped, 0, b"\x00"), "a pointer loop ends");
     }
 
     fn open_to(peer: &str) -> Transfers {
@@ -1252,25 +1213,6 @@ mod tests {
         );
     }
 
-    /// A name read back from a message, following pointers.
-    fn read_name(m: &[u8], mut at: usize) -> (Vec<u8>, usize) {
-        let mut out = Vec::new();
-        let mut end = None;
-        loop {
-            let len = m[at];
-            if len & 0xC0 == 0xC0 {
-                end.get_or_insert(at + 2);
-                at = (u16::from_be_bytes([len, m[at + 1]]) & 0x3fff) as usize;
-                continue;
-            }
-            out.extend_from_slice(&m[at..at + 1 + len as usize]);
-            at += 1 + len as usize;
-            if len == 0 {
-                return (out, end.unwrap_or(at));
-            }
-        }
-    }
-
     #[test]
     fn rdata_names_of_rfc_1035_types_are_compressed_and_read_back_whole() {
         let apex = b"\x07example\x00";
@@ -1306,18 +1248,20 @@ mod tests {
         let mut at = q.question_end;
         let lower = |n: &[u8]| n.to_ascii_lowercase();
         for (owner, t, rdata) in &records {
-            let (name, next) = read_name(m, at);
+            let (name, next) = crate::wire::read_name(m, at).unwrap();
             assert_eq!(name, *owner);
             assert_eq!(u16::from_be_bytes([m[next], m[next + 1]]), t.0);
             let len = u16::from_be_bytes([m[next + 8], m[next + 9]]) as usize;
             let body = &m[next + 10..next + 10 + len];
             // Read back: names whole again, the rest as stored.
             let back = match *t {
-                Rtype::CNAME | Rtype::NS => read_name(m, next + 10).0,
-                Rtype::MX if rdata.len() > 3 => [&body[..2], &read_name(m, next + 12).0[..]].concat(),
+                Rtype::CNAME | Rtype::NS => crate::wire::read_name(m, next + 10).unwrap().0,
+                Rtype::MX if rdata.len() > 3 => {
+                    [&body[..2], &crate::wire::read_name(m, next + 12).unwrap().0[..]].concat()
+                }
                 Rtype::SOA => {
-                    let (a, e) = read_name(m, next + 10);
-                    let (b, e) = read_name(m, e);
+                    let (a, e) = crate::wire::read_name(m, next + 10).unwrap();
+                    let (b, e) = crate::wire::read_name(m, e).unwrap();
                     [a, b, m[e..e + 20].to_vec()].concat()
                 }
                 _ => body.to_vec(),
@@ -1332,13 +1276,5 @@ mod tests {
             at = next + 10 + len;
         }
         assert_eq!(at, m.len());
-    }
-
-    #[test]
-    fn serials_compare_by_rfc_1982() {
-        assert!(serial_ge(5, 5));
-        assert!(serial_ge(6, 5));
-        assert!(!serial_ge(4, 5));
-        assert!(serial_ge(1, u32::MAX), "wrapped");
     }
 }

@@ -273,9 +273,10 @@ pub fn signed_data(header: &RrsigHeader, owner: &Name, class: u16, rdatas: &[&[u
     data
 }
 
-/// RFC 1982 serial comparison `a <= b` for 32-bit signature times (RFC 4034 §3.1.5).
+/// `a <= b` for 32-bit signature times, in RFC 1982 serial arithmetic
+/// (RFC 4034 §3.1.5).
 pub fn serial_le(a: u32, b: u32) -> bool {
-    a == b || (b.wrapping_sub(a) as i32) > 0
+    platdns_zone::Serial(b).at_or_after(platdns_zone::Serial(a))
 }
 
 #[cfg(test)]
