@@ -81,6 +81,50 @@ impl FromRequestParts<AppState> for Tenant {
     }
 }
 
+/// The zone a tenant request names (the path's `{id}`), which the token
+/// may see: anything else is 404, never 403 (R1.2). With the tenant, so a
+/// handler authenticates once.
+pub struct ZoneRead(pub Tenant, pub platdns_store::Zone);
+
+/// As [`ZoneRead`], and the token may change the zone: write scope, the
+/// contract's operator role, and no restriction freezing it (R4.2). The
+/// one gate of every zone write (issue 16: one extractor for the
+/// find-zone, require-write start of each handler).
+pub struct ZoneWrite(pub Tenant, pub platdns_store::Zone);
+
+async fn zone_of(parts: &mut Parts, state: &AppState) -> Result<(Tenant, platdns_store::Zone), ApiError> {
+    let t = Tenant::from_request_parts(parts, state).await?;
+    let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(|_| ApiError::not_found())?;
+    let id = params
+        .iter()
+        .find(|(name, _)| *name == "id")
+        .map(|(_, v)| v.to_string())
+        .ok_or_else(ApiError::not_found)?;
+    let z = crate::dpf::find_zone(state, &t, &id).await?;
+    Ok((t, z))
+}
+
+impl FromRequestParts<AppState> for ZoneRead {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (t, z) = zone_of(parts, state).await?;
+        Ok(ZoneRead(t, z))
+    }
+}
+
+impl FromRequestParts<AppState> for ZoneWrite {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (t, z) = zone_of(parts, state).await?;
+        t.require_write(z.contract_id)?;
+        Ok(ZoneWrite(t, z))
+    }
+}
+
 /// The platform operator's token.
 pub struct Operator(pub Principal);
 

@@ -20,8 +20,8 @@
 //! goes 7 (until no DS names a KSK), 8 (until that has reached caches), then
 //! the zone is served unsigned.
 
-use crate::auth::Tenant;
-use crate::dpf::{find_zone, job_done, log_event, Event, Op};
+use crate::auth::{ZoneRead, ZoneWrite};
+use crate::dpf::{job_done, log_event, Event, Op};
 use crate::json::{self, Body};
 use crate::routes::Routes;
 use crate::{ApiError, ApiResult, AppState};
@@ -353,8 +353,7 @@ fn view(z: &platdns_store::Zone, row: Option<&ZoneDnssec>) -> Value {
 }
 
 /// DPF `GET /zones/{id}/dnssec`.
-async fn get_dnssec(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let z = find_zone(&s, &t, &id).await?;
+async fn get_dnssec(State(s): State<AppState>, ZoneRead(_, z): ZoneRead) -> ApiResult<Json<Value>> {
     let row = s.store.dnssec(z.id).await?;
     Ok(Json(json::result(view(&z, row.as_ref()))))
 }
@@ -377,12 +376,10 @@ async fn zone_event(s: &AppState, z: &platdns_store::Zone, operation: &str, targ
 /// use), 0 starts turning signing off.
 async fn patch_dnssec(
     State(s): State<AppState>,
-    t: Tenant,
+    ZoneWrite(t, z): ZoneWrite,
     Path(id): Path<String>,
     Body(b): Body<PatchBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let z = find_zone(&s, &t, &id).await?;
-    t.require_write(z.contract_id)?;
     if !matches!(b.enabled, 0 | 1) {
         return Err(ApiError::bad_request("invalid", "enabled", "0 or 1"));
     }
@@ -455,11 +452,9 @@ async fn patch_dnssec(
 /// signs beside the old one (RFC 7583 §3.3.1); later steps follow by time.
 async fn ksk_rollover(
     State(s): State<AppState>,
-    t: Tenant,
+    ZoneWrite(t, z): ZoneWrite,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let z = find_zone(&s, &t, &id).await?;
-    t.require_write(z.contract_id)?;
     // DPF: a rollover starts only while the DS is published (ds_state 3),
     // so never over another one.
     let _row = s.dnssec.rows.lock(z.id).await;
@@ -490,8 +485,7 @@ async fn ksk_rollover(
 
 /// DPF `GET /zones/{id}/ds_records`: the DS the parent should publish (the
 /// KSKs CDS names, RFC 7344 §4), SHA-256 digests.
-async fn ds_records(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let z = find_zone(&s, &t, &id).await?;
+async fn ds_records(State(s): State<AppState>, ZoneRead(_, z): ZoneRead) -> ApiResult<Json<Value>> {
     let Some(row) = s
         .store
         .dnssec(z.id)
@@ -526,11 +520,10 @@ async fn ds_records(State(s): State<AppState>, t: Tenant, Path(id): Path<String>
 /// record's, as the DS sits beside it at the cut.
 async fn ds_from_cds(
     State(s): State<AppState>,
-    t: Tenant,
-    Path((id, rid)): Path<(String, String)>,
+    ZoneRead(_, z): ZoneRead,
+    Path((_, rid)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     use platdns_zone::Rtype;
-    let z = find_zone(&s, &t, &id).await?;
     let r = s.store.find_record(z.id, &rid).await?;
     let apex = format!("{}.", z.name.trim_end_matches('.'));
     if r.rrtype != "NS" || r.name.eq_ignore_ascii_case(&apex) {

@@ -3,7 +3,7 @@
 //! `_keywords_<field>[]` filters work as the reference defines them, once, in
 //! [`Listing`], for every list.
 
-use crate::auth::Tenant;
+use crate::auth::{Tenant, ZoneRead, ZoneWrite};
 use crate::json::{self, contract, zone};
 use crate::routes::Routes;
 use crate::{ApiError, ApiResult, AppState};
@@ -446,20 +446,14 @@ pub(crate) async fn find_zone(s: &AppState, t: &Tenant, id: &str) -> ApiResult<p
 }
 
 /// Our extension: the applied version as an `ETag`, for `If-Match` on commits.
-async fn get_zone(
-    State(s): State<AppState>,
-    t: Tenant,
-    Path(id): Path<String>,
-) -> ApiResult<([(axum::http::HeaderName, String); 1], Json<Value>)> {
-    let z = find_zone(&s, &t, &id).await?;
+async fn get_zone(ZoneRead(_, z): ZoneRead) -> ApiResult<([(axum::http::HeaderName, String); 1], Json<Value>)> {
     Ok((
         [(axum::http::header::ETAG, format!("\"{}\"", z.version))],
         Json(json::result(zone(&z))),
     ))
 }
 
-async fn zone_contract(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let z = find_zone(&s, &t, &id).await?;
+async fn zone_contract(State(s): State<AppState>, ZoneRead(_, z): ZoneRead) -> ApiResult<Json<Value>> {
     Ok(Json(json::result(contract(
         &s.store.get_contract(z.contract_id).await?,
     ))))
@@ -729,10 +723,17 @@ async fn finish(s: &AppState, t: &Tenant, op: &Op<'_>, request_id: &str, resourc
         }
     };
     let mut delay = std::time::Duration::from_millis(100);
+    let mut logged = false;
     for attempt in 1..=8 {
+        // The log entry first: once the job reads finished, its entry is
+        // there.
         let wrote = async {
+            if !logged {
+                log_op(s, t, op, request_id, status).await?;
+                logged = true;
+            }
             s.store.finish_job(request_id, stored.clone(), s.clock.now()).await?;
-            log_op(s, t, op, request_id, status).await
+            Ok::<(), ApiError>(())
         };
         match wrote.await {
             Ok(()) => return,
@@ -777,12 +778,10 @@ async fn patch_contract(
 
 async fn patch_zone(
     State(s): State<AppState>,
-    t: Tenant,
+    ZoneWrite(t, z): ZoneWrite,
     Path(id): Path<String>,
     crate::json::Body(b): crate::json::Body<PatchMeta>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let z = find_zone(&s, &t, &id).await?;
-    t.require_write(z.contract_id)?;
     let operation = if b.favorite.is_some() {
         "update_zone_favorite"
     } else {

@@ -3,8 +3,8 @@
 //! replaced whole, at most ten pairs of 1–63 characters (the reference's
 //! `ZoneLabels`); a bad one is a 400 naming `labels` with DPF's code.
 
-use crate::auth::Tenant;
-use crate::dpf::{find_contract, find_zone, job_done, Op};
+use crate::auth::{Tenant, ZoneRead, ZoneWrite};
+use crate::dpf::{find_contract, job_done, Op};
 use crate::json::{self, Body};
 use crate::{ApiError, ApiResult, AppState};
 use axum::extract::{Path, State};
@@ -77,24 +77,17 @@ pub(crate) fn check(labels: Map<String, Value>) -> ApiResult<Labels> {
     Ok(out)
 }
 
-pub(crate) async fn get_zone_labels(
-    State(s): State<AppState>,
-    t: Tenant,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let z = find_zone(&s, &t, &id).await?;
+pub(crate) async fn get_zone_labels(State(s): State<AppState>, ZoneRead(_, z): ZoneRead) -> ApiResult<Json<Value>> {
     let labels = s.store.labels(LabelOf::Zone, z.id).await?;
     Ok(Json(json::result(json!({ "labels": labels }))))
 }
 
 pub(crate) async fn put_zone_labels(
     State(s): State<AppState>,
-    t: Tenant,
+    ZoneWrite(t, z): ZoneWrite,
     Path(id): Path<String>,
     Body(b): Body<PutLabels>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let z = find_zone(&s, &t, &id).await?;
-    t.require_write(z.contract_id)?;
     let labels = check(b.labels)?;
     s.store.set_labels(LabelOf::Zone, z.id, &labels).await?;
     let op = Op::zone(&z, "service", "update_zone_labels", format!("{}.", z.name));
@@ -134,12 +127,7 @@ pub(crate) async fn put_contract_labels(
 
 /// `GET /zones/{id}/managed_dns_servers`: the platform's name servers that
 /// serve the zone (operator configuration, `ZoneDefaults`).
-pub(crate) async fn managed_dns_servers(
-    State(s): State<AppState>,
-    t: Tenant,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    find_zone(&s, &t, &id).await?;
+pub(crate) async fn managed_dns_servers(State(s): State<AppState>, _: ZoneRead) -> ApiResult<Json<Value>> {
     let servers: Vec<Value> = s.zone_defaults.nameservers.iter().map(|n| json!(n)).collect();
     Ok(Json(json::results(servers)))
 }

@@ -99,6 +99,37 @@ pub struct AppState {
     pub max_body_bytes: usize,
 }
 
+impl AppState {
+    /// Every setting at its default (what `platdns serve` uses without
+    /// flags), the system clock, and no background service started: the
+    /// in-process harness of the API's tests starts the ones it needs
+    /// (`jobs` for commits). `serve` sets each field from its flags.
+    pub fn new(store: Store, publisher: Arc<dyn Publisher>) -> AppState {
+        AppState {
+            store,
+            terms: Arc::new(PlanTerms::default()),
+            clock: Arc::new(SystemClock),
+            notice_days: 30,
+            publisher,
+            zone_defaults: Arc::new(ZoneDefaults::default()),
+            time_zone: jiff::tz::TimeZone::UTC,
+            verify_resolver: None,
+            zone_locks: Default::default(),
+            health: Arc::new(health::HealthMonitor::new(health::MonitorSettings::default())),
+            notify: Arc::new(notify::Notifier::new(notify::NotifySettings::default())),
+            meters: Arc::new(meters::MeterSlots::new(65_536)),
+            usage: Arc::new(usage::Usage::new(usage::UsageSettings::default())),
+            dnssec: Arc::new(dnssec::Dnssec::new(dnssec::DnssecSettings::default())),
+            secondary: Default::default(),
+            follower: false,
+            limits: ZoneLimits::default(),
+            supervisor: Default::default(),
+            jobs: platdns_control::JobQueue::new(2),
+            max_body_bytes: 256 << 20,
+        }
+    }
+}
+
 /// Operator-set bounds on what a tenant stages (issue 16): an edit past
 /// them is refused at once with DPF's 400 `too_many` naming the attribute,
 /// so that no commit of one tenant can hold the platform for long.

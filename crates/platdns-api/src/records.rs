@@ -7,7 +7,7 @@
 //! as queued jobs (issue 16): RUNNING until done, `?wait=true` to answer
 //! only then.
 
-use crate::auth::Tenant;
+use crate::auth::{Tenant, ZoneRead, ZoneWrite};
 use crate::dpf::{find_zone, job_done, queue_job, Bounds, JsonFuture, Listing, Op, Wait};
 use crate::json::{self, Body};
 use crate::publish::{commit_changes, compile, patched, publish_committed, zone_text};
@@ -221,10 +221,9 @@ fn listed(
 
 async fn get_record(
     State(s): State<AppState>,
-    t: Tenant,
-    Path((id, rid)): Path<(String, String)>,
+    ZoneRead(_, z): ZoneRead,
+    Path((_, rid)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    let z = find_zone(&s, &t, &id).await?;
     Ok(Json(json::result(record(&s.store.find_record(z.id, &rid).await?))))
 }
 
@@ -234,12 +233,10 @@ fn operator_name(t: &Tenant) -> String {
 
 async fn post_record(
     State(s): State<AppState>,
-    t: Tenant,
+    ZoneWrite(t, z): ZoneWrite,
     Path(id): Path<String>,
     Body(b): Body<PostRecord>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let z = find_zone(&s, &t, &id).await?;
-    t.require_write(z.contract_id)?;
     let rdata: Vec<String> = b.rdata.into_iter().map(|r| r.value).collect();
     let (name, rrtype) = check_record(&s.limits, &z.name, &b.name, &b.rrtype, b.ttl, &rdata)?;
     let change = StagedChange::Add {
@@ -265,12 +262,10 @@ async fn post_record(
 
 async fn patch_record(
     State(s): State<AppState>,
-    t: Tenant,
+    ZoneWrite(t, z): ZoneWrite,
     Path((id, rid)): Path<(String, String)>,
     Body(b): Body<PatchRecord>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let z = find_zone(&s, &t, &id).await?;
-    t.require_write(z.contract_id)?;
     let cur = s.store.find_record(z.id, &rid).await?;
     let rdata: Vec<String> = b
         .rdata
@@ -299,11 +294,9 @@ async fn patch_record(
 
 async fn delete_record(
     State(s): State<AppState>,
-    t: Tenant,
+    ZoneWrite(t, z): ZoneWrite,
     Path((id, rid)): Path<(String, String)>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let z = find_zone(&s, &t, &id).await?;
-    t.require_write(z.contract_id)?;
     let rid_target = s.store.find_record(z.id, &rid).await?.name;
     s.store
         .stage(
@@ -324,11 +317,9 @@ async fn delete_record(
 
 async fn discard_record(
     State(s): State<AppState>,
-    t: Tenant,
+    ZoneWrite(t, z): ZoneWrite,
     Path((id, rid)): Path<(String, String)>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let z = find_zone(&s, &t, &id).await?;
-    t.require_write(z.contract_id)?;
     s.store.discard(z.id, Some(&rid)).await?;
     job_done(
         &s,
@@ -341,11 +332,9 @@ async fn discard_record(
 
 async fn discard_all(
     State(s): State<AppState>,
-    t: Tenant,
+    ZoneWrite(t, z): ZoneWrite,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let z = find_zone(&s, &t, &id).await?;
-    t.require_write(z.contract_id)?;
     s.store.discard(z.id, None).await?;
     job_done(
         &s,
@@ -370,14 +359,12 @@ struct Commit {
 /// extension) it fails with 412 if another commit came first.
 async fn commit(
     State(s): State<AppState>,
-    t: Tenant,
+    ZoneWrite(t, z): ZoneWrite,
     Path(id): Path<String>,
     headers: HeaderMap,
     wait: Wait,
     Body(b): Body<Commit>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let z = find_zone(&s, &t, &id).await?;
-    t.require_write(z.contract_id)?;
     let if_version = if_match_of(&headers, &z)?;
     let op = Op::zone(&z, "record", "commit_zone", format!("{}.", z.name));
     let (st, tenant, zone) = (s.clone(), t.clone(), z.clone());
@@ -468,14 +455,12 @@ fn whole_set(
 /// checked before the 202; compiling, signing and writing it is the job.
 async fn atomic_changes(
     State(s): State<AppState>,
-    t: Tenant,
+    ZoneWrite(t, z): ZoneWrite,
     Path(id): Path<String>,
     headers: HeaderMap,
     wait: Wait,
     Body(b): Body<AtomicChanges>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let z = find_zone(&s, &t, &id).await?;
-    t.require_write(z.contract_id)?;
     let if_version = if_match_of(&headers, &z)?;
     let (st, limits, zone) = (s.clone(), s.limits, z.clone());
     // Checking 100,000 records is CPU work: off the async workers.
@@ -504,13 +489,11 @@ struct PutRecords {
 /// a job after the set is checked.
 async fn put_records(
     State(s): State<AppState>,
-    t: Tenant,
+    ZoneWrite(t, z): ZoneWrite,
     Path(id): Path<String>,
     wait: Wait,
     Body(b): Body<PutRecords>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let z = find_zone(&s, &t, &id).await?;
-    t.require_write(z.contract_id)?;
     let (st, limits, zone) = (s.clone(), s.limits, z.clone());
     let records = tokio::task::spawn_blocking(move || whole_set(&limits, &zone, b.records))
         .await
@@ -765,8 +748,7 @@ async fn history_text(
 
 /// DPF default TTL: staged like records (state 3 while staged), applied by
 /// the next commit.
-async fn get_default_ttl(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let z = find_zone(&s, &t, &id).await?;
+async fn get_default_ttl(State(s): State<AppState>, ZoneRead(_, z): ZoneRead) -> ApiResult<Json<Value>> {
     let (applied, staged) = s.store.default_ttl(z.id).await?;
     let v = match staged {
         Some(v) => json!({"value": v, "state": 3, "operator": null}),
@@ -783,12 +765,10 @@ struct DefaultTtl {
 
 async fn patch_default_ttl(
     State(s): State<AppState>,
-    t: Tenant,
+    ZoneWrite(t, z): ZoneWrite,
     Path(id): Path<String>,
     Body(b): Body<DefaultTtl>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let z = find_zone(&s, &t, &id).await?;
-    t.require_write(z.contract_id)?;
     s.store.stage_default_ttl(z.id, Some(b.value)).await?;
     job_done(
         &s,
@@ -799,8 +779,7 @@ async fn patch_default_ttl(
     .await
 }
 
-async fn default_ttl_diffs(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let z = find_zone(&s, &t, &id).await?;
+async fn default_ttl_diffs(State(s): State<AppState>, ZoneRead(_, z): ZoneRead) -> ApiResult<Json<Value>> {
     let (applied, staged) = s.store.default_ttl(z.id).await?;
     let v = staged
         .map(|n| vec![json!({"new": {"value": n, "state": 3, "operator": null}, "old": {"value": applied, "state": 5, "operator": null}})])
@@ -810,11 +789,9 @@ async fn default_ttl_diffs(State(s): State<AppState>, t: Tenant, Path(id): Path<
 
 async fn discard_default_ttl(
     State(s): State<AppState>,
-    t: Tenant,
+    ZoneWrite(t, z): ZoneWrite,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let z = find_zone(&s, &t, &id).await?;
-    t.require_write(z.contract_id)?;
     s.store.stage_default_ttl(z.id, None).await?;
     job_done(
         &s,

@@ -11,7 +11,7 @@
 //! - [`log_event`]: every transfer served or refused, and every NOTIFY, in
 //!   the zone's log.
 
-use crate::auth::Tenant;
+use crate::auth::{Tenant, ZoneRead, ZoneWrite};
 use crate::dpf::{job_done, Listing, Op};
 use crate::json::{self, Body};
 use crate::routes::Routes;
@@ -332,8 +332,7 @@ fn enabled_of(kind: TransferList, enabled: Option<i64>) -> ApiResult<Option<bool
 }
 
 /// DPF `GET /zones/{id}/zone_proxy`.
-async fn get_proxy(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let z = crate::dpf::find_zone(&s, &t, &id).await?;
+async fn get_proxy(State(s): State<AppState>, ZoneRead(_, z): ZoneRead) -> ApiResult<Json<Value>> {
     let on = s.store.zone_proxy(z.id).await?;
     Ok(Json(json::result(json!({"enabled": i64::from(on)}))))
 }
@@ -349,12 +348,10 @@ struct ProxyBody {
 /// configuration's primaries (1), or served from its records (0).
 async fn patch_proxy(
     State(s): State<AppState>,
-    t: Tenant,
+    ZoneWrite(t, z): ZoneWrite,
     Path(id): Path<String>,
     Body(b): Body<ProxyBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let z = crate::dpf::find_zone(&s, &t, &id).await?;
-    t.require_write(z.contract_id)?;
     let on = match b.enabled {
         0 => false,
         1 => true,
@@ -371,8 +368,7 @@ async fn patch_proxy(
 
 /// DPF `GET /zones/{id}/zone_proxy/health_check`: each primary, and whether
 /// its last transfer (or SOA check) succeeded.
-async fn proxy_health(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let z = crate::dpf::find_zone(&s, &t, &id).await?;
+async fn proxy_health(State(s): State<AppState>, ZoneRead(_, z): ZoneRead) -> ApiResult<Json<Value>> {
     let status: HashMap<String, String> = match s.store.secondary(z.id).await? {
         Some((_, _, _, primaries)) => serde_json::from_str::<Vec<(String, String)>>(&primaries)
             .unwrap_or_default()
