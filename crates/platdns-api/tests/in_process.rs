@@ -98,6 +98,13 @@ impl Harness {
         )
     }
 
+    /// Stages `www` A `address` in `zone`.
+    async fn www_a(&self, zone: &str, token: &str, address: &str) -> (StatusCode, Value) {
+        let record = json!({"name": "www", "rrtype": "A", "ttl": 300, "rdata": [{"value": address}]});
+        self.call("POST", &format!("/dpf/v1/zones/{zone}/records"), token, Some(record))
+            .await
+    }
+
     /// Polls a job until it leaves RUNNING.
     async fn job(&self, token: &str, accepted: &Value) -> Value {
         let url = accepted["jobs_url"].as_str().unwrap();
@@ -132,14 +139,7 @@ async fn a_commit_job_reaches_the_served_catalog_and_stays_with_its_tenant() {
     let h = Harness::new().await;
     let (zone, tok) = h.tenant("acme", "example.com").await;
     let (_, other) = h.tenant("other", "example.net").await;
-    let (st, v) = h
-        .call(
-            "POST",
-            &format!("/dpf/v1/zones/{zone}/records"),
-            &tok,
-            Some(json!({"name": "www", "rrtype": "A", "ttl": 300, "rdata": [{"value": "192.0.2.10"}]})),
-        )
-        .await;
+    let (st, v) = h.www_a(&zone, &tok, "192.0.2.10").await;
     assert_eq!(st, StatusCode::ACCEPTED, "{v}");
     assert!(h.served_a("www.example.com.").is_empty(), "staged, not served");
     let (st, accepted) = h
@@ -168,14 +168,7 @@ async fn a_commit_job_reaches_the_served_catalog_and_stays_with_its_tenant() {
 async fn a_bad_record_is_refused_naming_its_attribute_and_stages_nothing() {
     let h = Harness::new().await;
     let (zone, tok) = h.tenant("acme", "example.com").await;
-    let (st, err) = h
-        .call(
-            "POST",
-            &format!("/dpf/v1/zones/{zone}/records"),
-            &tok,
-            Some(json!({"name": "www", "rrtype": "A", "ttl": 300, "rdata": [{"value": "192.0.2.999"}]})),
-        )
-        .await;
+    let (st, err) = h.www_a(&zone, &tok, "192.0.2.999").await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{err}");
     assert!(
         err["error_details"]

@@ -2,6 +2,7 @@
 //! global allocator watches thousands of queries of every kind.
 
 use platdns_dataplane::answer::{Identity, Responder, Transport};
+use platdns_testkit::dns::{Edns, Query};
 use platdns_zone::zonefile::read_file;
 use platdns_zone::zonefile::{parse_str, NoIncludes};
 use platdns_zone::{Catalog, Name, RrsetChange, Rtype, Steered, Zone};
@@ -36,20 +37,20 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// A query of the table: ID 0x1234, and with `edns` (UDP size, version) an
+/// OPT with the DO bit set.
 fn query(name: &str, qtype: u16, class: u16, edns: Option<(u16, u8)>, opcode: u8) -> Vec<u8> {
-    let mut p = vec![0x12, 0x34, opcode << 3, 0, 0, 1, 0, 0, 0, 0, 0, edns.is_some() as u8];
-    for label in name.trim_end_matches('.').split('.').filter(|l| !l.is_empty()) {
-        p.push(label.len() as u8);
-        p.extend_from_slice(label.as_bytes());
-    }
-    p.push(0);
-    p.extend_from_slice(&qtype.to_be_bytes());
-    p.extend_from_slice(&class.to_be_bytes());
-    if let Some((size, version)) = edns {
-        let s = size.to_be_bytes();
-        p.extend_from_slice(&[0, 0, 41, s[0], s[1], 0, version, 0x80, 0, 0, 0]);
-    }
-    p
+    let edns = edns.map(|(udp_size, version)| Edns {
+        udp_size,
+        version,
+        dnssec_ok: true,
+    });
+    Query::new(name, qtype)
+        .id(0x1234)
+        .class(class)
+        .opcode(opcode)
+        .edns(edns)
+        .wire()
 }
 
 #[test]

@@ -9,43 +9,23 @@
 mod common;
 use common::*;
 use platdns_dnssec::{Algorithm, Denial, SignedZone, SignerConfig};
-use platdns_zone::{Class, Name, Record, RrsetChange, Rtype};
+use platdns_zone::{Name, Record, RrsetChange, Rtype};
 use std::time::Instant;
 
 const RECORDS: usize = 1_000_000;
 
-fn rec(owner: &Name, rtype: Rtype, rdata: Vec<u8>) -> Record {
-    Record {
-        owner: owner.clone(),
-        ttl: 3600,
-        class: Class::IN,
-        rtype,
-        rdata,
-        pos: Default::default(),
-    }
-}
-
-fn soa(serial: u32) -> Vec<u8> {
-    let mut d = n("ns1.example.").as_wire().to_vec();
-    d.extend_from_slice(n("hostmaster.example.").as_wire());
-    for v in [serial, 7200, 3600, 1_209_600, 300] {
-        d.extend_from_slice(&v.to_be_bytes());
-    }
-    d
-}
-
 fn big_zone() -> Vec<Record> {
     let apex = n("example.");
     let mut v = Vec::with_capacity(RECORDS);
-    v.push(rec(&apex, Rtype::SOA, soa(1)));
-    v.push(rec(&apex, Rtype::NS, n("ns1.example.").as_wire().to_vec()));
+    v.push(rr(&apex, Rtype::SOA, 3600, soa(1, 300)));
+    v.push(rr(&apex, Rtype::NS, 3600, n("ns1.example.").as_wire().to_vec()));
     // One A record a name, in 1,000 subdomains: the most names (and so the
     // most NSEC/NSEC3 records) a million records can make, plus 1,000
     // levels of structure above them.
     let mut i = 0u32;
     while v.len() < RECORDS {
         let name = Name::from_text(&format!("h{i}.s{}.example.", i % 1000), None).unwrap();
-        v.push(rec(&name, Rtype::A, i.to_be_bytes().to_vec()));
+        v.push(rr(&name, Rtype::A, 3600, i.to_be_bytes().to_vec()));
         i += 1;
     }
     v
@@ -84,12 +64,12 @@ fn bench(denial: Denial, label: &str) {
                 RrsetChange {
                     owner: owner.clone(),
                     rtype,
-                    records: rdata.map(|d| vec![rec(owner, rtype, d)]).unwrap_or_default(),
+                    records: rdata.map(|d| vec![rr(owner, rtype, 3600, d)]).unwrap_or_default(),
                 },
                 RrsetChange {
                     owner: apex.clone(),
                     rtype: Rtype::SOA,
-                    records: vec![rec(&apex, Rtype::SOA, soa(serial))],
+                    records: vec![rr(&apex, Rtype::SOA, 3600, soa(serial, 300))],
                 },
             ]
         };

@@ -9,44 +9,10 @@ mod common;
 use common::*;
 use platdns_dnssec::verify::verify_zone;
 use platdns_dnssec::{Algorithm, Denial, SignedZone, SignerConfig};
-use platdns_zone::{Class, Name, Record, RrsetChange, Rtype};
-use std::collections::{BTreeMap, BTreeSet};
-
-/// xorshift64*: a seeded, reproducible sequence (no randomness crate needed).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use platdns_zone::{Name, Record, RrsetChange, Rtype};
+use std::collections::BTreeMap;
 
 type Model = BTreeMap<(Vec<u8>, u16), (Name, Vec<Record>)>;
-
-fn rr(owner: &Name, rtype: Rtype, ttl: u32, rdata: Vec<u8>) -> Record {
-    Record {
-        owner: owner.clone(),
-        ttl,
-        class: Class::IN,
-        rtype,
-        rdata,
-        pos: Default::default(),
-    }
-}
-
-fn soa(serial: u32) -> Vec<u8> {
-    let mut d = n("ns1.example.").as_wire().to_vec();
-    d.extend_from_slice(n("hostmaster.example.").as_wire());
-    for v in [serial, 7200, 3600, 1_209_600, 300] {
-        d.extend_from_slice(&v.to_be_bytes());
-    }
-    d
-}
 
 fn random_name(rng: &mut Rng) -> Name {
     const LABELS: [&str; 6] = ["a", "b", "c", "d", "*", "Mx"];
@@ -214,24 +180,9 @@ fn random_commit(rng: &mut Rng, model: &mut Model, serial: u32, ds_rdata: &[u8])
         &mut changes,
         &apex,
         Rtype::SOA,
-        vec![rr(&apex, Rtype::SOA, 3600, soa(serial))],
+        vec![rr(&apex, Rtype::SOA, 3600, soa(serial, 300))],
     );
     changes
-}
-
-type Served = BTreeSet<(Vec<u8>, u16, u32, Vec<u8>)>;
-
-fn as_set(recs: &[Record]) -> Served {
-    recs.iter()
-        .map(|r| {
-            (
-                r.owner.to_lowercase().as_wire().to_vec(),
-                r.rtype.0,
-                r.ttl,
-                r.rdata.clone(),
-            )
-        })
-        .collect()
 }
 
 fn unsigned(recs: &[Record]) -> Served {
@@ -267,7 +218,7 @@ fn run(denial: Denial, seed: u64, commits: usize) {
     let mut now = now() - commits as u64 * 600;
     let mut z = SignedZone::sign(&base, &apex, keys.clone(), config.clone(), now).unwrap();
     let mut served = as_set(&z.records());
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     // What the commits did, so the test can say it covered each case.
     let (mut cuts_made, mut cuts_gone, mut secure, mut wild, mut ents) = (0, 0, 0, 0, 0);
     for i in 0..commits {

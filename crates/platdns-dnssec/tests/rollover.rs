@@ -6,23 +6,8 @@ mod common;
 use common::*;
 use platdns_dnssec::{Algorithm, Denial, Diff, KeyState, RolloverTimings, SignedZone, SignerConfig};
 use platdns_zone::present::format_rdata;
-use platdns_zone::{Record, Rtype};
+use platdns_zone::Rtype;
 use std::collections::BTreeSet;
-
-type Served = BTreeSet<(Vec<u8>, u16, u32, Vec<u8>)>;
-
-fn as_set(recs: &[Record]) -> Served {
-    recs.iter()
-        .map(|r| {
-            (
-                r.owner.to_lowercase().as_wire().to_vec(),
-                r.rtype.0,
-                r.ttl,
-                r.rdata.clone(),
-            )
-        })
-        .collect()
-}
 
 fn publish(served: &mut Served, d: &Diff, z: &SignedZone) {
     for r in as_set(&d.remove) {

@@ -25,7 +25,7 @@
 //! proof of none.
 
 mod common;
-use common::{keypair, n, records};
+use common::{keypair, n, records, rr, soa, Rng};
 use platdns_dnssec::canon::{
     bitmap_types, canonical_key, nsec3_hash, nsec3_owner, serial_le, signed_data, RrsigHeader,
 };
@@ -35,23 +35,9 @@ use platdns_zone::lookup::{Outcome, Owner, Resolution, Section};
 use platdns_zone::name::wire_name_len;
 use platdns_zone::present::format_rdata;
 use platdns_zone::zone::RrIter;
-use platdns_zone::{Class, Name, Record, RrsetChange, Rtype, Zone};
+use platdns_zone::{Name, Record, RrsetChange, Rtype, Zone};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
-
-/// xorshift64*: a seeded, reproducible sequence (no randomness crate needed).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 // ---------------------------------------------------------------------------
 // The unsigned zone as the commits leave it, and the random commits.
@@ -60,26 +46,6 @@ impl Rng {
 type Model = BTreeMap<(Vec<u8>, u16), Vec<Record>>;
 
 const LABELS: [&str; 7] = ["a", "b", "c", "*", "w", "Mx", "ns"];
-
-fn rr(owner: &Name, rtype: Rtype, ttl: u32, rdata: Vec<u8>) -> Record {
-    Record {
-        owner: owner.clone(),
-        ttl,
-        class: Class::IN,
-        rtype,
-        rdata,
-        pos: Default::default(),
-    }
-}
-
-fn soa(serial: u32, minimum: u32) -> Vec<u8> {
-    let mut d = n("ns1.example.").as_wire().to_vec();
-    d.extend_from_slice(n("hostmaster.example.").as_wire());
-    for v in [serial, 7200, 3600, 1_209_600, minimum] {
-        d.extend_from_slice(&v.to_be_bytes());
-    }
-    d
-}
 
 fn key(name: &Name, t: Rtype) -> (Vec<u8>, u16) {
     (name.to_lowercase().as_wire().to_vec(), t.0)
@@ -1082,7 +1048,7 @@ fn run(denial: Denial, seed: u64, commits: usize) {
     let mut zone = Zone::from_records(&signed.records(), &apex).unwrap();
     let mut checker = Checker::new(&apex, &signed, now);
     compare(&zone, &zone, &all_questions(&zone, &apex), &mut checker, "signed whole");
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut made = Made::default();
     let (mut refreshes, mut rebuilt) = (0, 0);
     for i in 0..commits {

@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 
 #[tokio::test]
 async fn http_is_up_on_200_and_down_once_the_status_flips_to_503() {
-    let server = http_server(None).await;
+    let server = http_server(None);
     let prober = Prober::new();
     let c = check(Kind::Http(http(server.port())));
     let out = prober.check("127.0.0.1", &c).await;
@@ -43,7 +43,7 @@ async fn http_is_up_on_200_and_down_once_the_status_flips_to_503() {
 
 #[tokio::test]
 async fn http_is_down_when_the_body_stops_containing_the_match() {
-    let server = http_server(None).await;
+    let server = http_server(None);
     let prober = Prober::new();
     let c = check(Kind::Http(Http {
         response_match: "status: ok".into(),
@@ -67,7 +67,7 @@ async fn http_is_down_when_the_body_stops_containing_the_match() {
 
 #[tokio::test]
 async fn http_sends_the_configured_host_header() {
-    let server = http_server(None).await;
+    let server = http_server(None);
     let c = check(Kind::Http(Http {
         host: Some("www.example.test".into()),
         ..http(server.port())
@@ -116,14 +116,14 @@ async fn tls_is_up_only_with_a_trusted_certificate_for_the_name() {
     let pki = Pki::new("platdns test CA");
     let prober = Prober::with_roots(pki.roots());
 
-    let right = http_server(Some(pki.server(&["probe.test", "127.0.0.1"]))).await;
+    let right = http_server(Some(pki.server(&["probe.test", "127.0.0.1"])));
     let c = check(Kind::Tcp {
         port: right.port(),
         tls: tls(Some("probe.test")),
     });
     let out = prober.check("127.0.0.1", &c).await;
     assert_eq!(out.health, Up, "{}", out.reason);
-    assert_eq!(right.handshakes(1).await, [Some("probe.test".to_owned())], "SNI sent");
+    assert_eq!(right.handshakes(1), [Some("probe.test".to_owned())], "SNI sent");
     // No tls_sni and an IP target: no SNI, the certificate must name the address.
     let by_ip = check(Kind::Tcp {
         port: right.port(),
@@ -131,10 +131,10 @@ async fn tls_is_up_only_with_a_trusted_certificate_for_the_name() {
     });
     let out = prober.check("127.0.0.1", &by_ip).await;
     assert_eq!(out.health, Up, "{}", out.reason);
-    assert_eq!(right.handshakes(2).await[1], None);
+    assert_eq!(right.handshakes(2)[1], None);
 
     // A certificate for another name.
-    let other = http_server(Some(pki.server(&["other.test"]))).await;
+    let other = http_server(Some(pki.server(&["other.test"])));
     let c = check(Kind::Tcp {
         port: other.port(),
         tls: tls(Some("probe.test")),
@@ -145,7 +145,7 @@ async fn tls_is_up_only_with_a_trusted_certificate_for_the_name() {
 
     // The right name from a CA we do not trust.
     let stranger = Pki::new("someone else's CA");
-    let untrusted = http_server(Some(stranger.server(&["probe.test"]))).await;
+    let untrusted = http_server(Some(stranger.server(&["probe.test"])));
     let c = check(Kind::Tcp {
         port: untrusted.port(),
         tls: tls(Some("probe.test")),
@@ -165,7 +165,7 @@ async fn tls_is_up_only_with_a_trusted_certificate_for_the_name() {
 async fn https_sends_sni_and_host_separately_and_verifies_the_certificate() {
     let pki = Pki::new("platdns test CA");
     let prober = Prober::with_roots(pki.roots());
-    let server = http_server(Some(pki.server(&["sni.test"]))).await;
+    let server = http_server(Some(pki.server(&["sni.test"])));
     let c = check(Kind::Http(Http {
         tls: tls(Some("sni.test")),
         host: Some("www.example.test".into()),

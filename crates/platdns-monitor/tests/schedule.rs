@@ -192,7 +192,7 @@ async fn stats_count_probes_their_lateness_and_skipped_slots() {
 
 #[tokio::test]
 async fn the_real_prober_reports_a_server_going_down() {
-    let server = http_server(None).await;
+    let server = http_server(None);
     let mut c = check(Kind::Http(http(server.port())));
     c.interval = Duration::from_secs(1);
     let scheduler = Scheduler::new(Arc::new(Prober::new()), [("127.0.0.1".to_owned(), c)]);

@@ -5,6 +5,19 @@
 //! the one table that `.ci/install-test-tools` (run by the README's test
 //! command and by `.ci/run`) installs from, so a test's message and the
 //! install step can never name different packages.
+//!
+//! Besides: [`dns`], queries built and replies read on the wire; [`Rng`], a
+//! seeded random sequence; [`http`], a blocking HTTP/1.1 client; [`tenant`],
+//! a tenant set up through the operator API; [`tls`], a CA of the test's own
+//! and an HTTP server behind TLS (or not) that a test steers.
+
+pub mod dns;
+pub mod http;
+pub mod rng;
+pub mod tenant;
+pub mod tls;
+
+pub use rng::Rng;
 
 use std::path::Path;
 use std::process::{Command, Stdio};

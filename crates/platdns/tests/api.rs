@@ -4,6 +4,7 @@
 
 mod common;
 use common::*;
+use platdns_testkit::tls::{http_server, Pki, TestServer};
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -915,39 +916,16 @@ fn r3_1_pending_zones_are_served_only_once_approved_and_r5_2_ended_contracts_sto
     let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
     let op = op.trim();
     let api = server.http;
-    let (_, a) = http(
+    // No `approve`: the zone waits for the operator.
+    let t = tenant(
         api,
-        "POST",
-        "/operator/v1/accounts",
-        Some(op),
-        Some(r#"{"name":"acme"}"#),
+        op,
+        "acme",
+        json!({"plan": "basic"}),
+        json!({"name": "pending.test"}),
     );
-    let acct = a["result"]["id"].as_i64().unwrap();
-    let (_, c) = http(
-        api,
-        "POST",
-        "/operator/v1/contracts",
-        Some(op),
-        Some(&json!({"account_id": acct, "plan": "basic"}).to_string()),
-    );
-    let cid = c["result"]["id"].as_str().unwrap().to_string();
-    let (_, z) = http(
-        api,
-        "POST",
-        "/operator/v1/zones",
-        Some(op),
-        Some(&json!({"contract_id": cid, "name": "pending.test"}).to_string()),
-    );
-    assert_eq!(z["result"]["eligibility"]["state"], "pending");
-    let zid = z["result"]["id"].as_str().unwrap().to_string();
-    let (_, t) = http(
-        api,
-        "POST",
-        "/operator/v1/tokens",
-        Some(op),
-        Some(&json!({"account_id": acct, "scopes": ["read", "write"]}).to_string()),
-    );
-    let tok = t["result"]["token"].as_str().unwrap().to_string();
+    assert_eq!(t.zone["eligibility"]["state"], "pending");
+    let (cid, zid, tok) = (t.contract, t.zone_id, t.token);
     http(
         api,
         "POST",
@@ -1074,32 +1052,16 @@ fn r3_1_consent_proven_by_a_txt_record_where_the_zone_is_served_today() {
     let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
     let op = op.trim();
     let api = server.http;
-    let (_, a) = http(
+    let t = tenant(
         api,
-        "POST",
-        "/operator/v1/accounts",
-        Some(op),
-        Some(r#"{"name":"acme"}"#),
+        op,
+        "acme",
+        json!({"plan": "basic"}),
+        json!({"name": "moving.test"}),
     );
-    let acct = a["result"]["id"].as_i64().unwrap();
-    let (_, c) = http(
-        api,
-        "POST",
-        "/operator/v1/contracts",
-        Some(op),
-        Some(&json!({"account_id": acct, "plan": "basic"}).to_string()),
-    );
-    let cid = c["result"]["id"].as_str().unwrap();
-    let (_, z) = http(
-        api,
-        "POST",
-        "/operator/v1/zones",
-        Some(op),
-        Some(&json!({"contract_id": cid, "name": "moving.test"}).to_string()),
-    );
-    let zid = z["result"]["id"].as_str().unwrap().to_string();
-    let token = z["result"]["eligibility"]["txt_token"].as_str().unwrap().to_string();
-    assert_eq!(z["result"]["eligibility"]["txt_name"], "_platdns-challenge");
+    let zid = t.zone_id;
+    let token = t.zone["eligibility"]["txt_token"].as_str().unwrap().to_string();
+    assert_eq!(t.zone["eligibility"]["txt_name"], "_platdns-challenge");
 
     // Not published yet: still pending.
     let (_, v) = http(
@@ -1698,56 +1660,12 @@ fn lb_domain_config_is_replaced_whole_or_not_at_all() {
         .all(|l| l["operation"] != "file_import"));
 }
 
-/// An HTTP server that always answers 200, with the body "ok" or "gone" as
-/// `healthy` says (a body that stops matching).
-fn body_server(healthy: std::sync::Arc<std::sync::atomic::AtomicBool>) -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            let body = if healthy.load(std::sync::atomic::Ordering::SeqCst) {
-                "ok"
-            } else {
-                "gone"
-            };
-            let mut buf = [0u8; 4096];
-            let _ = conn.read(&mut buf);
-            let _ = write!(
-                conn,
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    port
-}
-
-/// An HTTP server for health probes: answers 200 "ok" or 503, as `healthy` says.
-fn health_server(healthy: std::sync::Arc<std::sync::atomic::AtomicBool>) -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            let healthy = healthy.clone();
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                let _ = conn.read(&mut buf);
-                let (status, body) = if healthy.load(std::sync::atomic::Ordering::SeqCst) {
-                    ("200 OK", "ok")
-                } else {
-                    ("503 Service Unavailable", "down")
-                };
-                let _ = write!(
-                    conn,
-                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            });
-        }
-    });
-    port
+/// An HTTP endpoint for health probes: 200 "ok" until the test says
+/// otherwise (503, or a body that stops matching).
+fn health_server() -> TestServer {
+    let web = http_server(None);
+    web.set(200, "ok");
+    web
 }
 
 /// An LB domain `shop.lb.platdns.test.` whose rule fails over from a site
@@ -1850,9 +1768,8 @@ fn an_http_endpoint_failing_moves_the_answer_to_the_next_site_and_back() {
     if !require("kdig") {
         return;
     }
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let healthy = std::sync::Arc::new(AtomicBool::new(true));
-    let port = health_server(healthy.clone());
+    let web = health_server();
+    let port = web.port();
     let server = Platdns::start(&[], &["--lb-min-interval", "1"]);
     let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
     let api = server.http;
@@ -1861,7 +1778,7 @@ fn an_http_endpoint_failing_moves_the_answer_to_the_next_site_and_back() {
     // The issue's bound: interval + holdtime + 2 s.
     let bound = std::time::Duration::from_secs(interval + holdtime + 2);
     wait_for_lb(server.dns, LB_WEB, bound * 2);
-    healthy.store(false, Ordering::SeqCst);
+    web.set(503, "down");
     let took = wait_for_lb(server.dns, LB_BACKUP, bound * 2);
     assert!(took <= bound, "failover took {took:?}, bound {bound:?}");
     // GET config shows why.
@@ -1884,7 +1801,7 @@ fn an_http_endpoint_failing_moves_the_answer_to_the_next_site_and_back() {
     assert_eq!(r["answer"]["candidates"][0]["values"], json!(["198.51.100.1"]));
     assert_eq!(r["endpoints"][0]["reason"], "monitoring web: down", "{why}");
     assert_eq!(r["endpoints"][1]["reason"], "ready");
-    healthy.store(true, Ordering::SeqCst);
+    web.set(200, "ok");
     let took = wait_for_lb(server.dns, LB_WEB, bound * 2);
     assert!(took <= bound, "failback took {took:?}, bound {bound:?}");
 }
@@ -1894,9 +1811,8 @@ fn after_a_restart_the_first_answer_is_the_last_known_one() {
     if !require("kdig") {
         return;
     }
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let healthy = std::sync::Arc::new(AtomicBool::new(true));
-    let port = health_server(healthy.clone());
+    let web = health_server();
+    let port = web.port();
     let dir = tempfile::tempdir().unwrap();
     let server = Platdns::start_in(dir.path(), &[], &["--lb-min-interval", "1"]);
     let op = std::fs::read_to_string(dir.path().join("operator.token")).unwrap();
@@ -1905,7 +1821,7 @@ fn after_a_restart_the_first_answer_is_the_last_known_one() {
     drop(server);
     // The endpoint fails while the node is down; the restarted node probes
     // nothing (--no-monitor), so what it answers is what it stored.
-    healthy.store(false, Ordering::SeqCst);
+    web.set(503, "down");
     let server = Platdns::start_in(dir.path(), &[], &["--lb-min-interval", "1", "--no-monitor"]);
     assert_eq!(
         kdig(server.dns, &["shop.lb.platdns.test", "A"]).answer,
@@ -1919,9 +1835,8 @@ fn manual_failback_keeps_a_recovered_endpoint_out_until_the_operator_puts_it_bac
     if !require("kdig") {
         return;
     }
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let healthy = std::sync::Arc::new(AtomicBool::new(true));
-    let port = health_server(healthy.clone());
+    let web = health_server();
+    let port = web.port();
     let server = Platdns::start(&[], &["--lb-min-interval", "1"]);
     let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
     let api = server.http;
@@ -1946,13 +1861,13 @@ fn manual_failback_keeps_a_recovered_endpoint_out_until_the_operator_puts_it_bac
     assert_eq!(st, 202, "{e}");
     wait_for_lb(server.dns, LB_WEB, limit);
     // Down is followed.
-    healthy.store(false, Ordering::SeqCst);
+    web.set(503, "down");
     wait_for_lb(server.dns, LB_BACKUP, limit);
     let (st, e) = http(api, "POST", &format!("{ep}/failback"), Some(&tok), Some("{}"));
     assert_eq!(st, 400, "failback while Live is down needs force: {e}");
     assert_eq!(e["error_details"][0]["code"], "invalid_live_status");
     // Recovery is not: still the backup well after interval + 2 s.
-    healthy.store(true, Ordering::SeqCst);
+    web.set(200, "ok");
     std::thread::sleep(std::time::Duration::from_secs(4));
     assert_eq!(
         kdig(server.dns, &["shop.lb.platdns.test", "A"]).answer,
@@ -2003,15 +1918,15 @@ fn a_closed_tcp_port_and_a_body_that_stops_matching_move_the_answer() {
     drop(server);
 
     // HTTP body match: 200 all along, but the body stops containing "ok".
-    let healthy = std::sync::Arc::new(AtomicBool::new(true));
-    let port = body_server(healthy.clone());
+    let web = health_server();
+    let port = web.port();
     let server = Platdns::start(&[], &["--lb-min-interval", "1"]);
     let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
     let body = json!({"resource_name": "web", "name": "web", "mtype": "http", "description": "",
         "props": {"interval": 1, "holdtime": 0, "timeout": 1, "port": port, "path": "/health", "response_match": "ok"}});
     failover_lb_watched(server.http, op.trim(), body, false);
     wait_for_lb(server.dns, LB_WEB, limit);
-    healthy.store(false, Ordering::SeqCst);
+    web.set(200, "gone");
     wait_for_lb(server.dns, LB_BACKUP, limit);
 }
 
@@ -2126,12 +2041,11 @@ fn a_state_change_is_mailed_through_the_relay_and_posted_to_the_webhook_with_ret
     if !require("kdig") {
         return;
     }
-    use std::sync::atomic::{AtomicBool, Ordering};
     let dir = tempfile::tempdir().unwrap();
     let smtp = SmtpSink::start(dir.path());
     let (hook_port, hooks) = webhook_server(1);
-    let healthy = std::sync::Arc::new(AtomicBool::new(true));
-    let port = health_server(healthy.clone());
+    let web = health_server();
+    let port = web.port();
     let relay = format!("127.0.0.1:{}", smtp.port);
     let hook = format!("http://127.0.0.1:{hook_port}/hooks/secret-token");
     let server = Platdns::start(
@@ -2166,7 +2080,7 @@ fn a_state_change_is_mailed_through_the_relay_and_posted_to_the_webhook_with_ret
         Some(&account.to_string()),
     );
     assert_eq!(st, 202, "{e}");
-    healthy.store(false, Ordering::SeqCst);
+    web.set(503, "down");
     wait_for_lb(server.dns, LB_BACKUP, std::time::Duration::from_secs(8));
     // The mail reaches the SMTP server, the webhook its receiver after one 503.
     let t0 = std::time::Instant::now();
@@ -2387,10 +2301,9 @@ fn monitors_at_two_locations_feed_one_answer_and_losing_them_freezes_it_with_an_
     if !require("kdig") {
         return;
     }
-    use std::sync::atomic::{AtomicBool, Ordering};
     let dir = tempfile::tempdir().unwrap();
-    let healthy = std::sync::Arc::new(AtomicBool::new(true));
-    let port = health_server(healthy.clone());
+    let web = health_server();
+    let port = web.port();
     let (hook_port, hooks) = webhook_server(0);
     let hook = format!("http://127.0.0.1:{hook_port}/alerts");
     // The API and DNS node probe nothing themselves: two monitor processes
@@ -2455,7 +2368,7 @@ fn monitors_at_two_locations_feed_one_answer_and_losing_them_freezes_it_with_an_
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     // One location back (quorum 1), the endpoint now failing: the answer moves.
-    healthy.store(false, Ordering::SeqCst);
+    web.set(503, "down");
     let _jp = Monitor::start(dir.path(), "jp");
     wait_for_lb(server.dns, LB_BACKUP, std::time::Duration::from_secs(15));
     let t0 = std::time::Instant::now();
@@ -2466,75 +2379,20 @@ fn monitors_at_two_locations_feed_one_answer_and_losing_them_freezes_it_with_an_
     assert!(stop("-CONT").success());
 }
 
-/// A TLS server whose certificate, from a CA of the test's own, names
-/// `good.test` while `right` holds and `wrong.test` after. Returns its port
-/// and the CA's PEM.
-fn tls_server(right: std::sync::Arc<std::sync::atomic::AtomicBool>) -> (u16, String) {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
-    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "platdns test CA");
-    let ca = params.self_signed(&ca_key).unwrap();
-    let config = |name: &str| {
-        let key = KeyPair::generate().unwrap();
-        let cert = CertificateParams::new(vec![name.to_string()])
-            .unwrap()
-            .signed_by(&key, &ca, &ca_key)
-            .unwrap();
-        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-        std::sync::Arc::new(
-            rustls::ServerConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .unwrap()
-                .with_no_client_auth()
-                .with_single_cert(
-                    vec![cert.der().clone()],
-                    PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-                )
-                .unwrap(),
-        )
-    };
-    let (good, wrong) = (config("good.test"), config("wrong.test"));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for tcp in listener.incoming() {
-            let Ok(mut tcp) = tcp else { continue };
-            let cfg = if right.load(std::sync::atomic::Ordering::SeqCst) {
-                good.clone()
-            } else {
-                wrong.clone()
-            };
-            std::thread::spawn(move || {
-                let _ = tcp.set_read_timeout(Some(std::time::Duration::from_secs(5)));
-                let mut conn = rustls::ServerConnection::new(cfg).unwrap();
-                while conn.is_handshaking() {
-                    if conn.complete_io(&mut tcp).is_err() {
-                        return;
-                    }
-                }
-                let _ = conn.complete_io(&mut tcp);
-            });
-        }
-    });
-    (port, ca.pem())
-}
-
 #[test]
 fn a_tls_endpoint_with_a_wrong_certificate_moves_the_answer() {
     if !require("kdig") {
         return;
     }
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let right = std::sync::Arc::new(AtomicBool::new(true));
-    let (port, ca) = tls_server(right.clone());
+    // A TLS server whose certificate, from a CA of the test's own, names
+    // `good.test`, and then `wrong.test`.
+    let pki = Pki::new("platdns test CA");
+    let good = pki.server(&["good.test"]);
+    let web = http_server(Some(good.clone()));
+    let port = web.port();
     let dir = tempfile::tempdir().unwrap();
     let ca_file = dir.path().join("ca.pem");
-    std::fs::write(&ca_file, ca).unwrap();
+    std::fs::write(&ca_file, pki.ca_pem()).unwrap();
     let server = Platdns::start(
         &[],
         &["--lb-min-interval", "1", "--monitor-ca", ca_file.to_str().unwrap()],
@@ -2545,7 +2403,7 @@ fn a_tls_endpoint_with_a_wrong_certificate_moves_the_answer() {
     let (id, tok) = failover_lb_watched(server.http, op.trim(), tls, false);
     // Trusted through the operator's CA, for the name asked: up.
     wait_for_lb(server.dns, LB_WEB, std::time::Duration::from_secs(8));
-    right.store(false, Ordering::SeqCst);
+    web.set_tls(pki.server(&["wrong.test"]));
     let took = wait_for_lb(server.dns, LB_BACKUP, std::time::Duration::from_secs(8));
     assert!(took.as_secs() <= 3, "interval 1 + holdtime 0 + 2 s: {took:?}");
     let (_, why) = http(
@@ -2556,7 +2414,7 @@ fn a_tls_endpoint_with_a_wrong_certificate_moves_the_answer() {
         None,
     );
     assert_eq!(why["result"]["endpoints"][0]["reason"], "monitoring web: down", "{why}");
-    right.store(true, Ordering::SeqCst);
+    web.set_tls(good);
     wait_for_lb(server.dns, LB_WEB, std::time::Duration::from_secs(8));
 }
 

@@ -102,5 +102,14 @@ fn layers_point_down() {
         if name != "platdns" {
             assert!(!deps.iter().any(|d| d == "platdns"), "{name} depends on the binary");
         }
+        // Test support is for tests: never a dependency of what ships.
+        assert!(
+            !deps.iter().any(|d| d == "platdns-testkit"),
+            "{name} depends on platdns-testkit outside its dev-dependencies"
+        );
+    }
+    // And it stands beside the crates it tests, not on them.
+    for dep in dependencies("platdns-testkit") {
+        assert!(!dep.starts_with("platdns"), "platdns-testkit depends on {dep}");
     }
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{http, kdig, operator_token, require, set_dnssec, tenant_with_zone, Platdns};
+use common::{commit, http, kdig, operator_token, require, set_dnssec, tenant_with_zone, Platdns};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::process::Command;
@@ -13,17 +13,6 @@ use std::process::Command;
 fn rr(name: &str, rrtype: &str, values: &[&str]) -> Value {
     let rdata: Vec<Value> = values.iter().map(|v| json!({"value": v})).collect();
     json!({"name": name, "ttl": 300, "rrtype": rrtype, "rdata": rdata, "labels": {}, "description": ""})
-}
-
-fn replace_all(api: SocketAddr, tok: &str, zone: &str, records: Value) {
-    let (st, e) = http(
-        api,
-        "PATCH",
-        &format!("/dpf/v1/zones/{zone}/atomic_changes?wait=true"),
-        Some(tok),
-        Some(&json!({"records": records, "description": "x"}).to_string()),
-    );
-    assert_eq!(st, 202, "{e}");
 }
 
 fn records() -> Vec<Value> {
@@ -45,7 +34,7 @@ fn records() -> Vec<Value> {
 fn signed_example(flags: &[&str]) -> (Platdns, String, String) {
     let server = Platdns::start(&[], flags);
     let (zone, tok) = tenant_with_zone(server.http, &operator_token(&server), "acme", "example.com");
-    replace_all(server.http, &tok, &zone, Value::Array(records()));
+    commit(server.http, &tok, &zone, Value::Array(records()));
     set_dnssec(server.http, &tok, &zone, 1);
     (server, zone, tok)
 }
@@ -127,7 +116,7 @@ fn a_zone_signed_through_the_api_validates_across_commits_and_a_ksk_rollover() {
         let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
         let (api, dns) = (server.http, server.dns);
         let (zone, tok) = tenant_with_zone(api, op.trim(), "acme", "example.com");
-        replace_all(api, &tok, &zone, Value::Array(records()));
+        commit(api, &tok, &zone, Value::Array(records()));
         assert_eq!(dnssec_state(api, &tok, &zone), (0, 4, 0), "never turned on: off");
         let plain = kdig(dns, &["www.example.com.", "A", "+dnssec"]);
         assert!(!plain.raw.contains("RRSIG"), "unsigned before: {}", plain.raw);
@@ -183,7 +172,7 @@ fn a_zone_signed_through_the_api_validates_across_commits_and_a_ksk_rollover() {
         let mut after = records();
         after.retain(|r| r["name"] != "mail.example.com.");
         after.push(rr("new.example.com.", "A", &["192.0.2.9"]));
-        replace_all(api, &tok, &zone, Value::Array(after));
+        commit(api, &tok, &zone, Value::Array(after));
         assert_eq!(
             delv(dns, &anchors, "new.example.com.", "A"),
             "; fully validated",
@@ -530,7 +519,7 @@ fn ds_records_from_a_delegations_cds_or_cdnskey() {
     for (name, _) in &files {
         recs.push(rr(&format!("{name}."), "NS", &["ns.elsewhere.test."]));
     }
-    replace_all(api, &tok, &zone, Value::Array(recs));
+    commit(api, &tok, &zone, Value::Array(recs));
     let (_, listed) = http(api, "GET", &format!("/dpf/v1/zones/{zone}/records"), Some(&tok), None);
     let id_of = |name: &str, rrtype: &str| -> String {
         listed["results"]

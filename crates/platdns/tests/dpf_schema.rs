@@ -5,24 +5,16 @@
 
 mod common;
 use common::*;
+use platdns_testkit::http::request;
 use serde_json::{json, Value};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 
+/// A request with `token` and no Content-Type; (status, the body as JSON,
+/// `Null` when it is not JSON).
 fn http(addr: SocketAddr, method: &str, path: &str, token: &str, body: Option<&str>) -> (u16, Value) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    let body = body.unwrap_or("");
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    let status = resp.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let payload = resp.split_once("\r\n\r\n").unwrap().1;
-    (status, serde_json::from_str(payload).unwrap_or(Value::Null))
+    let bearer = format!("Bearer {token}");
+    let r = request(addr, method, path, &[("Authorization", &bearer)], body.unwrap_or(""));
+    (r.status, serde_json::from_str(&r.body).unwrap_or(Value::Null))
 }
 
 /// OpenAPI 3.0 → JSON Schema: `nullable: true` widens `type` to include null.
@@ -92,32 +84,14 @@ fn responses_match_the_reference_schemas() {
     let op = op.trim();
     let api = server.http;
     // Set up a tenant with a contract, a zone, records, a commit and a TSIG key.
-    let (_, a) = http(api, "POST", "/operator/v1/accounts", op, Some(r#"{"name":"acme"}"#));
-    let acct = a["result"]["id"].as_i64().unwrap();
-    let (_, c) = http(
+    let t = tenant(
         api,
-        "POST",
-        "/operator/v1/contracts",
         op,
-        Some(&json!({"account_id": acct, "plan": "premium"}).to_string()),
+        "acme",
+        json!({"plan": "premium"}),
+        json!({"name": "example.com", "approve": "t"}),
     );
-    let cid = c["result"]["id"].as_str().unwrap().to_string();
-    let (_, z) = http(
-        api,
-        "POST",
-        "/operator/v1/zones",
-        op,
-        Some(&json!({"contract_id": cid, "name": "example.com", "approve": "t"}).to_string()),
-    );
-    let zid = z["result"]["id"].as_str().unwrap().to_string();
-    let (_, t) = http(
-        api,
-        "POST",
-        "/operator/v1/tokens",
-        op,
-        Some(&json!({"account_id": acct, "scopes": ["read", "write"]}).to_string()),
-    );
-    let tok = t["result"]["token"].as_str().unwrap().to_string();
+    let (cid, zid, tok) = (t.contract, t.zone_id, t.token);
     let (_, lb) = http(
         api,
         "POST",

@@ -4,61 +4,40 @@
 
 mod common;
 use common::*;
+use platdns_testkit::dns::{ancount, arcount, framed, id, rcode, read_framed, Edns, Query};
+use platdns_testkit::Rng;
 use std::io::{Read, Write};
 use std::net::{TcpStream, UdpSocket};
 use std::time::Duration;
 
-/// xorshift64*: a fixed seed makes every run send the same packets.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
+/// The test's query: `id`, one question, an OPT (1232 bytes, DO clear) with
+/// `edns`.
 fn query(id: u16, name: &str, qtype: u16, edns: bool) -> Vec<u8> {
-    let mut p = vec![(id >> 8) as u8, id as u8, 0, 0, 0, 1, 0, 0, 0, 0, 0, edns as u8];
-    for label in name.trim_end_matches('.').split('.') {
-        p.push(label.len() as u8);
-        p.extend_from_slice(label.as_bytes());
-    }
-    p.push(0);
-    p.extend_from_slice(&qtype.to_be_bytes());
-    p.extend_from_slice(&1u16.to_be_bytes());
-    if edns {
-        p.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
-    }
-    p
+    Query::new(name, qtype).id(id).edns(edns.then(Edns::default)).wire()
 }
 
 fn garbage(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
     match rng.below(4) {
-        0 => (0..rng.below(600)).map(|_| rng.next() as u8).collect(),
+        0 => (0..rng.below(600)).map(|_| rng.next_u64() as u8).collect(),
         _ => {
             let mut p = seeds[rng.below(seeds.len())].clone();
             for _ in 0..1 + rng.below(6) {
                 match rng.below(6) {
                     0 if !p.is_empty() => {
                         let i = rng.below(p.len());
-                        p[i] = rng.next() as u8;
+                        p[i] = rng.next_u64() as u8;
                     }
                     1 => p.truncate(rng.below(p.len() + 1)),
-                    2 => p.extend((0..rng.below(40)).map(|_| rng.next() as u8)),
+                    2 => p.extend((0..rng.below(40)).map(|_| rng.next_u64() as u8)),
                     // Counts (QD/AN/NS/AR) and flags are where parsers go wrong.
                     3 if p.len() >= 12 => {
                         let i = 2 + rng.below(10);
-                        p[i] = rng.next() as u8;
+                        p[i] = rng.next_u64() as u8;
                     }
                     4 if p.len() > 14 => {
                         // A compression pointer where a label should be.
                         let i = 12 + rng.below(p.len() - 13);
-                        p[i] = 0xC0 | (rng.next() as u8 & 0x3f);
+                        p[i] = 0xC0 | (rng.next_u64() as u8 & 0x3f);
                     }
                     _ => {}
                 }
@@ -77,14 +56,14 @@ fn check_still_correct(server: std::net::SocketAddr) {
         .unwrap();
     let n = loop {
         let (n, _) = sock.recv_from(&mut buf).expect("server answers after the flood");
-        if buf[0] == 0xbe && buf[1] == 0xef {
+        if id(&buf[..n]) == 0xbeef {
             break n;
         }
     };
     let r = &buf[..n];
-    assert_eq!(r[3] & 0x0f, 0, "NOERROR");
+    assert_eq!(rcode(r), 0, "NOERROR");
     assert_eq!(r[2] & 0x84, 0x84, "QR and AA set");
-    assert_eq!(u16::from_be_bytes([r[6], r[7]]), 2, "both A records");
+    assert_eq!(ancount(r), 2, "both A records");
     if require("kdig") {
         let k = kdig(server, &["web.example.com", "A"]);
         assert_eq!(
@@ -113,7 +92,7 @@ fn random_and_mutated_packets_do_not_hurt_the_server() {
     .iter()
     .map(|&(n, t, e)| query(1, n, t, e))
     .collect();
-    let mut rng = Rng(0x5eed_1234_abcd_0001);
+    let mut rng = Rng::new(0x5eed_1234_abcd_0001);
 
     // UDP: send in bursts, reading replies as they come so none pile up.
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -142,9 +121,7 @@ fn random_and_mutated_packets_do_not_hurt_the_server() {
         s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
         for _ in 0..100 {
             let p = garbage(&mut rng, &seeds);
-            let mut framed = (p.len() as u16).to_be_bytes().to_vec();
-            framed.extend_from_slice(&p);
-            if s.write_all(&framed).is_err() {
+            if s.write_all(&framed(&p)).is_err() {
                 break;
             }
         }
@@ -164,15 +141,9 @@ fn random_and_mutated_packets_do_not_hurt_the_server() {
     // The answer over TCP is right too.
     let mut s = TcpStream::connect(server.dns).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-    let q = query(7, "mail.example.com", 28, false);
-    let mut framed = (q.len() as u16).to_be_bytes().to_vec();
-    framed.extend_from_slice(&q);
-    s.write_all(&framed).unwrap();
-    let mut len = [0u8; 2];
-    s.read_exact(&mut len).unwrap();
-    let mut resp = vec![0u8; u16::from_be_bytes(len) as usize];
-    s.read_exact(&mut resp).unwrap();
-    assert_eq!(u16::from_be_bytes([resp[6], resp[7]]), 1);
+    s.write_all(&framed(&query(7, "mail.example.com", 28, false))).unwrap();
+    let resp = read_framed(&mut s).unwrap();
+    assert_eq!(ancount(&resp), 1);
     assert!(resp.ends_with(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x25]));
     let _ = server.child.kill();
 }
@@ -184,28 +155,24 @@ fn tcp_pipelined_queries_are_all_answered_in_order() {
     let mut s = TcpStream::connect(server.dns).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
     let mut burst = Vec::new();
-    for id in 0..50u16 {
+    for qid in 0..50u16 {
         let q = query(
-            id,
-            if id % 2 == 0 {
+            qid,
+            if qid % 2 == 0 {
                 "www.example.com"
             } else {
                 "nx.example.com"
             },
             1,
-            id % 3 == 0,
+            qid % 3 == 0,
         );
-        burst.extend_from_slice(&(q.len() as u16).to_be_bytes());
-        burst.extend_from_slice(&q);
+        burst.extend_from_slice(&framed(&q));
     }
     s.write_all(&burst).unwrap();
-    for id in 0..50u16 {
-        let mut len = [0u8; 2];
-        s.read_exact(&mut len).unwrap();
-        let mut resp = vec![0u8; u16::from_be_bytes(len) as usize];
-        s.read_exact(&mut resp).unwrap();
-        assert_eq!(u16::from_be_bytes([resp[0], resp[1]]), id);
-        assert_eq!(resp[3] & 0x0f, if id % 2 == 0 { 0 } else { 3 });
+    for qid in 0..50u16 {
+        let resp = read_framed(&mut s).unwrap();
+        assert_eq!(id(&resp), qid);
+        assert_eq!(rcode(&resp), if qid % 2 == 0 { 0 } else { 3 });
     }
 }
 
@@ -243,18 +210,24 @@ fn classic_header_rules() {
     let mut q = query(2, "example.com", 1, false);
     q[2] |= 2 << 3;
     let n = ask(&q, &mut buf).unwrap();
-    assert_eq!(buf[3] & 0x0f, 4);
+    assert_eq!(rcode(&buf), 4);
     assert_eq!(&buf[12..n], &q[12..]);
     // Two questions: FORMERR.
     let mut q = query(3, "example.com", 1, false);
     q[5] = 2;
     ask(&q, &mut buf).unwrap();
-    assert_eq!(buf[3] & 0x0f, 1);
+    assert_eq!(rcode(&buf), 1);
     // No question, with an OPT: FORMERR, and an OPT back (RFC 6891 §6.1.1).
     let mut q = vec![0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
-    q.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0]);
+    q.extend_from_slice(
+        &Edns {
+            dnssec_ok: true,
+            ..Edns::default()
+        }
+        .wire(),
+    );
     let n = ask(&q, &mut buf).unwrap();
-    assert_eq!((buf[3] & 0x0f, buf[11], n), (1, 1, 12 + 11), "{:?}", &buf[..n]);
+    assert_eq!((rcode(&buf), arcount(&buf), n), (1, 1, 12 + 11), "{:?}", &buf[..n]);
     assert_eq!(
         (buf[14], buf[18], buf[19] & 0x80),
         (41, 0, 0x80),
@@ -263,17 +236,17 @@ fn classic_header_rules() {
     // Two OPT records: FORMERR.
     let mut q = query(4, "example.com", 1, true);
     q[11] = 2;
-    q.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
+    q.extend_from_slice(&Edns::default().wire());
     ask(&q, &mut buf).unwrap();
-    assert_eq!(buf[3] & 0x0f, 1);
+    assert_eq!(rcode(&buf), 1);
     // AXFR over UDP: NOTIMP (transfers are TCP only).
     ask(&query(5, "example.com", 252, false), &mut buf).unwrap();
-    assert_eq!(buf[3] & 0x0f, 4);
+    assert_eq!(rcode(&buf), 4);
     // Identity: CH TXT version.bind answered, with TTL 0.
     let mut q = query(6, "version.bind", 16, false);
     let l = q.len();
     q[l - 1] = 3;
     let n = ask(&q, &mut buf).unwrap();
-    assert_eq!(buf[3] & 0x0f, 0);
+    assert_eq!(rcode(&buf), 0);
     assert!(String::from_utf8_lossy(&buf[..n]).contains("platdns"));
 }

@@ -5,35 +5,18 @@
 mod common;
 use common::*;
 use serde_json::Value;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 
 /// (status, content type, body) of a request without credentials.
 fn request(addr: SocketAddr, method: &str, path: &str) -> (u16, String, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
     let body = if method == "GET" || method == "DELETE" {
         ""
     } else {
         "{}"
     };
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    let (head, payload) = resp.split_once("\r\n\r\n").unwrap();
-    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let content_type = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-type").then(|| v.trim().to_string())
-        })
-        .unwrap_or_default();
-    (status, content_type, payload.to_string())
+    let r = platdns_testkit::http::request(addr, method, path, &[("Content-Type", "application/json")], body);
+    let content_type = r.header("content-type").unwrap_or_default().to_string();
+    (r.status, content_type, r.body)
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 mod common;
 use common::*;
+use platdns_testkit::dns::{rcode, Query};
 use std::net::UdpSocket;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -49,13 +50,13 @@ fn sighup_reloads_changed_files_and_keeps_a_good_version_when_the_new_one_is_bad
         std::thread::spawn(move || {
             let s = UdpSocket::bind("127.0.0.1:0").unwrap();
             s.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
-            let q = b"\x00\x01\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\x06reload\x04test\x00\x00\x01\x00\x01";
+            let q = Query::new("www.reload.test", 1).id(1).wire();
             let mut buf = [0u8; 512];
             while !stop.load(Ordering::Relaxed) {
-                s.send_to(q, addr).unwrap();
+                s.send_to(&q, addr).unwrap();
                 sent.fetch_add(1, Ordering::Relaxed);
                 match s.recv_from(&mut buf) {
-                    Ok((n, _)) if n > 12 && buf[3] & 0x0f == 0 => {}
+                    Ok((n, _)) if n > 12 && rcode(&buf) == 0 => {}
                     _ => {
                         lost.fetch_add(1, Ordering::Relaxed);
                     }

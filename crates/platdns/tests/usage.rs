@@ -11,21 +11,11 @@ use std::process::Command;
 
 /// A tenant with zone `zone` holding `www A 192.0.2.1`, committed; returns
 /// (zone id, contract id, token).
-fn tenant(api: SocketAddr, op: &str, account: &str, zone: &str) -> (String, String, String) {
-    let (z, tok) = tenant_with_zone(api, op, account, zone);
-    let set = json!({"records": [
-        {"name": format!("www.{zone}."), "ttl": 60, "rrtype": "A", "rdata": [{"value": "192.0.2.1"}], "labels": {}, "description": ""},
-    ], "description": "load"});
-    let (st, e) = http(
-        api,
-        "PATCH",
-        &format!("/dpf/v1/zones/{z}/atomic_changes?wait=true"),
-        Some(&tok),
-        Some(&set.to_string()),
-    );
-    assert_eq!(st, 202, "{e}");
-    let (_, c) = http(api, "GET", &format!("/dpf/v1/zones/{z}/contract"), Some(&tok), None);
-    (z, c["result"]["id"].as_str().unwrap().to_string(), tok)
+fn tenant_with_www(api: SocketAddr, op: &str, account: &str, zone: &str) -> (String, String, String) {
+    let t = basic_tenant(api, op, account, zone);
+    let www = json!({"name": format!("www.{zone}."), "ttl": 60, "rrtype": "A", "rdata": [{"value": "192.0.2.1"}], "labels": {}, "description": ""});
+    commit(api, &t.token, &t.zone_id, json!([www]));
+    (t.zone_id, t.contract, t.token)
 }
 
 /// What dnsperf reported.
@@ -107,8 +97,8 @@ fn a_flood_is_restricted_at_the_contract_qps_and_the_other_tenant_loses_nothing(
     );
     let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
     let api = server.http;
-    let (_, a, tok_a) = tenant(api, op.trim(), "flood", "a.example");
-    let (zone_b, b, tok_b) = tenant(api, op.trim(), "quiet", "b.example");
+    let (_, a, tok_a) = tenant_with_www(api, op.trim(), "flood", "a.example");
+    let (zone_b, b, tok_b) = tenant_with_www(api, op.trim(), "quiet", "b.example");
     assert_eq!(kdig(server.dns, &["www.b.example", "A"]).answer.len(), 1);
     // B at half its contract QPS while A asks 10× its own.
     let dns = server.dns;
@@ -271,7 +261,7 @@ fn two_dns_nodes_on_one_store_follow_commits_and_the_contract_figure_is_their_su
     let api_node = Platdns::start_in(dir.path(), &[], &[]);
     let op = std::fs::read_to_string(dir.path().join("operator.token")).unwrap();
     let api = api_node.http;
-    let (zone, contract, tok) = tenant(api, op.trim(), "acme", "example.com");
+    let (zone, contract, tok) = tenant_with_www(api, op.trim(), "acme", "example.com");
     let dns1 = Platdns::start_in(dir.path(), &[], &["--role", "dns"]);
     let dns2 = Platdns::start_in(dir.path(), &[], &["--role", "dns"]);
     // A DNS node has no API, only /healthz and /metrics.
@@ -306,17 +296,8 @@ fn two_dns_nodes_on_one_store_follow_commits_and_the_contract_figure_is_their_su
     };
     assert_eq!(total, 12, "7 on one node + 5 on the other");
     // A commit through the API reaches both followers.
-    let set = json!({"records": [
-        {"name": "www.example.com.", "ttl": 60, "rrtype": "A", "rdata": [{"value": "192.0.2.9"}], "labels": {}, "description": ""},
-    ], "description": "moved"});
-    let (st, e) = http(
-        api,
-        "PATCH",
-        &format!("/dpf/v1/zones/{zone}/atomic_changes?wait=true"),
-        Some(&tok),
-        Some(&set.to_string()),
-    );
-    assert_eq!(st, 202, "{e}");
+    let www = json!({"name": "www.example.com.", "ttl": 60, "rrtype": "A", "rdata": [{"value": "192.0.2.9"}], "labels": {}, "description": ""});
+    commit(api, &tok, &zone, json!([www]));
     for node in [&dns1, &dns2] {
         let t0 = std::time::Instant::now();
         while kdig(node.dns, &["www.example.com", "A"]).answer != ["www.example.com. 60 IN A 192.0.2.9"] {
@@ -333,7 +314,7 @@ fn the_operator_sees_usage_and_restrictions_and_overrides_a_contracts_policy_fro
     }
     let server = Platdns::start(&[], &[]);
     let op = std::fs::read_to_string(server.data_dir.join("operator.token")).unwrap();
-    let (zone, contract, _) = tenant(server.http, op.trim(), "acme", "example.com");
+    let (zone, contract, _) = tenant_with_www(server.http, op.trim(), "acme", "example.com");
     let api = format!("http://{}", server.http);
     let token_file = server.data_dir.join("operator.token");
     let cli = |args: &[&str]| {

@@ -60,17 +60,6 @@ fn wait_for(limit: Duration, what: &str, mut ok: impl FnMut() -> bool) -> Durati
     t0.elapsed()
 }
 
-fn commit(api: SocketAddr, tok: &str, zone: &str, records: Value) {
-    let (st, e) = http(
-        api,
-        "PATCH",
-        &format!("/dpf/v1/zones/{zone}/atomic_changes?wait=true"),
-        Some(tok),
-        Some(&json!({"records": records, "description": "x"}).to_string()),
-    );
-    assert_eq!(st, 202, "{e}");
-}
-
 fn a(name: &str, ip: &str) -> Value {
     json!({"name": name, "ttl": 60, "rrtype": "A", "rdata": [{"value": ip}], "labels": {}, "description": ""})
 }

@@ -6,7 +6,8 @@ use platdns_dnssec::text::zone_text;
 use platdns_dnssec::verify::verify_zone;
 use platdns_dnssec::{Algorithm, Role, SigningKey, ZoneKey};
 use platdns_zone::zonefile::{parse_str, NoIncludes};
-use platdns_zone::{Name, Record, Zone};
+use platdns_zone::{Class, Name, Record, Rtype, Zone};
+use std::collections::BTreeSet;
 use std::process::Command;
 use std::sync::Arc;
 
@@ -15,7 +16,45 @@ pub fn n(s: &str) -> Name {
 }
 
 #[allow(unused_imports)]
-pub use platdns_testkit::require;
+pub use platdns_testkit::{require, Rng};
+
+/// A record of class IN.
+pub fn rr(owner: &Name, rtype: Rtype, ttl: u32, rdata: Vec<u8>) -> Record {
+    Record {
+        owner: owner.clone(),
+        ttl,
+        class: Class::IN,
+        rtype,
+        rdata,
+        pos: Default::default(),
+    }
+}
+
+/// The rdata of example.'s SOA with `serial` and negative TTL `minimum`.
+pub fn soa(serial: u32, minimum: u32) -> Vec<u8> {
+    let mut d = n("ns1.example.").as_wire().to_vec();
+    d.extend_from_slice(n("hostmaster.example.").as_wire());
+    for v in [serial, 7200, 3600, 1_209_600, minimum] {
+        d.extend_from_slice(&v.to_be_bytes());
+    }
+    d
+}
+
+/// Records as served: (lower-cased owner wire, type, TTL, rdata).
+pub type Served = BTreeSet<(Vec<u8>, u16, u32, Vec<u8>)>;
+
+pub fn as_set(recs: &[Record]) -> Served {
+    recs.iter()
+        .map(|r| {
+            (
+                r.owner.to_lowercase().as_wire().to_vec(),
+                r.rtype.0,
+                r.ttl,
+                r.rdata.clone(),
+            )
+        })
+        .collect()
+}
 
 pub fn records(text: &str, origin: &str) -> Vec<Record> {
     let p = parse_str(text, "test.zone", Some(&n(origin)), &mut NoIncludes);

@@ -2,10 +2,9 @@
 //! `knotd`, and ask both with the real `kdig`.
 #![allow(dead_code)]
 
-use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
+use serde_json::json;
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,7 +21,11 @@ pub fn test_zones() -> PathBuf {
 }
 
 #[allow(unused_imports)]
+pub use platdns_testkit::http::{http, http_with};
+#[allow(unused_imports)]
 pub use platdns_testkit::require;
+#[allow(unused_imports)]
+pub use platdns_testkit::tenant::{basic_tenant, commit, tenant, tenant_with_zone, Tenant};
 
 /// A running `platdns serve`, killed on drop.
 pub struct Platdns {
@@ -333,103 +336,6 @@ pub fn parse_kdig(text: &str) -> Reply {
     r.authority.sort();
     r.additional.sort();
     r
-}
-
-/// One HTTP/1.1 request with `Connection: close`; returns (status, JSON body).
-pub fn http(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, Value) {
-    http_with(addr, method, path, token, body, &[])
-}
-
-/// As [`http`], with more request headers.
-pub fn http_with(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<&str>,
-    headers: &[(&str, &str)],
-) -> (u16, Value) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    let body = body.unwrap_or("");
-    let mut extra = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    for (name, value) in headers {
-        extra.push_str(&format!("{name}: {value}\r\n"));
-    }
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: test\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    let status: u16 = resp.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let (head, payload) = resp.split_once("\r\n\r\n").unwrap();
-    let payload = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-        dechunk(payload)
-    } else {
-        payload.to_string()
-    };
-    let v = if payload.trim().is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&payload).unwrap_or(Value::String(payload))
-    };
-    (status, v)
-}
-
-pub fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((len, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(len.trim(), 16).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = &rest[n + 2..];
-    }
-    out
-}
-
-/// Sets up account, contract, approved zone and a write token; returns
-/// (zone id, token).
-pub fn tenant_with_zone(api: SocketAddr, op: &str, account: &str, zone: &str) -> (String, String) {
-    let (_, a) = http(
-        api,
-        "POST",
-        "/operator/v1/accounts",
-        Some(op),
-        Some(&json!({"name": account}).to_string()),
-    );
-    let acct = a["result"]["id"].as_i64().unwrap();
-    let (_, c) = http(
-        api,
-        "POST",
-        "/operator/v1/contracts",
-        Some(op),
-        Some(&json!({"account_id": acct, "plan": "basic"}).to_string()),
-    );
-    let cid = c["result"]["id"].as_str().unwrap().to_string();
-    let (_, z) = http(
-        api,
-        "POST",
-        "/operator/v1/zones",
-        Some(op),
-        Some(&json!({"contract_id": cid, "name": zone, "approve": "test"}).to_string()),
-    );
-    let (_, tok) = http(
-        api,
-        "POST",
-        "/operator/v1/tokens",
-        Some(op),
-        Some(&json!({"account_id": acct, "scopes": ["read", "write"]}).to_string()),
-    );
-    (
-        z["result"]["id"].as_str().unwrap().to_string(),
-        tok["result"]["token"].as_str().unwrap().to_string(),
-    )
 }
 
 /// DPF `PATCH /zones/{zone}/dnssec` with `enabled`; accepted (202).
