@@ -4,6 +4,7 @@
 //! the secondary side's SOA checks and transfers.
 
 use crate::secondary::parse_message;
+use platdns_dataplane::wire::Outgoing;
 use platdns_zone::zonefile::Record;
 use platdns_zone::{Name, Rtype};
 use std::net::SocketAddr;
@@ -15,7 +16,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const EDNS_PAYLOAD: u16 = 1232;
 
 /// A query message: `qname`/`qtype` IN, RD as asked, an SOA in the
-/// authority section for IXFR (RFC 1995 §3), an EDNS OPT when `edns`.
+/// authority section for IXFR (RFC 1995 §3), an EDNS OPT when `edns` (the
+/// data plane's [`Outgoing`] builds it).
 pub(crate) fn question(
     id: u16,
     qname: &Name,
@@ -24,23 +26,19 @@ pub(crate) fn question(
     authority: Option<&Record>,
     edns: bool,
 ) -> Vec<u8> {
-    let mut m = Vec::with_capacity(128);
-    m.extend_from_slice(&id.to_be_bytes());
-    m.extend_from_slice(&(if rd { 0x0100u16 } else { 0 }).to_be_bytes());
-    m.extend_from_slice(&[0, 1, 0, 0, 0, u8::from(authority.is_some()), 0, u8::from(edns)]);
-    m.extend_from_slice(qname.to_lowercase().as_wire());
-    m.extend_from_slice(&qtype.0.to_be_bytes());
-    m.extend_from_slice(&1u16.to_be_bytes());
-    if let Some(soa) = authority {
-        soa.write_wire(&mut m);
+    let soa = authority.map(|r| {
+        let mut rr = Vec::new();
+        r.write_wire(&mut rr);
+        rr
+    });
+    let qname = qname.to_lowercase();
+    Outgoing {
+        recursion_desired: rd,
+        authority: soa.as_deref(),
+        edns: edns.then_some(EDNS_PAYLOAD),
+        ..Outgoing::query(id, qname.as_wire(), qtype.0)
     }
-    if edns {
-        // Root owner, OPT, payload size, no extended flags, no options (RFC 6891 §6.1.2).
-        m.extend_from_slice(&[0, 0, 41]);
-        m.extend_from_slice(&EDNS_PAYLOAD.to_be_bytes());
-        m.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
-    }
-    m
+    .to_wire()
 }
 
 /// What a resolver answered.

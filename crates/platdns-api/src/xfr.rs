@@ -20,6 +20,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
 use platdns_dataplane::tsig::{self, Algorithm, Key};
+use platdns_dataplane::wire::Outgoing;
 use platdns_dataplane::xfr::{AclEntry, Event, Policy};
 use platdns_store::{StoreError, TransferEntry, TransferList};
 use serde::Deserialize;
@@ -631,18 +632,19 @@ async fn send_notify(
     let mut wait = Duration::from_secs(1);
     for attempt in 1..=5u32 {
         let id = tsig::message_id();
-        let mut m = Vec::with_capacity(128);
-        m.extend_from_slice(&id.to_be_bytes());
-        // Opcode NOTIFY (4), AA.
-        m.extend_from_slice(&((4u16 << 11) | 0x0400).to_be_bytes());
-        m.extend_from_slice(&[0, 1, 0, 1, 0, 0, 0, 0]);
-        m.extend_from_slice(apex.to_lowercase().as_wire());
-        m.extend_from_slice(&[0, 6, 0, 1]);
         // The new SOA's serial in the answer section (RFC 1996 §3.7), rdata
         // with root names: a hint; the secondary asks for the real one.
-        m.extend_from_slice(&[0xC0, 0x0C, 0, 6, 0, 1, 0, 0, 0, 0, 0, 22, 0, 0]);
-        m.extend_from_slice(&serial.to_be_bytes());
-        m.extend_from_slice(&[0; 16]);
+        let mut soa = vec![0xC0, 0x0C, 0, 6, 0, 1, 0, 0, 0, 0, 0, 22, 0, 0];
+        soa.extend_from_slice(&serial.to_be_bytes());
+        soa.extend_from_slice(&[0; 16]);
+        let apex = apex.to_lowercase();
+        let mut m = Outgoing {
+            opcode: 4,
+            authoritative: true,
+            answer: Some(&soa),
+            ..Outgoing::query(id, apex.as_wire(), platdns_zone::Rtype::SOA.0)
+        }
+        .to_wire();
         let now = tsig::unix_now();
         let mac = key.map(|k| tsig::sign(&mut m, k, None, false, now, 0));
         sock.send(&m).await.map_err(|e| e.to_string())?;

@@ -22,7 +22,9 @@
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use platdns_billing::BillingMonth;
+use platdns_dataplane::wire::Outgoing;
 use platdns_store::{ProbeRow, Store};
+use platdns_zone::Name;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,19 +33,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const SOA: u16 = 6;
 
 /// An SOA query for `zone` (absolute or not; "." or "" is the root) with
-/// `id`, no recursion desired.
+/// `id`, no recursion desired: the data plane's [`Outgoing`] builds it. A
+/// zone that is no domain name asks for the root's SOA, which a probed
+/// server does not answer as authoritative: the probe fails, as it should.
 pub fn soa_query(id: u16, zone: &str) -> Vec<u8> {
-    let mut q = Vec::with_capacity(32 + zone.len());
-    q.extend_from_slice(&id.to_be_bytes());
-    q.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
-    for label in zone.trim_end_matches('.').split('.').filter(|l| !l.is_empty()) {
-        q.push(label.len().min(63) as u8);
-        q.extend_from_slice(&label.as_bytes()[..label.len().min(63)]);
-    }
-    q.push(0);
-    q.extend_from_slice(&SOA.to_be_bytes());
-    q.extend_from_slice(&1u16.to_be_bytes());
-    q
+    let name = Name::from_text(&format!("{}.", zone.trim_end_matches('.')), None).unwrap_or_else(|_| Name::root());
+    Outgoing::query(id, name.as_wire(), SOA).to_wire()
 }
 
 /// Whether `reply` answers query `id` as a working authoritative server

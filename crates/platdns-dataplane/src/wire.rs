@@ -93,6 +93,82 @@ fn u16_at(p: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes([*p.get(at)?, *p.get(at + 1)?]))
 }
 
+/// A message this process sends to another name server (RFC 1035 §4.1):
+/// a query (an SOA check, a DS or TXT lookup, an IXFR carrying the SOA held,
+/// RFC 1995 §3) or a NOTIFY carrying the new SOA (RFC 1996 §3.7). The one
+/// builder of the secondary side, NOTIFY, the resolver and the prober.
+#[derive(Debug, Clone, Copy)]
+pub struct Outgoing<'a> {
+    pub id: u16,
+    /// 0 QUERY, 4 NOTIFY.
+    pub opcode: u8,
+    pub recursion_desired: bool,
+    /// AA: a NOTIFY from the zone's primary says it is authoritative.
+    pub authoritative: bool,
+    /// The question's name, uncompressed wire form; class IN.
+    pub qname: &'a [u8],
+    pub qtype: u16,
+    /// One answer record in wire form (a NOTIFY's SOA).
+    pub answer: Option<&'a [u8]>,
+    /// One authority record in wire form (an IXFR's SOA).
+    pub authority: Option<&'a [u8]>,
+    /// An OPT record offering this UDP payload size (RFC 6891 §6.1.2).
+    pub edns: Option<u16>,
+}
+
+impl<'a> Outgoing<'a> {
+    /// A plain query: no RD, nothing but the question.
+    pub fn query(id: u16, qname: &'a [u8], qtype: u16) -> Outgoing<'a> {
+        Outgoing {
+            id,
+            opcode: 0,
+            recursion_desired: false,
+            authoritative: false,
+            qname,
+            qtype,
+            answer: None,
+            authority: None,
+            edns: None,
+        }
+    }
+
+    pub fn to_wire(&self) -> Vec<u8> {
+        let extra = self.answer.map_or(0, <[u8]>::len) + self.authority.map_or(0, <[u8]>::len);
+        let mut m = Vec::with_capacity(HEADER_LEN + self.qname.len() + 4 + extra + 11);
+        m.extend_from_slice(&self.id.to_be_bytes());
+        let mut flags = u16::from(self.opcode & 0x0f) << 11;
+        if self.recursion_desired {
+            flags |= hdr::RD;
+        }
+        if self.authoritative {
+            flags |= hdr::AA;
+        }
+        m.extend_from_slice(&flags.to_be_bytes());
+        for count in [
+            1,
+            u16::from(self.answer.is_some()),
+            u16::from(self.authority.is_some()),
+            u16::from(self.edns.is_some()),
+        ] {
+            m.extend_from_slice(&count.to_be_bytes());
+        }
+        m.extend_from_slice(self.qname);
+        m.extend_from_slice(&self.qtype.to_be_bytes());
+        m.extend_from_slice(&1u16.to_be_bytes());
+        for rr in [self.answer, self.authority].into_iter().flatten() {
+            m.extend_from_slice(rr);
+        }
+        if let Some(size) = self.edns {
+            // Root owner, OPT, the payload size, no extended RCODE or flags,
+            // no options.
+            m.extend_from_slice(&[0, 0, 41]);
+            m.extend_from_slice(&size.to_be_bytes());
+            m.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        }
+        m
+    }
+}
+
 /// The most compression pointers one name may follow: a name has at most
 /// 127 labels, so more pointers than that is a loop.
 const MAX_HOPS: usize = 127;
@@ -329,6 +405,29 @@ pub fn parse_response_tsig(m: &[u8]) -> Option<crate::tsig::Record> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outgoing_messages_carry_what_they_say() {
+        let name = b"\x07example\x00";
+        let q = Outgoing::query(0x1234, name, 6).to_wire();
+        assert_eq!(&q[..12], &[0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(&q[12..], b"\x07example\x00\x00\x06\x00\x01");
+        // Our own parser reads it back as the query it is.
+        let parsed = parse_query(&q).unwrap();
+        assert_eq!((parsed.qtype, parsed.qname()), (Rtype::SOA, &name[..]));
+        let soa = [0xc0, 0x0c, 0, 6, 0, 1, 0, 0, 0, 0, 0, 2, 0, 0];
+        let notify = Outgoing {
+            opcode: 4,
+            authoritative: true,
+            answer: Some(&soa),
+            edns: Some(1232),
+            ..Outgoing::query(7, name, 6)
+        }
+        .to_wire();
+        assert_eq!(u16::from_be_bytes([notify[2], notify[3]]), (4 << 11) | hdr::AA);
+        assert_eq!(&notify[4..12], &[0, 1, 0, 1, 0, 0, 0, 1]);
+        assert_eq!(&notify[notify.len() - 11..], &[0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
+    }
 
     #[test]
     fn names_are_walked_through_pointers_and_bad_ones_refused() {
