@@ -3,7 +3,6 @@
 //! its parent and a child's CDS (issue 8); and the message they share with
 //! the secondary side's SOA checks and transfers.
 
-use crate::secondary::parse_message;
 use platdns_dataplane::wire::Outgoing;
 use platdns_zone::zonefile::Record;
 use platdns_zone::{Name, Rtype};
@@ -99,7 +98,7 @@ async fn ask_tcp(server: SocketAddr, q: &[u8], id: u16, qname: &Name, qtype: Rty
 }
 
 fn answer_of(m: &[u8], qname: &Name, qtype: Rtype) -> Result<Answer, String> {
-    let (answer, _) = parse_message(m)?;
+    let (answer, _) = platdns_dataplane::wire::response_records(m)?;
     Ok(Answer {
         rcode: m[3] & 0x0f,
         records: answer

@@ -561,84 +561,9 @@ fn apply(held: &[Record], records: Vec<Record>, asked: &'static str) -> Result<P
 
 /// Every record of a message but its OPT, in one list.
 fn parse_records(m: &[u8]) -> Result<Vec<Record>, String> {
-    let (mut answer, rest) = parse_message(m)?;
+    let (mut answer, rest) = platdns_dataplane::wire::response_records(m)?;
     answer.extend(rest);
     Ok(answer)
-}
-
-/// A message's records but OPT, names decompressed (in the owner and, for
-/// the types RFC 3597 §4 lets senders compress, in the rdata): the answer
-/// section's, and the others'.
-pub(crate) fn parse_message(m: &[u8]) -> Result<(Vec<Record>, Vec<Record>), String> {
-    let bad = || "a malformed message".to_string();
-    let count = |at: usize| u16::from_be_bytes([m[at], m[at + 1]]) as usize;
-    if m.len() < 12 {
-        return Err(bad());
-    }
-    let mut at = 12;
-    for _ in 0..count(4) {
-        let (_, next) = platdns_dataplane::wire::read_name(m, at).ok_or_else(bad)?;
-        at = next + 4;
-    }
-    let mut out = Vec::new();
-    let mut rest = Vec::new();
-    let answers = count(6);
-    for i in 0..(count(6) + count(8) + count(10)) {
-        let (owner, next) = platdns_dataplane::wire::read_name(m, at).ok_or_else(bad)?;
-        let field = |i: usize| -> Option<u16> { Some(u16::from_be_bytes([*m.get(next + i)?, *m.get(next + i + 1)?])) };
-        let rtype = Rtype(field(0).ok_or_else(bad)?);
-        let ttl = u32::from_be_bytes(
-            m.get(next + 4..next + 8)
-                .ok_or_else(bad)?
-                .try_into()
-                .map_err(|_| bad())?,
-        );
-        let rdlen = field(8).ok_or_else(bad)? as usize;
-        let rd = next + 10;
-        let raw = m.get(rd..rd + rdlen).ok_or_else(bad)?;
-        let rdata = decompress_rdata(m, rd, rdlen, rtype).unwrap_or_else(|| raw.to_vec());
-        at = rd + rdlen;
-        if rtype == Rtype::OPT {
-            continue;
-        }
-        let r = Record {
-            owner: Name::from_wire(&owner).map_err(|_| bad())?,
-            ttl,
-            class: platdns_zone::Class::IN,
-            rtype,
-            rdata,
-            pos: Default::default(),
-        };
-        if i < answers {
-            out.push(r);
-        } else {
-            rest.push(r);
-        }
-    }
-    Ok((out, rest))
-}
-
-/// Rdata with its names decompressed, for the types whose rdata names a
-/// sender may compress (RFC 3597 §4: RFC 1035's, and MX-like ones).
-fn decompress_rdata(m: &[u8], rd: usize, rdlen: usize, t: Rtype) -> Option<Vec<u8>> {
-    let names_then_rest = |prefix: usize, names: usize| -> Option<Vec<u8>> {
-        let mut out = m.get(rd..rd + prefix)?.to_vec();
-        let mut at = rd + prefix;
-        for _ in 0..names {
-            let (n, next) = platdns_dataplane::wire::read_name(m, at)?;
-            out.extend_from_slice(&n);
-            at = next;
-        }
-        out.extend_from_slice(m.get(at..rd + rdlen)?);
-        Some(out)
-    };
-    match t {
-        Rtype::NS | Rtype::CNAME | Rtype::PTR | Rtype::DNAME => names_then_rest(0, 1),
-        Rtype::MX => names_then_rest(2, 1),
-        Rtype::SOA => names_then_rest(0, 2),
-        Rtype::SRV => names_then_rest(6, 1),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
