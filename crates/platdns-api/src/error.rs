@@ -63,6 +63,24 @@ impl ApiError {
     }
 }
 
+impl From<platdns_control::ControlError> for ApiError {
+    fn from(e: platdns_control::ControlError) -> ApiError {
+        use platdns_control::ControlError;
+        match e {
+            ControlError::Invalid {
+                code,
+                attribute,
+                message,
+            } => ApiError::bad_request(code, &attribute, message),
+            ControlError::Store(e) => e.into(),
+            ControlError::Internal(m) => {
+                tracing::error!(error = %m, "control plane");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {

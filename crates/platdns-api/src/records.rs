@@ -661,9 +661,8 @@ fn check_commit(
     match input.change {
         CommitChange::Delta(sets) => match served {
             Some(cur) if i64::from(cur.serial()) == input.previous_serial => match sign {
-                None => patched(cur, &zone, input.serial, sets, defaults).map(Some),
-                Some(sign) => commit_changes(&zone, input.serial, sets, defaults)
-                    .and_then(|changes| sign.apply(cur, &changes, now)),
+                None => Ok(patched(cur, &zone, input.serial, sets, defaults).map(Some)?),
+                Some(sign) => sign.apply(cur, &commit_changes(&zone, input.serial, sets, defaults)?, now),
             },
             _ => Ok(None),
         },

@@ -8,10 +8,14 @@
 //! and `/healthz`. The services themselves move here from `platdns-api`
 //! (ARCHITECTURE.md, "Control plane").
 
+pub mod compile;
 pub mod due;
+pub mod error;
 pub mod jobs;
 pub mod supervise;
 
+pub use compile::ZoneDefaults;
 pub use due::DueQueue;
+pub use error::{ControlError, ControlResult};
 pub use jobs::{JobKey, JobQueue};
 pub use supervise::{Backoff, ServiceCtx, ServiceReport, Supervisor};
