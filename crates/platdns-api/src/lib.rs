@@ -18,14 +18,14 @@ mod json;
 mod labels;
 mod lb;
 mod lb_parts;
-pub mod meters;
+pub use platdns_control::meters;
 pub mod notify;
 pub mod openapi;
 mod operator;
 pub mod publish;
 mod query;
 mod records;
-pub mod resolver;
+pub use platdns_control::resolver;
 mod routes;
 pub mod secondary;
 mod tsigs;
@@ -36,42 +36,24 @@ pub mod xfr;
 pub use error::{ApiError, ApiResult};
 pub use publish::{publish_all, withdraw_ended, Publisher, ZoneDefaults, ZoneLocks};
 
-use jiff::Timestamp;
 use platdns_contract::PlanTerms;
 use platdns_store::Store;
 use std::sync::Arc;
 
-/// Where the current time comes from; tests fix it.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> Timestamp;
-}
+pub use platdns_control::{Clock, Control, SystemClock};
 
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
-        Timestamp::now()
-    }
-}
-
-/// Everything a handler needs; cheap to clone.
+/// Everything a handler needs; cheap to clone. The control plane's context
+/// (store, clock, publisher, zone settings and locks, supervisor, jobs) is
+/// `control`, reached through `Deref` (`s.store`); the rest is what the
+/// API's own parts hold until they move into the control plane.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Store,
+    pub control: Control,
     pub terms: Arc<PlanTerms>,
-    pub clock: Arc<dyn Clock>,
     /// R5.2 notice period in days (operator configuration; the terms say 30).
     pub notice_days: i32,
-    /// Where committed zones go (the DNS node's catalog).
-    pub publisher: Arc<dyn Publisher>,
-    /// The platform's SOA/NS data for hosted zones.
-    pub zone_defaults: Arc<ZoneDefaults>,
-    /// The operator's time zone: contract end dates are days there.
-    pub time_zone: jiff::tz::TimeZone,
     /// Where consent TXT records are looked up (R3.1); none disables it.
     pub verify_resolver: Option<std::net::SocketAddr>,
-    /// Commits and publications of one zone happen one at a time.
-    pub zone_locks: Arc<publish::ZoneLocks>,
     /// LB health: probe results and the running scheduler.
     pub health: Arc<health::HealthMonitor>,
     /// Delivery of state-change notifications (mail, webhook).
@@ -84,19 +66,25 @@ pub struct AppState {
     pub dnssec: Arc<dnssec::Dnssec>,
     /// Secondary zones: NOTIFY received, and the loop's wake-up.
     pub secondary: Arc<secondary::Secondaries>,
-    /// This process only follows the store (`serve --role dns`): it serves
-    /// what the store holds and derives or writes no state of its own.
-    pub follower: bool,
     /// Operator-set bounds on a zone's data, checked at staging.
     pub limits: ZoneLimits,
-    /// Starts, restarts and reports this process's background services.
-    pub supervisor: platdns_control::Supervisor,
-    /// Tenants' write jobs (commits): queued per zone, contracts in turn,
-    /// run by the `jobs` service.
-    pub jobs: platdns_control::JobQueue,
     /// Largest request body accepted (an `atomic_changes` of a large zone is
     /// tens of MiB).
     pub max_body_bytes: usize,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Control;
+
+    fn deref(&self) -> &Control {
+        &self.control
+    }
+}
+
+impl std::ops::DerefMut for AppState {
+    fn deref_mut(&mut self) -> &mut Control {
+        &mut self.control
+    }
 }
 
 impl AppState {
@@ -106,25 +94,17 @@ impl AppState {
     /// (`jobs` for commits). `serve` sets each field from its flags.
     pub fn new(store: Store, publisher: Arc<dyn Publisher>) -> AppState {
         AppState {
-            store,
+            control: Control::new(store, publisher),
             terms: Arc::new(PlanTerms::default()),
-            clock: Arc::new(SystemClock),
             notice_days: 30,
-            publisher,
-            zone_defaults: Arc::new(ZoneDefaults::default()),
-            time_zone: jiff::tz::TimeZone::UTC,
             verify_resolver: None,
-            zone_locks: Default::default(),
             health: Arc::new(health::HealthMonitor::new(health::MonitorSettings::default())),
             notify: Arc::new(notify::Notifier::new(notify::NotifySettings::default())),
             meters: Arc::new(meters::MeterSlots::new(65_536)),
             usage: Arc::new(usage::Usage::new(usage::UsageSettings::default())),
             dnssec: Arc::new(dnssec::Dnssec::new(dnssec::DnssecSettings::default())),
             secondary: Default::default(),
-            follower: false,
             limits: ZoneLimits::default(),
-            supervisor: Default::default(),
-            jobs: platdns_control::JobQueue::new(2),
             max_body_bytes: 256 << 20,
         }
     }

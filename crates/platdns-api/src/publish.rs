@@ -12,35 +12,17 @@ use crate::{ApiError, AppState};
 use platdns_steering::{Answer, LbConfig, Steering};
 use platdns_store::Zone as StoreZone;
 use platdns_zone::{Name, Rtype, Steered, Zone};
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+
+use std::sync::Arc;
 
 pub use platdns_control::compile::{apex_of, commit_changes, compile, lb_zone, patched, zone_text};
 pub use platdns_control::ZoneDefaults;
 /// Where committed zones go: the DNS node's served state (in the data plane).
 pub use platdns_dataplane::served::Publisher;
 
-/// One lock per zone, held from a commit's start until its zone is
-/// published, so the DNS node never goes back to an older version; and the
-/// zones being compacted, so one compaction at a time runs per zone.
-#[derive(Default)]
-pub struct ZoneLocks {
-    locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
-    compacting: Mutex<HashSet<Name>>,
-}
-
-impl ZoneLocks {
-    pub async fn lock(&self, zone_id: i64) -> tokio::sync::OwnedMutexGuard<()> {
-        let m = self
-            .locks
-            .lock()
-            .expect("not poisoned")
-            .entry(zone_id)
-            .or_default()
-            .clone();
-        m.lock_owned().await
-    }
-}
+pub use platdns_control::context::ZoneLocks;
+use platdns_control::publication::ended;
+pub use platdns_control::publication::withdraw_ended;
 
 /// Publishes a zone a commit produced (or withdraws it when it may not be
 /// served); a zone whose overlay has grown is compacted in the background.
@@ -261,38 +243,6 @@ pub async fn publish_all(s: &AppState) -> Result<usize, ApiError> {
                 tracing::error!(zone = %name, error = %e, "zone in the store does not build; not served")
             }
             Some(Err(e)) => tracing::error!(error = %e, "loading a zone panicked; not served"),
-        }
-    }
-    Ok(n)
-}
-
-/// R5.2: a contract serves until the end of its end day (in the operator's
-/// time zone), and not after.
-fn ended(s: &AppState, c: &platdns_store::Contract) -> bool {
-    let today = s.clock.now().to_zoned(s.time_zone.clone()).date();
-    c.ends_on.is_some_and(|end| end < today)
-}
-
-/// Stops serving the zones of every contract past its end date; their data
-/// stays in the store, readable by the operator. Returns how many zones.
-pub async fn withdraw_ended(s: &AppState) -> Result<usize, ApiError> {
-    let mut n = 0;
-    for c in s.store.list_contracts(None).await? {
-        if !ended(s, &c) {
-            continue;
-        }
-        for z in s.store.list_zones(None, Some(c.id)).await? {
-            if let Ok(apex) = Name::from_text(&format!("{}.", z.name), None) {
-                s.publisher.publish(&apex, None);
-                n += 1;
-            }
-        }
-        // LB names end with their contract too.
-        for l in s.store.list_lb_domains(None, Some(c.id)).await? {
-            if let Ok(name) = Name::from_text(&l.name, None) {
-                s.publisher.publish_steered(&name, None);
-                n += 1;
-            }
         }
     }
     Ok(n)

@@ -599,18 +599,31 @@ fn app_state(
     store: platdns_store::Store,
     publisher: Arc<dyn platdns_api::Publisher>,
 ) -> anyhow::Result<platdns_api::AppState> {
-    Ok(platdns_api::AppState {
-        dnssec: Arc::new(platdns_api::dnssec::Dnssec::new(dnssec_settings(args)?)),
+    let supervisor = platdns_control::Supervisor::default();
+    supervisor.panic_once(args.fault_panic_once.iter().cloned());
+    let control = platdns_api::Control {
+        store,
+        clock: prober::clock(&args.prober),
+        publisher,
+        zone_defaults: Arc::new(platdns_api::ZoneDefaults {
+            lb_zone: args.lb_zone.clone(),
+            lb_ttl: args.lb_ttl,
+            lb_min_interval: args.lb_min_interval,
+            notice_accounts_max: args.notice_accounts_max,
+            ..platdns_api::ZoneDefaults::default()
+        }),
+        time_zone: operator_time_zone(&args.time_zone)?,
         zone_locks: Default::default(),
+        supervisor,
         jobs: platdns_control::JobQueue::new(args.job_workers),
+        follower: false,
+    };
+    Ok(platdns_api::AppState {
+        control,
+        dnssec: Arc::new(platdns_api::dnssec::Dnssec::new(dnssec_settings(args)?)),
         limits: platdns_api::ZoneLimits {
             rdata_per_rrset: args.max_rdata_per_rrset,
             records_per_zone: args.max_records_per_zone,
-        },
-        supervisor: {
-            let supervisor = platdns_control::Supervisor::default();
-            supervisor.panic_once(args.fault_panic_once.iter().cloned());
-            supervisor
         },
         meters: Arc::new(platdns_api::meters::MeterSlots::new(args.meter_slots)),
         secondary: Default::default(),
@@ -658,22 +671,10 @@ fn app_state(
                 ..Default::default()
             },
         )),
-        store,
         terms: Arc::new(platdns_contract::PlanTerms::default()),
-        clock: prober::clock(&args.prober),
         notice_days: args.notice_days,
-        publisher,
-        zone_defaults: Arc::new(platdns_api::ZoneDefaults {
-            lb_zone: args.lb_zone.clone(),
-            lb_ttl: args.lb_ttl,
-            lb_min_interval: args.lb_min_interval,
-            notice_accounts_max: args.notice_accounts_max,
-            ..platdns_api::ZoneDefaults::default()
-        }),
-        time_zone: operator_time_zone(&args.time_zone)?,
         verify_resolver: args.verify_resolver,
         max_body_bytes: args.max_request_bytes,
-        follower: false,
     })
 }
 

@@ -17,14 +17,7 @@ const EDNS_PAYLOAD: u16 = 1232;
 /// A query message: `qname`/`qtype` IN, RD as asked, an SOA in the
 /// authority section for IXFR (RFC 1995 §3), an EDNS OPT when `edns` (the
 /// data plane's [`Outgoing`] builds it).
-pub(crate) fn question(
-    id: u16,
-    qname: &Name,
-    qtype: Rtype,
-    rd: bool,
-    authority: Option<&Record>,
-    edns: bool,
-) -> Vec<u8> {
+pub fn question(id: u16, qname: &Name, qtype: Rtype, rd: bool, authority: Option<&Record>, edns: bool) -> Vec<u8> {
     let soa = authority.map(|r| {
         let mut rr = Vec::new();
         r.write_wire(&mut rr);

@@ -1,0 +1,38 @@
+//! What the control plane decides about serving, over the store and the
+//! publisher only.
+
+use crate::context::Control;
+use crate::error::ControlResult;
+use platdns_zone::Name;
+
+/// R5.2: a contract serves until the end of its end day (in the operator's
+/// time zone), and not after.
+pub fn ended(s: &Control, c: &platdns_store::Contract) -> bool {
+    let today = s.clock.now().to_zoned(s.time_zone.clone()).date();
+    c.ends_on.is_some_and(|end| end < today)
+}
+
+/// Stops serving the zones of every contract past its end date; their data
+/// stays in the store, readable by the operator. Returns how many zones.
+pub async fn withdraw_ended(s: &Control) -> ControlResult<usize> {
+    let mut n = 0;
+    for c in s.store.list_contracts(None).await? {
+        if !ended(s, &c) {
+            continue;
+        }
+        for z in s.store.list_zones(None, Some(c.id)).await? {
+            if let Ok(apex) = Name::from_text(&format!("{}.", z.name), None) {
+                s.publisher.publish(&apex, None);
+                n += 1;
+            }
+        }
+        // LB names end with their contract too.
+        for l in s.store.list_lb_domains(None, Some(c.id)).await? {
+            if let Ok(name) = Name::from_text(&l.name, None) {
+                s.publisher.publish_steered(&name, None);
+                n += 1;
+            }
+        }
+    }
+    Ok(n)
+}
