@@ -27,7 +27,7 @@ mod query;
 mod records;
 pub use platdns_control::resolver;
 mod routes;
-pub mod secondary;
+pub use platdns_control::secondary;
 mod tsigs;
 pub mod usage;
 pub mod verify;
@@ -58,14 +58,10 @@ pub struct AppState {
     pub health: Arc<health::HealthMonitor>,
     /// Delivery of state-change notifications (mail, webhook).
     pub notify: Arc<notify::Notifier>,
-    /// Which meter slot counts which service (R2.1).
-    pub meters: Arc<meters::MeterSlots>,
     /// Usage and restriction settings (R4.1–R4.4).
     pub usage: Arc<usage::Usage>,
     /// DNSSEC: the operator's signing settings and the signed zones kept.
     pub dnssec: Arc<dnssec::Dnssec>,
-    /// Secondary zones: NOTIFY received, and the loop's wake-up.
-    pub secondary: Arc<secondary::Secondaries>,
     /// Operator-set bounds on a zone's data, checked at staging.
     pub limits: ZoneLimits,
     /// Largest request body accepted (an `atomic_changes` of a large zone is
@@ -100,10 +96,8 @@ impl AppState {
             verify_resolver: None,
             health: Arc::new(health::HealthMonitor::new(health::MonitorSettings::default())),
             notify: Arc::new(notify::Notifier::new(notify::NotifySettings::default())),
-            meters: Arc::new(meters::MeterSlots::new(65_536)),
             usage: Arc::new(usage::Usage::new(usage::UsageSettings::default())),
             dnssec: Arc::new(dnssec::Dnssec::new(dnssec::DnssecSettings::default())),
-            secondary: Default::default(),
             limits: ZoneLimits::default(),
             max_body_bytes: 256 << 20,
         }

@@ -23,6 +23,7 @@ pub use platdns_dataplane::served::Publisher;
 pub use platdns_control::context::ZoneLocks;
 use platdns_control::publication::ended;
 pub use platdns_control::publication::withdraw_ended;
+pub(crate) use platdns_control::publication::zone_meter;
 
 /// Publishes a zone a commit produced (or withdraws it when it may not be
 /// served); a zone whose overlay has grown is compacted in the background.
@@ -132,15 +133,6 @@ async fn republish_locked(s: &AppState, zone_id: i64) -> Result<(), ApiError> {
         signing.log(s, &z).await;
     }
     Ok(())
-}
-
-/// The meter slot a zone's answers count against (R2.1).
-pub(crate) fn zone_meter(s: &AppState, z: &StoreZone) -> u32 {
-    s.meters.slot(crate::meters::Service {
-        contract_id: z.contract_id,
-        kind: crate::meters::ServiceKind::Zone,
-        id: z.id,
-    })
 }
 
 /// A published LB domain: its compiled steering and which endpoints are

@@ -19,7 +19,8 @@ use crate::{ApiError, ApiResult, AppState};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
-use platdns_dataplane::tsig::{self, Algorithm, Key};
+use platdns_control::transfer::{parse_address, tsig_keys};
+use platdns_dataplane::tsig::{self, Key};
 use platdns_dataplane::wire::Outgoing;
 use platdns_dataplane::xfr::{AclEntry, Event, Policy};
 use platdns_store::{StoreError, TransferEntry, TransferList};
@@ -123,15 +124,6 @@ pub(crate) fn parse_network(text: &str) -> Option<(IpAddr, u8)> {
     };
     let max = if addr.is_ipv4() { 32 } else { 128 };
     (prefix <= max).then_some((addr, prefix))
-}
-
-/// An IP address, with an optional port (ours; DPF takes the address only
-/// and port 53 is meant).
-pub(crate) fn parse_address(text: &str) -> Option<SocketAddr> {
-    if let Ok(a) = text.parse::<IpAddr>() {
-        return Some(SocketAddr::new(a, 53));
-    }
-    text.parse::<SocketAddr>().ok()
 }
 
 async fn config_of(s: &AppState, t: &Tenant, cc: i64) -> ApiResult<platdns_store::CommonConfig> {
@@ -400,28 +392,6 @@ async fn proxy_health(State(s): State<AppState>, ZoneRead(_, z): ZoneRead) -> Ap
         })
         .collect();
     Ok(Json(json::results(results)))
-}
-
-/// A TSIG key from the store (DPF algorithm 0 is HMAC-SHA256).
-fn key_of(name: &str, algorithm: i64, secret: &str) -> Option<Key> {
-    use base64::Engine;
-    let alg = match algorithm {
-        0 => Algorithm::HmacSha256,
-        _ => return None,
-    };
-    let secret = base64::engine::general_purpose::STANDARD.decode(secret).ok()?;
-    let name = platdns_zone::Name::from_text(name, None).ok()?;
-    Some(Key::new(name.as_wire(), alg, &secret))
-}
-
-/// Every contract's TSIG keys that can sign, by store id.
-pub(crate) async fn tsig_keys(s: &AppState) -> Result<HashMap<i64, Key>, ApiError> {
-    Ok(s.store
-        .all_tsig_keys()
-        .await?
-        .into_iter()
-        .filter_map(|(id, name, alg, secret)| Some((id, key_of(&name, alg, &secret)?)))
-        .collect())
 }
 
 /// The DNS node's transfer policy from the store: every zone's ACL (its

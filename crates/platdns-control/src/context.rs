@@ -71,6 +71,11 @@ pub struct Control {
     /// This process only follows the store (`serve --role dns`): it serves
     /// what the store holds and derives or writes no state of its own.
     pub follower: bool,
+    /// Which meter slot counts which service (R2.1).
+    pub meters: Arc<crate::meters::MeterSlots>,
+    /// Secondary zones: NOTIFY received, the loop's wake-up, the NOTIFY
+    /// queue.
+    pub secondary: Arc<crate::secondary::Secondaries>,
 }
 
 impl Control {
@@ -86,6 +91,8 @@ impl Control {
             supervisor: Supervisor::default(),
             jobs: JobQueue::new(2),
             follower: false,
+            meters: Arc::new(crate::meters::MeterSlots::new(65_536)),
+            secondary: Arc::default(),
         }
     }
 }

@@ -22,7 +22,9 @@ pub mod jobs;
 pub mod meters;
 pub mod publication;
 pub mod resolver;
+pub mod secondary;
 pub mod supervise;
+pub mod transfer;
 
 pub use compile::ZoneDefaults;
 pub use context::{Clock, Control, SystemClock, ZoneLocks};

@@ -36,3 +36,12 @@ pub async fn withdraw_ended(s: &Control) -> ControlResult<usize> {
     }
     Ok(n)
 }
+
+/// The meter slot a zone's answers count against (R2.1).
+pub fn zone_meter(s: &Control, z: &platdns_store::Zone) -> u32 {
+    s.meters.slot(crate::meters::Service {
+        contract_id: z.contract_id,
+        kind: crate::meters::ServiceKind::Zone,
+        id: z.id,
+    })
+}

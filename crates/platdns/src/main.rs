@@ -617,6 +617,8 @@ fn app_state(
         supervisor,
         jobs: platdns_control::JobQueue::new(args.job_workers),
         follower: false,
+        meters: Arc::new(platdns_control::meters::MeterSlots::new(args.meter_slots)),
+        secondary: Default::default(),
     };
     Ok(platdns_api::AppState {
         control,
@@ -625,8 +627,6 @@ fn app_state(
             rdata_per_rrset: args.max_rdata_per_rrset,
             records_per_zone: args.max_records_per_zone,
         },
-        meters: Arc::new(platdns_api::meters::MeterSlots::new(args.meter_slots)),
-        secondary: Default::default(),
         usage: Arc::new(platdns_api::usage::Usage::new(platdns_api::usage::UsageSettings {
             node: args
                 .node_name

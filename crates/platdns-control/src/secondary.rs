@@ -15,7 +15,8 @@
 //!   each primary's last outcome (OK/NG) is what `zone_proxy/health_check`
 //!   shows. Every pull and failure is a zone log entry.
 
-use crate::{ApiError, AppState};
+use crate::context::Control;
+use crate::error::{ControlError, ControlResult};
 use platdns_dataplane::tsig::{self, Key};
 use platdns_zone::zonefile::Record;
 use platdns_zone::{Name, Rtype, Zone};
@@ -37,20 +38,20 @@ pub struct Secondaries {
     pub policy: Arc<Notify>,
     /// The `notify-out` service's queue: commits whose secondaries hear of
     /// them (`xfr::notify_zone`).
-    pub(crate) outgoing: Mutex<Option<tokio::sync::mpsc::UnboundedSender<(platdns_store::Zone, u32)>>>,
+    pub outgoing: Mutex<Option<tokio::sync::mpsc::UnboundedSender<(platdns_store::Zone, u32)>>>,
 }
 
 /// Something changed (a proxy switched, a primary, ACL or key edited):
 /// look again, and refresh the node's transfer policy now rather than at
 /// its next tick (a NOTIFY right after must not be refused).
-pub fn changed(s: &AppState) {
+pub fn changed(s: &Control) {
     s.secondary.rescan.store(true, std::sync::atomic::Ordering::SeqCst);
     s.secondary.wake.notify_one();
     s.secondary.policy.notify_one();
 }
 
 /// A primary sent NOTIFY for `apex` (lower-cased wire form).
-pub fn notified(s: &AppState, apex: Vec<u8>) {
+pub fn notified(s: &Control, apex: Vec<u8>) {
     s.secondary.notified.lock().expect("not poisoned").insert(apex);
     s.secondary.wake.notify_one();
 }
@@ -84,7 +85,7 @@ fn soa_timers(rdata: &[u8]) -> Option<(u32, u32, u32, u32)> {
 /// are due or were NOTIFYed, not every zone (issue 16). The set of
 /// secondary zones is read again when something changed (`changed`,
 /// `notified`) and once a minute.
-pub fn start(s: &AppState) {
+pub fn start(s: &Control) {
     let state = s.clone();
     s.supervisor.spawn("secondary", move |mut ctx| {
         let s = state.clone();
@@ -101,7 +102,7 @@ pub fn start(s: &AppState) {
                     .next_due()
                     .map_or(RESCAN, |at| at.saturating_duration_since(now));
                 if !ctx.wait(until.min(RESCAN), Some(&s.secondary.wake)).await {
-                    return Ok::<(), ApiError>(());
+                    return Ok::<(), ControlError>(());
                 }
             }
         }
@@ -117,7 +118,7 @@ const RESCAN: Duration = Duration::from_secs(60);
 struct Zones {
     held: HashMap<i64, (platdns_store::Zone, Held)>,
     by_apex: HashMap<Vec<u8>, i64>,
-    due: platdns_control::DueQueue<i64>,
+    due: crate::DueQueue<i64>,
     scanned: Option<Instant>,
 }
 
@@ -131,7 +132,7 @@ impl Zones {
     }
 }
 
-async fn round(s: &AppState, zones: &mut Zones) -> Result<(), ApiError> {
+async fn round(s: &Control, zones: &mut Zones) -> ControlResult<()> {
     let notified: HashSet<Vec<u8>> = std::mem::take(&mut *s.secondary.notified.lock().expect("not poisoned"));
     let changed = s.secondary.rescan.swap(false, std::sync::atomic::Ordering::SeqCst);
     let woken = changed || !notified.is_empty();
@@ -180,7 +181,7 @@ async fn round(s: &AppState, zones: &mut Zones) -> Result<(), ApiError> {
 
 /// Reads which zones are secondaries: new ones are loaded (their stored
 /// copy served) and due at once, gone ones dropped.
-async fn rescan(s: &AppState, zones: &mut Zones) -> Result<(), ApiError> {
+async fn rescan(s: &Control, zones: &mut Zones) -> ControlResult<()> {
     let ids: HashSet<i64> = s.store.proxied_zone_ids().await?.into_iter().collect();
     let gone: Vec<i64> = zones.held.keys().filter(|id| !ids.contains(id)).copied().collect();
     for id in gone {
@@ -212,7 +213,7 @@ async fn rescan(s: &AppState, zones: &mut Zones) -> Result<(), ApiError> {
 }
 
 /// The copy in the store (served at once), or nothing yet.
-async fn load(s: &AppState, z: &platdns_store::Zone, apex: &Name) -> Result<Held, ApiError> {
+async fn load(s: &Control, z: &platdns_store::Zone, apex: &Name) -> ControlResult<Held> {
     let mut h = Held {
         apex: apex.clone(),
         records: Vec::new(),
@@ -256,17 +257,18 @@ pub fn text_of(apex: &Name, records: &[Record]) -> String {
 }
 
 /// The zone to serve from a secondary's stored copy (`republish`).
-pub async fn stored_zone(s: &AppState, z: &platdns_store::Zone) -> Result<Option<Zone>, ApiError> {
+pub async fn stored_zone(s: &Control, z: &platdns_store::Zone) -> ControlResult<Option<Zone>> {
     let Some((_, text, _, _)) = s.store.secondary(z.id).await? else {
         return Ok(None);
     };
-    let apex = Name::from_text(&format!("{}.", z.name), None).map_err(|_| ApiError::internal())?;
+    let apex = Name::from_text(&format!("{}.", z.name), None)
+        .map_err(|e| ControlError::Internal(format!("zone {}: {e}", z.name)))?;
     let parsed =
         platdns_zone::zonefile::parse_str(&text, "secondary", Some(&apex), &mut platdns_zone::zonefile::NoIncludes);
     Ok(Zone::from_parsed(&parsed, Some(&apex)).ok())
 }
 
-async fn check(s: &AppState, z: &platdns_store::Zone, h: &mut Held) -> Result<(), ApiError> {
+async fn check(s: &Control, z: &platdns_store::Zone, h: &mut Held) -> ControlResult<()> {
     let primaries: Vec<_> = s
         .store
         .transfer_entries(platdns_store::TransferList::Primary, Some(z.common_config_id))
@@ -274,12 +276,12 @@ async fn check(s: &AppState, z: &platdns_store::Zone, h: &mut Held) -> Result<()
         .into_iter()
         .filter(|p| p.enabled)
         .collect();
-    let keys = crate::xfr::tsig_keys(s).await?;
+    let keys = crate::transfer::tsig_keys(s).await?;
     let mut status: Vec<(String, String)> = Vec::new();
     let mut pulled = None;
     let mut error = String::from("no enabled primary");
     for p in &primaries {
-        let Some(addr) = crate::xfr::parse_address(&p.target) else {
+        let Some(addr) = crate::transfer::parse_address(&p.target) else {
             continue;
         };
         let key = p.tsig_id.and_then(|k| keys.get(&k));
@@ -323,10 +325,10 @@ async fn check(s: &AppState, z: &platdns_store::Zone, h: &mut Held) -> Result<()
             tracing::debug!(zone = %z.name, primary = %from, serial = ?h.serial, "secondary zone current");
         }
         Some((from, Pulled::New { records, kind })) => {
-            let mut zone = Zone::from_records(&records, &h.apex)
-                .map_err(|e| ApiError::bad_request("invalid", "zone", e.join("; ")))?;
+            let mut zone =
+                Zone::from_records(&records, &h.apex).map_err(|e| ControlError::invalid("zone", e.join("; ")))?;
             let serial = zone.serial();
-            zone.set_meter(crate::publish::zone_meter(s, z));
+            zone.set_meter(crate::publication::zone_meter(s, z));
             let (_, refresh, _, expire) = timers(&records).unwrap_or((0, 3600, 600, 604_800));
             let text = text_of(&h.apex, &records);
             s.store
@@ -365,7 +367,7 @@ async fn check(s: &AppState, z: &platdns_store::Zone, h: &mut Held) -> Result<()
     }
     if !h.served && h.serial.is_some() && h.expires.is_some_and(|e| Instant::now() < e) {
         if let Ok(mut zone) = Zone::from_records(&h.records, &h.apex) {
-            zone.set_meter(crate::publish::zone_meter(s, z));
+            zone.set_meter(crate::publication::zone_meter(s, z));
             s.publisher.publish(&h.apex, Some(std::sync::Arc::new(zone)));
             h.served = true;
         }
@@ -373,15 +375,22 @@ async fn check(s: &AppState, z: &platdns_store::Zone, h: &mut Held) -> Result<()
     Ok(())
 }
 
-async fn log(
-    s: &AppState,
-    z: &platdns_store::Zone,
-    operation: &str,
-    status: &str,
-    target: &str,
-) -> Result<(), ApiError> {
-    let e = crate::dpf::Event::zone(z, "service", operation, target, status);
-    crate::dpf::log_event(s, e).await?;
+async fn log(s: &Control, z: &platdns_store::Zone, operation: &str, status: &str, target: &str) -> ControlResult<()> {
+    let request_id = platdns_store::new_request_id();
+    s.store
+        .log_operation(
+            z.contract_id,
+            Some(z.id),
+            None,
+            "service",
+            None,
+            operation,
+            target,
+            &request_id,
+            status,
+            s.clock.now(),
+        )
+        .await?;
     Ok(())
 }
 
