@@ -52,16 +52,12 @@ pub struct AppState {
     pub terms: Arc<PlanTerms>,
     /// R5.2 notice period in days (operator configuration; the terms say 30).
     pub notice_days: i32,
-    /// Where consent TXT records are looked up (R3.1); none disables it.
-    pub verify_resolver: Option<std::net::SocketAddr>,
     /// LB health: probe results and the running scheduler.
     pub health: Arc<health::HealthMonitor>,
     /// Delivery of state-change notifications (mail, webhook).
     pub notify: Arc<notify::Notifier>,
     /// Usage and restriction settings (R4.1–R4.4).
     pub usage: Arc<usage::Usage>,
-    /// DNSSEC: the operator's signing settings and the signed zones kept.
-    pub dnssec: Arc<dnssec::Dnssec>,
     /// Operator-set bounds on a zone's data, checked at staging.
     pub limits: ZoneLimits,
     /// Largest request body accepted (an `atomic_changes` of a large zone is
@@ -93,11 +89,9 @@ impl AppState {
             control: Control::new(store, publisher),
             terms: Arc::new(PlanTerms::default()),
             notice_days: 30,
-            verify_resolver: None,
             health: Arc::new(health::HealthMonitor::new(health::MonitorSettings::default())),
             notify: Arc::new(notify::Notifier::new(notify::NotifySettings::default())),
             usage: Arc::new(usage::Usage::new(usage::UsageSettings::default())),
-            dnssec: Arc::new(dnssec::Dnssec::new(dnssec::DnssecSettings::default())),
             limits: ZoneLimits::default(),
             max_body_bytes: 256 << 20,
         }

@@ -662,7 +662,7 @@ fn check_commit(
         CommitChange::Delta(sets) => match served {
             Some(cur) if i64::from(cur.serial()) == input.previous_serial => match sign {
                 None => Ok(patched(cur, &zone, input.serial, sets, defaults).map(Some)?),
-                Some(sign) => sign.apply(cur, &commit_changes(&zone, input.serial, sets, defaults)?, now),
+                Some(sign) => Ok(sign.apply(cur, &commit_changes(&zone, input.serial, sets, defaults)?, now)?),
             },
             _ => Ok(None),
         },
@@ -670,7 +670,7 @@ fn check_commit(
             let text = zone_text(&zone, records, input.serial, defaults);
             let compiled = compile(&zone, &text, records)?;
             match sign {
-                Some(sign) => sign.sign_whole(&compiled, now).map(Some),
+                Some(sign) => Ok(Some(sign.sign_whole(&compiled, now)?)),
                 None => Ok(Some(compiled)),
             }
         }

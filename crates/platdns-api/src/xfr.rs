@@ -501,18 +501,7 @@ pub async fn log_event(s: &AppState, e: &Event) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Sends NOTIFY for a zone just committed to each notified server of its
-/// common configuration, in the background: queued to the `notify-out`
-/// service (dropped, and logged, where this process runs none).
-pub fn notify_zone(s: &AppState, z: &platdns_store::Zone, serial: u32) {
-    let queued = match s.secondary.outgoing.lock().expect("not poisoned").as_ref() {
-        Some(tx) => tx.send((z.clone(), serial)).is_ok(),
-        None => false,
-    };
-    if !queued {
-        tracing::warn!(zone = %z.name, serial, "NOTIFY not sent: no notify-out service in this process");
-    }
-}
+pub use platdns_control::zones::notify_zone;
 
 /// Starts the `notify-out` service: each queued commit's NOTIFYs are sent
 /// concurrently (each retried on its own schedule); on shutdown the sends

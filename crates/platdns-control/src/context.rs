@@ -76,6 +76,11 @@ pub struct Control {
     /// Secondary zones: NOTIFY received, the loop's wake-up, the NOTIFY
     /// queue.
     pub secondary: Arc<crate::secondary::Secondaries>,
+    /// DNSSEC: the operator's signing settings and the signed zones kept.
+    pub dnssec: Arc<crate::dnssec::Dnssec>,
+    /// Where consent TXT records (R3.1) and parents' DS are looked up;
+    /// none disables both.
+    pub verify_resolver: Option<std::net::SocketAddr>,
 }
 
 impl Control {
@@ -93,6 +98,8 @@ impl Control {
             follower: false,
             meters: Arc::new(crate::meters::MeterSlots::new(65_536)),
             secondary: Arc::default(),
+            dnssec: Arc::default(),
+            verify_resolver: None,
         }
     }
 }

@@ -16,6 +16,7 @@
 
 pub mod compile;
 pub mod context;
+pub mod dnssec;
 pub mod due;
 pub mod error;
 pub mod jobs;
@@ -25,6 +26,7 @@ pub mod resolver;
 pub mod secondary;
 pub mod supervise;
 pub mod transfer;
+pub mod zones;
 
 pub use compile::ZoneDefaults;
 pub use context::{Clock, Control, SystemClock, ZoneLocks};

@@ -45,3 +45,30 @@ pub fn zone_meter(s: &Control, z: &platdns_store::Zone) -> u32 {
         id: z.id,
     })
 }
+
+/// A platform event in a zone's operation log (no operator; a request id
+/// of its own): a DNSSEC step, a secondary's pull.
+pub async fn log_zone_event(
+    s: &Control,
+    z: &platdns_store::Zone,
+    log_type: &str,
+    operation: &str,
+    target: &str,
+    status: &str,
+) -> Result<(), platdns_store::StoreError> {
+    let request_id = platdns_store::new_request_id();
+    s.store
+        .log_operation(
+            z.contract_id,
+            Some(z.id),
+            None,
+            log_type,
+            None,
+            operation,
+            target,
+            &request_id,
+            status,
+            s.clock.now(),
+        )
+        .await
+}

@@ -376,21 +376,7 @@ async fn check(s: &Control, z: &platdns_store::Zone, h: &mut Held) -> ControlRes
 }
 
 async fn log(s: &Control, z: &platdns_store::Zone, operation: &str, status: &str, target: &str) -> ControlResult<()> {
-    let request_id = platdns_store::new_request_id();
-    s.store
-        .log_operation(
-            z.contract_id,
-            Some(z.id),
-            None,
-            "service",
-            None,
-            operation,
-            target,
-            &request_id,
-            status,
-            s.clock.now(),
-        )
-        .await?;
+    crate::publication::log_zone_event(s, z, "service", operation, target, status).await?;
     Ok(())
 }
 

@@ -619,10 +619,11 @@ fn app_state(
         follower: false,
         meters: Arc::new(platdns_control::meters::MeterSlots::new(args.meter_slots)),
         secondary: Default::default(),
+        dnssec: Arc::new(platdns_api::dnssec::Dnssec::new(dnssec_settings(args)?)),
+        verify_resolver: args.verify_resolver,
     };
     Ok(platdns_api::AppState {
         control,
-        dnssec: Arc::new(platdns_api::dnssec::Dnssec::new(dnssec_settings(args)?)),
         limits: platdns_api::ZoneLimits {
             rdata_per_rrset: args.max_rdata_per_rrset,
             records_per_zone: args.max_records_per_zone,
@@ -673,7 +674,6 @@ fn app_state(
         )),
         terms: Arc::new(platdns_contract::PlanTerms::default()),
         notice_days: args.notice_days,
-        verify_resolver: args.verify_resolver,
         max_body_bytes: args.max_request_bytes,
     })
 }
