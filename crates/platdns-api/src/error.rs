@@ -73,6 +73,12 @@ impl From<platdns_control::ControlError> for ApiError {
                 message,
             } => ApiError::bad_request(code, &attribute, message),
             ControlError::Store(e) => e.into(),
+            ControlError::Conflict(m) => ApiError {
+                status: StatusCode::PRECONDITION_FAILED,
+                error_type: "Precondition Failed",
+                message: m,
+                details: vec![("conflict".into(), "If-Match".into())],
+            },
             ControlError::Internal(m) => {
                 tracing::error!(error = %m, "control plane");
                 ApiError::internal()

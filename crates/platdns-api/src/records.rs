@@ -10,19 +10,19 @@
 use crate::auth::{Tenant, ZoneRead, ZoneWrite};
 use crate::dpf::{find_zone, job_done, queue_job, Bounds, JsonFuture, Listing, Op, Wait};
 use crate::json::{self, Body};
-use crate::publish::{commit_changes, compile, patched, publish_committed, zone_text};
+use crate::publish::zone_text;
 use crate::routes::Routes;
 use crate::{ApiError, ApiResult, AppState};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use platdns_store::{CommitChange, HistoryText};
+use platdns_control::commit::commit_zone;
+use platdns_store::HistoryText;
 use platdns_store::{RecordRow, StagedChange};
 use platdns_zone::zonefile::{parse_str, NoIncludes};
 use platdns_zone::Name;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use std::sync::Arc;
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -368,7 +368,8 @@ async fn commit(
     let if_version = if_match_of(&headers, &z)?;
     let op = Op::zone(&z, "record", "commit_zone", format!("{}.", z.name));
     let (st, tenant, zone) = (s.clone(), t.clone(), z.clone());
-    let work = async move { commit_zone(&st, &tenant, &zone, &b.description.0, if_version, None).await };
+    let operator = operator_name(&tenant);
+    let work = async move { Ok(commit_zone(&st, &operator, &zone, &b.description.0, if_version, None).await?) };
     queue_job(&s, &t, z.id, format!("/dpf/v1/zones/{id}"), op, wait, work).await
 }
 
@@ -469,7 +470,9 @@ async fn atomic_changes(
         .map_err(|_| ApiError::internal())??;
     let op = Op::zone(&z, "record", "bulk_update_records", format!("{}.", z.name));
     let (tenant, zone) = (t.clone(), z.clone());
-    let work = async move { commit_zone(&st, &tenant, &zone, &b.description.0, if_version, Some(&records)).await };
+    let operator = operator_name(&tenant);
+    let work =
+        async move { Ok(commit_zone(&st, &operator, &zone, &b.description.0, if_version, Some(&records)).await?) };
     queue_job(&s, &t, z.id, format!("/dpf/v1/zones/{id}"), op, wait, work).await
 }
 
@@ -515,17 +518,10 @@ async fn put_records(
 fn if_match_of(headers: &HeaderMap, z: &platdns_store::Zone) -> ApiResult<Option<i64>> {
     let wanted = if_match(headers)?;
     match wanted {
-        Some(v) if v != z.version => Err(precondition_failed(format!("zone is at version {}", z.version))),
+        Some(v) if v != z.version => {
+            Err(platdns_control::ControlError::Conflict(format!("zone is at version {}", z.version)).into())
+        }
         _ => Ok(wanted),
-    }
-}
-
-fn precondition_failed(message: String) -> ApiError {
-    ApiError {
-        status: StatusCode::PRECONDITION_FAILED,
-        error_type: "Precondition Failed",
-        message,
-        details: vec![("conflict".into(), "If-Match".into())],
     }
 }
 
@@ -539,141 +535,6 @@ fn if_match(headers: &HeaderMap) -> ApiResult<Option<i64>> {
                 .ok_or_else(|| ApiError::bad_request("invalid", "If-Match", "a zone version"))?,
         )),
         None => Ok(None),
-    }
-}
-
-/// Commits (staged edits, or a replacement set), checking that the result
-/// builds before anything is written, then publishes the zone to DNS.
-async fn commit_zone(
-    s: &AppState,
-    t: &Tenant,
-    z: &platdns_store::Zone,
-    description: &str,
-    if_version: Option<i64>,
-    replacement: Option<&[platdns_store::NewRecord]>,
-) -> ApiResult<()> {
-    // Held until the zone is published: commits reach DNS in their order.
-    let _commits = s.zone_locks.lock(z.id).await;
-    let defaults = s.zone_defaults.clone();
-    let apex = Name::from_text(&format!("{}.", z.name), None)
-        .map_err(|e| ApiError::bad_request("invalid", "name", e.to_string()))?;
-    let operator = operator_name(t);
-    // The store is read (plan), the zone compiled and signed on the
-    // blocking pool, outside any write transaction and off the async
-    // workers that answer DNS over TCP and the API, then written in one
-    // short transaction (apply). A staged edit that slipped in between
-    // makes the apply refuse; the commit is planned again (issue 16).
-    let mut attempts = 0;
-    let compiled = loop {
-        attempts += 1;
-        // A signed zone is signed in the check: incrementally from the kept
-        // signed copy, or whole when there is none.
-        let signing = crate::dnssec::signing(s, z).await?.map(Arc::new);
-        let served = s.publisher.current(&apex);
-        let now = s.clock.now();
-        let mut plan = s.store.plan_commit(z.id, replacement, false).await?;
-        let mut compiled = None;
-        for whole in [false, true] {
-            if whole {
-                plan = s.store.plan_commit(z.id, replacement, true).await?;
-            }
-            let (zone, defaults, served, sign) = (z.clone(), defaults.clone(), served.clone(), signing.clone());
-            let checked = tokio::task::spawn_blocking(move || {
-                let made = check_commit(&plan, &zone, &defaults, served.as_ref(), sign.as_deref(), now);
-                (plan, made)
-            })
-            .await
-            .map_err(|e| {
-                tracing::error!(zone = %z.name, error = %e, "the commit check panicked");
-                ApiError::internal()
-            })?;
-            plan = checked.0;
-            compiled = checked.1.inspect_err(|_| forget(&signing))?;
-            if compiled.is_some() {
-                break;
-            }
-        }
-        let compiled = compiled.ok_or_else(ApiError::internal)?;
-        match s
-            .store
-            .apply_commit(
-                &plan,
-                Some(&operator),
-                description,
-                if_version,
-                replacement,
-                s.clock.now(),
-            )
-            .await
-        {
-            Ok(_) => {
-                if let Some(sign) = &signing {
-                    sign.log(s, z).await;
-                }
-                break compiled;
-            }
-            Err(platdns_store::StoreError::Changed) if attempts < 5 => {
-                // The signed copy may hold what did not land.
-                forget(&signing);
-                continue;
-            }
-            Err(platdns_store::StoreError::Conflict(m)) if if_version.is_some() => {
-                forget(&signing);
-                return Err(precondition_failed(m));
-            }
-            Err(e) => {
-                forget(&signing);
-                return Err(e.into());
-            }
-        }
-    };
-    let serial = compiled.serial();
-    publish_committed(s, z, compiled).await?;
-    // RFC 1996: the zone's secondaries hear of the new serial.
-    crate::xfr::notify_zone(s, z, serial);
-    Ok(())
-}
-
-/// Drops the kept signed copy, which may hold a commit that did not land.
-fn forget(signing: &Option<Arc<crate::dnssec::Signing>>) {
-    if let Some(sign) = signing {
-        sign.forget();
-    }
-}
-
-/// The commit's check, CPU only (run on the blocking pool): the served zone
-/// patched with the changed RRsets when the plan is a delta and the served
-/// zone is the one it starts from (cost follows the change), else the zone
-/// compiled whole; signed when the zone is. `None` asks for the whole plan.
-fn check_commit(
-    plan: &platdns_store::CommitPlan,
-    zone: &platdns_store::Zone,
-    defaults: &crate::ZoneDefaults,
-    served: Option<&Arc<platdns_zone::Zone>>,
-    sign: Option<&crate::dnssec::Signing>,
-    now: jiff::Timestamp,
-) -> ApiResult<Option<platdns_zone::Zone>> {
-    let input = plan.input();
-    let zone = platdns_store::Zone {
-        default_ttl: input.default_ttl,
-        ..zone.clone()
-    };
-    match input.change {
-        CommitChange::Delta(sets) => match served {
-            Some(cur) if i64::from(cur.serial()) == input.previous_serial => match sign {
-                None => Ok(patched(cur, &zone, input.serial, sets, defaults).map(Some)?),
-                Some(sign) => Ok(sign.apply(cur, &commit_changes(&zone, input.serial, sets, defaults)?, now)?),
-            },
-            _ => Ok(None),
-        },
-        CommitChange::Whole(records) => {
-            let text = zone_text(&zone, records, input.serial, defaults);
-            let compiled = compile(&zone, &text, records)?;
-            match sign {
-                Some(sign) => Ok(Some(sign.sign_whole(&compiled, now)?)),
-                None => Ok(Some(compiled)),
-            }
-        }
     }
 }
 

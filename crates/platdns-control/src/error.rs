@@ -17,6 +17,9 @@ pub enum ControlError {
     /// The store failed or refused (its own kinds: not found, conflict,
     /// busy, the database's error).
     Store(StoreError),
+    /// The change was made against a version that is no longer current
+    /// (`If-Match`: 412).
+    Conflict(String),
     /// Something of ours failed (a task that panicked, a setting that
     /// cannot be used); the message says what.
     Internal(String),
@@ -41,6 +44,7 @@ impl fmt::Display for ControlError {
                 message,
             } => write!(f, "{attribute} {code}: {message}"),
             ControlError::Store(e) => write!(f, "store: {e}"),
+            ControlError::Conflict(m) => write!(f, "conflict: {m}"),
             ControlError::Internal(m) => f.write_str(m),
         }
     }

@@ -14,6 +14,7 @@
 //! The bodies of the other services still live in `platdns-api` and move
 //! here together (ARCHITECTURE.md, "Layers").
 
+pub mod commit;
 pub mod compile;
 pub mod context;
 pub mod dnssec;
