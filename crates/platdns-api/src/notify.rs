@@ -25,7 +25,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 /// Operator settings for delivery.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NotifySettings {
     /// `host:port` of the SMTP relay; `None`: no mail is queued.
     pub smtp_relay: Option<String>,
@@ -42,6 +42,9 @@ pub struct NotifySettings {
     pub max_delay: Duration,
     /// Bound on one delivery attempt.
     pub timeout: Duration,
+    /// The HTTP(S) client webhooks are posted with: the monitor's, so its
+    /// roots (`--monitor-ca`) serve both.
+    pub http: Arc<platdns_monitor::Prober>,
 }
 
 impl Default for NotifySettings {
@@ -55,6 +58,7 @@ impl Default for NotifySettings {
             first_delay: Duration::from_secs(10),
             max_delay: Duration::from_secs(3600),
             timeout: Duration::from_secs(15),
+            http: Arc::new(platdns_monitor::Prober::new()),
         }
     }
 }
@@ -228,10 +232,11 @@ pub fn operator_alert(s: &AppState, body: Value) {
     let Some(url) = s.notify.settings.webhook.clone() else {
         return;
     };
-    let (first, timeout) = (s.notify.settings.first_delay, s.notify.settings.timeout);
+    let settings = s.notify.settings.clone();
+    let (first, timeout) = (settings.first_delay, settings.timeout);
     tokio::spawn(async move {
         for attempt in 0..3u32 {
-            let sent = tokio::time::timeout(timeout, post_json(&url, body.to_string())).await;
+            let sent = tokio::time::timeout(timeout, post_json(&settings, &url, body.to_string())).await;
             match sent {
                 Ok(Ok(())) => return,
                 Ok(Err(e)) => tracing::warn!(error = %e, attempt, "operator alert not delivered"),
@@ -346,12 +351,16 @@ impl RecipientForLog for Notification {
     /// (a URL may carry a secret).
     fn recipient_for_log(&self) -> String {
         match self.channel.as_str() {
-            "webhook" => self
-                .recipient
-                .parse::<hyper::Uri>()
-                .ok()
-                .and_then(|u| u.host().map(str::to_string))
-                .unwrap_or_default(),
+            "webhook" => {
+                // scheme://[userinfo@]host[:port]/...: the host alone.
+                let rest = self.recipient.split_once("://").map_or("", |(_, r)| r);
+                let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+                let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+                match host.strip_prefix('[') {
+                    Some(v6) => v6.split(']').next().unwrap_or("").to_string(),
+                    None => host.split(':').next().unwrap_or("").to_string(),
+                }
+            }
             _ => self.recipient.clone(),
         }
     }
@@ -360,7 +369,7 @@ impl RecipientForLog for Notification {
 async fn send(settings: &NotifySettings, n: &Notification) -> Result<(), String> {
     match n.channel.as_str() {
         "mail" => send_mail(settings, n).await,
-        "webhook" => post_json(&n.recipient, n.body.clone()).await,
+        "webhook" => post_json(settings, &n.recipient, n.body.clone()).await,
         other => Err(format!("unknown channel {other}")),
     }
 }
@@ -389,73 +398,14 @@ async fn send_mail(settings: &NotifySettings, n: &Notification) -> Result<(), St
     mailer.send(message).await.map(|_| ()).map_err(|e| e.to_string())
 }
 
-/// One JSON POST; any 2xx is delivered.
-async fn post_json(url: &str, body: String) -> Result<(), String> {
-    use http_body_util::Full;
-    use hyper::body::Bytes;
-    use hyper::header::{CONTENT_TYPE, HOST, USER_AGENT};
-    use hyper_util::rt::TokioIo;
-    let uri: hyper::Uri = url.parse().map_err(|e| format!("webhook URL: {e}"))?;
-    let tls = match uri.scheme_str() {
-        Some("http") => false,
-        Some("https") => true,
-        _ => return Err("webhook URL: http or https".into()),
-    };
-    let host = uri
-        .host()
-        .ok_or("webhook URL: no host")?
-        .trim_matches(['[', ']'])
-        .to_string();
-    let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
-    let authority = uri.authority().map(|a| a.to_string()).unwrap_or_else(|| host.clone());
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
-    let request = hyper::Request::post(path)
-        .header(HOST, authority)
-        .header(CONTENT_TYPE, "application/json")
-        .header(USER_AGENT, concat!("platdns-notify/", env!("CARGO_PKG_VERSION")))
-        .body(Full::new(Bytes::from(body)))
-        .map_err(|e| e.to_string())?;
-    let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
-    let status = if tls {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        let config =
-            rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .map_err(|e| e.to_string())?
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-        let name = rustls::pki_types::ServerName::try_from(host.clone()).map_err(|e| e.to_string())?;
-        let stream = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
-            .connect(name, tcp)
-            .await
-            .map_err(|e| format!("TLS: {e}"))?;
-        exchange(TokioIo::new(stream), request).await?
-    } else {
-        exchange(TokioIo::new(tcp), request).await?
-    };
-    if status.is_success() {
-        Ok(())
-    } else {
-        Err(format!("webhook answered {status}"))
+/// One JSON POST through the platform's HTTP(S) client (the monitor's);
+/// any 2xx is delivered.
+async fn post_json(settings: &NotifySettings, url: &str, body: String) -> Result<(), String> {
+    let user_agent = concat!("platdns-notify/", env!("CARGO_PKG_VERSION"));
+    match settings.http.post_json(url, body, user_agent).await? {
+        200..=299 => Ok(()),
+        status => Err(format!("webhook answered {status}")),
     }
-}
-
-async fn exchange<I>(
-    io: I,
-    request: hyper::Request<http_body_util::Full<hyper::body::Bytes>>,
-) -> Result<hyper::StatusCode, String>
-where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
-        .await
-        .map_err(|e| e.to_string())?;
-    tokio::spawn(conn);
-    let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
-    Ok(response.status())
 }
 
 #[cfg(test)]
@@ -495,5 +445,11 @@ mod tests {
             "hooks.example",
             "no path: it may hold a secret"
         );
+        let at = |recipient: &str| Notification {
+            recipient: recipient.into(),
+            ..n(json!([]))
+        };
+        assert_eq!(at("https://user:pw@[::1]:8443/x?k=v").recipient_for_log(), "::1");
+        assert_eq!(at("http://hooks.example:8080").recipient_for_log(), "hooks.example");
     }
 }

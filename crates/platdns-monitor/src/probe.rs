@@ -33,8 +33,8 @@
 
 use crate::check::{Check, Http, Kind, Tls};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use hyper::header::{CONNECTION, HOST, USER_AGENT};
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::header::{CONNECTION, CONTENT_TYPE, HOST, USER_AGENT};
 use platdns_steering::Health;
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, RootCertStore};
@@ -195,6 +195,37 @@ impl Prober {
         }
     }
 
+    /// One JSON POST to `url` (`http://` or `https://`; a certificate is
+    /// verified against this prober's roots, `--monitor-ca` included): the
+    /// answer's status. The platform's one HTTP(S) client: the health
+    /// checks and the notification webhook share it.
+    pub async fn post_json(&self, url: &str, body: String, user_agent: &str) -> Result<u16, String> {
+        let uri: hyper::Uri = url.parse().map_err(|e| format!("URL {url:?}: {e}"))?;
+        let tls = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
+            _ => return Err(format!("URL {url:?}: http or https")),
+        };
+        let host = bare_host(uri.host().ok_or_else(|| format!("URL {url:?}: no host"))?).to_owned();
+        let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
+        let request = hyper::Request::post(path)
+            .header(HOST, default_host(&host, port, tls))
+            .header(CONTENT_TYPE, "application/json")
+            .header(USER_AGENT, user_agent)
+            .header(CONNECTION, "close")
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| format!("HTTP request: {e}"))?;
+        let (stream, _) = connect(&host, port).await?;
+        let (response, _conn) = if tls {
+            let stream = self.handshake(stream, &host, &Tls { sni: None }).await?.0;
+            send(stream, request).await?
+        } else {
+            send(stream, request).await?
+        };
+        Ok(response.status().as_u16())
+    }
+
     async fn ping(&self, host: &str, timeout: Duration) -> Result<String, String> {
         let ip = resolve(host, 0).await?[0].ip();
         let client = self.ping_client(ip)?;
@@ -291,24 +322,41 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// Sends `request` on a connected stream (HTTP/1.1) and reads the
+/// answer's head. The connection's task comes back with it: the body can be
+/// read while it is held, and dropping it ends the connection.
+async fn send<S, B>(
+    stream: S,
+    request: hyper::Request<B>,
+) -> Result<(hyper::Response<hyper::body::Incoming>, AbortOnDrop), String>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("HTTP: {e}"))?;
+    let conn = AbortOnDrop(tokio::spawn(async move {
+        let _ = conn.await;
+    }));
+    let response = sender.send_request(request).await.map_err(|e| format!("HTTP: {e}"))?;
+    Ok((response, conn))
+}
+
 /// One request and its answer on a connected stream.
 async fn exchange<S>(stream: S, http: &Http, host: &str) -> Result<String, String>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-        .await
-        .map_err(|e| format!("HTTP: {e}"))?;
-    let _conn = AbortOnDrop(tokio::spawn(async move {
-        let _ = conn.await;
-    }));
     let request = hyper::Request::get(http.path.as_str())
         .header(HOST, host)
         .header(USER_AGENT, USER_AGENT_VALUE)
         .header(CONNECTION, "close")
         .body(Empty::<Bytes>::new())
         .map_err(|e| format!("HTTP request: {e}"))?;
-    let response = sender.send_request(request).await.map_err(|e| format!("HTTP: {e}"))?;
+    let (response, _conn) = send(stream, request).await?;
     let status = response.status().as_u16();
     let listed = if http.status_codes.is_empty() {
         (200..400).contains(&status)

@@ -601,6 +601,15 @@ fn app_state(
 ) -> anyhow::Result<platdns_api::AppState> {
     let supervisor = platdns_control::Supervisor::default();
     supervisor.panic_once(args.fault_panic_once.iter().cloned());
+    // The one HTTP(S) client: health checks and webhooks, with the
+    // operator's extra CA (--monitor-ca) for both.
+    let http_client = Arc::new(match &args.monitor_ca {
+        Some(path) => {
+            let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            platdns_monitor::Prober::with_extra_roots(&pem).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+        None => platdns_monitor::Prober::new(),
+    });
     let control = platdns_api::Control {
         store,
         clock: prober::clock(&args.prober),
@@ -650,14 +659,7 @@ fn app_state(
                     .unwrap_or_else(|| format!("{}-{}", hostname(), std::process::id())),
                 stale_after: Duration::from_secs(args.monitor_stale_after),
                 quorum: args.monitor_quorum,
-                prober: Arc::new(match &args.monitor_ca {
-                    Some(path) => {
-                        let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-                        platdns_monitor::Prober::with_extra_roots(&pem)
-                            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
-                    }
-                    None => platdns_monitor::Prober::new(),
-                }),
+                prober: http_client.clone(),
                 ..Default::default()
             },
         )),
@@ -669,6 +671,7 @@ fn app_state(
                 webhook: args.notify_webhook.clone(),
                 max_attempts: args.notify_attempts,
                 first_delay: std::time::Duration::from_secs(args.notify_retry),
+                http: http_client,
                 ..Default::default()
             },
         )),
