@@ -537,18 +537,6 @@ pub(crate) struct Op<'a> {
     pub target: String,
 }
 
-/// What the platform itself records in a log (no operator, a request id
-/// of its own): state changes, transfers, restrictions, deliveries.
-pub(crate) struct Event<'a> {
-    pub contract_id: i64,
-    pub zone_id: Option<i64>,
-    pub lb_domain_id: Option<i64>,
-    pub log_type: &'a str,
-    pub operation: &'a str,
-    pub target: &'a str,
-    pub status: &'a str,
-}
-
 impl<'a> Op<'a> {
     /// An operation on a zone, in the zone's log.
     pub fn zone(z: &platdns_store::Zone, log_type: &'a str, operation: &'a str, target: String) -> Op<'a> {
@@ -563,43 +551,7 @@ impl<'a> Op<'a> {
     }
 }
 
-impl<'a> Event<'a> {
-    /// A platform event of a zone, in the zone's log.
-    pub fn zone(
-        z: &platdns_store::Zone,
-        log_type: &'a str,
-        operation: &'a str,
-        target: &'a str,
-        status: &'a str,
-    ) -> Event<'a> {
-        Event {
-            contract_id: z.contract_id,
-            zone_id: Some(z.id),
-            lb_domain_id: None,
-            log_type,
-            operation,
-            target,
-            status,
-        }
-    }
-}
-
-pub(crate) async fn log_event(s: &AppState, e: Event<'_>) -> Result<(), platdns_store::StoreError> {
-    s.store
-        .log_operation(
-            e.contract_id,
-            e.zone_id,
-            e.lb_domain_id,
-            e.log_type,
-            None,
-            e.operation,
-            e.target,
-            &platdns_store::new_request_id(),
-            e.status,
-            s.clock.now(),
-        )
-        .await
-}
+pub(crate) use platdns_control::publication::{log_event, Event};
 
 /// The 202 answer of a finished job, with its operation logged under the
 /// job's request id: a write done within the request (a staged edit, one

@@ -19,7 +19,7 @@ mod labels;
 mod lb;
 mod lb_parts;
 pub use platdns_control::meters;
-pub mod notify;
+pub use platdns_control::notify;
 pub mod openapi;
 mod operator;
 pub mod publish;
@@ -54,8 +54,6 @@ pub struct AppState {
     pub notice_days: i32,
     /// LB health: probe results and the running scheduler.
     pub health: Arc<health::HealthMonitor>,
-    /// Delivery of state-change notifications (mail, webhook).
-    pub notify: Arc<notify::Notifier>,
     /// Usage and restriction settings (R4.1–R4.4).
     pub usage: Arc<usage::Usage>,
     /// Operator-set bounds on a zone's data, checked at staging.
@@ -90,7 +88,6 @@ impl AppState {
             terms: Arc::new(PlanTerms::default()),
             notice_days: 30,
             health: Arc::new(health::HealthMonitor::new(health::MonitorSettings::default())),
-            notify: Arc::new(notify::Notifier::new(notify::NotifySettings::default())),
             usage: Arc::new(usage::Usage::new(usage::UsageSettings::default())),
             limits: ZoneLimits::default(),
             max_body_bytes: 256 << 20,

@@ -81,6 +81,8 @@ pub struct Control {
     /// Where consent TXT records (R3.1) and parents' DS are looked up;
     /// none disables both.
     pub verify_resolver: Option<std::net::SocketAddr>,
+    /// Delivery of state-change notifications (mail, webhook).
+    pub notify: Arc<crate::notify::Notifier>,
 }
 
 impl Control {
@@ -100,6 +102,7 @@ impl Control {
             secondary: Arc::default(),
             dnssec: Arc::default(),
             verify_resolver: None,
+            notify: Arc::new(crate::notify::Notifier::new(crate::notify::NotifySettings::default())),
         }
     }
 }

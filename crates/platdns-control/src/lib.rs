@@ -22,6 +22,7 @@ pub mod due;
 pub mod error;
 pub mod jobs;
 pub mod meters;
+pub mod notify;
 pub mod publication;
 pub mod resolver;
 pub mod secondary;

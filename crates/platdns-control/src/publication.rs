@@ -46,8 +46,58 @@ pub fn zone_meter(s: &Control, z: &platdns_store::Zone) -> u32 {
     })
 }
 
-/// A platform event in a zone's operation log (no operator; a request id
-/// of its own): a DNSSEC step, a secondary's pull.
+/// What the platform itself records in a log (no operator, a request id
+/// of its own): state changes, transfers, restrictions, deliveries.
+pub struct Event<'a> {
+    pub contract_id: i64,
+    pub zone_id: Option<i64>,
+    pub lb_domain_id: Option<i64>,
+    pub log_type: &'a str,
+    pub operation: &'a str,
+    pub target: &'a str,
+    pub status: &'a str,
+}
+
+impl<'a> Event<'a> {
+    /// A platform event of a zone, in the zone's log.
+    pub fn zone(
+        z: &platdns_store::Zone,
+        log_type: &'a str,
+        operation: &'a str,
+        target: &'a str,
+        status: &'a str,
+    ) -> Event<'a> {
+        Event {
+            contract_id: z.contract_id,
+            zone_id: Some(z.id),
+            lb_domain_id: None,
+            log_type,
+            operation,
+            target,
+            status,
+        }
+    }
+}
+
+pub async fn log_event(s: &Control, e: Event<'_>) -> Result<(), platdns_store::StoreError> {
+    s.store
+        .log_operation(
+            e.contract_id,
+            e.zone_id,
+            e.lb_domain_id,
+            e.log_type,
+            None,
+            e.operation,
+            e.target,
+            &platdns_store::new_request_id(),
+            e.status,
+            s.clock.now(),
+        )
+        .await
+}
+
+/// A platform event in a zone's operation log: a DNSSEC step, a
+/// secondary's pull.
 pub async fn log_zone_event(
     s: &Control,
     z: &platdns_store::Zone,
@@ -56,19 +106,5 @@ pub async fn log_zone_event(
     target: &str,
     status: &str,
 ) -> Result<(), platdns_store::StoreError> {
-    let request_id = platdns_store::new_request_id();
-    s.store
-        .log_operation(
-            z.contract_id,
-            Some(z.id),
-            None,
-            log_type,
-            None,
-            operation,
-            target,
-            &request_id,
-            status,
-            s.clock.now(),
-        )
-        .await
+    log_event(s, Event::zone(z, log_type, operation, target, status)).await
 }

@@ -630,6 +630,18 @@ fn app_state(
         secondary: Default::default(),
         dnssec: Arc::new(platdns_api::dnssec::Dnssec::new(dnssec_settings(args)?)),
         verify_resolver: args.verify_resolver,
+        notify: Arc::new(platdns_api::notify::Notifier::new(
+            platdns_api::notify::NotifySettings {
+                smtp_relay: args.smtp_relay.clone(),
+                smtp_starttls: args.smtp_starttls,
+                smtp_from: args.smtp_from.clone(),
+                webhook: args.notify_webhook.clone(),
+                max_attempts: args.notify_attempts,
+                first_delay: std::time::Duration::from_secs(args.notify_retry),
+                http: http_client.clone(),
+                ..Default::default()
+            },
+        )),
     };
     Ok(platdns_api::AppState {
         control,
@@ -660,18 +672,6 @@ fn app_state(
                 stale_after: Duration::from_secs(args.monitor_stale_after),
                 quorum: args.monitor_quorum,
                 prober: http_client.clone(),
-                ..Default::default()
-            },
-        )),
-        notify: Arc::new(platdns_api::notify::Notifier::new(
-            platdns_api::notify::NotifySettings {
-                smtp_relay: args.smtp_relay.clone(),
-                smtp_starttls: args.smtp_starttls,
-                smtp_from: args.smtp_from.clone(),
-                webhook: args.notify_webhook.clone(),
-                max_attempts: args.notify_attempts,
-                first_delay: std::time::Duration::from_secs(args.notify_retry),
-                http: http_client,
                 ..Default::default()
             },
         )),

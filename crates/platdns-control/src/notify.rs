@@ -16,7 +16,8 @@
 //!   outcome is a contract log entry (`success`, `retry`, `failure`).
 //! - The outbox is in the store, so a restart loses nothing queued.
 
-use crate::AppState;
+use crate::context::Control;
+use crate::publication::{log_event, Event};
 use jiff::Timestamp;
 use platdns_store::{LbDomain, NewNotification, NoticeAccount, Notification};
 use serde_json::{json, Value};
@@ -114,7 +115,7 @@ impl StateChange {
 /// Logs `changes` in the LB domain's log and queues their notifications.
 /// Errors are logged, not returned: a change is served whether or not its
 /// notification could be queued.
-pub async fn state_changed(s: &AppState, l: &LbDomain, changes: &[StateChange]) {
+pub async fn state_changed(s: &Control, l: &LbDomain, changes: &[StateChange]) {
     if changes.is_empty() {
         return;
     }
@@ -124,12 +125,12 @@ pub async fn state_changed(s: &AppState, l: &LbDomain, changes: &[StateChange]) 
     s.notify.wake.notify_one();
 }
 
-async fn record(s: &AppState, l: &LbDomain, changes: &[StateChange]) -> Result<(), platdns_store::StoreError> {
+async fn record(s: &Control, l: &LbDomain, changes: &[StateChange]) -> Result<(), platdns_store::StoreError> {
     let now = s.clock.now();
     for c in changes {
         tracing::info!(lb_domain = %l.name, operation = c.operation, target = %c.target, old = c.old, new = c.new, "LB state changed");
         let target = format!("{} {}->{}", c.target, c.old, c.new);
-        let event = crate::dpf::Event {
+        let event = Event {
             contract_id: l.contract_id,
             zone_id: None,
             lb_domain_id: Some(l.id),
@@ -138,7 +139,7 @@ async fn record(s: &AppState, l: &LbDomain, changes: &[StateChange]) -> Result<(
             target: &target,
             status: "success",
         };
-        crate::dpf::log_event(s, event).await?;
+        log_event(s, event).await?;
     }
     // Monitoring results are logged; what is notified is what changes
     // answers or could: statuses.
@@ -228,7 +229,7 @@ fn webhook_body(l: &LbDomain, accounts: &[NoticeAccount], changes: &[&StateChang
 /// Posts an operator alert (not a tenant's notification) to the webhook,
 /// if one is configured: a few attempts in the background, never holding
 /// the caller.
-pub fn operator_alert(s: &AppState, body: Value) {
+pub fn operator_alert(s: &Control, body: Value) {
     let Some(url) = s.notify.settings.webhook.clone() else {
         return;
     };
@@ -249,7 +250,7 @@ pub fn operator_alert(s: &AppState, body: Value) {
 
 /// Starts the deliverer: every second, or at once when woken, it sends
 /// what is due.
-pub fn start(s: &AppState) {
+pub fn start(s: &Control) {
     let state = s.clone();
     s.supervisor.every(
         "notify-deliver",
@@ -263,7 +264,7 @@ pub fn start(s: &AppState) {
 }
 
 /// Sends every due notification once; returns how many were delivered.
-pub async fn deliver_due(s: &AppState) -> Result<usize, platdns_store::StoreError> {
+pub async fn deliver_due(s: &Control) -> Result<usize, platdns_store::StoreError> {
     let settings = &s.notify.settings;
     let due = s.store.due_notifications(s.clock.now(), 100).await?;
     let mut delivered = 0;
@@ -299,7 +300,7 @@ pub async fn deliver_due(s: &AppState) -> Result<usize, platdns_store::StoreErro
             .await?;
         if let Some(operation) = log_operation(&n) {
             let target = n.recipient_for_log();
-            let event = crate::dpf::Event {
+            let event = Event {
                 contract_id: n.contract_id,
                 zone_id: None,
                 lb_domain_id: None,
@@ -308,7 +309,7 @@ pub async fn deliver_due(s: &AppState) -> Result<usize, platdns_store::StoreErro
                 target: &target,
                 status,
             };
-            crate::dpf::log_event(s, event).await?;
+            log_event(s, event).await?;
         }
     }
     Ok(delivered)
