@@ -11,15 +11,15 @@
 use crate::auth::Tenant;
 use crate::dpf::{find_contract, job_done, Listing, Op};
 use crate::json::{self, Body, Description};
-use crate::notify::StateChange;
 use crate::routes::Routes;
 use crate::{ApiError, ApiResult, AppState};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use platdns_control::lb::{current_states, flags_of, pack, up_down};
 use platdns_steering::model::{Limits, MethodItem, MethodType};
-use platdns_steering::status::{endpoint_live, EndpointFlags, EndpointState};
+use platdns_steering::status::EndpointState;
 use platdns_steering::LbConfig;
 use platdns_store::{LabelOf, LbDomain};
 use serde::Deserialize;
@@ -275,10 +275,10 @@ async fn put_config(
     drop(guard);
     crate::publish::publish_lb(&s, &updated)
         .await
-        .map_err(IntoResponse::into_response)?;
+        .map_err(|e| ApiError::from(e).into_response())?;
     crate::health::reschedule(&s)
         .await
-        .map_err(IntoResponse::into_response)?;
+        .map_err(|e| ApiError::from(e).into_response())?;
     job_done(
         &s,
         &t,
@@ -435,140 +435,6 @@ async fn explain(
 async fn get_config(State(s): State<AppState>, t: Tenant, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let l = find_lb(&s, &t, &id).await?;
     Ok(Json(json::result(view(&s, &l).await?)))
-}
-
-fn up_down(b: bool) -> &'static str {
-    if b {
-        "up"
-    } else {
-        "down"
-    }
-}
-
-fn pack(f: EndpointFlags) -> i64 {
-    i64::from(f.enabled) | i64::from(f.manual_failover) << 1 | i64::from(f.manual_failback) << 2
-}
-
-fn unpack(bits: i64) -> EndpointFlags {
-    EndpointFlags {
-        enabled: bits & 1 != 0,
-        manual_failover: bits & 2 != 0,
-        manual_failback: bits & 4 != 0,
-    }
-}
-
-fn flags_of(e: &platdns_steering::model::Endpoint) -> EndpointFlags {
-    EndpointFlags {
-        enabled: e.enabled,
-        manual_failover: e.manual_failover,
-        manual_failback: e.manual_failback,
-    }
-}
-
-/// Every endpoint's Live and Ready as the store holds them (a follower
-/// node serves what the API's process derived; an endpoint not stored yet
-/// is down).
-pub(crate) async fn stored_states(
-    s: &AppState,
-    l: &LbDomain,
-    config: &LbConfig,
-) -> ApiResult<Vec<(String, EndpointState)>> {
-    let stored: std::collections::HashMap<String, (bool, bool)> = s
-        .store
-        .endpoint_states(l.id)
-        .await?
-        .into_iter()
-        .map(|(n, live, ready, _)| (n, (live, ready)))
-        .collect();
-    Ok(config
-        .sites
-        .iter()
-        .flat_map(|site| site.endpoints.iter())
-        .map(|e| {
-            let (live, ready) = stored.get(&e.resource_name).copied().unwrap_or((false, false));
-            (e.resource_name.clone(), EndpointState { live, ready })
-        })
-        .collect())
-}
-
-/// Every endpoint's Live and Ready now, keyed by resource name: the stored
-/// state carried forward through the state machine with the current
-/// settings and monitoring results, and stored again where it changed.
-pub(crate) async fn current_states(
-    s: &AppState,
-    l: &LbDomain,
-    config: &LbConfig,
-) -> ApiResult<Vec<(String, EndpointState)>> {
-    let stored: std::collections::HashMap<String, (bool, bool, i64)> = s
-        .store
-        .endpoint_states(l.id)
-        .await?
-        .into_iter()
-        .map(|(n, live, ready, f)| (n, (live, ready, f)))
-        .collect();
-    let mut out = Vec::new();
-    let mut changes = Vec::new();
-    for site in &config.sites {
-        let (mut site_before, mut site_after, mut site_known) = (false, false, false);
-        for e in &site.endpoints {
-            let live = endpoint_live(e.monitorings.iter().map(|m| {
-                (
-                    m.enabled,
-                    s.health.result(config, &e.monitoring_target, &m.resource_name),
-                )
-            }));
-            let flags = flags_of(e);
-            let before = stored.get(&e.resource_name).copied();
-            let mut state = match before {
-                Some((live, ready, f)) => {
-                    let mut st = EndpointState { live, ready };
-                    st.on_flags(unpack(f), flags);
-                    st
-                }
-                None => EndpointState::default(),
-            };
-            state.on_live(live, flags);
-            if before != Some((state.live, state.ready, pack(flags))) {
-                s.store
-                    .save_endpoint_state(l.id, &e.resource_name, state.live, state.ready, pack(flags))
-                    .await?;
-            }
-            if let Some((live, ready, _)) = before {
-                let at = || format!("{}/{}", site.resource_name, e.resource_name);
-                if live != state.live {
-                    changes.push(StateChange::status(
-                        "endpoint_live_status_changed",
-                        at(),
-                        live,
-                        state.live,
-                    ));
-                }
-                if ready != state.ready {
-                    changes.push(StateChange::status(
-                        "endpoint_ready_status_changed",
-                        at(),
-                        ready,
-                        state.ready,
-                    ));
-                }
-                site_known = true;
-                site_before |= ready;
-            }
-            site_after |= state.ready;
-            out.push((e.resource_name.clone(), state));
-        }
-        // A site is Live while one of its endpoints is Ready (SEMANTICS.md).
-        if site_known && site_before != site_after {
-            changes.push(StateChange::status(
-                "site_live_status_changed",
-                site.resource_name.clone(),
-                site_before,
-                site_after,
-            ));
-        }
-    }
-    crate::notify::state_changed(s, l, &changes).await;
-    Ok(out)
 }
 
 /// DPF `PostManualFailback`.

@@ -346,10 +346,10 @@ async fn edit(
     drop(guard);
     crate::publish::publish_lb(s, &updated)
         .await
-        .map_err(IntoResponse::into_response)?;
+        .map_err(|e| crate::ApiError::from(e).into_response())?;
     crate::health::reschedule(s)
         .await
-        .map_err(IntoResponse::into_response)?;
+        .map_err(|e| crate::ApiError::from(e).into_response())?;
     job_done(s, t, format!("/dpf/v1/lb_domains/{id}"), lb_op(&l, &operation))
         .await
         .map_err(IntoResponse::into_response)

@@ -12,7 +12,7 @@ mod common_configs;
 pub mod dnssec;
 mod dpf;
 mod error;
-pub mod follow;
+pub use platdns_control::follow;
 pub mod health;
 mod json;
 mod labels;
@@ -52,8 +52,6 @@ pub struct AppState {
     pub terms: Arc<PlanTerms>,
     /// R5.2 notice period in days (operator configuration; the terms say 30).
     pub notice_days: i32,
-    /// LB health: probe results and the running scheduler.
-    pub health: Arc<health::HealthMonitor>,
     /// Usage and restriction settings (R4.1–R4.4).
     pub usage: Arc<usage::Usage>,
     /// Operator-set bounds on a zone's data, checked at staging.
@@ -87,7 +85,6 @@ impl AppState {
             control: Control::new(store, publisher),
             terms: Arc::new(PlanTerms::default()),
             notice_days: 30,
-            health: Arc::new(health::HealthMonitor::new(health::MonitorSettings::default())),
             usage: Arc::new(usage::Usage::new(usage::UsageSettings::default())),
             limits: ZoneLimits::default(),
             max_body_bytes: 256 << 20,

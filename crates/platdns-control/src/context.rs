@@ -83,6 +83,8 @@ pub struct Control {
     pub verify_resolver: Option<std::net::SocketAddr>,
     /// Delivery of state-change notifications (mail, webhook).
     pub notify: Arc<crate::notify::Notifier>,
+    /// LB health: probe results and the running scheduler.
+    pub health: Arc<crate::health::HealthMonitor>,
 }
 
 impl Control {
@@ -103,6 +105,9 @@ impl Control {
             dnssec: Arc::default(),
             verify_resolver: None,
             notify: Arc::new(crate::notify::Notifier::new(crate::notify::NotifySettings::default())),
+            health: Arc::new(crate::health::HealthMonitor::new(
+                crate::health::MonitorSettings::default(),
+            )),
         }
     }
 }

@@ -414,7 +414,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     state.follower = follower;
     let from_store = platdns_api::publish_all(&state)
         .await
-        .map_err(|e| anyhow::anyhow!(e.message))?;
+        .map_err(|e| anyhow::anyhow!(e.to_string()))?;
     if follower {
         platdns_api::follow::start(&state);
     }
@@ -422,7 +422,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         // Health probes of LB domains (issue 5), inside `serve` by default.
         platdns_api::health::start_probing(&state)
             .await
-            .map_err(|e| anyhow::anyhow!(e.message))?;
+            .map_err(|e| anyhow::anyhow!(e.to_string()))?;
     }
     if !follower {
         // Jobs a stopped process left RUNNING never finish: clients polling
@@ -630,6 +630,19 @@ fn app_state(
         secondary: Default::default(),
         dnssec: Arc::new(platdns_api::dnssec::Dnssec::new(dnssec_settings(args)?)),
         verify_resolver: args.verify_resolver,
+        health: Arc::new(platdns_api::health::HealthMonitor::new(
+            platdns_api::health::MonitorSettings {
+                location: args.location.clone(),
+                instance: args
+                    .monitor_instance
+                    .clone()
+                    .unwrap_or_else(|| format!("{}-{}", hostname(), std::process::id())),
+                stale_after: Duration::from_secs(args.monitor_stale_after),
+                quorum: args.monitor_quorum,
+                prober: http_client.clone(),
+                ..Default::default()
+            },
+        )),
         notify: Arc::new(platdns_api::notify::Notifier::new(
             platdns_api::notify::NotifySettings {
                 smtp_relay: args.smtp_relay.clone(),
@@ -662,19 +675,6 @@ fn app_state(
             basic: restriction_policy(&args.restrict_basic).context("--restrict-basic")?,
             premium: restriction_policy(&args.restrict_premium).context("--restrict-premium")?,
         })),
-        health: Arc::new(platdns_api::health::HealthMonitor::new(
-            platdns_api::health::MonitorSettings {
-                location: args.location.clone(),
-                instance: args
-                    .monitor_instance
-                    .clone()
-                    .unwrap_or_else(|| format!("{}-{}", hostname(), std::process::id())),
-                stale_after: Duration::from_secs(args.monitor_stale_after),
-                quorum: args.monitor_quorum,
-                prober: http_client.clone(),
-                ..Default::default()
-            },
-        )),
         terms: Arc::new(platdns_contract::PlanTerms::default()),
         notice_days: args.notice_days,
         max_body_bytes: args.max_request_bytes,
@@ -766,7 +766,7 @@ async fn monitor_only(args: ServeArgs) -> anyhow::Result<()> {
     prober::start_in_monitor(&args.prober, &state, args.dns_listen, hostname());
     platdns_api::health::start_probing(&state)
         .await
-        .map_err(|e| anyhow::anyhow!(e.message))?;
+        .map_err(|e| anyhow::anyhow!(e.to_string()))?;
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     {
         use std::io::Write;

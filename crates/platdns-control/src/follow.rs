@@ -8,7 +8,8 @@
 //! from health; a follower only serves them). Zones and LB domains gone
 //! from the store stop being served.
 
-use crate::{ApiError, AppState};
+use crate::context::Control;
+use crate::error::{ControlError, ControlResult};
 use platdns_zone::Name;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -19,7 +20,7 @@ type ZoneKey = (i64, bool, Option<jiff::civil::Date>);
 /// Follows the store, as the supervised service `follow`, until the
 /// process stops. A restart starts from nothing known: it republishes
 /// everything once rather than miss a change made while it was down.
-pub fn start(s: &AppState) {
+pub fn start(s: &Control) {
     let state = s.clone();
     let started = std::sync::atomic::AtomicBool::new(false);
     s.supervisor.spawn("follow", move |mut ctx| {
@@ -33,17 +34,17 @@ pub fn start(s: &AppState) {
             while ctx.wait(Duration::from_secs(1), None).await {
                 ctx.round(sync(&s, &mut zones, &mut lbs, false).await);
             }
-            Ok::<(), ApiError>(())
+            Ok::<(), ControlError>(())
         }
     });
 }
 
 async fn sync(
-    s: &AppState,
+    s: &Control,
     zones: &mut HashMap<i64, (Name, ZoneKey)>,
     lbs: &mut HashMap<i64, (Name, String)>,
     first: bool,
-) -> Result<(), ApiError> {
+) -> ControlResult<()> {
     let contracts: HashMap<i64, Option<jiff::civil::Date>> = s
         .store
         .list_contracts(None)
@@ -63,7 +64,7 @@ async fn sync(
         };
         if zones.get(&z.id).map(|(_, k)| *k) != Some(key) {
             if !first {
-                crate::publish::republish(s, z.id).await?;
+                crate::zones::republish(s, z.id).await?;
                 tracing::info!(zone = %z.name, version = z.version, "zone followed from the store");
             }
             zones.insert(z.id, (apex, key));
@@ -94,7 +95,7 @@ async fn sync(
         };
         if lbs.get(&l.id).map(|(_, k)| k) != Some(&key) {
             if !first {
-                crate::publish::publish_lb(s, &l).await?;
+                crate::lb::publish_lb(s, &l).await?;
             }
             lbs.insert(l.id, (name, key));
         }
