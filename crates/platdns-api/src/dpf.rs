@@ -551,8 +551,6 @@ impl<'a> Op<'a> {
     }
 }
 
-pub(crate) use platdns_control::publication::{log_event, Event};
-
 /// The 202 answer of a finished job, with its operation logged under the
 /// job's request id: a write done within the request (a staged edit, one
 /// row), whose job is already SUCCESSFUL when the client first asks.

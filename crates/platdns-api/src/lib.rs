@@ -36,7 +36,6 @@ pub mod xfr;
 pub use error::{ApiError, ApiResult};
 pub use publish::{publish_all, withdraw_ended, Publisher, ZoneDefaults, ZoneLocks};
 
-use platdns_contract::PlanTerms;
 use platdns_store::Store;
 use std::sync::Arc;
 
@@ -49,11 +48,8 @@ pub use platdns_control::{Clock, Control, SystemClock};
 #[derive(Clone)]
 pub struct AppState {
     pub control: Control,
-    pub terms: Arc<PlanTerms>,
     /// R5.2 notice period in days (operator configuration; the terms say 30).
     pub notice_days: i32,
-    /// Usage and restriction settings (R4.1–R4.4).
-    pub usage: Arc<usage::Usage>,
     /// Operator-set bounds on a zone's data, checked at staging.
     pub limits: ZoneLimits,
     /// Largest request body accepted (an `atomic_changes` of a large zone is
@@ -83,9 +79,7 @@ impl AppState {
     pub fn new(store: Store, publisher: Arc<dyn Publisher>) -> AppState {
         AppState {
             control: Control::new(store, publisher),
-            terms: Arc::new(PlanTerms::default()),
             notice_days: 30,
-            usage: Arc::new(usage::Usage::new(usage::UsageSettings::default())),
             limits: ZoneLimits::default(),
             max_body_bytes: 256 << 20,
         }

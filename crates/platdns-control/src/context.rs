@@ -85,6 +85,10 @@ pub struct Control {
     pub notify: Arc<crate::notify::Notifier>,
     /// LB health: probe results and the running scheduler.
     pub health: Arc<crate::health::HealthMonitor>,
+    /// Usage and restriction settings and state (R4.1–R4.4).
+    pub usage: Arc<crate::usage::Usage>,
+    /// The plans' terms: contract QPS, prices (R2, R6).
+    pub terms: Arc<platdns_contract::PlanTerms>,
 }
 
 impl Control {
@@ -108,6 +112,8 @@ impl Control {
             health: Arc::new(crate::health::HealthMonitor::new(
                 crate::health::MonitorSettings::default(),
             )),
+            usage: Arc::new(crate::usage::Usage::new(crate::usage::UsageSettings::default())),
+            terms: Arc::new(platdns_contract::PlanTerms::default()),
         }
     }
 }

@@ -31,6 +31,7 @@ pub mod resolver;
 pub mod secondary;
 pub mod supervise;
 pub mod transfer;
+pub mod usage;
 pub mod zones;
 
 pub use compile::ZoneDefaults;

@@ -630,6 +630,20 @@ fn app_state(
         secondary: Default::default(),
         dnssec: Arc::new(platdns_api::dnssec::Dnssec::new(dnssec_settings(args)?)),
         verify_resolver: args.verify_resolver,
+        usage: Arc::new(platdns_api::usage::Usage::new(platdns_api::usage::UsageSettings {
+            node: args
+                .node_name
+                .clone()
+                .unwrap_or_else(|| format!("{}-{}", hostname(), args.dns_listen.port())),
+            monthly: if args.monthly_qps == "p95" {
+                platdns_contract::usage::MonthlyMethod::P95
+            } else {
+                platdns_contract::usage::MonthlyMethod::Max
+            },
+            basic: restriction_policy(&args.restrict_basic).context("--restrict-basic")?,
+            premium: restriction_policy(&args.restrict_premium).context("--restrict-premium")?,
+        })),
+        terms: Arc::new(platdns_contract::PlanTerms::default()),
         health: Arc::new(platdns_api::health::HealthMonitor::new(
             platdns_api::health::MonitorSettings {
                 location: args.location.clone(),
@@ -662,20 +676,6 @@ fn app_state(
             rdata_per_rrset: args.max_rdata_per_rrset,
             records_per_zone: args.max_records_per_zone,
         },
-        usage: Arc::new(platdns_api::usage::Usage::new(platdns_api::usage::UsageSettings {
-            node: args
-                .node_name
-                .clone()
-                .unwrap_or_else(|| format!("{}-{}", hostname(), args.dns_listen.port())),
-            monthly: if args.monthly_qps == "p95" {
-                platdns_contract::usage::MonthlyMethod::P95
-            } else {
-                platdns_contract::usage::MonthlyMethod::Max
-            },
-            basic: restriction_policy(&args.restrict_basic).context("--restrict-basic")?,
-            premium: restriction_policy(&args.restrict_premium).context("--restrict-premium")?,
-        })),
-        terms: Arc::new(platdns_contract::PlanTerms::default()),
         notice_days: args.notice_days,
         max_body_bytes: args.max_request_bytes,
     })
