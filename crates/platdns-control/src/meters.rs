@@ -50,6 +50,8 @@ struct Slots {
     by_service: HashMap<Service, u32>,
     /// Index = slot; slot 0 is nobody's.
     services: Vec<Option<Service>>,
+    /// Services refused a slot (warned of once each).
+    unmetered: std::collections::HashSet<Service>,
 }
 
 /// The registry; one per process, shared by the publisher and the collector.
@@ -66,6 +68,7 @@ impl MeterSlots {
             inner: Mutex::new(Slots {
                 by_service: HashMap::new(),
                 services: vec![None],
+                unmetered: Default::default(),
             }),
         }
     }
@@ -77,11 +80,16 @@ impl MeterSlots {
             return slot;
         }
         if s.services.len() >= self.capacity {
-            tracing::warn!(
-                ?service,
-                capacity = self.capacity,
-                "no meter slot left: answered, not metered"
-            );
+            // Said once per service, not at each of its publications (a
+            // node over capacity logged it for every zone at every start).
+            if s.unmetered.insert(service) {
+                tracing::warn!(
+                    ?service,
+                    capacity = self.capacity,
+                    unmetered = s.unmetered.len(),
+                    "no meter slot left: answered, not metered (raise --meter-slots)"
+                );
+            }
             return 0;
         }
         let slot = s.services.len() as u32;

@@ -158,6 +158,41 @@ impl Store {
         from_row(&row)
     }
 
+    /// The zone named `name` (no final dot), whatever its account: what a
+    /// DNS node's event about an apex is about. One indexed lookup, not a
+    /// list of every zone.
+    pub async fn zone_named(&self, name: &str) -> Result<Option<Zone>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM zones WHERE name = $1 ORDER BY id LIMIT 1"
+        ))
+        .bind(name)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// The zones of the given common configurations: those a transfer
+    /// policy names (ACLs, primaries), not every zone.
+    pub async fn zones_of_configs(&self, config_ids: &[i64]) -> Result<Vec<Zone>> {
+        let mut out = Vec::new();
+        // Bound the parameters per statement.
+        for chunk in config_ids.chunks(500) {
+            let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT {COLUMNS} FROM zones WHERE common_config_id IN ({}) ORDER BY id",
+                params.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for row in q.fetch_all(self.pool()).await? {
+                out.push(from_row(&row)?);
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn get_zone(&self, id: i64) -> Result<Zone> {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM zones WHERE id = $1"))
             .bind(id)
