@@ -32,6 +32,7 @@ Standard library only. Prints one summary block.
 import argparse, datetime, json, multiprocessing, os, random, socket, struct, sys, threading, time
 import urllib.error, urllib.parse, urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from benchlib import answer, dist, pct, query, short, udp_ask
 
 
 def call(api, token, method, path, body=None, timeout=600):
@@ -92,66 +93,14 @@ def write(api, token, method, path, body, every, timeout=3600):
     return None
 
 
-def short(st, b):
-    if isinstance(b, dict) and "error_type" in b:
-        return "%s %s: %s %s" % (st, b["error_type"], b.get("error_message"), b.get("error_details"))
-    return "%s %s" % (st, str(b)[:200])
-
-
 # ---- DNS by hand ------------------------------------------------------------
-
-def query(name, qid):
-    p = struct.pack(">HHHHHH", qid, 0, 1, 0, 0, 0)
-    for label in name.strip(".").split("."):
-        p += bytes([len(label)]) + label.encode()
-    return p + b"\0" + struct.pack(">HH", 1, 1)
-
-
-def skip_name(m, i):
-    while True:
-        n = m[i]
-        if n == 0:
-            return i + 1
-        if n & 0xC0 == 0xC0:
-            return i + 2
-        i += 1 + n
-
 
 def answer_a(m):
     """The A values in the answer section of a NOERROR response, else None."""
-    if len(m) < 12 or m[3] & 0x0F != 0:
+    if len(m) < 12:
         return None
-    qd, an = struct.unpack(">HH", m[4:8])
-    i = 12
-    for _ in range(qd):
-        i = skip_name(m, i) + 4
-    out = []
-    for _ in range(an):
-        i = skip_name(m, i)
-        t, _, _, ln = struct.unpack(">HHIH", m[i:i + 10])
-        i += 10
-        if t == 1 and ln == 4:
-            out.append(socket.inet_ntoa(m[i:i + 4]))
-        i += ln
-    return out
-
-
-def udp_ask(sock, dns, name, qid, timeout):
-    """The response to one UDP query (matching id), or None after timeout."""
-    sock.settimeout(timeout)
-    sock.sendto(query(name, qid), dns)
-    end = time.monotonic() + timeout
-    try:
-        while True:
-            data, _ = sock.recvfrom(65535)
-            if data[:2] == struct.pack(">H", qid):
-                return data
-            left = end - time.monotonic()
-            if left <= 0:
-                return None
-            sock.settimeout(left)
-    except socket.timeout:
-        return None
+    rcode, _, values = answer(m)
+    return values if rcode == 0 else None
 
 
 def recv_exact(s, n):
@@ -208,19 +157,6 @@ def prober(dns, name, expect, every, stop, out):
 
 
 # ---- figures -----------------------------------------------------------------
-
-def pct(xs, p):
-    xs = sorted(xs)
-    if not xs:
-        return float("nan")
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
-
-
-def dist(xs):
-    if not xs:
-        return "n 0"
-    return "n %d  p50 %.1f  p99 %.1f  max %.1f ms" % (len(xs), pct(xs, 50), pct(xs, 99), max(xs))
-
 
 def fine(xs):
     if not xs:
