@@ -313,6 +313,7 @@ async fn check(s: &Control, z: &platdns_store::Zone, h: &mut Held) -> ControlRes
             let (_, refresh, _, expire) = timers(&h.records).unwrap_or((0, 3600, 600, 604_800));
             h.next_check = Instant::now() + Duration::from_secs(u64::from(refresh.max(1)));
             h.expires = Some(Instant::now() + Duration::from_secs(u64::from(expire)));
+            // The primaries' outcome, the copy held unchanged.
             s.store
                 .save_secondary(
                     z.id,
@@ -353,6 +354,7 @@ async fn check(s: &Control, z: &platdns_store::Zone, h: &mut Held) -> ControlRes
         None => {
             let (_, _, retry, _) = timers(&h.records).unwrap_or((0, 3600, 10, 604_800));
             h.next_check = Instant::now() + Duration::from_secs(u64::from(retry.clamp(1, 3600)));
+            // The primaries' outcome, the copy held unchanged.
             s.store
                 .save_secondary(
                     z.id,
