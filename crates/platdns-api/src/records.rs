@@ -97,6 +97,10 @@ struct PatchRecord {
 
 /// Checks a record the way a zone file line would be checked, and returns
 /// its owner as DPF writes it (absolute, lower-case, trailing dot).
+/// The most octets one RRset may take in an answer: a DNS message's 65,535
+/// less room for the header, the question, an OPT record and a signature.
+const MAX_RRSET_WIRE: usize = 65_535 - 2_048;
+
 fn check_record(
     limits: &crate::ZoneLimits,
     zone_name: &str,
@@ -147,6 +151,9 @@ fn check_record(
     if rdata.is_empty() {
         return Err(ApiError::bad_request("invalid", "rdata", "at least one value"));
     }
+    // What the RRset takes in an answer: each value's rdata plus a
+    // compressed owner, type, class, TTL and length (12 octets).
+    let mut wire = 0usize;
     for v in rdata {
         let line = format!("{} 300 IN {rtype} {v}\n", owner);
         let p = parse_str(&line, "record", Some(&apex), &mut NoIncludes);
@@ -157,6 +164,18 @@ fn check_record(
                 format!("{v:?}: {}", e.message),
             ));
         }
+        wire += p.records.iter().map(|r| r.rdata.len() + 12).sum::<usize>();
+    }
+    // RFC 1035 §4.2.2: one DNS message (TCP) holds at most 65,535 octets,
+    // and an RRset is answered whole or not at all (RFC 2181 §5); the
+    // header, question, OPT and signatures need room too. A larger RRset
+    // could be committed but never served.
+    if wire > MAX_RRSET_WIRE {
+        return Err(ApiError::bad_request(
+            "too_many",
+            "rdata",
+            format!("the values take {wire} octets in an answer; at most {MAX_RRSET_WIRE} fit in a DNS message"),
+        ));
     }
     Ok((owner.to_lowercase().to_string(), rtype.to_string()))
 }

@@ -198,3 +198,23 @@ async fn a_bad_record_is_refused_naming_its_attribute_and_stages_nothing() {
     assert_eq!(h.state.jobs.unfinished(), 0, "no job was queued");
     assert!(h.served_a("a.example.com.").is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_rrset_too_large_for_any_dns_message_is_refused_at_staging() {
+    let h = Harness::new().await;
+    let (zone, tok) = h.tenant("acme", "example.com").await;
+    // 300 TXT values of 250 octets: under the 1,000 values per record, but
+    // about 78,000 octets, more than a DNS message holds (RFC 1035 §4.2.2).
+    let value = format!("\"{}\"", "x".repeat(250));
+    let rdata: Vec<Value> = (0..300).map(|i| json!({"value": format!("{value} \"{i}\"")})).collect();
+    let record = json!({"name": "big", "rrtype": "TXT", "ttl": 300, "rdata": rdata});
+    let path = format!("/dpf/v1/zones/{zone}/records");
+    let (st, err) = h.call("POST", &path, &tok, Some(record)).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{err}");
+    assert!(names(&err, "rdata"), "{err}");
+    // 200 of them fit (about 52,000 octets).
+    let rdata: Vec<Value> = (0..200).map(|i| json!({"value": format!("{value} \"{i}\"")})).collect();
+    let record = json!({"name": "big", "rrtype": "TXT", "ttl": 300, "rdata": rdata});
+    let (st, v) = h.call("POST", &path, &tok, Some(record)).await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{v}");
+}
