@@ -107,6 +107,19 @@ pub(crate) fn found(rows_affected: u64) -> Result<()> {
     }
 }
 
+/// Values an `IN (...)` list takes in one statement: bounded so that no
+/// statement nears SQLite's 32,766 parameters (and its binding, by name,
+/// stays cheap).
+pub(crate) const IN_LIST_CHUNK: usize = 500;
+
+/// `$first, $first+1, ...`: `count` numbered placeholders, comma-separated.
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub(crate) fn invalid<T>(attribute: &str, message: impl Into<String>) -> Result<T> {
     Err(StoreError::Invalid {
         attribute: attribute.into(),

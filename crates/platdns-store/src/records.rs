@@ -1106,32 +1106,34 @@ async fn insert_applied(
     // binding cost.
     const ROWS: usize = 16;
     let stamp = now.to_string();
+    // One statement text per chunk length (all chunks but the last share
+    // one): the columns, then `pending` 0 (applied) written inline.
+    let statement = |rows: usize| {
+        let values: Vec<String> = (0..rows)
+            .map(|i| {
+                let b = i * COLUMNS;
+                format!(
+                    "({}, 0, {})",
+                    crate::placeholders(b + 1, 6),
+                    crate::placeholders(b + 7, 4)
+                )
+            })
+            .collect();
+        format!(
+            "INSERT INTO records (public_id, zone_id, name, rrtype, applied_ttl, applied_rdata, pending, description, operator, updated_at, labels) VALUES {}",
+            values.join(",")
+        )
+    };
+    let full = statement(ROWS);
     for chunk in records.chunks(ROWS) {
-        let mut sql = String::with_capacity(chunk.len() * 48 + 160);
-        sql.push_str(
-            "INSERT INTO records (public_id, zone_id, name, rrtype, applied_ttl, applied_rdata, pending, description, operator, updated_at, labels) VALUES ",
-        );
-        for i in 0..chunk.len() {
-            let b = i * COLUMNS;
-            if i > 0 {
-                sql.push(',');
-            }
-            // `pending` is 0 (applied), written inline.
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, 0, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8,
-                b + 9,
-                b + 10
-            ));
-        }
-        let mut q = sqlx::query(&sql);
+        let last;
+        let sql = if chunk.len() == ROWS {
+            &full
+        } else {
+            last = statement(chunk.len());
+            &last
+        };
+        let mut q = sqlx::query(sql);
         for r in chunk {
             q = q
                 .bind(new_system_id('r'))
@@ -1160,12 +1162,10 @@ async fn rrsets_after(
     names.sort_unstable();
     names.dedup();
     let mut rows = Vec::new();
-    // Bound the parameters per statement (SQLite allows 32,766).
-    for chunk in names.chunks(500) {
-        let params: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+    for chunk in names.chunks(crate::IN_LIST_CHUNK) {
         let sql = format!(
             "SELECT {COLUMNS} FROM records WHERE zone_id = $1 AND name IN ({}) ORDER BY name, rrtype, id",
-            params.join(", ")
+            crate::placeholders(2, chunk.len())
         );
         let mut q = sqlx::query(&sql).bind(zone_id);
         for n in chunk {

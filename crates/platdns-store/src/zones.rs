@@ -175,12 +175,10 @@ impl Store {
     /// policy names (ACLs, primaries), not every zone.
     pub async fn zones_of_configs(&self, config_ids: &[i64]) -> Result<Vec<Zone>> {
         let mut out = Vec::new();
-        // Bound the parameters per statement.
-        for chunk in config_ids.chunks(500) {
-            let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        for chunk in config_ids.chunks(crate::IN_LIST_CHUNK) {
             let sql = format!(
                 "SELECT {COLUMNS} FROM zones WHERE common_config_id IN ({}) ORDER BY id",
-                params.join(", ")
+                crate::placeholders(1, chunk.len())
             );
             let mut q = sqlx::query(&sql);
             for id in chunk {
