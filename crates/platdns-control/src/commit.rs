@@ -4,13 +4,12 @@
 //! published; planned again when a staged edit or another commit came in
 //! between. The API runs it as a job.
 
-use crate::compile::{commit_changes, compile, patched, zone_text};
+use crate::compile::{apex_of, commit_changes, compile, patched, zone_text};
 use crate::context::Control;
 use crate::error::{ControlError, ControlResult};
 use crate::zones::publish_committed;
 use crate::ZoneDefaults;
 use platdns_store::CommitChange;
-use platdns_zone::Name;
 use std::sync::Arc;
 
 /// Commits (staged edits, or a replacement set), checking that the result
@@ -26,8 +25,7 @@ pub async fn commit_zone(
     // Held until the zone is published: commits reach DNS in their order.
     let _commits = s.zone_locks.lock(z.id).await;
     let defaults = s.zone_defaults.clone();
-    let apex =
-        Name::from_text(&format!("{}.", z.name), None).map_err(|e| ControlError::invalid("name", e.to_string()))?;
+    let apex = apex_of(z)?;
     // The store is read (plan), the zone compiled and signed on the
     // blocking pool, outside any write transaction and off the async
     // workers that answer DNS over TCP and the API, then written in one

@@ -120,8 +120,7 @@ impl Signing {
         )
         .map_err(|e| ControlError::invalid("records", format!("DNSSEC: {e}")))?;
         let mut zone = Zone::from_records(&signed.records(), &self.apex).map_err(|e| {
-            tracing::error!(zone = %self.apex, errors = ?e, "a signed zone does not build");
-            ControlError::Internal("DNSSEC: see the error logged before".into())
+            ControlError::Internal(format!("zone {}: the signed zone does not build: {e:?}", self.apex))
         })?;
         zone.set_meter(unsigned.meter());
         let ms = started.elapsed().as_millis() as u64;
@@ -269,7 +268,7 @@ pub async fn signing(s: &Control, z: &platdns_store::Zone) -> ControlResult<Opti
         }
     };
     let apex = Name::from_text(&format!("{}.", z.name), None)
-        .map_err(|_| ControlError::Internal("DNSSEC: see the error logged before".into()))?;
+        .map_err(|e| ControlError::Internal(format!("zone {}: {e}", z.name)))?;
     Ok(Some(Signing {
         apex,
         keys,
@@ -284,10 +283,10 @@ pub async fn signing(s: &Control, z: &platdns_store::Zone) -> ControlResult<Opti
 }
 
 pub fn operator_key(s: &Control) -> ControlResult<[u8; 32]> {
-    s.dnssec.settings.operator_key.ok_or_else(|| {
-        tracing::error!("DNSSEC needs the operator key (--dnssec-key-file)");
-        ControlError::Internal("DNSSEC: see the error logged before".into())
-    })
+    s.dnssec
+        .settings
+        .operator_key
+        .ok_or_else(|| ControlError::Internal("DNSSEC needs the operator key (--dnssec-key-file)".into()))
 }
 
 pub fn open_state(s: &Control, row: &ZoneDnssec) -> ControlResult<KeyState> {
@@ -296,8 +295,10 @@ pub fn open_state(s: &Control, row: &ZoneDnssec) -> ControlResult<KeyState> {
         return Ok(state);
     }
     let state = KeyState::open(&row.keys, &operator_key(s)?, s.dnssec.settings.timings.clone()).map_err(|e| {
-        tracing::error!(zone_id = row.zone_id, error = %e, "the zone's DNSSEC keys do not open with the operator key");
-        ControlError::Internal("DNSSEC: see the error logged before".into())
+        ControlError::Internal(format!(
+            "zone id {}: its DNSSEC keys do not open with the operator key: {e}",
+            row.zone_id
+        ))
     })?;
     s.dnssec
         .states
@@ -466,7 +467,7 @@ async fn maintain_zone(
         return Ok(());
     };
     let apex = Name::from_text(&format!("{}.", z.name), None)
-        .map_err(|_| ControlError::Internal("DNSSEC: see the error logged before".into()))?;
+        .map_err(|e| ControlError::Internal(format!("zone {}: {e}", z.name)))?;
     let mut events: Vec<String> = Vec::new();
     let mut keys_changed = false;
     // The sealed state moved on (a rollover's clock started, say).
@@ -516,10 +517,9 @@ async fn maintain_zone(
         let mut step = state.advance(unix(now), seen);
         state_changed = step.changed;
         if state.zsk_due(unix(now)) {
-            let started = state.start_zsk_rollover(unix(now)).map_err(|e| {
-                tracing::error!(zone = %z.name, error = %e, "ZSK rollover not started");
-                ControlError::Internal("DNSSEC: see the error logged before".into())
-            })?;
+            let started = state
+                .start_zsk_rollover(unix(now))
+                .map_err(|e| ControlError::Internal(format!("zone {}: ZSK rollover not started: {e}", z.name)))?;
             step.events.extend(started.events);
             state_changed = true;
         }
@@ -531,7 +531,7 @@ async fn maintain_zone(
         if state_changed {
             row.keys = state
                 .seal(&operator_key(s)?)
-                .map_err(|_| ControlError::Internal("DNSSEC: see the error logged before".into()))?;
+                .map_err(|e| ControlError::Internal(format!("zone {}: sealing its keys: {e}", z.name)))?;
         }
         keys_changed = key_uses(&state.keys()) != before;
     }
@@ -586,7 +586,7 @@ fn key_uses(keys: &[ZoneKey]) -> Vec<(Vec<u8>, bool, bool, bool)> {
 async fn refresh(s: &Control, z: &platdns_store::Zone, now: jiff::Timestamp) -> ControlResult<()> {
     let commits = s.zone_locks.lock(z.id).await;
     let apex = Name::from_text(&format!("{}.", z.name), None)
-        .map_err(|_| ControlError::Internal("DNSSEC: see the error logged before".into()))?;
+        .map_err(|e| ControlError::Internal(format!("zone {}: {e}", z.name)))?;
     let Some(served) = s.publisher.current(&apex) else {
         return Ok(());
     };
@@ -608,7 +608,7 @@ async fn refresh(s: &Control, z: &platdns_store::Zone, now: jiff::Timestamp) -> 
     let signer = sign.clone();
     let made = tokio::task::spawn_blocking(move || signer.refresh(&served, &soa, now))
         .await
-        .map_err(|_| ControlError::Internal("DNSSEC: see the error logged before".into()))?;
+        .map_err(|e| ControlError::Internal(format!("zone {}: the signature refresh panicked: {e}", z.name)))?;
     let result = match made {
         Ok(Some(zone)) => s
             .store

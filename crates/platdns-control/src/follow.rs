@@ -70,13 +70,7 @@ async fn sync(
             zones.insert(z.id, (apex, key));
         }
     }
-    zones.retain(|id, (apex, _)| {
-        let keep = seen.contains(id);
-        if !keep {
-            s.publisher.publish(apex, None);
-        }
-        keep
-    });
+    withdraw_gone(zones, &seen, |apex| s.publisher.publish(apex, None));
     let mut seen = Vec::new();
     for l in s.store.list_lb_domains(None, None).await? {
         seen.push(l.id);
@@ -100,12 +94,18 @@ async fn sync(
             lbs.insert(l.id, (name, key));
         }
     }
-    lbs.retain(|id, (name, _)| {
+    withdraw_gone(lbs, &seen, |name| s.publisher.publish_steered(name, None));
+    Ok(())
+}
+
+/// Forgets what the store no longer holds (ids not in `seen`), withdrawing
+/// each from DNS.
+fn withdraw_gone<K>(followed: &mut HashMap<i64, (Name, K)>, seen: &[i64], withdraw: impl Fn(&Name)) {
+    followed.retain(|id, (name, _)| {
         let keep = seen.contains(id);
         if !keep {
-            s.publisher.publish_steered(name, None);
+            withdraw(name);
         }
         keep
     });
-    Ok(())
 }

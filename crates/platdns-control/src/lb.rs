@@ -113,22 +113,14 @@ pub async fn current_states(
                     .await?;
             }
             if let Some((live, ready, _)) = before {
-                let at = || format!("{}/{}", site.resource_name, e.resource_name);
-                if live != state.live {
-                    changes.push(StateChange::status(
-                        "endpoint_live_status_changed",
-                        at(),
-                        live,
-                        state.live,
-                    ));
-                }
-                if ready != state.ready {
-                    changes.push(StateChange::status(
-                        "endpoint_ready_status_changed",
-                        at(),
-                        ready,
-                        state.ready,
-                    ));
+                for (operation, old, new) in [
+                    ("endpoint_live_status_changed", live, state.live),
+                    ("endpoint_ready_status_changed", ready, state.ready),
+                ] {
+                    if old != new {
+                        let at = format!("{}/{}", site.resource_name, e.resource_name);
+                        changes.push(StateChange::status(operation, at, old, new));
+                    }
                 }
                 site_known = true;
                 site_before |= ready;

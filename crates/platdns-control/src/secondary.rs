@@ -313,16 +313,7 @@ async fn check(s: &Control, z: &platdns_store::Zone, h: &mut Held) -> ControlRes
             let (_, refresh, _, expire) = timers(&h.records).unwrap_or((0, 3600, 600, 604_800));
             h.next_check = Instant::now() + Duration::from_secs(u64::from(refresh.max(1)));
             h.expires = Some(Instant::now() + Duration::from_secs(u64::from(expire)));
-            // The primaries' outcome, the copy held unchanged.
-            s.store
-                .save_secondary(
-                    z.id,
-                    i64::from(h.serial.unwrap_or(0)),
-                    None,
-                    &status_json,
-                    s.clock.now(),
-                )
-                .await?;
+            keep_copy(s, z, h, &status_json).await?;
             tracing::debug!(zone = %z.name, primary = %from, serial = ?h.serial, "secondary zone current");
         }
         Some((from, Pulled::New { records, kind })) => {
@@ -354,16 +345,7 @@ async fn check(s: &Control, z: &platdns_store::Zone, h: &mut Held) -> ControlRes
         None => {
             let (_, _, retry, _) = timers(&h.records).unwrap_or((0, 3600, 10, 604_800));
             h.next_check = Instant::now() + Duration::from_secs(u64::from(retry.clamp(1, 3600)));
-            // The primaries' outcome, the copy held unchanged.
-            s.store
-                .save_secondary(
-                    z.id,
-                    i64::from(h.serial.unwrap_or(0)),
-                    None,
-                    &status_json,
-                    s.clock.now(),
-                )
-                .await?;
+            keep_copy(s, z, h, &status_json).await?;
             log(s, z, "zone_proxy_transfer", "failure", &error).await?;
         }
     }
@@ -374,6 +356,16 @@ async fn check(s: &Control, z: &platdns_store::Zone, h: &mut Held) -> ControlRes
             h.served = true;
         }
     }
+    Ok(())
+}
+
+/// Saves the primaries' outcome with the copy held unchanged (it was
+/// current, or no primary answered).
+async fn keep_copy(s: &Control, z: &platdns_store::Zone, h: &Held, status_json: &str) -> ControlResult<()> {
+    let serial = i64::from(h.serial.unwrap_or(0));
+    s.store
+        .save_secondary(z.id, serial, None, status_json, s.clock.now())
+        .await?;
     Ok(())
 }
 

@@ -212,8 +212,7 @@ async fn notify_all(s: &Control, z: &platdns_store::Zone, serial: u32) -> Contro
         return Ok(());
     }
     let keys = tsig_keys(s).await?;
-    let apex = platdns_zone::Name::from_text(&format!("{}.", z.name), None)
-        .map_err(|e| ControlError::invalid("name", e.to_string()))?;
+    let apex = crate::compile::apex_of(z)?;
     let mut sends = Vec::new();
     for t in targets {
         let Some(addr) = parse_address(&t.target) else { continue };
