@@ -2,7 +2,36 @@
 error summaries, DNS queries built and read by hand, percentiles, and
 stopping a server."""
 
-import signal, socket, struct, subprocess, time
+import json, signal, socket, struct, subprocess, time
+import urllib.error, urllib.parse, urllib.request
+
+
+def call(api, token, method, path, body=None, timeout=600, catch=False):
+    """One API request: (status, JSON body). `path` may be absolute (a
+    jobs_url); `body` may be bytes (sent as is). A connection error or
+    timeout raises, or with `catch` is (None, "exception text")."""
+    if body is None:
+        data = None
+    elif isinstance(body, bytes):
+        data = body
+    else:
+        data = json.dumps(body).encode()
+    url = urllib.parse.urljoin(api + "/", path)
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        try:
+            return e.code, json.loads(raw or b"null")
+        except ValueError:
+            return e.code, raw[:200].decode(errors="replace")
+    except Exception as e:  # connection refused/reset, timeout
+        if not catch:
+            raise
+        return None, "%s: %s" % (type(e).__name__, e)
 
 
 def short(st, b):

@@ -14,25 +14,8 @@ Figures printed:
   - a commit of 10,000 staged changes.
 Standard library only.
 """
-import argparse, json, random, shutil, socket, struct, subprocess, sys, time, urllib.request
-
-
-def call(api, token, method, path, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(api + path, data=data, method=method,
-                                 headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=600) as r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
-
-
-def query(name, qid):
-    p = struct.pack(">HHHHHH", qid, 0, 1, 0, 0, 0)
-    for label in name.strip(".").split("."):
-        p += bytes([len(label)]) + label.encode()
-    return p + b"\0" + struct.pack(">HH", 1, 1)
+import argparse, random, shutil, socket, struct, subprocess, sys, time
+from benchlib import call, pct, query
 
 
 def answered(sock, dns, name, qid):
@@ -44,11 +27,6 @@ def answered(sock, dns, name, qid):
                 return (data[3] & 0x0F) == 0 and struct.unpack(">H", data[6:8])[0] > 0
     except socket.timeout:
         return False
-
-
-def pct(xs, p):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 
 def main():

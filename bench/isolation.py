@@ -30,33 +30,16 @@ no longer RUNNING (jobs_url may be relative or absolute); FAILED is an error.
 Standard library only. Prints one summary block.
 """
 import argparse, datetime, json, multiprocessing, os, random, socket, struct, sys, threading, time
-import urllib.error, urllib.parse, urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from benchlib import answer, dist, pct, query, short, udp_ask
+import benchlib
 
 
 def call(api, token, method, path, body=None, timeout=600):
-    """(status, json) or (None, "exception text"). `body` may be bytes (sent as is)."""
-    if body is None:
-        data = None
-    elif isinstance(body, bytes):
-        data = body
-    else:
-        data = json.dumps(body).encode()
-    url = urllib.parse.urljoin(api + "/", path)
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as e:
-        raw = e.read()
-        try:
-            return e.code, json.loads(raw or b"null")
-        except ValueError:
-            return e.code, raw[:200].decode(errors="replace")
-    except Exception as e:  # connection refused/reset, timeout
-        return None, "%s: %s" % (type(e).__name__, e)
+    """(status, json) or (None, "exception text"): a failed call is one of B's errors."""
+    return benchlib.call(api, token, method, path, body, timeout, catch=True)
+
+
 
 
 def wait_job(api, token, accepted, every, timeout=3600):

@@ -21,20 +21,15 @@ ANCOUNT until N records (kdig parses every record and is the slower side on
 2 cores): prints "total_ms first_message_ms bytes messages records".
 Standard library only.
 """
-import argparse, json, socket, struct, sys, time, urllib.request
-
-TTL = 3600
+import argparse, json, socket, struct, sys, time
+import benchlib
 
 
 def call(api, token, method, path, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(api + path, data=data, method=method,
-                                 headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=1800) as r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
+    return benchlib.call(api, token, method, path, body, timeout=1800)
+
+
+TTL = 3600
 
 
 def records(n, zone):
