@@ -24,7 +24,7 @@
 
 use platdns_dnssec::text::zone_text;
 use platdns_dnssec::{Algorithm, Denial, Role, SignedZone, SignerConfig, SigningKey, ZoneKey};
-use platdns_zone::{Class, Name, Record, RrsetChange, Rtype, Zone};
+use platdns_zone::{Name, Record, RrsetChange, Rtype, Zone};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -88,17 +88,6 @@ fn trim() {
         unsafe {
             malloc_trim(0);
         }
-    }
-}
-
-fn rec(owner: &Name, ttl: u32, rtype: Rtype, rdata: Vec<u8>) -> Record {
-    Record {
-        owner: owner.clone(),
-        ttl,
-        class: Class::IN,
-        rtype,
-        rdata,
-        pos: Default::default(),
     }
 }
 
@@ -254,12 +243,14 @@ fn main() {
                 RrsetChange {
                     owner: owner.clone(),
                     rtype: Rtype::A,
-                    records: rdata.map(|d| vec![rec(&owner, ttl, Rtype::A, d)]).unwrap_or_default(),
+                    records: rdata
+                        .map(|d| vec![Record::new(&owner, Rtype::A, ttl, d)])
+                        .unwrap_or_default(),
                 },
                 RrsetChange {
                     owner: apex.clone(),
                     rtype: Rtype::SOA,
-                    records: vec![rec(&apex, soa.0, Rtype::SOA, with_serial(&soa.1, serial))],
+                    records: vec![Record::new(&apex, Rtype::SOA, soa.0, with_serial(&soa.1, serial))],
                 },
             ];
             let t0 = Instant::now();

@@ -302,17 +302,6 @@ fn parent_key(key: &[u8]) -> Option<&[u8]> {
     }
 }
 
-fn rec(owner: &Name, rtype: Rtype, ttl: u32, rdata: Vec<u8>) -> Record {
-    Record {
-        owner: owner.clone(),
-        ttl,
-        class: Class::IN,
-        rtype,
-        rdata,
-        pos: Default::default(),
-    }
-}
-
 /// A deterministic spread of expirations: FNV-1a of owner and type.
 fn jitter_of(owner: &Name, rtype: Rtype, jitter: u32) -> u32 {
     if jitter == 0 {
@@ -698,7 +687,7 @@ impl SignedZone {
             );
             let s = &node.sets[at];
             for r in &s.rdatas {
-                out.add.push(rec(&node.owner, rtype, ttl, r.clone()));
+                out.add.push(Record::new(&node.owner, rtype, ttl, r.clone()));
             }
         }
     }
@@ -1262,7 +1251,7 @@ fn nsec3_rdata(iterations: u16, salt: &[u8], next: &[u8; 20], node: &Node) -> Ve
 
 fn set_records(owner: &Name, s: &Set, out: &mut Vec<Record>) {
     for r in &s.rdatas {
-        out.push(rec(owner, s.rtype, s.ttl, r.clone()));
+        out.push(Record::new(owner, s.rtype, s.ttl, r.clone()));
     }
     sig_records(owner, s.rtype, s.ttl, &s.sigs, out);
 }
@@ -1270,12 +1259,12 @@ fn set_records(owner: &Name, s: &Set, out: &mut Vec<Record>) {
 fn sig_records(owner: &Name, _covered: Rtype, ttl: u32, sigs: &[Vec<u8>], out: &mut Vec<Record>) {
     // RFC 4034 §3: an RRSIG's TTL is that of the RRset it covers.
     for s in sigs {
-        out.push(rec(owner, Rtype::RRSIG, ttl, s.clone()));
+        out.push(Record::new(owner, Rtype::RRSIG, ttl, s.clone()));
     }
 }
 
 fn denied_records(owner: &Name, rtype: Rtype, ttl: u32, d: &Denied, out: &mut Vec<Record>) {
-    out.push(rec(owner, rtype, ttl, d.rdata.clone()));
+    out.push(Record::new(owner, rtype, ttl, d.rdata.clone()));
     sig_records(owner, rtype, ttl, &d.sigs, out);
 }
 
@@ -1311,9 +1300,9 @@ mod tests {
         soa.extend_from_slice(&[0; 16]);
         soa.extend_from_slice(&300u32.to_be_bytes());
         vec![
-            rec(&apex, Rtype::SOA, 3600, soa),
-            rec(&apex, Rtype::NS, 3600, n("ns.example.").as_wire().to_vec()),
-            rec(&n("ns.example."), Rtype::A, 3600, vec![192, 0, 2, 1]),
+            Record::new(&apex, Rtype::SOA, 3600, soa),
+            Record::new(&apex, Rtype::NS, 3600, n("ns.example.").as_wire().to_vec()),
+            Record::new(&n("ns.example."), Rtype::A, 3600, vec![192, 0, 2, 1]),
         ]
     }
 
@@ -1359,7 +1348,7 @@ mod tests {
     fn refuses_bad_input_and_settings() {
         let apex = n("example.");
         let mut bad = zone();
-        bad.push(rec(
+        bad.push(Record::new(
             &n("x.example."),
             Rtype::NSEC,
             300,
@@ -1368,7 +1357,7 @@ mod tests {
         let e = SignedZone::sign(&bad, &apex, keys(), SignerConfig::default(), 1_000_000).unwrap_err();
         assert!(matches!(e, SignError::SignerOwned(_)));
         let mut out = zone();
-        out.push(rec(&n("example.net."), Rtype::A, 300, vec![1, 2, 3, 4]));
+        out.push(Record::new(&n("example.net."), Rtype::A, 300, vec![1, 2, 3, 4]));
         assert!(matches!(
             SignedZone::sign(&out, &apex, keys(), SignerConfig::default(), 1_000_000),
             Err(SignError::OutOfZone(_))
@@ -1399,7 +1388,7 @@ mod tests {
         let change = RrsetChange {
             owner: n("a.example."),
             rtype: Rtype::A,
-            records: vec![rec(&n("b.example."), Rtype::A, 300, vec![1, 2, 3, 4])],
+            records: vec![Record::new(&n("b.example."), Rtype::A, 300, vec![1, 2, 3, 4])],
         };
         assert!(matches!(z.apply(&[change], 1_000_100), Err(SignError::Mismatch(_))));
         assert_eq!(z.records(), before);

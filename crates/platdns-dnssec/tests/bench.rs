@@ -17,15 +17,20 @@ const RECORDS: usize = 1_000_000;
 fn big_zone() -> Vec<Record> {
     let apex = n("example.");
     let mut v = Vec::with_capacity(RECORDS);
-    v.push(rr(&apex, Rtype::SOA, 3600, soa(1, 300)));
-    v.push(rr(&apex, Rtype::NS, 3600, n("ns1.example.").as_wire().to_vec()));
+    v.push(Record::new(&apex, Rtype::SOA, 3600, soa(1, 300)));
+    v.push(Record::new(
+        &apex,
+        Rtype::NS,
+        3600,
+        n("ns1.example.").as_wire().to_vec(),
+    ));
     // One A record a name, in 1,000 subdomains: the most names (and so the
     // most NSEC/NSEC3 records) a million records can make, plus 1,000
     // levels of structure above them.
     let mut i = 0u32;
     while v.len() < RECORDS {
         let name = Name::from_text(&format!("h{i}.s{}.example.", i % 1000), None).unwrap();
-        v.push(rr(&name, Rtype::A, 3600, i.to_be_bytes().to_vec()));
+        v.push(Record::new(&name, Rtype::A, 3600, i.to_be_bytes().to_vec()));
         i += 1;
     }
     v
@@ -64,12 +69,14 @@ fn bench(denial: Denial, label: &str) {
                 RrsetChange {
                     owner: owner.clone(),
                     rtype,
-                    records: rdata.map(|d| vec![rr(owner, rtype, 3600, d)]).unwrap_or_default(),
+                    records: rdata
+                        .map(|d| vec![Record::new(owner, rtype, 3600, d)])
+                        .unwrap_or_default(),
                 },
                 RrsetChange {
                     owner: apex.clone(),
                     rtype: Rtype::SOA,
-                    records: vec![rr(&apex, Rtype::SOA, 3600, soa(serial, 300))],
+                    records: vec![Record::new(&apex, Rtype::SOA, 3600, soa(serial, 300))],
                 },
             ]
         };

@@ -66,7 +66,7 @@ fn random_commit(rng: &mut Rng, model: &mut Model, serial: u32, ds_rdata: &[u8])
             0..=3 => {
                 let v = rng.below(250) as u8;
                 let recs = (0..1 + rng.below(2))
-                    .map(|i| rr(&name, Rtype::A, 300, vec![192, 0, 2, v.wrapping_add(i as u8)]))
+                    .map(|i| Record::new(&name, Rtype::A, 300, vec![192, 0, 2, v.wrapping_add(i as u8)]))
                     .collect();
                 set(model, &mut changes, &name, Rtype::A, recs);
             }
@@ -80,7 +80,7 @@ fn random_commit(rng: &mut Rng, model: &mut Model, serial: u32, ds_rdata: &[u8])
                         &mut changes,
                         &name,
                         Rtype::TXT,
-                        vec![rr(&name, Rtype::TXT, 600, d)],
+                        vec![Record::new(&name, Rtype::TXT, 600, d)],
                     );
                 }
             }
@@ -119,7 +119,7 @@ fn random_commit(rng: &mut Rng, model: &mut Model, serial: u32, ds_rdata: &[u8])
                     &mut changes,
                     &name,
                     Rtype::NS,
-                    vec![rr(&name, Rtype::NS, 3600, target.as_wire().to_vec())],
+                    vec![Record::new(&name, Rtype::NS, 3600, target.as_wire().to_vec())],
                 );
                 if rng.below(2) == 0 {
                     set(
@@ -127,7 +127,7 @@ fn random_commit(rng: &mut Rng, model: &mut Model, serial: u32, ds_rdata: &[u8])
                         &mut changes,
                         &name,
                         Rtype::DS,
-                        vec![rr(&name, Rtype::DS, 3600, ds_rdata.to_vec())],
+                        vec![Record::new(&name, Rtype::DS, 3600, ds_rdata.to_vec())],
                     );
                 }
                 let doomed: Vec<(Name, Rtype)> = model
@@ -148,7 +148,7 @@ fn random_commit(rng: &mut Rng, model: &mut Model, serial: u32, ds_rdata: &[u8])
                         &mut changes,
                         &ns,
                         Rtype::A,
-                        vec![rr(&ns, Rtype::A, 3600, vec![192, 0, 2, 53])],
+                        vec![Record::new(&ns, Rtype::A, 3600, vec![192, 0, 2, 53])],
                     );
                 }
             }
@@ -162,7 +162,7 @@ fn random_commit(rng: &mut Rng, model: &mut Model, serial: u32, ds_rdata: &[u8])
                             &mut changes,
                             &deep,
                             Rtype::AAAA,
-                            vec![rr(
+                            vec![Record::new(
                                 &deep,
                                 Rtype::AAAA,
                                 300,
@@ -180,7 +180,7 @@ fn random_commit(rng: &mut Rng, model: &mut Model, serial: u32, ds_rdata: &[u8])
         &mut changes,
         &apex,
         Rtype::SOA,
-        vec![rr(&apex, Rtype::SOA, 3600, soa(serial, 300))],
+        vec![Record::new(&apex, Rtype::SOA, 3600, soa(serial, 300))],
     );
     changes
 }

@@ -25,7 +25,7 @@
 //! proof of none.
 
 mod common;
-use common::{keypair, n, records, rr, soa, Rng};
+use common::{keypair, n, records, soa, Rng};
 use platdns_dnssec::canon::{
     bitmap_types, canonical_key, nsec3_hash, nsec3_owner, serial_le, signed_data, RrsigHeader,
 };
@@ -166,7 +166,7 @@ fn random_commit(rng: &mut Rng, model: &mut Model, serial: u32, ds_rdata: &[u8],
                     if !model.contains_key(&key(&name, Rtype::CNAME)) {
                         let v = rng.below(250) as u8;
                         let recs = (0..1 + rng.below(2))
-                            .map(|i| rr(&name, Rtype::A, 300, vec![192, 0, 2, v.wrapping_add(i as u8)]))
+                            .map(|i| Record::new(&name, Rtype::A, 300, vec![192, 0, 2, v.wrapping_add(i as u8)]))
                             .collect();
                         set(model, &mut changes, &name, Rtype::A, recs);
                     }
@@ -180,7 +180,7 @@ fn random_commit(rng: &mut Rng, model: &mut Model, serial: u32, ds_rdata: &[u8],
                         &mut changes,
                         &deep,
                         Rtype::AAAA,
-                        vec![rr(&deep, Rtype::AAAA, 300, aaaa)],
+                        vec![Record::new(&deep, Rtype::AAAA, 300, aaaa)],
                     );
                     made.deep += 1;
                 }
@@ -192,14 +192,14 @@ fn random_commit(rng: &mut Rng, model: &mut Model, serial: u32, ds_rdata: &[u8],
                             &mut changes,
                             &name,
                             Rtype::TXT,
-                            vec![rr(&name, Rtype::TXT, 600, d)],
+                            vec![Record::new(&name, Rtype::TXT, 600, d)],
                         );
                     }
                 }
                 4 => {
                     if authoritative(model, &name) {
                         let recs = (0..1 + rng.below(2))
-                            .map(|i| rr(&name, Rtype::MX, 600, mx(10 + i as u16, &random_target(rng))))
+                            .map(|i| Record::new(&name, Rtype::MX, 600, mx(10 + i as u16, &random_target(rng))))
                             .collect();
                         set(model, &mut changes, &name, Rtype::MX, recs);
                     }
@@ -213,7 +213,7 @@ fn random_commit(rng: &mut Rng, model: &mut Model, serial: u32, ds_rdata: &[u8],
                             &mut changes,
                             &name,
                             Rtype::CNAME,
-                            vec![rr(&name, Rtype::CNAME, 300, target.as_wire().to_vec())],
+                            vec![Record::new(&name, Rtype::CNAME, 300, target.as_wire().to_vec())],
                         );
                         made.cnames += 1;
                     }
@@ -237,9 +237,14 @@ fn random_commit(rng: &mut Rng, model: &mut Model, serial: u32, ds_rdata: &[u8],
                         1 => n("ns.elsewhere.net."),
                         _ => n("a.example."),
                     };
-                    let mut targets = vec![rr(&name, Rtype::NS, 3600, target.as_wire().to_vec())];
+                    let mut targets = vec![Record::new(&name, Rtype::NS, 3600, target.as_wire().to_vec())];
                     if rng.below(2) == 0 {
-                        targets.push(rr(&name, Rtype::NS, 3600, n("ns2.elsewhere.net.").as_wire().to_vec()));
+                        targets.push(Record::new(
+                            &name,
+                            Rtype::NS,
+                            3600,
+                            n("ns2.elsewhere.net.").as_wire().to_vec(),
+                        ));
                     }
                     set(model, &mut changes, &name, Rtype::NS, targets);
                     if rng.below(2) == 0 {
@@ -248,7 +253,7 @@ fn random_commit(rng: &mut Rng, model: &mut Model, serial: u32, ds_rdata: &[u8],
                             &mut changes,
                             &name,
                             Rtype::DS,
-                            vec![rr(&name, Rtype::DS, 3600, ds_rdata.to_vec())],
+                            vec![Record::new(&name, Rtype::DS, 3600, ds_rdata.to_vec())],
                         );
                         made.secure_cuts += 1;
                     } else {
@@ -274,7 +279,7 @@ fn random_commit(rng: &mut Rng, model: &mut Model, serial: u32, ds_rdata: &[u8],
                             &mut changes,
                             &ns,
                             Rtype::A,
-                            vec![rr(&ns, Rtype::A, 3600, vec![192, 0, 2, 53])],
+                            vec![Record::new(&ns, Rtype::A, 3600, vec![192, 0, 2, 53])],
                         );
                     }
                 }
@@ -334,10 +339,10 @@ fn random_commit(rng: &mut Rng, model: &mut Model, serial: u32, ds_rdata: &[u8],
                             &mut changes,
                             &w,
                             Rtype::TXT,
-                            vec![rr(&w, Rtype::TXT, 600, txt("wild"))],
+                            vec![Record::new(&w, Rtype::TXT, 600, txt("wild"))],
                         ),
                         1 => {
-                            let m = rr(&w, Rtype::MX, 600, mx(10, &random_target(rng)));
+                            let m = Record::new(&w, Rtype::MX, 600, mx(10, &random_target(rng)));
                             set(model, &mut changes, &w, Rtype::MX, vec![m])
                         }
                         2 if types_at(model, &w).is_empty() => {
@@ -347,7 +352,7 @@ fn random_commit(rng: &mut Rng, model: &mut Model, serial: u32, ds_rdata: &[u8],
                                 &mut changes,
                                 &w,
                                 Rtype::CNAME,
-                                vec![rr(&w, Rtype::CNAME, 300, target.as_wire().to_vec())],
+                                vec![Record::new(&w, Rtype::CNAME, 300, target.as_wire().to_vec())],
                             );
                             made.cnames += 1;
                         }
@@ -356,7 +361,7 @@ fn random_commit(rng: &mut Rng, model: &mut Model, serial: u32, ds_rdata: &[u8],
                             &mut changes,
                             &w,
                             Rtype::A,
-                            vec![rr(&w, Rtype::A, 300, vec![192, 0, 2, 42])],
+                            vec![Record::new(&w, Rtype::A, 300, vec![192, 0, 2, 42])],
                         ),
                     }
                 }
@@ -370,7 +375,7 @@ fn random_commit(rng: &mut Rng, model: &mut Model, serial: u32, ds_rdata: &[u8],
             &mut changes,
             &apex,
             Rtype::SOA,
-            vec![rr(&apex, Rtype::SOA, 3600, soa(serial, minimum))],
+            vec![Record::new(&apex, Rtype::SOA, 3600, soa(serial, minimum))],
         );
         let all: Vec<Record> = model.values().flatten().cloned().collect();
         if Zone::from_records(&all, &apex).is_ok() {

@@ -30,6 +30,19 @@ pub struct Record {
 }
 
 impl Record {
+    /// A record of class IN made in code, not read from a file (no source
+    /// position).
+    pub fn new(owner: &Name, rtype: Rtype, ttl: u32, rdata: Vec<u8>) -> Record {
+        Record {
+            owner: owner.clone(),
+            ttl,
+            class: Class::IN,
+            rtype,
+            rdata,
+            pos: Pos::default(),
+        }
+    }
+
     /// The record in wire form (RFC 1035 §4.1.3), its owner uncompressed,
     /// appended to `out`.
     pub fn write_wire(&self, out: &mut Vec<u8>) {

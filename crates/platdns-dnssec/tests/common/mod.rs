@@ -6,7 +6,7 @@ use platdns_dnssec::text::zone_text;
 use platdns_dnssec::verify::verify_zone;
 use platdns_dnssec::{Algorithm, Role, SigningKey, ZoneKey};
 use platdns_zone::zonefile::{parse_str, NoIncludes};
-use platdns_zone::{Class, Name, Record, Rtype, Zone};
+use platdns_zone::{Name, Record, Zone};
 use std::collections::BTreeSet;
 use std::process::Command;
 use std::sync::Arc;
@@ -17,18 +17,6 @@ pub fn n(s: &str) -> Name {
 
 #[allow(unused_imports)]
 pub use platdns_testkit::{require, Rng};
-
-/// A record of class IN.
-pub fn rr(owner: &Name, rtype: Rtype, ttl: u32, rdata: Vec<u8>) -> Record {
-    Record {
-        owner: owner.clone(),
-        ttl,
-        class: Class::IN,
-        rtype,
-        rdata,
-        pos: Default::default(),
-    }
-}
 
 /// The rdata of example.'s SOA with `serial` and negative TTL `minimum`.
 pub fn soa(serial: u32, minimum: u32) -> Vec<u8> {
