@@ -239,19 +239,30 @@ fn patched(served: &Zone, diff: &platdns_dnssec::Diff) -> ControlResult<Zone> {
 /// How a zone is signed now, if it is: its keys opened, the signer's
 /// settings and the slot of its signed copy.
 pub async fn signing(s: &Control, z: &platdns_store::Zone) -> ControlResult<Option<Signing>> {
-    let Some(row) = s.store.dnssec(z.id).await? else {
+    let row = s.store.dnssec(z.id).await?;
+    signing_with(s, z, row.as_ref())
+}
+
+/// Is a zone with this DNSSEC row served signed? Enabling, on, or turning
+/// off (its DS may still be at the parent), once it has keys.
+pub fn is_signed(row: Option<&ZoneDnssec>) -> bool {
+    row.is_some_and(|row| matches!(row.state, 1..=3) && !row.keys.is_empty())
+}
+
+/// [`signing`] from the zone's DNSSEC row, already read.
+pub fn signing_with(s: &Control, z: &platdns_store::Zone, row: Option<&ZoneDnssec>) -> ControlResult<Option<Signing>> {
+    let Some(row) = row.filter(|row| is_signed(Some(row))) else {
+        if row.is_some() {
+            s.dnssec.forget(z.id);
+        }
         return Ok(None);
     };
-    if !matches!(row.state, 1..=3) || row.keys.is_empty() {
-        s.dnssec.forget(z.id);
-        return Ok(None);
-    }
     let keys = {
         let cached = s.dnssec.keys.lock().expect("not poisoned").get(&z.id).cloned();
         match cached {
             Some((text, keys)) if text == row.keys => keys,
             cached => {
-                let keys = open_state(s, &row)?.keys();
+                let keys = open_state(s, row)?.keys();
                 // Sealed again (each sealing has its own nonce), or a step
                 // that changed no key (a rollover's clock): the kept copy
                 // still signs right. New keys: it signs with old ones.

@@ -9,7 +9,6 @@ use crate::context::Control;
 use crate::error::{ControlError, ControlResult};
 use crate::notify::StateChange;
 use crate::publication::ended;
-use crate::zones::republish;
 use platdns_steering::status::{endpoint_live, EndpointFlags, EndpointState};
 use platdns_steering::{Answer, LbConfig, Steering};
 use platdns_store::LbDomain;
@@ -213,7 +212,6 @@ pub async fn publish_lb(s: &Control, l: &platdns_store::LbDomain) -> ControlResu
 pub async fn publish_all(s: &Control) -> ControlResult<usize> {
     // The last known health first, so LB names answer as before the restart.
     crate::health::load(s).await?;
-    let zones = s.store.list_zones(None, None).await?;
     s.publisher.publish(
         &Name::from_text(&s.zone_defaults.lb_zone, None)
             .map_err(|e| ControlError::invalid("lb_zone", e.to_string()))?,
@@ -224,27 +222,5 @@ pub async fn publish_all(s: &Control) -> ControlResult<usize> {
             tracing::error!(lb_domain = %l.name, error = %e, "LB domain not served");
         }
     }
-    // Zones load side by side (issue 16): each waits on its SQL while others
-    // compile on the blocking pool. A few per core keeps both busy without
-    // filling the store's connection pool.
-    let parallel = std::thread::available_parallelism().map_or(2, |n| n.get()) * 2;
-    let mut loading = tokio::task::JoinSet::new();
-    let mut zones = zones.into_iter();
-    let mut n = 0;
-    loop {
-        while loading.len() < parallel {
-            let Some(z) = zones.next() else { break };
-            let s = s.clone();
-            loading.spawn(async move { (republish(&s, z.id).await, z.name) });
-        }
-        match loading.join_next().await {
-            None => break,
-            Some(Ok((Ok(()), _))) => n += 1,
-            Some(Ok((Err(e), name))) => {
-                tracing::error!(zone = %name, error = %e, "zone in the store does not build; not served")
-            }
-            Some(Err(e)) => tracing::error!(error = %e, "loading a zone panicked; not served"),
-        }
-    }
-    Ok(n)
+    crate::zones::publish_stored(s).await
 }

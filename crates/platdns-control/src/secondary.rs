@@ -256,15 +256,12 @@ pub fn text_of(apex: &Name, records: &[Record]) -> String {
     text
 }
 
-/// The zone to serve from a secondary's stored copy (`republish`).
-pub async fn stored_zone(s: &Control, z: &platdns_store::Zone) -> ControlResult<Option<Zone>> {
-    let Some((_, text, _, _)) = s.store.secondary(z.id).await? else {
-        return Ok(None);
-    };
-    let apex = Name::from_text(&format!("{}.", z.name), None)
-        .map_err(|e| ControlError::Internal(format!("zone {}: {e}", z.name)))?;
+/// The zone to serve from a secondary's stored copy (`republish`); `None`
+/// when the copy no longer reads as a zone.
+pub fn pulled_copy(z: &platdns_store::Zone, text: &str) -> ControlResult<Option<Zone>> {
+    let apex = crate::compile::apex_of(z)?;
     let parsed =
-        platdns_zone::zonefile::parse_str(&text, "secondary", Some(&apex), &mut platdns_zone::zonefile::NoIncludes);
+        platdns_zone::zonefile::parse_str(text, "secondary", Some(&apex), &mut platdns_zone::zonefile::NoIncludes);
     Ok(Zone::from_parsed(&parsed, Some(&apex)).ok())
 }
 

@@ -19,6 +19,13 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 /// that changes: `Some` to serve it, `None` to stop.
 pub trait Publisher: Send + Sync {
     fn publish(&self, apex: &Name, zone: Option<Arc<Zone>>);
+    /// [`Publisher::publish`] of many zones at once (start-up): one swap for
+    /// all of them, so answering starts from a catalog that holds them all.
+    fn publish_many(&self, zones: Vec<(Name, Option<Arc<Zone>>)>) {
+        for (apex, zone) in zones {
+            self.publish(&apex, zone);
+        }
+    }
     /// The zone served at `apex` from the store, if any.
     fn current(&self, apex: &Name) -> Option<Arc<Zone>>;
     /// Serves `new` only if `expected` is still what is served (a compaction
@@ -95,9 +102,9 @@ impl ServedZones {
     }
 }
 
-impl Publisher for ServedZones {
-    fn publish(&self, apex: &Name, zone: Option<Arc<Zone>>) {
-        let mut s = self.sources();
+impl ServedZones {
+    /// One zone's publication into `s`, not yet swapped in.
+    fn change(&self, s: &mut Sources, apex: &Name, zone: Option<Arc<Zone>>) {
         match zone {
             Some(z) => {
                 if let Some(t) = self.transfers.get() {
@@ -117,6 +124,21 @@ impl Publisher for ServedZones {
                     t.forget(apex.to_lowercase().as_wire());
                 }
             }
+        }
+    }
+}
+
+impl Publisher for ServedZones {
+    fn publish(&self, apex: &Name, zone: Option<Arc<Zone>>) {
+        let mut s = self.sources();
+        self.change(&mut s, apex, zone);
+        self.swap(&s);
+    }
+
+    fn publish_many(&self, zones: Vec<(Name, Option<Arc<Zone>>)>) {
+        let mut s = self.sources();
+        for (apex, zone) in zones {
+            self.change(&mut s, &apex, zone);
         }
         self.swap(&s);
     }

@@ -60,7 +60,13 @@ pub struct DnsNode {
 impl DnsNode {
     /// Binds UDP and TCP on `config.listen` (port 0 picks one port for both)
     /// and starts serving `catalog`. Must be called inside a tokio runtime.
-    pub async fn start(config: NodeConfig, catalog: Arc<ArcSwap<Catalog>>) -> io::Result<DnsNode> {
+    /// `transfers` is made by the caller, so that zones published before
+    /// the node starts are kept for IXFR too.
+    pub async fn start(
+        config: NodeConfig,
+        catalog: Arc<ArcSwap<Catalog>>,
+        transfers: Arc<crate::xfr::Transfers>,
+    ) -> io::Result<DnsNode> {
         let workers = match config.udp_workers {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
@@ -73,7 +79,6 @@ impl DnsNode {
 
         let stop = Arc::new(AtomicBool::new(false));
         let restrictions = Arc::new(Restrictions::new(config.meter_slots));
-        let transfers = Arc::new(crate::xfr::Transfers::default());
         let mut stats = Vec::new();
         let mut threads = Vec::new();
         for i in 0..workers {

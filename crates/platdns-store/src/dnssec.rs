@@ -24,28 +24,29 @@ pub struct ZoneDnssec {
     pub updated_at: jiff::Timestamp,
 }
 
+pub(crate) const DNSSEC_COLUMNS: &str = "zone_id, enabled, state, ds_state, keys, ds_transited_at, updated_at";
+
+pub(crate) fn dnssec_from_row(r: &sqlx::any::AnyRow) -> Result<ZoneDnssec> {
+    let transited: Option<String> = r.try_get(5)?;
+    Ok(ZoneDnssec {
+        zone_id: r.try_get(0)?,
+        enabled: r.try_get(1)?,
+        state: r.try_get(2)?,
+        ds_state: r.try_get(3)?,
+        keys: r.try_get(4)?,
+        ds_transited_at: transited.and_then(|t| t.parse().ok()),
+        updated_at: crate::ts(r, 6)?,
+    })
+}
+
 impl Store {
     /// The zone's DNSSEC row, if it ever had one.
     pub async fn dnssec(&self, zone_id: i64) -> Result<Option<ZoneDnssec>> {
-        let row = sqlx::query(
-            "SELECT zone_id, enabled, state, ds_state, keys, ds_transited_at, updated_at FROM zone_dnssec WHERE zone_id = $1",
-        )
-        .bind(zone_id)
-        .fetch_optional(self.pool())
-        .await?;
-        row.map(|r| {
-            let transited: Option<String> = r.try_get(5)?;
-            Ok(ZoneDnssec {
-                zone_id: r.try_get(0)?,
-                enabled: r.try_get(1)?,
-                state: r.try_get(2)?,
-                ds_state: r.try_get(3)?,
-                keys: r.try_get(4)?,
-                ds_transited_at: transited.and_then(|t| t.parse().ok()),
-                updated_at: crate::ts(&r, 6)?,
-            })
-        })
-        .transpose()
+        let row = sqlx::query(&format!("SELECT {DNSSEC_COLUMNS} FROM zone_dnssec WHERE zone_id = $1"))
+            .bind(zone_id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(dnssec_from_row).transpose()
     }
 
     /// The ids of the zones with a DNSSEC row whose state is not off.

@@ -15,6 +15,7 @@ mod lb_domains;
 mod lb_monitors;
 mod logs;
 mod records;
+mod sources;
 mod transfers;
 mod tsig;
 mod usage;
@@ -32,6 +33,7 @@ pub use logs::{LogScope, OperationLog};
 pub use records::{
     CommitChange, CommitInput, CommitPlan, NewRecord, RecordField, RecordFilter, RecordRow, RecordState, StagedChange,
 };
+pub use sources::ZoneSource;
 pub use transfers::{TransferEntry, TransferList};
 pub use tsig::TsigKey;
 pub use usage::{Restriction, UsageOf, UsagePoint, UsageRow};
@@ -215,6 +217,21 @@ impl Store {
                 (writer, self.pool.begin_with("BEGIN IMMEDIATE").await?)
             }
             Backend::Postgres => (Writer(None), self.pool.begin().await?),
+        })
+    }
+
+    /// A read-only transaction that sees one snapshot for all its queries:
+    /// REPEATABLE READ on PostgreSQL (READ COMMITTED, the default, takes a
+    /// snapshot per statement); on SQLite a deferred transaction in WAL mode
+    /// reads one snapshot from its first read on.
+    pub(crate) async fn begin_snapshot(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Postgres => {
+                self.pool
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?
+            }
+            Backend::Sqlite => self.pool.begin().await?,
         })
     }
 

@@ -299,6 +299,30 @@ impl Raw {
 }
 
 /// Rows as the applied view (what DNS serves) or the staged view shows them.
+/// The columns serving a record needs ([`served_row`]).
+pub(crate) const SERVED_COLUMNS: &str = "id, public_id, zone_id, name, rrtype, applied_ttl, applied_rdata";
+
+/// An applied record from [`SERVED_COLUMNS`], as `Store::zone_sources`
+/// reads 100,000 zones at start-up: without the description, operator and
+/// labels, which DNS does not carry (reading and parsing them took about
+/// as long as the rest of the row).
+pub(crate) fn served_row(row: &AnyRow) -> Result<RecordRow> {
+    let rdata: String = row.try_get(6)?;
+    Ok(RecordRow {
+        id: row.try_get(0)?,
+        public_id: row.try_get(1)?,
+        zone_id: row.try_get(2)?,
+        name: row.try_get(3)?,
+        rrtype: row.try_get(4)?,
+        ttl: row.try_get(5)?,
+        rdata: serde_json::from_str(&rdata).map_err(|e| StoreError::Conflict(format!("bad rdata in store: {e}")))?,
+        state: RecordState::Applied,
+        description: String::new(),
+        operator: None,
+        labels: Default::default(),
+    })
+}
+
 fn views(rows: &[AnyRow], applied: bool) -> Result<Vec<RecordRow>> {
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
@@ -710,15 +734,8 @@ impl Store {
         replacement: Option<&[NewRecord]>,
         whole: bool,
     ) -> Result<CommitPlan> {
-        let mut tx = match self.backend {
-            // A snapshot for the whole read; the apply checks it still holds.
-            crate::Backend::Postgres => {
-                self.pool
-                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                    .await?
-            }
-            crate::Backend::Sqlite => self.pool.begin().await?,
-        };
+        // A snapshot for the whole read; the apply checks it still holds.
+        let mut tx = self.begin_snapshot().await?;
         let row = sqlx::query("SELECT serial, version, default_ttl, staged_default_ttl FROM zones WHERE id = $1")
             .bind(zone_id)
             .fetch_optional(&mut *tx)

@@ -40,11 +40,11 @@ pub struct ZoneHistory {
     pub description: String,
 }
 
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "id, public_id, service_code, contract_id, name, network, state, favorite, description, default_ttl, \
                        eligibility, eligibility_token, approved_by, approval_reason, serial, version, created_at, common_config_id";
 
-fn from_row(row: &AnyRow) -> Result<Zone> {
+pub(crate) fn from_row(row: &AnyRow) -> Result<Zone> {
     let kind: String = row.try_get(10)?;
     let token: String = row.try_get(11)?;
     let eligibility = match kind.as_str() {

@@ -397,12 +397,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         meter_slots: args.meter_slots,
     };
-    let node = Arc::new(
-        DnsNode::start(config, catalog.clone())
-            .await
-            .with_context(|| format!("binding DNS on {}", args.dns_listen))?,
-    );
-    served.keep_for_transfers(node.transfers.clone());
+    let kept = Arc::new(platdns_dataplane::xfr::Transfers::default());
+    served.keep_for_transfers(kept.clone());
     let store = connect_store(&args).await?;
     let follower = args.role == "dns";
     let token_path = if follower {
@@ -415,6 +411,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let from_store = platdns_api::publish_all(&state)
         .await
         .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+    // DNS is answered once every stored zone is served: a node that answered
+    // while it loads would say REFUSED for zones it is about to serve, and
+    // resolvers would take it for a lame server. Until then the DNS port is
+    // closed, so they turn to the zone's other servers at once.
+    let node = Arc::new(
+        DnsNode::start(config, catalog.clone(), kept)
+            .await
+            .with_context(|| format!("binding DNS on {}", args.dns_listen))?,
+    );
     if follower {
         platdns_api::follow::start(&state);
     }
