@@ -69,6 +69,9 @@ impl Default for NotifySettings {
 pub struct Notifier {
     pub settings: NotifySettings,
     wake: Arc<Notify>,
+    /// Operator alerts not yet delivered, each with its failed attempts
+    /// and when it is next tried (the `notify-deliver` service sends them).
+    alerts: std::sync::Mutex<Vec<(Value, u32, tokio::time::Instant)>>,
 }
 
 impl Notifier {
@@ -76,9 +79,14 @@ impl Notifier {
         Notifier {
             settings,
             wake: Default::default(),
+            alerts: Default::default(),
         }
     }
 }
+
+/// Attempts at an operator alert before it is given up (it is also in the
+/// log, where the event that raised it is written).
+const ALERT_ATTEMPTS: u32 = 3;
 
 /// One change of an LB domain's state, as its log names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,26 +234,55 @@ fn webhook_body(l: &LbDomain, accounts: &[NoticeAccount], changes: &[&StateChang
     })
 }
 
-/// Posts an operator alert (not a tenant's notification) to the webhook,
-/// if one is configured: a few attempts in the background, never holding
-/// the caller.
+/// Queues an operator alert (not a tenant's notification) for the webhook,
+/// if one is configured: the `notify-deliver` service posts it at once and
+/// retries it, never holding the caller.
 pub fn operator_alert(s: &Control, body: Value) {
-    let Some(url) = s.notify.settings.webhook.clone() else {
+    if s.notify.settings.webhook.is_none() {
         return;
+    }
+    let now = tokio::time::Instant::now();
+    s.notify.alerts.lock().expect("not poisoned").push((body, 0, now));
+    s.notify.wake.notify_one();
+}
+
+/// Posts the operator alerts that are due; a failure is tried again after
+/// [`backoff`], up to [`ALERT_ATTEMPTS`] times. Returns how many went.
+async fn deliver_alerts(s: &Control) -> usize {
+    let settings = &s.notify.settings;
+    let Some(url) = settings.webhook.as_deref() else {
+        return 0;
     };
-    let settings = s.notify.settings.clone();
-    let (first, timeout) = (settings.first_delay, settings.timeout);
-    tokio::spawn(async move {
-        for attempt in 0..3u32 {
-            let sent = tokio::time::timeout(timeout, post_json(&settings, &url, body.to_string())).await;
-            match sent {
-                Ok(Ok(())) => return,
-                Ok(Err(e)) => tracing::warn!(error = %e, attempt, "operator alert not delivered"),
-                Err(_) => tracing::warn!(attempt, "operator alert timed out"),
+    let now = tokio::time::Instant::now();
+    let due: Vec<_> = {
+        let mut alerts = s.notify.alerts.lock().expect("not poisoned");
+        let (due, later) = std::mem::take(&mut *alerts)
+            .into_iter()
+            .partition(|(_, _, at)| *at <= now);
+        *alerts = later;
+        due
+    };
+    let mut delivered = 0;
+    for (body, failed, _) in due {
+        let sent = tokio::time::timeout(settings.timeout, post_json(settings, url, body.to_string())).await;
+        let error = match sent {
+            Ok(Ok(())) => {
+                delivered += 1;
+                continue;
             }
-            tokio::time::sleep(first.saturating_mul(1 << attempt)).await;
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "timed out".to_string(),
+        };
+        let failed = failed + 1;
+        if failed >= ALERT_ATTEMPTS {
+            tracing::error!(error = %error, attempts = failed, "operator alert not delivered; given up");
+            continue;
         }
-    });
+        tracing::warn!(error = %error, attempts = failed, "operator alert not delivered; tried again later");
+        let at = tokio::time::Instant::now() + backoff(settings, i64::from(failed));
+        s.notify.alerts.lock().expect("not poisoned").push((body, failed, at));
+    }
+    delivered
 }
 
 /// Starts the deliverer: every second, or at once when woken, it sends
@@ -258,7 +295,10 @@ pub fn start(s: &Control) {
         Some(s.notify.wake.clone()),
         move |_| {
             let s = state.clone();
-            async move { deliver_due(&s).await.map(|_| ()) }
+            async move {
+                deliver_alerts(&s).await;
+                deliver_due(&s).await.map(|_| ())
+            }
         },
     );
 }
