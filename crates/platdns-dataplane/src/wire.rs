@@ -532,16 +532,27 @@ mod tests {
         assert_eq!(read_name(&long, 0), None);
     }
 
-    fn query(name: &[u8], qtype: u16, extra: &[u8], arcount: u16) -> Vec<u8> {
-        let mut p = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, arcount as u8];
+    use platdns_testkit::dns::{Edns as TestEdns, Query as TestQuery};
+
+    /// A query whose question name is given in wire form, as it may be
+    /// malformed (the testkit's builder writes only good names).
+    fn raw_query(name: &[u8]) -> Vec<u8> {
+        let mut p = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
         p.extend_from_slice(name);
-        p.extend_from_slice(&qtype.to_be_bytes());
-        p.extend_from_slice(&1u16.to_be_bytes());
-        p.extend_from_slice(extra);
+        p.extend_from_slice(&[0, 1, 0, 1]);
         p
     }
 
     const OPT: [u8; 11] = [0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0];
+
+    /// A query with the DO bit, whose OPT is [`OPT`].
+    fn with_opt(qname: &str) -> Vec<u8> {
+        let edns = TestEdns {
+            dnssec_ok: true,
+            ..TestEdns::default()
+        };
+        TestQuery::new(qname, 1).edns(edns).wire()
+    }
 
     #[test]
     fn the_opt_of_a_query_without_one_question_is_found() {
@@ -553,7 +564,7 @@ mod tests {
         ));
         let e = opt_of_malformed(&none).unwrap();
         assert_eq!((e.udp_size, e.version, e.dnssec_ok), (1232, 0, true));
-        let mut two = query(b"\x01a\x00", 1, &[], 0);
+        let mut two = TestQuery::new("a", 1).wire();
         two[5] = 2;
         two.extend_from_slice(b"\x01b\x00\x00\x01\x00\x01");
         two[11] = 1;
@@ -568,7 +579,7 @@ mod tests {
 
     #[test]
     fn parses_question_and_edns() {
-        let q = parse_query(&query(b"\x03WWW\x07example\x00", 1, &OPT, 1)).unwrap();
+        let q = parse_query(&with_opt("WWW.example.")).unwrap();
         assert_eq!(q.qname(), b"\x03www\x07example\x00");
         assert_eq!(q.qtype, Rtype::A);
         assert_eq!(
@@ -583,10 +594,11 @@ mod tests {
 
     #[test]
     fn two_opts_are_formerr() {
-        let mut extra = OPT.to_vec();
-        extra.extend_from_slice(&OPT);
+        let mut twice = with_opt(".");
+        twice.extend_from_slice(&OPT);
+        twice[11] = 2;
         assert!(matches!(
-            parse_query(&query(b"\x00", 1, &extra, 2)),
+            parse_query(&twice),
             Err(Reject::FormErr { question_end: Some(_) })
         ));
     }
@@ -594,14 +606,14 @@ mod tests {
     #[test]
     fn short_packets_and_responses_are_dropped() {
         assert_eq!(parse_query(&[0; 11]).unwrap_err(), Reject::Drop);
-        let mut p = query(b"\x00", 1, &[], 0);
+        let mut p = TestQuery::new(".", 1).wire();
         p[2] |= 0x80;
         assert_eq!(parse_query(&p).unwrap_err(), Reject::Drop);
     }
 
     #[test]
     fn compressed_or_truncated_qname_is_formerr() {
-        assert!(parse_query(&query(b"\xc0\x0c", 1, &[], 0)).is_err());
+        assert!(parse_query(&raw_query(b"\xc0\x0c")).is_err());
         assert!(parse_query(&[0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 5, b'a']).is_err());
     }
 }

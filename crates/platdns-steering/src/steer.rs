@@ -312,27 +312,16 @@ mod tests {
         LbConfig::parse(v.to_string().as_bytes(), &Limits::default()).unwrap()
     }
 
-    /// A deterministic random source (xorshift32).
-    struct Rng(u32);
-    impl Rng {
-        fn next(&mut self) -> u32 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 17;
-            self.0 ^= self.0 << 5;
-            self.0
-        }
-    }
-
     // Endpoints in order: t1 (w1), t2 (w3) in tokyo; o1 in osaka; s1 in sorry.
     const ALL: [bool; 4] = [true, true, true, true];
 
     #[test]
     fn weights_1_to_3_share_10000_answers_within_3_percent() {
         let s = Steering::compile(&config(), Some("main"), 30);
-        let mut rng = Rng(0x9e37_79b9);
+        let mut rng = platdns_testkit::rng::Rng::new(0x9e37_79b9);
         let mut counts = [0u32; 4];
         for _ in 0..10_000 {
-            match s.answer(TYPE_A, &ALL, rng.next()) {
+            match s.answer(TYPE_A, &ALL, rng.next_u64() as u32) {
                 Answer::Endpoint { rtype, endpoint } => {
                     assert_eq!(rtype, TYPE_A);
                     counts[endpoint as usize] += 1;

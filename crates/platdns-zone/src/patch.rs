@@ -529,24 +529,11 @@ mod tests {
     use crate::lookup::{Owner, Resolution, Section};
     use crate::rdata;
     use crate::zonefile::{parse_str, NoIncludes};
+    use platdns_testkit::rng::Rng;
     use std::collections::BTreeMap;
 
     const APEX: &str = "example.";
     const LABELS: [&str; 6] = ["a", "b", "*", "ns", "mail", "sub"];
-
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            // xorshift64*
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
 
     fn universe() -> Vec<String> {
         let mut names = vec![APEX.to_string()];
@@ -702,7 +689,7 @@ mod tests {
     }
 
     fn run(seed: u64, steps: usize) -> (usize, usize, usize) {
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         let names = universe();
         let mut questions: Vec<Vec<u8>> = names
             .iter()
