@@ -33,7 +33,7 @@ pub use platdns_control::dnssec::{
 };
 use platdns_control::dnssec::{open_state, operator_key, unix, zone_event};
 use platdns_dnssec::KeyState;
-use platdns_store::ZoneDnssec;
+use platdns_store::{DnssecState, DsState, ZoneDnssec};
 use platdns_zone::Name;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -47,13 +47,15 @@ pub fn routes() -> Routes {
         .get("/zones/{id}/records/{rid}/ds_records", ds_from_cds)
 }
 
-/// DPF's view of a zone's DNSSEC: never turned on is off (4), or before
-/// publication (0) while the zone has never been committed.
+/// DPF's view of a zone's DNSSEC, in DPF's codes: never turned on is off,
+/// or before publication while the zone has never been committed.
 fn view(z: &platdns_store::Zone, row: Option<&ZoneDnssec>) -> Value {
-    match row {
-        Some(r) => json!({"enabled": r.enabled, "state": r.state, "ds_state": r.ds_state}),
-        None => json!({"enabled": 0, "state": if z.version == 0 { 0 } else { 4 }, "ds_state": 0}),
-    }
+    let (enabled, state, ds_state) = match row {
+        Some(r) => (r.enabled, r.state, r.ds_state),
+        None if z.version == 0 => (false, DnssecState::BeforePublication, DsState::BeforePublication),
+        None => (false, DnssecState::Off, DsState::BeforePublication),
+    };
+    json!({"enabled": i64::from(enabled), "state": state.code(), "ds_state": ds_state.code()})
 }
 
 /// DPF `GET /zones/{id}/dnssec`.
@@ -80,7 +82,8 @@ async fn patch_dnssec(
     if !matches!(b.enabled, 0 | 1) {
         return Err(ApiError::bad_request("invalid", "enabled", "0 or 1"));
     }
-    if s.store.zone_proxy(z.id).await? && b.enabled == 1 {
+    let enable = b.enabled == 1;
+    if s.store.zone_proxy(z.id).await? && enable {
         return Err(ApiError::bad_request(
             "forbidden",
             "dnssec",
@@ -92,20 +95,21 @@ async fn patch_dnssec(
     let row = s.store.dnssec(z.id).await?;
     let mut row = row.unwrap_or(ZoneDnssec {
         zone_id: z.id,
-        enabled: 0,
-        state: 4,
-        ds_state: 0,
+        enabled: false,
+        state: DnssecState::Off,
+        ds_state: DsState::BeforePublication,
         keys: String::new(),
         ds_transited_at: None,
         updated_at: now,
     });
     let mut events = Vec::new();
-    match (b.enabled, row.state) {
-        (1, 1 | 2) => {}
-        (1, _) => {
+    let signing = matches!(row.state, DnssecState::Enabling | DnssecState::On);
+    match (enable, signing) {
+        (true, true) => {}
+        (true, false) => {
             // Turned on (or back on while turning off): fresh keys unless
             // the zone is still signed with its old ones.
-            if row.state != 3 || row.keys.is_empty() {
+            if row.state != DnssecState::Disabling || row.keys.is_empty() {
                 let state = KeyState::generate(s.dnssec.settings.algorithm, s.dnssec.settings.timings.clone())
                     .map_err(|_| ApiError::internal())?;
                 row.keys = state.seal(&operator_key(&s)?).map_err(|_| ApiError::internal())?;
@@ -115,23 +119,22 @@ async fn patch_dnssec(
                     state.zsk().key_tag(),
                     s.dnssec.settings.algorithm
                 ));
-                row.ds_state = 1;
+                row.ds_state = DsState::AwaitingDs;
                 row.ds_transited_at = Some(now);
             }
-            row.state = 2;
+            row.state = DnssecState::On;
         }
-        (0, 1 | 2) => {
+        (false, true) => {
             // The tenant removes the DS at the parent; we keep signing until
             // it can have left every cache ([`maintain`]).
-            row.state = 3;
-            row.ds_state = 7;
+            row.state = DnssecState::Disabling;
+            row.ds_state = DsState::AwaitingRemoval;
             row.ds_transited_at = Some(now);
             events.push("turning off: waiting for the DS to leave the parent and caches".into());
         }
-        (0, _) => {}
-        _ => unreachable!("checked above"),
+        (false, false) => {}
     }
-    row.enabled = b.enabled;
+    row.enabled = enable;
     row.updated_at = now;
     s.store.save_dnssec(&row).await?;
     for e in &events {
@@ -155,7 +158,8 @@ async fn ksk_rollover(
     // DPF: a rollover starts only while the DS is published (ds_state 3),
     // so never over another one.
     let _row = s.dnssec.rows.lock(z.id).await;
-    let Some(mut row) = s.store.dnssec(z.id).await?.filter(|r| r.state == 2 && r.ds_state == 3) else {
+    let published = |r: &ZoneDnssec| r.state == DnssecState::On && r.ds_state == DsState::Published;
+    let Some(mut row) = s.store.dnssec(z.id).await?.filter(published) else {
         return Err(ApiError::bad_request(
             "forbidden",
             "dnssec",
@@ -168,7 +172,7 @@ async fn ksk_rollover(
         .start_ksk_rollover(unix(now))
         .map_err(|e| ApiError::bad_request("forbidden", "dnssec", e.to_string()))?;
     row.keys = state.seal(&operator_key(&s)?).map_err(|_| ApiError::internal())?;
-    row.ds_state = 4;
+    row.ds_state = DsState::RolloverPreparing;
     row.ds_transited_at = Some(now);
     row.updated_at = now;
     s.store.save_dnssec(&row).await?;
@@ -183,12 +187,8 @@ async fn ksk_rollover(
 /// DPF `GET /zones/{id}/ds_records`: the DS the parent should publish (the
 /// KSKs CDS names, RFC 7344 §4), SHA-256 digests.
 async fn ds_records(State(s): State<AppState>, ZoneRead(_, z): ZoneRead) -> ApiResult<Json<Value>> {
-    let Some(row) = s
-        .store
-        .dnssec(z.id)
-        .await?
-        .filter(|r| matches!(r.state, 1..=3) && !r.keys.is_empty())
-    else {
+    let row = s.store.dnssec(z.id).await?;
+    let Some(row) = row.filter(|r| platdns_control::dnssec::is_signed(Some(r))) else {
         return Ok(Json(json::results(Vec::new())));
     };
     let state = open_state(&s, &row)?;

@@ -120,7 +120,7 @@ pub fn zone(z: &Zone) -> Value {
         "id": z.public_id,
         "common_config_id": z.common_config_id,
         "service_code": z.service_code,
-        "state": z.state,
+        "state": z.state.code(),
         "favorite": z.favorite,
         "name": format!("{}.", z.name),
         "network": z.network,

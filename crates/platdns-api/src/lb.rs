@@ -64,7 +64,7 @@ fn lb_json(l: &LbDomain) -> Value {
         "id": l.public_id,
         "common_config_id": l.common_config_id,
         "service_code": l.service_code,
-        "state": l.state,
+        "state": l.state.code(),
         "favorite": l.favorite,
         "name": l.name,
         "description": l.description,

@@ -433,7 +433,7 @@ fn operator_zone(z: &platdns_store::Zone) -> OperatorZone {
         id: z.public_id.clone(),
         common_config_id: z.common_config_id,
         service_code: z.service_code.clone(),
-        state: z.state,
+        state: z.state.code(),
         favorite: z.favorite,
         name: format!("{}.", z.name),
         network: z.network.clone(),
@@ -516,7 +516,7 @@ async fn create_lb_domain(
         service_code: l.service_code,
         contract_id: c.public_id,
         name: l.name,
-        state: l.state,
+        state: l.state.code(),
     };
     Ok((StatusCode::CREATED, single(v)))
 }

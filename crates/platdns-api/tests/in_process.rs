@@ -142,6 +142,9 @@ async fn a_commit_job_reaches_the_served_catalog_and_stays_with_its_tenant() {
     let (st, v) = h.www_a(&zone, &tok, "192.0.2.10").await;
     assert_eq!(st, StatusCode::ACCEPTED, "{v}");
     assert!(h.served_a("www.example.com.").is_empty(), "staged, not served");
+    // DPF zone state: 1 before publication, 2 from the first commit on.
+    let zone_url = format!("/dpf/v1/zones/{zone}");
+    assert_eq!(h.call("GET", &zone_url, &tok, None).await.1["result"]["state"], 1);
     let (st, accepted) = h
         .call("PATCH", &format!("/dpf/v1/zones/{zone}/changes"), &tok, Some(json!({})))
         .await;
@@ -161,6 +164,7 @@ async fn a_commit_job_reaches_the_served_catalog_and_stays_with_its_tenant() {
     let job = h.job(&tok, &accepted).await;
     assert_eq!(job["status"], "SUCCESSFUL", "{job}");
     assert_eq!(h.served_a("www.example.com."), vec!["192.0.2.10"]);
+    assert_eq!(h.call("GET", &zone_url, &tok, None).await.1["result"]["state"], 2);
     assert_eq!(h.state.jobs.unfinished(), 0);
 }
 

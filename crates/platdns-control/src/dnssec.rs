@@ -9,7 +9,7 @@ use crate::context::{Control, ZoneLocks};
 use crate::error::{ControlError, ControlResult};
 use crate::ServiceCtx;
 use platdns_dnssec::{Algorithm, Denial, KeyState, KskStage, RolloverTimings, SignedZone, SignerConfig, ZoneKey};
-use platdns_store::ZoneDnssec;
+use platdns_store::{DnssecState, DsState, ZoneDnssec};
 use platdns_zone::{Name, RrsetChange, Zone};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -246,7 +246,7 @@ pub async fn signing(s: &Control, z: &platdns_store::Zone) -> ControlResult<Opti
 /// Is a zone with this DNSSEC row served signed? Enabling, on, or turning
 /// off (its DS may still be at the parent), once it has keys.
 pub fn is_signed(row: Option<&ZoneDnssec>) -> bool {
-    row.is_some_and(|row| matches!(row.state, 1..=3) && !row.keys.is_empty())
+    row.is_some_and(|row| row.state.signs() && !row.keys.is_empty())
 }
 
 /// [`signing`] from the zone's DNSSEC row, already read.
@@ -284,8 +284,8 @@ pub fn signing_with(s: &Control, z: &platdns_store::Zone, row: Option<&ZoneDnsse
         apex,
         keys,
         config: SignerConfig {
-            // Turning off (state 3): the parent is asked to remove the DS.
-            cds_delete: row.state == 3,
+            // Turning off: the parent is asked to remove the DS.
+            cds_delete: row.state == DnssecState::Disabling,
             ..s.dnssec.settings.signer.clone()
         },
         slot: s.dnssec.slot(z.id),
@@ -393,8 +393,8 @@ async fn parent_ds(s: &Control, zone_id: i64, apex: &Name, state: &KeyState) -> 
     })
 }
 
-/// The parent's DS of each zone that awaits a change of it (`ds_state` 1,
-/// 5 or 7), asked concurrently, 16 at a time: a round's wait is the
+/// The parent's DS of each zone that awaits a change of it (its DS to
+/// appear, change or go), asked concurrently, 16 at a time: a round's wait is the
 /// slowest answers', not their sum.
 async fn parents_ds(s: &Control, zones: &[(platdns_store::Zone, ZoneDnssec)]) -> HashMap<i64, ParentDs> {
     let mut out = HashMap::new();
@@ -404,7 +404,11 @@ async fn parents_ds(s: &Control, zones: &[(platdns_store::Zone, ZoneDnssec)]) ->
     let permits = Arc::new(tokio::sync::Semaphore::new(16));
     let mut asks = tokio::task::JoinSet::new();
     for (z, row) in zones {
-        let awaits = matches!((row.state, row.ds_state), (2, 1 | 5) | (3, 7));
+        let awaits = matches!(
+            (row.state, row.ds_state),
+            (DnssecState::On, DsState::AwaitingDs | DsState::AwaitingChange)
+                | (DnssecState::Disabling, DsState::AwaitingRemoval)
+        );
         if !awaits || row.keys.is_empty() {
             continue;
         }
@@ -426,17 +430,17 @@ async fn parents_ds(s: &Control, zones: &[(platdns_store::Zone, ZoneDnssec)]) ->
 }
 
 /// DPF's `ds_state` for a signed zone from where its KSK rollover stands
-/// (`tags.md`): 1 until the parent's DS names the KSK, then 3; during a
-/// rollover 4 (new KSK published), 5 (waiting for the parent's DS to
-/// change), 6 (changed; the old KSK leaves once the old DS has left
-/// caches), and 3 again when it is done.
-fn ds_state_of(stage: KskStage, before: i64, parent_names_ksk: bool) -> i64 {
+/// (`tags.md`): awaiting the DS until the parent's DS names the KSK, then
+/// published; during a rollover preparing (new KSK published), awaiting
+/// the change of the parent's DS, the change reflecting (the old KSK leaves
+/// once the old DS has left caches), and published again when it is done.
+fn ds_state_of(stage: KskStage, before: DsState, parent_names_ksk: bool) -> DsState {
     match stage {
-        KskStage::Idle if before == 1 && !parent_names_ksk => 1,
-        KskStage::Idle => 3,
-        KskStage::Published => 4,
-        KskStage::WaitDs => 5,
-        KskStage::DsSeen => 6,
+        KskStage::Idle if before == DsState::AwaitingDs && !parent_names_ksk => DsState::AwaitingDs,
+        KskStage::Idle => DsState::Published,
+        KskStage::Published => DsState::RolloverPreparing,
+        KskStage::WaitDs => DsState::AwaitingChange,
+        KskStage::DsSeen => DsState::ChangeReflecting,
     }
 }
 
@@ -484,7 +488,7 @@ async fn maintain_zone(
     // The sealed state moved on (a rollover's clock started, say).
     let mut state_changed = false;
     let ds_state = row.ds_state;
-    if row.state == 3 && row.ds_state == 7 {
+    if row.state == DnssecState::Disabling && row.ds_state == DsState::AwaitingRemoval {
         // Turning off: the tenant removes the DS at the parent first.
         let gone = match (s.verify_resolver, row.keys.is_empty()) {
             (None, _) | (_, true) => {
@@ -496,16 +500,16 @@ async fn maintain_zone(
                 .map(|_| "the parent's DS is gone; signing stops once it has left caches"),
         };
         if let Some(why) = gone {
-            row.ds_state = 8;
+            row.ds_state = DsState::RemovalReflecting;
             events.push(why.into());
         }
-    } else if row.state == 3 {
+    } else if row.state == DnssecState::Disabling {
         // DS removed: its TTL and the parent's propagation (RFC 7583
         // §3.3.1's Iret for an old DS), then the zone goes unsigned.
         let due = unix(row.ds_transited_at.unwrap_or(row.updated_at)) + t.ksk_retire_interval();
         if unix(now) >= due {
-            row.state = 4;
-            row.ds_state = 0;
+            row.state = DnssecState::Off;
+            row.ds_state = DsState::BeforePublication;
             row.keys.clear();
             keys_changed = true;
             events.push("turned off: the zone is served unsigned".into());
@@ -514,7 +518,8 @@ async fn maintain_zone(
         let mut state = open_state(s, &row)?;
         let before = key_uses(&state.keys());
         let stage = state.ksk_stage();
-        let parent = match stage == KskStage::WaitDs || (stage == KskStage::Idle && row.ds_state == 1) {
+        let parent = match stage == KskStage::WaitDs || (stage == KskStage::Idle && row.ds_state == DsState::AwaitingDs)
+        {
             true => parents.remove(&zone_id),
             false => None,
         };
@@ -536,7 +541,7 @@ async fn maintain_zone(
         }
         events.extend(step.events);
         row.ds_state = ds_state_of(state.ksk_stage(), row.ds_state, seen);
-        if row.ds_state == 3 && ds_state == 1 {
+        if row.ds_state == DsState::Published && ds_state == DsState::AwaitingDs {
             events.push(format!("the parent's DS names KSK {}", state.ksk().key_tag()));
         }
         if state_changed {
@@ -559,8 +564,8 @@ async fn maintain_zone(
     let state_after_keys = keys_changed && row.ds_state != ds_state;
     if state_after_keys {
         // The answers carry the new keys before the API shows the
-        // ds_state that asks the tenant to act on them (5: "the CDS
-        // names the new KSK"): republishing signs with the saved keys,
+        // ds_state that asks the tenant to act on them (awaiting the
+        // change: "the CDS names the new KSK"): republishing signs with the saved keys,
         // so they are saved first under the state the tenant last saw.
         let keys_only = ZoneDnssec {
             ds_state,

@@ -82,7 +82,7 @@ async fn sync(
             .filter(|end| *end < today);
         let key = format!(
             "{}/{}/{}/{:?}/{:?}",
-            l.version, l.state, l.rule_resource_name, ends, states
+            l.version, l.state.code(), l.rule_resource_name, ends, states
         );
         let Ok(name) = Name::from_text(&l.name, None) else {
             continue;

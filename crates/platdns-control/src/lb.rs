@@ -183,7 +183,7 @@ pub async fn publish_lb(s: &Control, l: &platdns_store::LbDomain) -> ControlResu
     let l = &s.store.get_lb_domain(l.id).await?;
     let name = Name::from_text(&l.name, None).map_err(|e| ControlError::invalid("name", e.to_string()))?;
     let contract = s.store.get_contract(l.contract_id).await?;
-    if l.state != 2 || ended(s, &contract) {
+    if l.state != platdns_store::Publication::Published || ended(s, &contract) {
         s.publisher.publish_steered(&name, None);
         return Ok(());
     }

@@ -80,14 +80,15 @@ impl MeterSlots {
             return slot;
         }
         if s.services.len() >= self.capacity {
-            // Said once per service, not at each of its publications (a
-            // node over capacity logged it for every zone at every start).
-            if s.unmetered.insert(service) {
+            // Said for the first service left out and then each time their
+            // number doubles: a node over capacity by 30,000 zones logged a
+            // line per zone at every start.
+            if s.unmetered.insert(service) && s.unmetered.len().is_power_of_two() {
                 tracing::warn!(
                     ?service,
                     capacity = self.capacity,
                     unmetered = s.unmetered.len(),
-                    "no meter slot left: answered, not metered (raise --meter-slots)"
+                    "no meter slot left: services answered, not metered (raise --meter-slots)"
                 );
             }
             return 0;
@@ -111,6 +112,11 @@ impl MeterSlots {
     /// How many slots are in use (slot 0 included).
     pub fn in_use(&self) -> usize {
         self.inner.lock().expect("not poisoned").services.len()
+    }
+
+    /// How many services were left without a slot (answered, not metered).
+    pub fn unmetered(&self) -> usize {
+        self.inner.lock().expect("not poisoned").unmetered.len()
     }
 
     /// Whose count slot `slot` is.

@@ -5,18 +5,111 @@
 use crate::{Result, Store};
 use sqlx::Row;
 
-/// One zone's DNSSEC row; the enum values are DPF's (`tags.md`, dnssec).
+/// DPF `dnssec.state` (`tags.md`, dnssec): where signing the zone stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DnssecState {
+    /// 0: the zone was never published.
+    BeforePublication,
+    /// 1: signed, its DS not yet seen at the parent.
+    Enabling,
+    /// 2: signed.
+    On,
+    /// 3: still signed while the parent's DS goes and leaves caches.
+    Disabling,
+    /// 4: unsigned.
+    Off,
+}
+
+impl DnssecState {
+    /// Is a zone in this state served signed (once it has keys)?
+    pub fn signs(self) -> bool {
+        matches!(self, DnssecState::Enabling | DnssecState::On | DnssecState::Disabling)
+    }
+
+    /// DPF's code.
+    pub fn code(self) -> i64 {
+        match self {
+            DnssecState::BeforePublication => 0,
+            DnssecState::Enabling => 1,
+            DnssecState::On => 2,
+            DnssecState::Disabling => 3,
+            DnssecState::Off => 4,
+        }
+    }
+
+    pub fn from_code(code: i64) -> Option<DnssecState> {
+        Some(match code {
+            0 => DnssecState::BeforePublication,
+            1 => DnssecState::Enabling,
+            2 => DnssecState::On,
+            3 => DnssecState::Disabling,
+            4 => DnssecState::Off,
+            _ => return None,
+        })
+    }
+}
+
+/// DPF `dnssec.ds_state` (`tags.md`, dnssec): what the tenant is to do with
+/// the DS at the parent, and what the platform waits for. DPF has no 2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DsState {
+    /// 0: before publication (or unsigned).
+    BeforePublication,
+    /// 1: waiting for the DS to be registered at the parent.
+    AwaitingDs,
+    /// 3: the parent publishes the DS.
+    Published,
+    /// 4: a KSK rollover is being prepared.
+    RolloverPreparing,
+    /// 5: waiting for the parent's DS to change to the new KSK.
+    AwaitingChange,
+    /// 6: the changed DS is reflecting (leaving caches).
+    ChangeReflecting,
+    /// 7: waiting for the DS to be removed at the parent.
+    AwaitingRemoval,
+    /// 8: the removal is reflecting.
+    RemovalReflecting,
+}
+
+impl DsState {
+    /// DPF's code.
+    pub fn code(self) -> i64 {
+        match self {
+            DsState::BeforePublication => 0,
+            DsState::AwaitingDs => 1,
+            DsState::Published => 3,
+            DsState::RolloverPreparing => 4,
+            DsState::AwaitingChange => 5,
+            DsState::ChangeReflecting => 6,
+            DsState::AwaitingRemoval => 7,
+            DsState::RemovalReflecting => 8,
+        }
+    }
+
+    pub fn from_code(code: i64) -> Option<DsState> {
+        Some(match code {
+            0 => DsState::BeforePublication,
+            1 => DsState::AwaitingDs,
+            3 => DsState::Published,
+            4 => DsState::RolloverPreparing,
+            5 => DsState::AwaitingChange,
+            6 => DsState::ChangeReflecting,
+            7 => DsState::AwaitingRemoval,
+            8 => DsState::RemovalReflecting,
+            _ => return None,
+        })
+    }
+}
+
+/// One zone's DNSSEC row, in domain terms; DPF's codes only at the edges
+/// (the SQL here, the API's JSON).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZoneDnssec {
     pub zone_id: i64,
-    /// 0 off, 1 on: what the tenant asked for.
-    pub enabled: i64,
-    /// 0 before publication, 1 enabling, 2 on, 3 disabling, 4 off.
-    pub state: i64,
-    /// 0 before publication, 1 waiting for the DS at the parent, 3 DS
-    /// published, 4 rollover preparing, 5 waiting for the DS change, 6 DS
-    /// change reflecting, 7 waiting for the DS removal, 8 removal reflecting.
-    pub ds_state: i64,
+    /// What the tenant asked for (DPF `enabled`, 1 or 0).
+    pub enabled: bool,
+    pub state: DnssecState,
+    pub ds_state: DsState,
     /// `platdns_dnssec::KeyState::seal` text; empty before the first keys.
     pub keys: String,
     /// When `ds_state` last changed (DPF `ds_records[].transited_at`).
@@ -28,11 +121,13 @@ pub(crate) const DNSSEC_COLUMNS: &str = "zone_id, enabled, state, ds_state, keys
 
 pub(crate) fn dnssec_from_row(r: &sqlx::any::AnyRow) -> Result<ZoneDnssec> {
     let transited: Option<String> = r.try_get(5)?;
+    let bad = |what: &str, code: i64| crate::StoreError::Conflict(format!("bad DNSSEC {what} {code} in the store"));
+    let (state, ds_state): (i64, i64) = (r.try_get(2)?, r.try_get(3)?);
     Ok(ZoneDnssec {
         zone_id: r.try_get(0)?,
-        enabled: r.try_get(1)?,
-        state: r.try_get(2)?,
-        ds_state: r.try_get(3)?,
+        enabled: r.try_get::<i64, _>(1)? != 0,
+        state: DnssecState::from_code(state).ok_or_else(|| bad("state", state))?,
+        ds_state: DsState::from_code(ds_state).ok_or_else(|| bad("ds_state", ds_state))?,
         keys: r.try_get(4)?,
         ds_transited_at: transited.and_then(|t| t.parse().ok()),
         updated_at: crate::ts(r, 6)?,
@@ -50,6 +145,7 @@ impl Store {
     }
 
     /// The ids of the zones with a DNSSEC row whose state is not off.
+    /// (`DnssecState::signs`: codes 1, 2 and 3.)
     pub async fn dnssec_zone_ids(&self) -> Result<Vec<i64>> {
         let ids: Vec<i64> =
             sqlx::query_scalar("SELECT zone_id FROM zone_dnssec WHERE state IN (1, 2, 3) ORDER BY zone_id")
@@ -69,9 +165,9 @@ impl Store {
              ds_transited_at = excluded.ds_transited_at, updated_at = excluded.updated_at",
         )
         .bind(d.zone_id)
-        .bind(d.enabled)
-        .bind(d.state)
-        .bind(d.ds_state)
+        .bind(i64::from(d.enabled))
+        .bind(d.state.code())
+        .bind(d.ds_state.code())
         .bind(&d.keys)
         .bind(d.ds_transited_at.map(|t| t.to_string()))
         .bind(d.updated_at.to_string())
@@ -102,9 +198,9 @@ mod tests {
             let now: jiff::Timestamp = "2026-12-03T10:00:00Z".parse().unwrap();
             let row = ZoneDnssec {
                 zone_id: zone,
-                enabled: 1,
-                state: 2,
-                ds_state: 1,
+                enabled: true,
+                state: DnssecState::On,
+                ds_state: DsState::AwaitingDs,
                 keys: "ksk idle 0 AAAA\nzsk idle 0 BBBB\n".into(),
                 ds_transited_at: Some(now),
                 updated_at: now,
@@ -113,7 +209,13 @@ mod tests {
             assert_eq!(store.dnssec(zone).await.unwrap(), Some(row.clone()));
             assert_eq!(store.get_zone(zone).await.unwrap().version, before + 1);
             assert_eq!(store.dnssec_zone_ids().await.unwrap(), vec![zone]);
-            store.save_dnssec(&ZoneDnssec { state: 4, ..row }).await.unwrap();
+            store
+                .save_dnssec(&ZoneDnssec {
+                    state: DnssecState::Off,
+                    ..row
+                })
+                .await
+                .unwrap();
             assert!(store.dnssec_zone_ids().await.unwrap().is_empty());
         }
     }

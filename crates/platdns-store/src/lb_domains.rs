@@ -18,8 +18,8 @@ pub struct LbDomain {
     pub name: String,
     pub description: String,
     pub favorite: i64,
-    /// DPF: 1 before publication, 2 published.
-    pub state: i64,
+    /// Published from its creation on.
+    pub state: crate::Publication,
     /// The applied rule ("" until one is).
     pub rule_resource_name: String,
     /// DPF `PutConfig` JSON.
@@ -46,7 +46,7 @@ fn from_row(row: &AnyRow) -> Result<LbDomain> {
         name: row.try_get(4)?,
         description: row.try_get(5)?,
         favorite: row.try_get(6)?,
-        state: row.try_get(7)?,
+        state: crate::Publication::from_code(row.try_get(7)?),
         rule_resource_name: row.try_get(8)?,
         config: row.try_get(9)?,
         version: row.try_get(10)?,
@@ -237,7 +237,10 @@ mod tests {
                 .create_lb_domain(c.id, "Shop.LB.platdns.test", t("2026-11-25T00:00:00Z"))
                 .await
                 .unwrap();
-            assert_eq!((l.name.as_str(), l.state, l.version), ("shop.lb.platdns.test.", 2, 0));
+            assert_eq!(
+                (l.name.as_str(), l.state, l.version),
+                ("shop.lb.platdns.test.", crate::Publication::Published, 0)
+            );
             assert_eq!(l.config, EMPTY_CONFIG);
             assert!(l.service_code.starts_with("dpl"));
             assert_eq!(store.find_lb_domain(&l.public_id, Some(a.id)).await.unwrap(), l);

@@ -25,7 +25,7 @@ pub use accounts::{Account, Principal, TokenScope};
 pub use billing::{BillingObject, ProbeRow, StoredClaim, StoredExclusion, StoredInvoice, StoredPrices};
 pub use common_configs::{CommonConfig, DeleteRefused, NewNotification, NoticeAccount, Notification};
 pub use contracts::{Contract, ContractUpdate};
-pub use dnssec::ZoneDnssec;
+pub use dnssec::{DnssecState, DsState, ZoneDnssec};
 pub use labels::{LabelOf, Labels};
 pub use lb_domains::{LbDomain, EMPTY_CONFIG};
 pub use lb_monitors::{MonitorBeat, ProbeResult, ProbeResultRow};
@@ -44,6 +44,33 @@ use rand::Rng;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 use std::sync::Arc;
+
+/// DPF `state` of a zone or an LB domain (`tags.md`, zones and lb_domains).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Publication {
+    /// 1: not yet published (a zone before its first commit).
+    BeforePublication,
+    /// 2: published.
+    Published,
+}
+
+impl Publication {
+    /// DPF's code.
+    pub fn code(self) -> i64 {
+        match self {
+            Publication::BeforePublication => 1,
+            Publication::Published => 2,
+        }
+    }
+
+    /// From the stored code: 2 is published, anything else is not.
+    pub(crate) fn from_code(code: i64) -> Publication {
+        match code {
+            2 => Publication::Published,
+            _ => Publication::BeforePublication,
+        }
+    }
+}
 
 /// Which database is behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -242,10 +242,7 @@ fn labels_json(l: &crate::Labels) -> String {
 }
 
 fn raw(row: &AnyRow) -> Result<Raw> {
-    let parse = |s: Option<String>| -> Result<Option<Vec<String>>> {
-        s.map(|s| serde_json::from_str(&s).map_err(|e| StoreError::Conflict(format!("bad rdata in store: {e}"))))
-            .transpose()
-    };
+    let parse = |s: Option<String>| s.as_deref().map(rdata_of).transpose();
     let applied_rdata = parse(row.try_get(6)?)?;
     let staged_rdata = parse(row.try_get(8)?)?;
     Ok(Raw {
@@ -298,9 +295,13 @@ impl Raw {
     }
 }
 
-/// Rows as the applied view (what DNS serves) or the staged view shows them.
 /// The columns serving a record needs ([`served_row`]).
 pub(crate) const SERVED_COLUMNS: &str = "id, public_id, zone_id, name, rrtype, applied_ttl, applied_rdata";
+
+/// A record's values as stored (a JSON array of presentation texts).
+fn rdata_of(text: &str) -> Result<Vec<String>> {
+    serde_json::from_str(text).map_err(|e| StoreError::Conflict(format!("bad rdata in store: {e}")))
+}
 
 /// An applied record from [`SERVED_COLUMNS`], as `Store::zone_sources`
 /// reads 100,000 zones at start-up: without the description, operator and
@@ -315,7 +316,7 @@ pub(crate) fn served_row(row: &AnyRow) -> Result<RecordRow> {
         name: row.try_get(3)?,
         rrtype: row.try_get(4)?,
         ttl: row.try_get(5)?,
-        rdata: serde_json::from_str(&rdata).map_err(|e| StoreError::Conflict(format!("bad rdata in store: {e}")))?,
+        rdata: rdata_of(&rdata)?,
         state: RecordState::Applied,
         description: String::new(),
         operator: None,
@@ -323,6 +324,7 @@ pub(crate) fn served_row(row: &AnyRow) -> Result<RecordRow> {
     })
 }
 
+/// Rows as the applied view (what DNS serves) or the staged view shows them.
 fn views(rows: &[AnyRow], applied: bool) -> Result<Vec<RecordRow>> {
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
@@ -881,8 +883,9 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        // DPF zone state 2, published, from the first commit on.
         sqlx::query(
-            "UPDATE zones SET serial = $1, version = $2, default_ttl = $3, staged_default_ttl = NULL WHERE id = $4",
+            "UPDATE zones SET serial = $1, version = $2, default_ttl = $3, staged_default_ttl = NULL, state = 2 WHERE id = $4",
         )
         .bind(plan.serial)
         .bind(new_version)

@@ -231,7 +231,8 @@ impl Store {
                 .bind(primaries)
                 .execute(&mut *tx)
                 .await?;
-                sqlx::query("UPDATE zones SET version = version + 1 WHERE id = $1")
+                // A secondary zone is published (DPF state 2) with its first copy.
+                sqlx::query("UPDATE zones SET version = version + 1, state = 2 WHERE id = $1")
                     .bind(zone_id)
                     .execute(&mut *tx)
                     .await?;

@@ -17,8 +17,8 @@ pub struct Zone {
     /// Lower-case, without the trailing dot, as DPF writes zone names.
     pub name: String,
     pub network: Option<String>,
-    /// DPF zone state: 1 before publication, 2 published.
-    pub state: i64,
+    /// Published from its first commit on.
+    pub state: crate::Publication,
     pub favorite: i64,
     pub description: String,
     pub default_ttl: i64,
@@ -64,7 +64,7 @@ pub(crate) fn from_row(row: &AnyRow) -> Result<Zone> {
         contract_id: row.try_get(3)?,
         name: row.try_get(4)?,
         network: row.try_get(5)?,
-        state: row.try_get(6)?,
+        state: crate::Publication::from_code(row.try_get(6)?),
         favorite: row.try_get(7)?,
         description: row.try_get(8)?,
         default_ttl: row.try_get(9)?,

@@ -139,7 +139,8 @@ struct ServeArgs {
     monitor_quorum: usize,
     /// Usage meter slots of the DNS node: how many zones and LB domains it
     /// meters separately (R2.1); services beyond are answered, not metered.
-    #[arg(long, default_value_t = 65_536)]
+    /// Each slot costs 16 bytes per DNS worker thread.
+    #[arg(long, default_value_t = 262_144)]
     meter_slots: usize,
     /// This DNS node's name in the usage figures (default: host name and
     /// DNS port).

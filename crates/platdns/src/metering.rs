@@ -113,4 +113,10 @@ pub fn metrics(state: &AppState, node: &DnsNode, out: &mut String) {
             svc.id
         );
     }
+    let _ = writeln!(
+        out,
+        "# HELP platdns_meter_unmetered_services Zones and LB domains answered but not metered: no slot left (--meter-slots)."
+    );
+    let _ = writeln!(out, "# TYPE platdns_meter_unmetered_services gauge");
+    let _ = writeln!(out, "platdns_meter_unmetered_services {}", state.meters.unmetered());
 }

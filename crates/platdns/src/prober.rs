@@ -124,7 +124,11 @@ pub fn start_in_monitor(args: &ProberArgs, state: &platdns_api::AppState, dns_li
                 async move {
                     let zones = store.list_zones(None, None).await?;
                     names.store(Arc::new(
-                        zones.into_iter().filter(|z| z.state == 2).map(|z| z.name).collect(),
+                        zones
+                            .into_iter()
+                            .filter(|z| z.state == platdns_store::Publication::Published)
+                            .map(|z| z.name)
+                            .collect(),
                     ));
                     Ok::<(), platdns_store::StoreError>(())
                 }
