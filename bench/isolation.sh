@@ -6,6 +6,7 @@
 #
 #   bench/isolation.sh                                  BIG=100000 DURATION=60 BACKENDS="sqlite postgres"
 #   BIG=2000 DURATION=10 bench/isolation.sh             a small, short run to check the script
+#   SERVE_ARGS="--control-nice 0" bench/isolation.sh     more options for platdns serve
 #   BIN=/tmp/other/target/release/platdns bench/isolation.sh    another build (no cargo build here)
 #
 # Each backend gets a fresh data dir and a server on loopback ports
@@ -47,7 +48,7 @@ run() { # backend
   fi
   "$BIN" serve --data-dir "$dir/data" --dns-listen 127.0.0.1:0 --api-listen 127.0.0.1:0 \
     --restrict-basic off --restrict-premium off --max-rdata-per-rrset $((BIG > 1000 ? BIG : 1000)) \
-    "${db[@]}" >"$dir/out" 2>"$dir/log" &
+    "${db[@]}" ${SERVE_ARGS:-} >"$dir/out" 2>"$dir/log" &
   PID=$!
   for _ in $(seq 300); do grep -q "serving DNS" "$dir/out" 2>/dev/null && break; sleep 0.1; done
   grep -q "serving DNS" "$dir/out" || { echo "platdns did not start:" >&2; cat "$dir/out" "$dir/log" >&2; return 1; }

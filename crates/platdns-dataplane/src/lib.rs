@@ -8,6 +8,8 @@
 //! - [`udp`]: `SO_REUSEPORT` workers with `recvmmsg`/`sendmmsg`.
 //! - [`tcp`]: RFC 7766 TCP.
 //! - [`server`]: starting and stopping a node.
+//! - [`threads`]: the node's threads, made before the control plane lowers
+//!   its priority, so that DNS answers first.
 //! - [`stats`]: per-worker counters, per contract meter slot too.
 //! - [`meter`]: restriction of a meter slot's answers per second.
 
@@ -18,6 +20,7 @@ pub mod served;
 pub mod server;
 pub mod stats;
 pub mod tcp;
+pub mod threads;
 pub mod tsig;
 pub mod udp;
 pub mod wire;

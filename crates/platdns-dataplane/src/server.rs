@@ -5,6 +5,7 @@ use crate::answer::{Identity, Responder};
 use crate::meter::Restrictions;
 use crate::stats::{self, Totals, WorkerStats};
 use crate::tcp::{self, TcpConfig};
+use crate::threads::DnsThreads;
 use crate::udp;
 use arc_swap::ArcSwap;
 use platdns_zone::Catalog;
@@ -17,8 +18,6 @@ use std::thread::JoinHandle;
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
     pub listen: SocketAddr,
-    /// UDP worker threads; 0 means one per CPU.
-    pub udp_workers: usize,
     /// Packets per `recvmmsg`/`sendmmsg` (1..=32).
     pub udp_batch: usize,
     pub max_udp_size: u16,
@@ -33,7 +32,6 @@ impl Default for NodeConfig {
     fn default() -> Self {
         NodeConfig {
             listen: "127.0.0.1:5353".parse().expect("literal address"),
-            udp_workers: 0,
             udp_batch: udp::BATCH,
             max_udp_size: crate::answer::DEFAULT_EDNS_UDP_SIZE,
             tcp: TcpConfig::default(),
@@ -55,33 +53,32 @@ pub struct DnsNode {
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
     tcp_task: tokio::task::JoinHandle<()>,
+    /// The runtime TCP is answered on (`DnsThreads`), shut down last.
+    tcp_runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl DnsNode {
     /// Binds UDP and TCP on `config.listen` (port 0 picks one port for both)
-    /// and starts serving `catalog`. Must be called inside a tokio runtime.
-    /// `transfers` is made by the caller, so that zones published before
-    /// the node starts are kept for IXFR too.
+    /// and starts serving `catalog` on `threads`, made earlier at the
+    /// process's priority (see [`crate::threads`]). `transfers` is made by
+    /// the caller, so that zones published before the node starts are kept
+    /// for IXFR too.
     pub async fn start(
         config: NodeConfig,
         catalog: Arc<ArcSwap<Catalog>>,
         transfers: Arc<crate::xfr::Transfers>,
+        mut threads: DnsThreads,
     ) -> io::Result<DnsNode> {
-        let workers = match config.udp_workers {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        };
         // TCP first so that port 0 resolves to a concrete port for UDP too.
         let tcp_std = std::net::TcpListener::bind(config.listen)?;
         tcp_std.set_nonblocking(true)?;
         let local_addr = tcp_std.local_addr()?;
-        let tcp_listener = tokio::net::TcpListener::from_std(tcp_std)?;
 
         let stop = Arc::new(AtomicBool::new(false));
         let restrictions = Arc::new(Restrictions::new(config.meter_slots));
         let mut stats = Vec::new();
-        let mut threads = Vec::new();
-        for i in 0..workers {
+        let mut handles = Vec::new();
+        for _ in 0..threads.udp_workers() {
             let socket = udp::bind_reuseport(local_addr)?;
             let s = Arc::new(WorkerStats::with_meters(config.meter_slots));
             stats.push(s.clone());
@@ -89,11 +86,8 @@ impl DnsNode {
             responder.restrictions = restrictions.clone();
             responder.transfers = Some(transfers.clone());
             let (cat, stop, batch) = (catalog.clone(), stop.clone(), config.udp_batch);
-            threads.push(
-                std::thread::Builder::new()
-                    .name(format!("dns-udp-{i}"))
-                    .spawn(move || udp::run_worker(socket, batch, cat, responder, s, stop))?,
-            );
+            let started = threads.start_udp(move || udp::run_worker(socket, batch, cat, responder, s, stop));
+            handles.push(started.ok_or_else(|| io::Error::other("a DNS UDP thread ended before the node started"))?);
         }
         let tcp_stats = Arc::new(WorkerStats {
             shared: true,
@@ -103,7 +97,14 @@ impl DnsNode {
         let mut template = Responder::new(config.max_udp_size, config.identity.clone());
         template.restrictions = restrictions.clone();
         template.transfers = Some(transfers.clone());
-        let tcp_task = tokio::spawn(tcp::serve(
+        let tcp_runtime = threads.into_tcp();
+        // The listener registers with the reactor of the runtime it is made
+        // in: the DNS one, not the control plane's.
+        let tcp_listener = {
+            let _dns = tcp_runtime.enter();
+            tokio::net::TcpListener::from_std(tcp_std)?
+        };
+        let tcp_task = tcp_runtime.spawn(tcp::serve(
             tcp_listener,
             catalog.clone(),
             template,
@@ -117,8 +118,9 @@ impl DnsNode {
             restrictions,
             transfers,
             stop,
-            threads,
+            threads: handles,
             tcp_task,
+            tcp_runtime: Some(tcp_runtime),
         })
     }
 
@@ -150,6 +152,11 @@ impl DnsNode {
         self.tcp_task.abort();
         for t in self.threads.drain(..) {
             let _ = t.join();
+        }
+        // Not dropped in place: a runtime dropped inside another's async
+        // context panics.
+        if let Some(rt) = self.tcp_runtime.take() {
+            rt.shutdown_background();
         }
     }
 }

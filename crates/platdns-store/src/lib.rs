@@ -7,6 +7,7 @@
 
 mod accounts;
 mod billing;
+mod changes;
 mod common_configs;
 mod contracts;
 mod dnssec;
@@ -23,6 +24,7 @@ mod zones;
 
 pub use accounts::{Account, Principal, TokenScope};
 pub use billing::{BillingObject, ProbeRow, StoredClaim, StoredExclusion, StoredInvoice, StoredPrices};
+pub use changes::{Change, ChangeKind, ChangeListener};
 pub use common_configs::{CommonConfig, DeleteRefused, NewNotification, NoticeAccount, Notification};
 pub use contracts::{Contract, ContractUpdate};
 pub use dnssec::{DnssecState, DsState, ZoneDnssec};
@@ -163,6 +165,9 @@ pub struct Store {
     backend: Backend,
     /// SQLite's one writer, in this process: see [`Store::begin_write`].
     writer: Arc<tokio::sync::Mutex<()>>,
+    /// Where it is, for the PostgreSQL connection that listens for changes
+    /// (`Store::change_listener`).
+    url: Option<Arc<str>>,
 }
 
 /// This process's turn to write (SQLite); the next writer goes when it is
@@ -213,6 +218,7 @@ impl Store {
             pool,
             backend,
             writer: Arc::default(),
+            url: Some(url.as_str().into()),
         };
         match backend {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&store.pool).await?,

@@ -14,6 +14,7 @@ use platdns_dataplane::answer::Identity;
 use platdns_dataplane::served::ServedZones;
 use platdns_dataplane::server::{DnsNode, NodeConfig};
 use platdns_dataplane::tcp::TcpConfig;
+use platdns_dataplane::threads::DnsThreads;
 use platdns_zone::present::format_rdata;
 use platdns_zone::Name;
 use std::net::SocketAddr;
@@ -62,6 +63,17 @@ struct ServeArgs {
     /// UDP worker threads (0: one per CPU).
     #[arg(long, default_value_t = 0)]
     udp_workers: usize,
+    /// Nice value of the control plane's threads (API, jobs, the store's,
+    /// every background service) above the DNS threads': under a heavy
+    /// commit the scheduler gives a core to a DNS query first. 0: all at
+    /// the process's priority.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(i32).range(0..=19))]
+    control_nice: i32,
+    /// Entries of the store's change feed kept for following DNS nodes
+    /// (one per commit or state change); a node that was away for more
+    /// than that many changes loads the store whole.
+    #[arg(long, default_value_t = 1_000_000)]
+    change_feed_keep: i64,
     /// UDP packets read and sent per system call (1..=32).
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=32))]
     udp_batch: u16,
@@ -287,9 +299,18 @@ fn main() -> ExitCode {
                 .with_writer(std::io::stderr)
                 .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .init();
+            // The control plane's runtime: each of its threads (workers and
+            // the blocking pool) lowers its priority as it starts; the DNS
+            // threads are made apart, at the process's (`serve`).
+            let nice = args.control_nice;
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
+                .on_thread_start(move || {
+                    if let Err(e) = platdns_dataplane::threads::lower_this_thread(nice) {
+                        tracing::warn!(error = %e, "a control-plane thread keeps the DNS threads' priority");
+                    }
+                })
                 .build()
                 .expect("tokio runtime");
             match rt.block_on(serve(*args)) {
@@ -371,6 +392,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if args.role == "monitor" {
         return monitor_only(args).await;
     }
+    // The DNS threads first, at the process's priority; then this thread,
+    // which runs the control plane from here on, lowers its own, and every
+    // thread it makes inherits that (`platdns_dataplane::threads`).
+    let dns_threads = DnsThreads::spawn(args.udp_workers).context("starting the DNS threads")?;
+    if let Err(e) = platdns_dataplane::threads::lower_this_thread(args.control_nice) {
+        tracing::warn!(error = %e, "the control plane keeps the DNS threads' priority");
+    }
     let zone_dir = args.data_dir.join("zones");
     std::fs::create_dir_all(&zone_dir).with_context(|| format!("creating {}", zone_dir.display()))?;
     let mut files = zones::ZoneFiles::new(&args.zone_files, Some(&zone_dir));
@@ -385,7 +413,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let config = NodeConfig {
         listen: args.dns_listen,
-        udp_workers: args.udp_workers,
         udp_batch: args.udp_batch as usize,
         max_udp_size: args.max_udp_size,
         tcp: TcpConfig {
@@ -409,6 +436,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let mut state = app_state(&args, store, served.clone())?;
     state.follower = follower;
+    // Where a follower's change feed starts: read before the load, so a
+    // commit made while the node loads is applied after it (issue 19).
+    let feed_head = state.store.change_head().await?;
     let from_store = platdns_api::publish_all(&state)
         .await
         .map_err(|e| anyhow::anyhow!(e.to_string()))?;
@@ -417,12 +447,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // resolvers would take it for a lame server. Until then the DNS port is
     // closed, so they turn to the zone's other servers at once.
     let node = Arc::new(
-        DnsNode::start(config, catalog.clone(), kept)
+        DnsNode::start(config, catalog.clone(), kept, dns_threads)
             .await
             .with_context(|| format!("binding DNS on {}", args.dns_listen))?,
     );
     if follower {
-        platdns_api::follow::start(&state);
+        platdns_api::follow::start(&state, feed_head);
     }
     if !args.no_monitor && !follower {
         // Health probes of LB domains (issue 5), inside `serve` by default.
@@ -450,12 +480,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     if !follower {
         // Hourly: drop operation logs past the retention period.
-        let (store, days) = (state.store.clone(), args.log_retention_days);
+        let (store, days, keep_changes) = (state.store.clone(), args.log_retention_days, args.change_feed_keep);
         state
             .supervisor
             .every("log-retention", Duration::from_secs(3600), None, move |_| {
                 let store = store.clone();
-                async move { store.purge_logs(jiff::Timestamp::now(), days).await.map(|_| ()) }
+                async move {
+                    store.purge_logs(jiff::Timestamp::now(), days).await?;
+                    // The change feed's oldest entries: a node that was away
+                    // longer than they last loads the store whole.
+                    store.purge_changes(keep_changes).await.map(|_| ())
+                }
             });
         // Every 5 minutes: check pending zones' consent TXT (R3.1).
         if state.verify_resolver.is_some() {
@@ -473,21 +508,22 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                     }
                 });
         }
-        // Every minute: stop serving contracts past their end day (R5.2).
-        let ending = state.clone();
-        state
-            .supervisor
-            .every("contract-end", Duration::from_secs(60), None, move |_| {
-                let s = ending.clone();
-                async move {
-                    let n = platdns_api::withdraw_ended(&s).await?;
-                    if n > 0 {
-                        tracing::info!(zones = n, "zones of ended contracts withdrawn");
-                    }
-                    Ok::<(), platdns_api::ApiError>(())
-                }
-            });
     }
+    // Every minute, on every node: stop serving contracts past their end
+    // day (R5.2); the day passing is no change in the store's feed.
+    let ending = state.clone();
+    state
+        .supervisor
+        .every("contract-end", Duration::from_secs(60), None, move |_| {
+            let s = ending.clone();
+            async move {
+                let n = platdns_api::withdraw_ended(&s).await?;
+                if n > 0 {
+                    tracing::info!(zones = n, "zones of ended contracts withdrawn");
+                }
+                Ok::<(), platdns_api::ApiError>(())
+            }
+        });
     prober::start(&args.prober, &state, node.local_addr, catalog.clone(), hostname());
     tracing::info!(zones = from_store, "zones from the store");
     metering::spawn(state.clone(), node.clone(), !follower);

@@ -307,6 +307,76 @@ fn two_dns_nodes_on_one_store_follow_commits_and_the_contract_figure_is_their_su
     }
 }
 
+/// A fresh database on the test PostgreSQL server (`PLATDNS_TEST_POSTGRES`,
+/// which `.ci/run` sets), made with `psql`; `None` when there is none.
+fn fresh_postgres(name: &str) -> Option<String> {
+    let admin = std::env::var("PLATDNS_TEST_POSTGRES").ok().filter(|s| !s.is_empty())?;
+    let name = format!("{name}_{}", std::process::id());
+    let made = Command::new("psql")
+        .env("PGOPTIONS", "-c client_min_messages=warning")
+        .arg(&admin)
+        .args(["-q", "-v", "ON_ERROR_STOP=1"])
+        .args([
+            "-c",
+            &format!("DROP DATABASE IF EXISTS {name}"),
+            "-c",
+            &format!("CREATE DATABASE {name}"),
+        ])
+        .status()
+        .expect("psql");
+    assert!(made.success(), "creating database {name}");
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_string();
+    Some(format!("{base}/{name}"))
+}
+
+#[test]
+fn a_follower_on_postgresql_is_woken_by_each_commit_and_gets_what_changed_while_it_was_down() {
+    if !require("kdig") || !require("psql") {
+        return;
+    }
+    let Some(url) = fresh_postgres("platdns_follow") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI runs this on PostgreSQL: set PLATDNS_TEST_POSTGRES"
+        );
+        return;
+    };
+    let (api_dir, dns_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let on_pg = ["--database", url.as_str()];
+    let api_node = Platdns::start_in(api_dir.path(), &[], &on_pg);
+    let op = std::fs::read_to_string(api_dir.path().join("operator.token")).unwrap();
+    let api = api_node.http;
+    let (zone, _, tok) = tenant_with_www(api, op.trim(), "acme", "example.com");
+    let follower = |dir: &std::path::Path| Platdns::start_in(dir, &[], &["--role", "dns", "--database", url.as_str()]);
+    let dns = follower(dns_dir.path());
+    assert_eq!(
+        kdig(dns.dns, &["www.example.com", "A"]).answer,
+        ["www.example.com. 60 IN A 192.0.2.1"]
+    );
+    let answer_becomes = |node: &Platdns, want: &str, within: u64| {
+        let t0 = std::time::Instant::now();
+        while kdig(node.dns, &["www.example.com", "A"]).answer != [want] {
+            assert!(t0.elapsed().as_secs() < within, "the follower did not get {want}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    // Woken by NOTIFY: without it, the follower reads the feed only every
+    // 30 s.
+    let set = |value: &str| {
+        let www = json!({"name": "www.example.com.", "ttl": 60, "rrtype": "A", "rdata": [{"value": value}], "labels": {}, "description": ""});
+        commit(api, &tok, &zone, json!([www]));
+    };
+    set("192.0.2.9");
+    answer_becomes(&dns, "www.example.com. 60 IN A 192.0.2.9", 10);
+    // Stopped, a commit meanwhile, started again: it serves the new data.
+    drop(dns);
+    set("192.0.2.10");
+    let dns = follower(dns_dir.path());
+    answer_becomes(&dns, "www.example.com. 60 IN A 192.0.2.10", 10);
+    set("192.0.2.11");
+    answer_becomes(&dns, "www.example.com. 60 IN A 192.0.2.11", 10);
+}
+
 #[test]
 fn the_operator_sees_usage_and_restrictions_and_overrides_a_contracts_policy_from_the_cli() {
     if !require("kdig") {
