@@ -28,9 +28,7 @@ use crate::{ApiError, ApiResult, AppState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-pub use platdns_control::dnssec::{
-    denial_of, maintain, signing, start_maintenance, Dnssec, DnssecSettings, Signed, Signing,
-};
+pub use platdns_control::dnssec::{denial_of, signing, start_maintenance, Dnssec, DnssecSettings, Signed, Signing};
 use platdns_control::dnssec::{open_state, operator_key, unix, zone_event};
 use platdns_dnssec::KeyState;
 use platdns_store::{DnssecState, DsState, ZoneDnssec};

@@ -7,7 +7,7 @@
 
 use crate::context::{Control, ZoneLocks};
 use crate::error::{ControlError, ControlResult};
-use crate::ServiceCtx;
+use crate::{DueQueue, ServiceCtx};
 use platdns_dnssec::{Algorithm, Denial, KeyState, KskStage, RolloverTimings, SignedZone, SignerConfig, ZoneKey};
 use platdns_store::{DnssecState, DsState, ZoneDnssec};
 use platdns_zone::{Name, RrsetChange, Zone};
@@ -86,6 +86,14 @@ impl Dnssec {
     /// Drops a zone's signed copy: the next publication signs it whole.
     pub fn forget(&self, zone_id: i64) {
         self.signers.lock().expect("not poisoned").remove(&zone_id);
+    }
+
+    /// When the zone's kept signed copy first has signatures to refresh
+    /// (unix seconds), if this process keeps one.
+    fn next_refresh(&self, zone_id: i64, now: u64) -> Option<u64> {
+        let slot = self.signers.lock().expect("not poisoned").get(&zone_id).cloned()?;
+        let kept = slot.lock().expect("not poisoned");
+        kept.as_ref().and_then(|k| k.zone.next_refresh(now))
     }
 }
 
@@ -326,15 +334,73 @@ pub async fn zone_event(s: &Control, z: &platdns_store::Zone, operation: &str, t
     }
 }
 
-/// Every `every`: moves each signed zone's rollovers on, finishes turning
-/// off where due, and re-signs what nears expiry. Runs in the API's process
-/// only (a follower signs what the store says, it decides nothing).
+/// The `dnssec-maintenance` service: moves each signed zone's rollovers
+/// on, finishes turning off where due, and re-signs what nears expiry. Runs
+/// in the API's process only (a follower signs what the store says, it
+/// decides nothing). Each zone waits in a due-time queue (issue 16) until
+/// its next event: a rollover step, its first signature to refresh, the
+/// next look at its parent's DS while one is awaited, and at most
+/// [`LONGEST_SLEEP`]. Every `every`, one query lists the signed zones and
+/// when their rows last changed: a new one, or one the API changed (turned
+/// on or off, a KSK rollover begun), is due at once.
 pub fn start_maintenance(s: &Control, every: std::time::Duration) {
     let state = s.clone();
-    s.supervisor.every("dnssec-maintenance", every, None, move |ctx| {
+    s.supervisor.spawn("dnssec-maintenance", move |mut ctx| {
         let s = state.clone();
-        async move { maintain(&s, &ctx).await }
+        async move {
+            let mut due: DueQueue<i64> = DueQueue::new();
+            let mut seen: HashMap<i64, jiff::Timestamp> = HashMap::new();
+            let mut listed = None::<std::time::Instant>;
+            loop {
+                let now = std::time::Instant::now();
+                if listed.is_none_or(|at| now.duration_since(at) >= every) {
+                    match s.store.dnssec_zone_rows().await {
+                        Ok(rows) => {
+                            enqueue_changed(&mut due, &mut seen, rows, now);
+                            listed = Some(now);
+                        }
+                        Err(e) => ctx.failed("listing the signed zones", &e),
+                    }
+                }
+                let zones = due.pop_due(now);
+                if !zones.is_empty() {
+                    maintain(&s, &ctx, &zones, &mut due).await;
+                }
+                let next_list = listed.map_or(now, |at| at + every);
+                let wake = due.next_due().map_or(next_list, |at| at.min(next_list));
+                if !ctx
+                    .wait(wake.saturating_duration_since(std::time::Instant::now()), None)
+                    .await
+                {
+                    return Ok::<(), ControlError>(());
+                }
+            }
+        }
     });
+}
+
+/// The longest a signed zone goes without a look: a safety net for what
+/// its next event misses.
+pub const LONGEST_SLEEP: u64 = 3600;
+
+/// Zones new in `rows`, or whose row changed since it was last listed, are
+/// due at `now`; zones no longer signed leave the queue.
+fn enqueue_changed(
+    due: &mut DueQueue<i64>,
+    seen: &mut HashMap<i64, jiff::Timestamp>,
+    rows: Vec<(i64, jiff::Timestamp)>,
+    now: std::time::Instant,
+) {
+    let listed: HashMap<i64, jiff::Timestamp> = rows.into_iter().collect();
+    for (&id, &updated) in &listed {
+        if seen.get(&id) != Some(&updated) {
+            due.set(id, now);
+        }
+    }
+    for id in seen.keys().filter(|id| !listed.contains_key(id)) {
+        due.remove(id);
+    }
+    *seen = listed;
 }
 
 /// What the parent's DS RRset, as the operator's resolver
@@ -444,24 +510,81 @@ fn ds_state_of(stage: KskStage, before: DsState, parent_names_ksk: bool) -> DsSt
     }
 }
 
-/// One round of [`start_maintenance`].
-pub async fn maintain(s: &Control, ctx: &ServiceCtx) -> ControlResult<()> {
+/// One pass of [`start_maintenance`] over the zones that are due; each is
+/// queued again at its next event.
+async fn maintain(s: &Control, ctx: &ServiceCtx, zone_ids: &[i64], due: &mut DueQueue<i64>) {
     let mut zones = Vec::new();
-    for zone_id in s.store.dnssec_zone_ids().await? {
-        if let Some(row) = s.store.dnssec(zone_id).await? {
-            zones.push((s.store.get_zone(zone_id).await?, row));
+    for &zone_id in zone_ids {
+        let read = async { Ok::<_, ControlError>((s.store.dnssec(zone_id).await?, s.store.get_zone(zone_id).await?)) };
+        match read.await {
+            Ok((Some(row), z)) => zones.push((z, row)),
+            Ok((None, _)) => {}
+            Err(e) => {
+                ctx.failed(&format!("zone id {zone_id}"), &e);
+                due.set(zone_id, later(LONGEST_SLEEP.min(60)));
+            }
         }
     }
     let mut parents = parents_ds(s, &zones).await;
     for (z, row) in zones {
         // One zone's failure is logged with its cause and counted; the
-        // round goes on with the others (their signatures must not expire
-        // for it).
-        if let Err(e) = maintain_zone(s, &z, row, &mut parents).await {
-            ctx.failed(&z.name, &e);
+        // pass goes on with the others (their signatures must not expire
+        // for it), and the zone is tried again in a minute.
+        let next = match maintain_zone(s, &z, row, &mut parents).await {
+            Ok(()) => next_event(s, z.id).await,
+            Err(e) => Err(e),
+        };
+        match next {
+            Ok(at) => due.set(z.id, later(at.saturating_sub(unix(s.clock.now())))),
+            Err(e) => {
+                ctx.failed(&z.name, &e);
+                due.set(z.id, later(60));
+            }
         }
     }
-    Ok(())
+}
+
+/// The instant `secs` seconds from now, at least a second away.
+fn later(secs: u64) -> std::time::Instant {
+    std::time::Instant::now() + std::time::Duration::from_secs(secs.max(1))
+}
+
+/// When a signed zone next needs its maintenance step (unix seconds): its
+/// next rollover step, its first signature to refresh, the next look at
+/// the parent's DS while one is awaited, the end of turning off; at most
+/// [`LONGEST_SLEEP`] away.
+async fn next_event(s: &Control, zone_id: i64) -> ControlResult<u64> {
+    let now = unix(s.clock.now());
+    let mut next = now + LONGEST_SLEEP;
+    let Some(row) = s.store.dnssec(zone_id).await? else {
+        return Ok(next);
+    };
+    if !row.state.signs() {
+        return Ok(next);
+    }
+    let awaits_parent = matches!(
+        (row.state, row.ds_state),
+        (DnssecState::On, DsState::AwaitingDs | DsState::AwaitingChange)
+            | (DnssecState::Disabling, DsState::AwaitingRemoval)
+    );
+    if awaits_parent {
+        next = next.min(now + s.dnssec.settings.ds_check_interval.as_secs());
+    }
+    if row.state == DnssecState::Disabling && row.ds_state == DsState::RemovalReflecting {
+        let t = &s.dnssec.settings.timings;
+        next = next.min(unix(row.ds_transited_at.unwrap_or(row.updated_at)) + t.ksk_retire_interval());
+    }
+    if !row.keys.is_empty() {
+        // A copy: `advance` says when it next moves, and moves nothing kept.
+        let mut state = open_state(s, &row)?;
+        if let Some(at) = state.advance(now, false).next {
+            next = next.min(at);
+        }
+    }
+    if let Some(at) = s.dnssec.next_refresh(zone_id, now) {
+        next = next.min(at);
+    }
+    Ok(next)
 }
 
 /// One signed zone's step of a maintenance round.
@@ -662,5 +785,31 @@ pub fn denial_of(flag: &str) -> Option<Denial> {
         "nsec" => Some(Denial::Nsec),
         "nsec3" => Some(Denial::nsec3()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_zone_new_or_changed_since_the_last_listing_is_due_at_once_and_a_gone_one_leaves() {
+        let t0 = std::time::Instant::now();
+        let at = |s: i64| jiff::Timestamp::from_second(1_800_000_000 + s).unwrap();
+        let (mut due, mut seen) = (DueQueue::new(), HashMap::new());
+        enqueue_changed(&mut due, &mut seen, vec![(1, at(0)), (2, at(0))], t0);
+        assert_eq!(due.pop_due(t0), vec![1, 2]);
+        // Both waiting for their next events; then 2's row changes (the
+        // API began a rollover) and 1 is no longer signed.
+        let later = t0 + std::time::Duration::from_secs(3600);
+        due.set(1, later);
+        due.set(2, later);
+        enqueue_changed(&mut due, &mut seen, vec![(2, at(5)), (3, at(5))], t0);
+        assert_eq!(due.pop_due(t0), vec![2, 3]);
+        assert_eq!(due.when(&1), None, "no longer signed: out of the queue");
+        // Listed again unchanged: nothing comes due.
+        due.set(2, later);
+        enqueue_changed(&mut due, &mut seen, vec![(2, at(5)), (3, at(5))], t0);
+        assert!(due.pop_due(t0).is_empty());
     }
 }

@@ -1080,6 +1080,26 @@ impl SignedZone {
             || self.nsec3.values().any(|e| due(&e.denied.sigs))
     }
 
+    /// When [`SignedZone::refresh_due`] first holds (unix seconds): the
+    /// earliest signature expiration, less the refresh window, read from
+    /// `now` in RFC 4034 §3.1.5's serial arithmetic; `now` when that has
+    /// passed; `None` for a zone with no signature. A scan, no signing: a
+    /// maintenance loop sleeps until then instead of asking every round.
+    pub fn next_refresh(&self, now: u64) -> Option<u64> {
+        let sets = self
+            .nodes
+            .values()
+            .flat_map(|n| n.sets.iter().map(|s| &s.sigs).chain(n.nsec.as_ref().map(|d| &d.sigs)));
+        let earliest = sets
+            .chain(self.nsec3.values().map(|e| &e.denied.sigs))
+            .flatten()
+            // The distance from now to the expiration, within ±2^31 s.
+            .map(|sig| i64::from(expiration_of(sig).wrapping_sub(now as u32) as i32))
+            .min()?;
+        let due = now as i64 + earliest - self.config.refresh as i64;
+        Some(due.max(now as i64) as u64)
+    }
+
     /// Re-signs every signature that expires within the refresh window of
     /// `now` (RFC 6781 §4.4.2: signatures are renewed well before they
     /// expire). Cost: a scan of the zone, plus the re-signed RRsets.
@@ -1406,9 +1426,14 @@ mod tests {
         let mut z = SignedZone::sign(&zone(), &apex, keys(), config, 1_000_000).unwrap();
         assert!(!z.refresh_due(1_000_500));
         assert!(z.refresh(1_000_500).unwrap().is_empty());
+        // The first second it is due, said ahead of time.
+        let due = z.next_refresh(1_000_500).unwrap();
+        assert!(z.refresh_due(due) && !z.refresh_due(due - 1), "{due}");
+        assert_eq!(z.next_refresh(due + 50), Some(due + 50), "past due: now");
         assert!(z.refresh_due(1_000_700));
         let d = z.refresh(1_000_700).unwrap();
         assert!(!z.refresh_due(1_000_700), "all made again");
+        assert!(z.next_refresh(1_000_700).unwrap() > 1_000_700);
         let sigs = z.records().iter().filter(|r| r.rtype == Rtype::RRSIG).count();
         assert_eq!(d.add.len(), sigs);
         assert!(d.add.iter().all(|r| r.rtype == Rtype::RRSIG));

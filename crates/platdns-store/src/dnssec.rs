@@ -144,14 +144,13 @@ impl Store {
         row.as_ref().map(dnssec_from_row).transpose()
     }
 
-    /// The ids of the zones with a DNSSEC row whose state is not off.
-    /// (`DnssecState::signs`: codes 1, 2 and 3.)
-    pub async fn dnssec_zone_ids(&self) -> Result<Vec<i64>> {
-        let ids: Vec<i64> =
-            sqlx::query_scalar("SELECT zone_id FROM zone_dnssec WHERE state IN (1, 2, 3) ORDER BY zone_id")
-                .fetch_all(self.pool())
-                .await?;
-        Ok(ids)
+    /// The zones served signed (`DnssecState::signs`: codes 1, 2 and 3),
+    /// each with when its row last changed.
+    pub async fn dnssec_zone_rows(&self) -> Result<Vec<(i64, jiff::Timestamp)>> {
+        let rows = sqlx::query("SELECT zone_id, updated_at FROM zone_dnssec WHERE state IN (1, 2, 3) ORDER BY zone_id")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, crate::ts(r, 1)?))).collect()
     }
 
     /// Writes the row and bumps the zone's version, so that every node
@@ -208,7 +207,7 @@ mod tests {
             store.save_dnssec(&row).await.unwrap();
             assert_eq!(store.dnssec(zone).await.unwrap(), Some(row.clone()));
             assert_eq!(store.get_zone(zone).await.unwrap().version, before + 1);
-            assert_eq!(store.dnssec_zone_ids().await.unwrap(), vec![zone]);
+            assert_eq!(store.dnssec_zone_rows().await.unwrap(), vec![(zone, now)]);
             store
                 .save_dnssec(&ZoneDnssec {
                     state: DnssecState::Off,
@@ -216,7 +215,7 @@ mod tests {
                 })
                 .await
                 .unwrap();
-            assert!(store.dnssec_zone_ids().await.unwrap().is_empty());
+            assert!(store.dnssec_zone_rows().await.unwrap().is_empty());
         }
     }
 }

@@ -263,7 +263,10 @@ struct ServeArgs {
     /// (through `--verify-resolver`) while one is awaited.
     #[arg(long, default_value_t = 300)]
     dnssec_ds_check_interval: u64,
-    /// Seconds between DNSSEC maintenance rounds (rollover steps, refresh).
+    /// Seconds between two listings of the signed zones by DNSSEC
+    /// maintenance: a zone signed or changed since is looked at then. Each
+    /// zone is otherwise looked at when its next event is due (a rollover
+    /// step, signatures to refresh, its parent's DS to check).
     #[arg(long, default_value_t = 60)]
     dnssec_maintenance_interval: u64,
     #[command(flatten)]
