@@ -91,7 +91,9 @@ impl UsageOf<'_> {
 
 impl Store {
     /// One node's counts of one second (rows with nothing counted are
-    /// left out by the caller).
+    /// left out by the caller). Idempotent: a node writes each of its
+    /// seconds whole, so writing one again (a retry after a write whose
+    /// answer was lost) replaces it rather than adding to it.
     pub async fn record_usage(&self, node: &str, second: i64, rows: &[UsageRow]) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
@@ -101,8 +103,7 @@ impl Store {
             sqlx::query(
                 "INSERT INTO usage_seconds (node, second, contract_id, service_kind, service_id, answered, restricted) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (node, second, service_kind, service_id) DO UPDATE \
-                 SET answered = usage_seconds.answered + excluded.answered, \
-                 restricted = usage_seconds.restricted + excluded.restricted",
+                 SET answered = excluded.answered, restricted = excluded.restricted",
             )
             .bind(node)
             .bind(second)
@@ -436,6 +437,9 @@ mod tests {
             store.record_usage("n2", 60_000, &[row(c.id, z.id, 7)]).await.unwrap();
             store.record_usage("n1", 60_001, &[row(c.id, z.id, 3)]).await.unwrap();
             store.record_usage("n1", 60_060, &[row(c.id, z.id, 100)]).await.unwrap();
+            // Written again (a retry after a write whose answer was lost):
+            // the same figure, not twice it.
+            store.record_usage("n1", 60_001, &[row(c.id, z.id, 3)]).await.unwrap();
             let secs = store
                 .usage_seconds(UsageOf::Contract(c.id), 60_000, 60_002)
                 .await

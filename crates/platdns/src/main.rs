@@ -74,6 +74,11 @@ struct ServeArgs {
     /// than that many changes loads the store whole.
     #[arg(long, default_value_t = 1_000_000)]
     change_feed_keep: i64,
+    /// Seconds of usage counts a DNS node keeps while the store does not
+    /// take them (an outage), to write each in its own second once it does;
+    /// beyond, the oldest are dropped, and logged.
+    #[arg(long, default_value_t = 3600)]
+    usage_backlog_secs: usize,
     /// UDP packets read and sent per system call (1..=32).
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=32))]
     udp_batch: u16,
@@ -154,8 +159,10 @@ struct ServeArgs {
     /// Each slot costs 16 bytes per DNS worker thread.
     #[arg(long, default_value_t = 262_144)]
     meter_slots: usize,
-    /// This DNS node's name in the usage figures (default: host name and
-    /// DNS port).
+    /// This DNS node's name in the usage figures, unique among the nodes
+    /// of one store: each node's second is written whole under its name
+    /// (default: host name and DNS port; with port 0, host name and
+    /// process id).
     #[arg(long)]
     node_name: Option<String>,
     /// How a month's QPS is derived from per-minute averages (R4.4).
@@ -529,7 +536,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         });
     prober::start(&args.prober, &state, node.local_addr, catalog.clone(), hostname());
     tracing::info!(zones = from_store, "zones from the store");
-    metering::spawn(state.clone(), node.clone(), !follower);
+    metering::spawn(state.clone(), node.clone(), !follower, args.usage_backlog_secs);
     transfers(state.clone(), node.clone());
     let metrics_state = state.clone();
     let supervisor = state.supervisor.clone();
@@ -676,10 +683,11 @@ fn app_state(
         dnssec: Arc::new(platdns_api::dnssec::Dnssec::new(dnssec_settings(args)?)),
         verify_resolver: args.verify_resolver,
         usage: Arc::new(platdns_api::usage::Usage::new(platdns_api::usage::UsageSettings {
-            node: args
-                .node_name
-                .clone()
-                .unwrap_or_else(|| format!("{}-{}", hostname(), args.dns_listen.port())),
+            node: args.node_name.clone().unwrap_or_else(|| match args.dns_listen.port() {
+                // Nodes on port 0 (tests) share a port number, not a process.
+                0 => format!("{}-pid{}", hostname(), std::process::id()),
+                port => format!("{}-{port}", hostname()),
+            }),
             monthly: if args.monthly_qps == "p95" {
                 platdns_contract::usage::MonthlyMethod::P95
             } else {

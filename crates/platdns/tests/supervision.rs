@@ -90,6 +90,8 @@ fn every_service_of_each_role_is_restarted_after_a_panic_and_reported() {
             "contract-end",
             "availability-prober",
             "metering",
+            "usage-writer",
+            "restrictions",
             "transfer-log",
             "transfer-policy",
         ],
@@ -98,7 +100,19 @@ fn every_service_of_each_role_is_restarted_after_a_panic_and_reported() {
     assert_eq!(http(api.http, "GET", "/dpf/v1/openapi.json", None, None).0, 200);
 
     let dns = Platdns::start_in(dir.path(), &[], &["--role", "dns", "--fault-panic-once", "*"]);
-    every_service_restarted_once(&dns, &["http", "follow", "metering", "transfer-log", "transfer-policy"]);
+    every_service_restarted_once(
+        &dns,
+        &[
+            "http",
+            "follow",
+            "contract-end",
+            "metering",
+            "usage-writer",
+            "restrictions",
+            "transfer-log",
+            "transfer-policy",
+        ],
+    );
 }
 
 #[test]

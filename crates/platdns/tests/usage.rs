@@ -377,6 +377,106 @@ fn a_follower_on_postgresql_is_woken_by_each_commit_and_gets_what_changed_while_
     answer_becomes(&dns, "www.example.com. 60 IN A 192.0.2.11", 10);
 }
 
+/// Runs SQL as the test PostgreSQL server's administrator.
+fn psql_admin(sql: &str) {
+    let admin = std::env::var("PLATDNS_TEST_POSTGRES").unwrap();
+    let done = Command::new("psql")
+        .env("PGOPTIONS", "-c client_min_messages=warning")
+        .arg(&admin)
+        .args(["-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .expect("psql");
+    assert!(
+        done.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+}
+
+#[test]
+fn queries_answered_while_the_store_is_down_are_counted_once_in_their_own_seconds() {
+    if !require("kdig") || !require("psql") {
+        return;
+    }
+    let Some(url) = fresh_postgres("platdns_outage") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI runs this on PostgreSQL: set PLATDNS_TEST_POSTGRES"
+        );
+        return;
+    };
+    let db = url.rsplit('/').next().unwrap().to_string();
+    let (api_dir, dns_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let api_node = Platdns::start_in(api_dir.path(), &[], &["--database", url.as_str()]);
+    let op = std::fs::read_to_string(api_dir.path().join("operator.token")).unwrap();
+    let api = api_node.http;
+    let (_, contract, tok) = tenant_with_www(api, op.trim(), "acme", "example.com");
+    let dns = Platdns::start_in(dns_dir.path(), &[], &["--role", "dns", "--database", url.as_str()]);
+    let www = "www.example.com. 60 IN A 192.0.2.1";
+    assert_eq!(kdig(dns.dns, &["www.example.com", "A"]).answer, [www]);
+    let series = || -> Vec<(i64, i64)> {
+        let path = format!("/dpf/v1/contracts/{contract}/qps/series");
+        let (_, v) = http(api, "GET", &path, Some(&tok), None);
+        v["results"]
+            .as_array()
+            .map(|points| {
+                points
+                    .iter()
+                    .map(|p| {
+                        let at: jiff::Timestamp = p["time"].as_str().unwrap().parse().unwrap();
+                        (at.as_second(), p["queries"].as_i64().unwrap())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // The one query above, once it is in.
+    let t0 = std::time::Instant::now();
+    while series().iter().map(|p| p.1).sum::<i64>() < 1 {
+        assert!(t0.elapsed().as_secs() < 10, "the first query was never counted");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // The store goes away: no new connection, the open ones cut.
+    psql_admin(&format!("ALTER DATABASE {db} ALLOW_CONNECTIONS false"));
+    psql_admin(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'"
+    ));
+    let from = jiff::Timestamp::now().as_second();
+    for _ in 0..12 {
+        // The node answers from memory all along.
+        assert_eq!(kdig(dns.dns, &["www.example.com", "A"]).answer, [www]);
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    let until = jiff::Timestamp::now().as_second();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    psql_admin(&format!("ALTER DATABASE {db} ALLOW_CONNECTIONS true"));
+    // Back: the 12 arrive, each in a second of the outage, and only once.
+    let t0 = std::time::Instant::now();
+    let during = |points: &[(i64, i64)]| -> i64 {
+        points
+            .iter()
+            .filter(|p| (from..=until).contains(&p.0))
+            .map(|p| p.1)
+            .sum()
+    };
+    while during(&series()) < 12 {
+        assert!(
+            t0.elapsed().as_secs() < 30,
+            "the outage's queries did not arrive: {:?}",
+            series()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let points = series();
+    assert_eq!(during(&points), 12, "{points:?}");
+    assert_eq!(
+        points.iter().map(|p| p.1).sum::<i64>(),
+        13,
+        "nothing else, nothing twice: {points:?}"
+    );
+}
+
 #[test]
 fn the_operator_sees_usage_and_restrictions_and_overrides_a_contracts_policy_from_the_cli() {
     if !require("kdig") {
