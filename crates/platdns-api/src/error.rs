@@ -53,6 +53,17 @@ impl ApiError {
         }
     }
 
+    /// DPF's 503: the store is away (issue 19), so nothing can be read or
+    /// changed; the client tries again later.
+    pub fn unavailable() -> ApiError {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            error_type: "ServiceUnavailable",
+            message: "Service unavailable.".into(),
+            details: Vec::new(),
+        }
+    }
+
     pub fn internal() -> ApiError {
         ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
@@ -102,6 +113,11 @@ impl From<StoreError> for ApiError {
                 details: vec![("conflict".into(), "resource".into())],
             },
             StoreError::Contract(c) => ApiError::bad_request("invalid", contract_attribute(&c), c.to_string()),
+            // The database cannot be reached: DPF's 503, not a 500.
+            e if e.is_unreachable() => {
+                tracing::warn!(error = %e, "the store does not answer");
+                ApiError::unavailable()
+            }
             other => {
                 tracing::error!(error = %other, "store error");
                 ApiError::internal()

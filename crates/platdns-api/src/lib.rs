@@ -156,5 +156,23 @@ pub fn router(state: AppState) -> axum::Router {
         )
         .nest(openapi::OPERATOR_PREFIX, operator_routes().into_router())
         .layer(limit)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            unavailable_without_store,
+        ))
         .with_state(state)
+}
+
+/// While the store does not answer (`store-health`), every API request is
+/// answered DPF's 503 at once instead of waiting for a connection.
+async fn unavailable_without_store(
+    axum::extract::State(s): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if !s.store_health.is_up() {
+        return ApiError::unavailable().into_response();
+    }
+    next.run(request).await
 }

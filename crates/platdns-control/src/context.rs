@@ -89,6 +89,8 @@ pub struct Control {
     pub usage: Arc<crate::usage::Usage>,
     /// The plans' terms: contract QPS, prices (R2, R6).
     pub terms: Arc<platdns_contract::PlanTerms>,
+    /// Whether the store answers (`store-health`).
+    pub store_health: Arc<crate::store_health::StoreHealth>,
 }
 
 impl Control {
@@ -114,6 +116,7 @@ impl Control {
             )),
             usage: Arc::new(crate::usage::Usage::new(crate::usage::UsageSettings::default())),
             terms: Arc::new(platdns_contract::PlanTerms::default()),
+            store_health: Arc::default(),
         }
     }
 }

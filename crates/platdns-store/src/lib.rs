@@ -104,6 +104,19 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+impl StoreError {
+    /// The database could not be reached (no connection within the bound,
+    /// connection refused or cut), as opposed to a query that failed.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Db(
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_)
+            )
+        )
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Runs `insert` with fresh service codes (`prefix` + 8 digits) until one is
@@ -198,6 +211,9 @@ impl Store {
         };
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 16 })
+            // A request waits this long for a connection, not sqlx's 30 s:
+            // a store that is away is reported (503) rather than waited on.
+            .acquire_timeout(std::time::Duration::from_secs(10))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -225,6 +241,12 @@ impl Store {
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&store.pool).await?,
         }
         Ok(store)
+    }
+
+    /// One trivial query: does the store answer?
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 
     pub fn backend(&self) -> Backend {

@@ -446,6 +446,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let mut state = app_state(&args, store, served.clone())?;
     state.follower = follower;
+    platdns_control::store_health::start(&state);
     // Where a follower's change feed starts: read before the load, so a
     // commit made while the node loads is applied after it (issue 19).
     let feed_head = state.store.change_head().await?;
@@ -697,6 +698,7 @@ fn app_state(
             premium: restriction_policy(&args.restrict_premium).context("--restrict-premium")?,
         })),
         terms: Arc::new(platdns_contract::PlanTerms::default()),
+        store_health: Default::default(),
         health: Arc::new(platdns_api::health::HealthMonitor::new(
             platdns_api::health::MonitorSettings {
                 location: args.location.clone(),
@@ -977,15 +979,19 @@ fn http_server(listener: std::net::TcpListener, node: Arc<DnsNode>, state: platd
     use axum::routing::get;
     let supervisor = state.supervisor.clone();
     let healthz = supervisor.clone();
+    let (store, follower) = (state.store_health.clone(), state.follower);
     let app = api
         .route(
             "/healthz",
             get(move || {
-                let (healthy, body) = healthz.health();
-                let status = if healthy {
-                    StatusCode::OK
-                } else {
-                    StatusCode::SERVICE_UNAVAILABLE
+                let (healthy, mut body) = healthz.health();
+                // A DNS node answers from memory without the store; the API
+                // cannot, and says so (it answers 503 meanwhile).
+                let (up, secs, error) = store.report();
+                body["store"] = serde_json::json!({"up": up, "for_seconds": secs, "error": error});
+                let status = match healthy && (up || follower) {
+                    true => StatusCode::OK,
+                    false => StatusCode::SERVICE_UNAVAILABLE,
                 };
                 async move { (status, axum::Json(body)) }
             }),
@@ -998,6 +1004,13 @@ fn http_server(listener: std::net::TcpListener, node: Arc<DnsNode>, state: platd
                     let mut text = metrics_text(&node);
                     metering::metrics(&state, &node, &mut text);
                     state.supervisor.metrics(&mut text);
+                    let (up, secs, _) = state.store_health.report();
+                    text += "# HELP platdns_store_up Whether the store answered its last look (store-health).\n";
+                    text += "# TYPE platdns_store_up gauge\n";
+                    text += &format!("platdns_store_up {}\n", u8::from(up));
+                    text += "# HELP platdns_store_state_seconds How long the store has been up, or away.\n";
+                    text += "# TYPE platdns_store_state_seconds gauge\n";
+                    text += &format!("platdns_store_state_seconds {secs}\n");
                     text
                 }
             }),

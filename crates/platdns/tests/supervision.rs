@@ -94,6 +94,7 @@ fn every_service_of_each_role_is_restarted_after_a_panic_and_reported() {
             "restrictions",
             "transfer-log",
             "transfer-policy",
+            "store-health",
         ],
     );
     // The API still answers after its HTTP service restarted.
@@ -111,6 +112,7 @@ fn every_service_of_each_role_is_restarted_after_a_panic_and_reported() {
             "restrictions",
             "transfer-log",
             "transfer-policy",
+            "store-health",
         ],
     );
 }

@@ -448,8 +448,32 @@ fn queries_answered_while_the_store_is_down_are_counted_once_in_their_own_second
         std::thread::sleep(std::time::Duration::from_millis(250));
     }
     let until = jiff::Timestamp::now().as_second();
-    std::thread::sleep(std::time::Duration::from_secs(2));
+    // Meanwhile the API says DPF's 503 at once, and /healthz why; the DNS
+    // node, which serves without the store, stays healthy and says so too.
+    let contracts = |expect: u16| {
+        let t0 = std::time::Instant::now();
+        loop {
+            let (status, body) = http(api, "GET", "/dpf/v1/contracts", Some(&tok), None);
+            if status == expect {
+                return (t0.elapsed(), body);
+            }
+            assert!(
+                t0.elapsed().as_secs() < 10,
+                "the API answered {status}, not {expect}: {body}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    contracts(503);
+    let (took, body) = contracts(503);
+    assert!(took.as_millis() < 1000, "503 after {took:?}");
+    assert_eq!(body["error_type"], "ServiceUnavailable");
+    let (status, health) = http(api, "GET", "/healthz", None, None);
+    assert_eq!((status, &health["store"]["up"]), (503, &json!(false)), "{health}");
+    let (status, health) = http(dns.http, "GET", "/healthz", None, None);
+    assert_eq!((status, &health["store"]["up"]), (200, &json!(false)), "{health}");
     psql_admin(&format!("ALTER DATABASE {db} ALLOW_CONNECTIONS true"));
+    contracts(200);
     // Back: the 12 arrive, each in a second of the outage, and only once.
     let t0 = std::time::Instant::now();
     let during = |points: &[(i64, i64)]| -> i64 {
