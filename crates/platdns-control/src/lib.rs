@@ -29,6 +29,7 @@ pub mod notify;
 pub mod publication;
 pub mod resolver;
 pub mod secondary;
+pub mod snapshot;
 pub mod store_health;
 pub mod supervise;
 pub mod transfer;

@@ -18,6 +18,7 @@ mod compress;
 pub mod meter;
 pub mod served;
 pub mod server;
+pub mod snapshot;
 pub mod stats;
 pub mod tcp;
 pub mod threads;

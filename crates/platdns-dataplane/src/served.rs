@@ -50,6 +50,9 @@ pub struct ServedZones {
     target: Arc<ArcSwap<Catalog>>,
     /// The node's transfers: each published store zone is kept for IXFR.
     transfers: OnceLock<Arc<Transfers>>,
+    /// Store zones published or withdrawn since the snapshot last took
+    /// them (by lower-case wire apex); `None` when no snapshot is kept.
+    changed: Mutex<Option<std::collections::HashMap<Vec<u8>, Name>>>,
 }
 
 impl ServedZones {
@@ -59,6 +62,7 @@ impl ServedZones {
             sources: Mutex::default(),
             target,
             transfers: OnceLock::new(),
+            changed: Mutex::new(None),
         };
         served.set_files(files);
         served
@@ -67,6 +71,30 @@ impl ServedZones {
     /// Keeps every published store zone in `transfers` from now on (IXFR).
     pub fn keep_for_transfers(&self, transfers: Arc<Transfers>) {
         let _ = self.transfers.set(transfers);
+    }
+
+    /// Notes every store zone published or withdrawn from now on, for
+    /// [`ServedZones::take_changed`] (the node's snapshot).
+    pub fn track_changes(&self) {
+        let mut changed = self.changed.lock().unwrap_or_else(|p| p.into_inner());
+        changed.get_or_insert_with(Default::default);
+    }
+
+    /// The store zones published or withdrawn since the last call, each
+    /// with what is served now (`None`: withdrawn).
+    pub fn take_changed(&self) -> Vec<(Name, Option<Arc<Zone>>)> {
+        let taken = {
+            let mut changed = self.changed.lock().unwrap_or_else(|p| p.into_inner());
+            changed.as_mut().map(std::mem::take).unwrap_or_default()
+        };
+        let s = self.sources();
+        taken
+            .into_values()
+            .map(|apex| {
+                let zone = s.store.get(&apex).cloned();
+                (apex, zone)
+            })
+            .collect()
     }
 
     /// The catalog queries are answered from now.
@@ -105,6 +133,10 @@ impl ServedZones {
 impl ServedZones {
     /// One zone's publication into `s`, not yet swapped in.
     fn change(&self, s: &mut Sources, apex: &Name, zone: Option<Arc<Zone>>) {
+        if let Some(changed) = self.changed.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            let key = apex.to_lowercase().as_wire().to_vec();
+            changed.entry(key).or_insert_with(|| apex.clone());
+        }
         match zone {
             Some(z) => {
                 if let Some(t) = self.transfers.get() {

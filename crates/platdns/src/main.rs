@@ -437,14 +437,54 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let kept = Arc::new(platdns_dataplane::xfr::Transfers::default());
     served.keep_for_transfers(kept.clone());
-    let store = connect_store(&args).await?;
     let follower = args.role == "dns";
+    let meters = Arc::new(platdns_control::meters::MeterSlots::new(args.meter_slots));
+    // A following node keeps a local copy of what it serves (issue 19) and
+    // starts from it: served at once, replaced by the store's once it
+    // answers.
+    let snapshot_dir = args.data_dir.join("snapshot");
+    let from_snapshot = match follower {
+        true => {
+            served.track_changes();
+            load_snapshot(&snapshot_dir, &served, &meters)
+        }
+        false => Vec::new(),
+    };
+    let mut start_dns = Some((config, kept, dns_threads));
+    let mut node = None;
+    // With a snapshot, DNS is answered from it at once, the store or not.
+    let mut open_dns = !from_snapshot.is_empty();
+    let store = loop {
+        if open_dns {
+            if let Some((config, kept, threads)) = start_dns.take() {
+                node = Some(Arc::new(
+                    DnsNode::start(config, catalog.clone(), kept, threads)
+                        .await
+                        .with_context(|| format!("binding DNS on {}", args.dns_listen))?,
+                ));
+            }
+        }
+        match connect_store(&args).await {
+            Ok(store) => break store,
+            // The API needs its store; a DNS node serves without it.
+            Err(e) if !follower => return Err(e),
+            Err(e) => {
+                tracing::error!(
+                    error = format!("{e:#}"),
+                    zones = from_snapshot.len(),
+                    "the store does not answer: serving the local snapshot until it does"
+                );
+                open_dns = true;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    };
     let token_path = if follower {
         None
     } else {
         Some(operator_token(&store, &args).await?)
     };
-    let mut state = app_state(&args, store, served.clone())?;
+    let mut state = app_state(&args, store, served.clone(), meters)?;
     state.follower = follower;
     platdns_control::store_health::start(&state);
     // Where a follower's change feed starts: read before the load, so a
@@ -453,15 +493,29 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let from_store = platdns_api::publish_all(&state)
         .await
         .map_err(|e| anyhow::anyhow!(e.to_string()))?;
-    // DNS is answered once every stored zone is served: a node that answered
-    // while it loads would say REFUSED for zones it is about to serve, and
-    // resolvers would take it for a lame server. Until then the DNS port is
-    // closed, so they turn to the zone's other servers at once.
-    let node = Arc::new(
-        DnsNode::start(config, catalog.clone(), kept, dns_threads)
-            .await
-            .with_context(|| format!("binding DNS on {}", args.dns_listen))?,
-    );
+    // What the snapshot held and the store no longer serves goes.
+    for (apex, copy) in &from_snapshot {
+        if platdns_api::Publisher::current(served.as_ref(), apex).is_some_and(|now| Arc::ptr_eq(&now, copy)) {
+            platdns_api::Publisher::publish(served.as_ref(), apex, None);
+        }
+    }
+    if follower {
+        platdns_control::snapshot::start(&state, served.clone(), snapshot_dir);
+    }
+    // Without a snapshot, DNS is answered once every stored zone is served: a
+    // node that answered while it loads would say REFUSED for zones it is
+    // about to serve, and resolvers would take it for a lame server. Until
+    // then the DNS port is closed, so they turn to the zone's other servers
+    // at once.
+    let node = match (node, start_dns) {
+        (Some(node), _) => node,
+        (None, Some((config, kept, threads))) => Arc::new(
+            DnsNode::start(config, catalog.clone(), kept, threads)
+                .await
+                .with_context(|| format!("binding DNS on {}", args.dns_listen))?,
+        ),
+        (None, None) => unreachable!("the node is started, or still to start"),
+    };
     if follower {
         platdns_api::follow::start(&state, feed_head);
     }
@@ -647,10 +701,42 @@ fn hostname() -> String {
 /// if absent. Its hash is registered in the store; the token is never printed.
 /// The API's state from the flags: the store, the publisher of served
 /// data, and every operator setting.
+/// Serves the zones of a DNS node's local snapshot (issue 19), each with
+/// its usage meter; returns them, to withdraw those the store no longer
+/// serves once it answers. A damaged snapshot is refused whole, and logged.
+fn load_snapshot(
+    dir: &std::path::Path,
+    served: &ServedZones,
+    meters: &platdns_control::meters::MeterSlots,
+) -> Vec<(Name, Arc<platdns_zone::Zone>)> {
+    let kept = match platdns_dataplane::snapshot::load(dir) {
+        Ok(kept) => kept,
+        Err(e) => {
+            tracing::error!(error = %e, "the local snapshot is refused whole; it is written again from the store");
+            return Vec::new();
+        }
+    };
+    let zones: Vec<(Name, Arc<platdns_zone::Zone>)> = kept
+        .into_iter()
+        .map(|k| {
+            let mut zone = k.zone;
+            zone.set_meter(platdns_control::snapshot::meter_of(meters, &k.tags).unwrap_or(0));
+            (zone.apex().clone(), Arc::new(zone))
+        })
+        .collect();
+    if !zones.is_empty() {
+        tracing::info!(zones = zones.len(), dir = %dir.display(), "serving the local snapshot");
+        let publish = zones.iter().map(|(apex, z)| (apex.clone(), Some(z.clone()))).collect();
+        platdns_api::Publisher::publish_many(served, publish);
+    }
+    zones
+}
+
 fn app_state(
     args: &ServeArgs,
     store: platdns_store::Store,
     publisher: Arc<dyn platdns_api::Publisher>,
+    meters: Arc<platdns_control::meters::MeterSlots>,
 ) -> anyhow::Result<platdns_api::AppState> {
     let supervisor = platdns_control::Supervisor::default();
     supervisor.panic_once(args.fault_panic_once.iter().cloned());
@@ -679,7 +765,7 @@ fn app_state(
         supervisor,
         jobs: platdns_control::JobQueue::new(args.job_workers),
         follower: false,
-        meters: Arc::new(platdns_control::meters::MeterSlots::new(args.meter_slots)),
+        meters,
         secondary: Default::default(),
         dnssec: Arc::new(platdns_api::dnssec::Dnssec::new(dnssec_settings(args)?)),
         verify_resolver: args.verify_resolver,
@@ -817,7 +903,8 @@ fn dnssec_settings(args: &ServeArgs) -> anyhow::Result<platdns_api::dnssec::Dnss
 async fn monitor_only(args: ServeArgs) -> anyhow::Result<()> {
     let store = connect_store(&args).await?;
     let served = Arc::new(ServedZones::new(platdns_zone::Catalog::new(), Arc::default()));
-    let state = app_state(&args, store, served)?;
+    let meters = Arc::new(platdns_control::meters::MeterSlots::new(args.meter_slots));
+    let state = app_state(&args, store, served, meters)?;
     prober::start_in_monitor(&args.prober, &state, args.dns_listen, hostname());
     platdns_api::health::start_probing(&state)
         .await

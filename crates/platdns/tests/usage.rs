@@ -502,6 +502,97 @@ fn queries_answered_while_the_store_is_down_are_counted_once_in_their_own_second
 }
 
 #[test]
+fn a_dns_node_restarted_while_the_store_is_down_serves_its_snapshot_then_catches_up() {
+    if !require("kdig") || !require("psql") {
+        return;
+    }
+    let Some(url) = fresh_postgres("platdns_snapshot") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI runs this on PostgreSQL: set PLATDNS_TEST_POSTGRES"
+        );
+        return;
+    };
+    let db = url.rsplit('/').next().unwrap().to_string();
+    let (api_dir, dns_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let api_node = Platdns::start_in(api_dir.path(), &[], &["--database", url.as_str()]);
+    let op = std::fs::read_to_string(api_dir.path().join("operator.token")).unwrap();
+    let api = api_node.http;
+    let (zone, _, tok) = tenant_with_www(api, op.trim(), "acme", "example.com");
+    let set = |value: &str| {
+        let www = json!({"name": "www.example.com.", "ttl": 60, "rrtype": "A", "rdata": [{"value": value}], "labels": {}, "description": ""});
+        commit(api, &tok, &zone, json!([www]));
+    };
+    let answer_becomes = |dns: SocketAddr, value: &str, within: std::time::Duration| {
+        let t0 = std::time::Instant::now();
+        let want = format!("www.example.com. 60 IN A {value}");
+        while kdig(dns, &["www.example.com", "A", "+timeout=1", "+retry=0"]).answer != [want.as_str()] {
+            assert!(t0.elapsed() < within, "{dns} did not answer {value} within {within:?}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        t0.elapsed()
+    };
+    let node = Platdns::start_in(dns_dir.path(), &[], &["--role", "dns", "--database", url.as_str()]);
+    set("192.0.2.9");
+    answer_becomes(node.dns, "192.0.2.9", std::time::Duration::from_secs(10));
+    // The snapshot service has written the zone as served.
+    let snapshot = dns_dir.path().join("snapshot");
+    let written = || {
+        std::fs::read_dir(&snapshot)
+            .map(|d| {
+                d.flatten().any(|f| {
+                    std::fs::read_to_string(f.path())
+                        .unwrap_or_default()
+                        .contains("192.0.2.9")
+                })
+            })
+            .unwrap_or(false)
+    };
+    let t0 = std::time::Instant::now();
+    while !written() {
+        assert!(t0.elapsed().as_secs() < 10, "no snapshot in {}", snapshot.display());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    drop(node);
+    // The store goes away; the node starts again on a port it is told.
+    psql_admin(&format!("ALTER DATABASE {db} ALLOW_CONNECTIONS false"));
+    psql_admin(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'"
+    ));
+    let port = free_port();
+    let dns: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut restarted = Command::new(env!("CARGO_BIN_EXE_platdns"))
+        .args([
+            "serve",
+            "--role",
+            "dns",
+            "--database",
+            url.as_str(),
+            "--dns-listen",
+            &dns.to_string(),
+        ])
+        .args(["--api-listen", "127.0.0.1:0", "--udp-workers", "2", "--data-dir"])
+        .arg(dns_dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let took = answer_becomes(dns, "192.0.2.9", std::time::Duration::from_secs(5));
+    eprintln!("answered from the snapshot {took:?} after the start");
+    // The store back, a commit reaches the node.
+    psql_admin(&format!("ALTER DATABASE {db} ALLOW_CONNECTIONS true"));
+    let t0 = std::time::Instant::now();
+    while http(api, "GET", "/dpf/v1/contracts", Some(&tok), None).0 != 200 {
+        assert!(t0.elapsed().as_secs() < 10, "the API did not come back");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    set("192.0.2.10");
+    answer_becomes(dns, "192.0.2.10", std::time::Duration::from_secs(15));
+    let _ = restarted.kill();
+    let _ = restarted.wait();
+}
+
+#[test]
 fn the_operator_sees_usage_and_restrictions_and_overrides_a_contracts_policy_from_the_cli() {
     if !require("kdig") {
         return;
