@@ -2,11 +2,13 @@
 //! DNS nodes on one store) through its change feed (issue 19): the entries
 //! the store's triggers write for each change of a zone (commit, DNSSEC
 //! step, pulled copy, eligibility), an LB domain (configuration, applied
-//! rule, endpoint states) or a contract (end day, state). The node applies
+//! rule, endpoint states) or a contract (end day, state), and when a
+//! restriction starts or ends or the transfer policy changes. The node applies
 //! the entries after the last one it applied: a zone is rebuilt whole from
 //! the store (the incremental patch is the API process's, which knows the
 //! commit), an LB domain published from its stored states, a contract's
-//! zones and LB domains both; what is gone from the store is withdrawn. It
+//! zones and LB domains both; what is gone from the store is withdrawn;
+//! restrictions and the transfer policy are read again at once. It
 //! wakes on PostgreSQL's NOTIFY, or polls the feed's head once a second on
 //! SQLite; idle, that is its only query, whatever the number of zones.
 
@@ -129,6 +131,8 @@ async fn apply(s: &Control, changes: &[Change]) -> ControlResult<()> {
                     *name = c.name.clone();
                 }
             }
+            ChangeKind::Restriction => s.usage.restrictions_changed.notify_one(),
+            ChangeKind::TransferPolicy => s.secondary.policy.notify_one(),
             ChangeKind::Contract => {
                 for z in s.store.list_zones(None, Some(c.subject_id)).await? {
                     zones.insert(z.id, z.name);

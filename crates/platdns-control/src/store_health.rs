@@ -1,5 +1,5 @@
 //! Whether the store answers (issue 19): the `store-health` service asks it
-//! once a second, within a bound, and keeps the answer, so that the API can
+//! (once a second in the API's process), within a bound, and keeps the answer, so that the API can
 //! answer DPF's 503 at once while the database is away instead of making
 //! each request wait for a connection, and `/healthz` and `/metrics` say
 //! so. Losing the store and getting it back are each logged once.
@@ -62,26 +62,27 @@ impl StoreHealth {
     }
 }
 
-/// Starts `store-health`: a look at the store each second.
-pub fn start(s: &Control) {
+/// Starts `store-health`: a look at the store every `every` (a second in
+/// the API's process, which answers 503 on it; less often on a DNS node,
+/// which serves without the store and only reports it).
+pub fn start(s: &Control, every: Duration) {
     let state = s.clone();
-    s.supervisor
-        .every("store-health", Duration::from_secs(1), None, move |_| {
-            let s = state.clone();
-            async move {
-                let outcome = match tokio::time::timeout(PING_TIMEOUT, s.store.ping()).await {
-                    Ok(Ok(())) => Ok(()),
-                    Ok(Err(e)) => Err(e.to_string()),
-                    Err(_) => Err(format!("no answer within {} s", PING_TIMEOUT.as_secs())),
-                };
-                let failed = outcome.clone().err();
-                s.store_health.note(outcome);
-                match failed {
-                    None => Ok(()),
-                    Some(e) => Err(e),
-                }
+    s.supervisor.every("store-health", every, None, move |_| {
+        let s = state.clone();
+        async move {
+            let outcome = match tokio::time::timeout(PING_TIMEOUT, s.store.ping()).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err(format!("no answer within {} s", PING_TIMEOUT.as_secs())),
+            };
+            let failed = outcome.clone().err();
+            s.store_health.note(outcome);
+            match failed {
+                None => Ok(()),
+                Some(e) => Err(e),
             }
-        });
+        }
+    });
 }
 
 #[cfg(test)]

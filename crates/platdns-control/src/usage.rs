@@ -83,6 +83,9 @@ pub struct Usage {
     applied: Mutex<Vec<u32>>,
     /// Contracts whose configuration changes are frozen now (R4.2).
     frozen: Mutex<std::sync::Arc<std::collections::HashSet<i64>>>,
+    /// Woken when the store's change feed says a restriction started or
+    /// ended: a following node applies restrictions then, not each second.
+    pub restrictions_changed: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Usage {

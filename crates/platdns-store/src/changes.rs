@@ -1,7 +1,8 @@
 //! The change feed (issue 19): an ordered log of what changed in what DNS
 //! nodes serve, written by triggers (migration 0024) in the transaction
 //! that changes it. A following node reads the entries after the last one
-//! it applied, instead of listing every zone each second.
+//! it applied, instead of listing every zone each second; restrictions and
+//! the transfer policy are refreshed on their entries too (migration 0025).
 
 use crate::{Result, Store, StoreError};
 use sqlx::Row;
@@ -15,6 +16,11 @@ pub enum ChangeKind {
     LbDomain,
     /// A contract's end day or state: every zone and LB domain under it.
     Contract,
+    /// A contract's restriction started or ended (R4.2).
+    Restriction,
+    /// Zone transfers' ACLs, primaries or TSIG keys, or which common
+    /// configuration a zone has.
+    TransferPolicy,
 }
 
 /// One entry of the feed.
@@ -54,6 +60,8 @@ impl Store {
                         "zone" => ChangeKind::Zone,
                         "lb_domain" => ChangeKind::LbDomain,
                         "contract" => ChangeKind::Contract,
+                        "restriction" => ChangeKind::Restriction,
+                        "transfer_policy" => ChangeKind::TransferPolicy,
                         other => return Err(StoreError::Conflict(format!("unknown change kind {other:?}"))),
                     },
                     subject_id: r.try_get(2)?,
@@ -150,6 +158,14 @@ mod tests {
             store.give_notice(c.id, notice, None, 30, now).await.unwrap();
             let ended = store.changes_after(head, 100).await.unwrap();
             assert!(kinds(&ended).contains(&(ChangeKind::Contract, c.id)), "{ended:?}");
+            // A TSIG key: the transfer policy.
+            let head = store.change_head().await.unwrap();
+            store.create_tsig(c.id, "k1", "example", "", now).await.unwrap();
+            let keyed = store.changes_after(head, 100).await.unwrap();
+            assert_eq!(
+                keyed.iter().map(|e| e.kind).collect::<Vec<_>>(),
+                [ChangeKind::TransferPolicy]
+            );
             // Purged down to the newest entry.
             assert!(store.purge_changes(1).await.unwrap() >= 2);
             assert_eq!(store.change_tail().await.unwrap(), store.change_head().await.unwrap());

@@ -486,7 +486,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let mut state = app_state(&args, store, served.clone(), meters)?;
     state.follower = follower;
-    platdns_control::store_health::start(&state);
+    platdns_control::store_health::start(&state, Duration::from_secs(if follower { 5 } else { 1 }));
     // Where a follower's change feed starts: read before the load, so a
     // commit made while the node loads is applied after it (issue 19).
     let feed_head = state.store.change_head().await?;
@@ -957,11 +957,14 @@ fn transfers(state: platdns_api::AppState, node: Arc<DnsNode>) {
             }
         }
     });
-    // Every two seconds (other processes' edits), or at once after an edit
-    // in this one.
+    // At once after an edit in this process, or (a following node) when the
+    // change feed says the policy changed; besides, every two seconds in the
+    // API's process (other processes' edits) and every minute on a
+    // following node.
     let wake = state.secondary.policy.clone();
     let supervisor = state.supervisor.clone();
-    supervisor.every("transfer-policy", Duration::from_secs(2), Some(wake), move |_| {
+    let every = Duration::from_secs(if state.follower { 60 } else { 2 });
+    supervisor.every("transfer-policy", every, Some(wake), move |_| {
         let (s, node) = (state.clone(), node.clone());
         async move {
             node.transfers.set_policy(platdns_api::xfr::policy(&s).await?);

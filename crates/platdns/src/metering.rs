@@ -128,12 +128,24 @@ pub fn spawn(state: AppState, node: Arc<DnsNode>, control: bool, backlog_secs: u
         let (state, node) = (state.clone(), node.clone());
         async move {
             loop {
-                let now = unix_now();
-                let next = Duration::from_secs(now.as_secs() + 1);
-                if !ctx.wait(next - now, None).await {
+                // The API's process decides each second; a following node
+                // applies when the change feed says a restriction moved,
+                // and every 30 s besides.
+                let woken = match control {
+                    true => {
+                        let now = unix_now();
+                        let next = Duration::from_secs(now.as_secs() + 1);
+                        ctx.wait(next - now, None).await
+                    }
+                    false => {
+                        ctx.wait(Duration::from_secs(30), Some(&state.usage.restrictions_changed))
+                            .await
+                    }
+                };
+                if !woken {
                     return Ok::<(), platdns_api::ApiError>(());
                 }
-                let second = next.as_secs() as i64;
+                let second = unix_now().as_secs() as i64;
                 let mut ok = true;
                 if control {
                     if let Err(e) = platdns_api::usage::decide(&state, second).await {
