@@ -11,8 +11,9 @@ A tenant with one zone (and --zones - 1 more, for the idle figure); then
 /changes), each timed from sending the PATCH until every follower answers the
 new name over UDP (each asked every 2 ms). Then, with the API process stopped
 by the caller's signal file, the followers alone for --idle seconds: the
-database's committed transactions per second (pg_stat_database.xact_commit;
-each autocommit statement is one), which is what the idle followers ask.
+statements their connections sent (from the server's log, log_statement =
+all on the database), and the database's committed transactions per second
+(pg_stat_database.xact_commit, which autovacuum's count in too).
 Standard library only."""
 import argparse, os, socket, subprocess, sys, time
 from benchlib import answer, call, dist, udp_ask
@@ -45,6 +46,7 @@ def main():
     ap.add_argument("--commits", type=int, default=200)
     ap.add_argument("--zones", type=int, default=1)
     ap.add_argument("--idle", type=float, default=30)
+    ap.add_argument("--pg-log", required=True, help="the PostgreSQL server's log")
     ap.add_argument("--stop-api", required=True, help="a file to create when the API is to be stopped")
     ap.add_argument("--api-stopped", required=True, help="a file the caller creates once it has stopped")
     a = ap.parse_args()
@@ -109,13 +111,31 @@ def main():
     while not os.path.exists(a.api_stopped):
         time.sleep(0.1)
     time.sleep(2)
+    # The followers' connections, and the server log's end (the caller set
+    # log_statement = all on the database before the followers started).
+    pids = subprocess.run(["psql", a.psql, "-Atc",
+                           "SELECT pid FROM pg_stat_activity WHERE datname = '%s' AND pid <> pg_backend_pid()" % a.db],
+                          capture_output=True, text=True, check=True).stdout.split()
+    start = os.path.getsize(a.pg_log)
     before = xact_commits(a.psql, a.db)
     time.sleep(a.idle)
     after = xact_commits(a.psql, a.db)
+    with open(a.pg_log, errors="replace") as f:
+        f.seek(start)
+        lines = f.read().splitlines()
+    marks = ["[%s] LOG:  %s" % (p, kind) for p in pids for kind in ("statement:", "execute ")]
+    statements = [l for l in lines if any(m in l for m in marks) and "UNLISTEN" not in l]
+    kinds = {}
+    for l in statements:
+        text = l.split(": ", 2)[-1][:60]
+        kinds[text] = kinds.get(text, 0) + 1
     # psql's own query is one more transaction each time.
     per_s = (after - before - 1) / a.idle
-    print("idle, %d followers, %d zones: %.2f transactions/s on the database (%.2f per follower)"
-          % (len(dns), a.zones, per_s, per_s / len(dns)))
+    print("idle, %d followers, %d zones, %g s: %.2f statements/s from the followers (%.2f per follower), "
+          "%.2f transactions/s on the database (with autovacuum's)"
+          % (len(dns), a.zones, a.idle, len(statements) / a.idle, len(statements) / a.idle / len(dns), per_s))
+    for text, n in sorted(kinds.items(), key=lambda kv: -kv[1]):
+        print("  %4d x %s" % (n, text))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,9 @@ url=$("$ROOT/.ci/start-postgres.sh" 2>"$WORK/postgres-start.log") || { cat "$WOR
 PGOPTIONS="-c client_min_messages=warning" psql "$url" -q -v ON_ERROR_STOP=1 \
   -c "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" -c "CREATE DATABASE $PGDB"
 db="${url%/*}/$PGDB"
+# Every statement in the server's log, for the idle figure (new connections).
+psql "$url" -q -c "ALTER DATABASE $PGDB SET log_statement = 'all'"
+pg_log="${PGDATA_TEST:-/tmp/platdns-pg-${PGPORT_TEST:-54329}}/log"
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 start() { # dir role... ; prints the "serving DNS" line's DNS and HTTP addresses
@@ -41,5 +44,5 @@ echo "platdns follow bench: BIN=$BIN (HEAD $(git -C "$ROOT" rev-parse --short HE
 ( while [ ! -e "$WORK/stop-api" ]; do sleep 0.1; done; kill "$api_pid"; while kill -0 "$api_pid" 2>/dev/null; do sleep 0.1; done; touch "$WORK/api-stopped" ) &
 python3 "$ROOT/bench/follow.py" --api "$http" --token-file "$WORK/api/operator.token" "${dns_args[@]}" \
   --psql "$url" --db "$PGDB" --commits "$COMMITS" --zones "$ZONES" --idle "$IDLE" \
-  --stop-api "$WORK/stop-api" --api-stopped "$WORK/api-stopped"
+  --pg-log "$pg_log" --stop-api "$WORK/stop-api" --api-stopped "$WORK/api-stopped"
 echo "followers' logs: $WORK/dns*/log"

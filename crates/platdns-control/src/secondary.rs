@@ -243,17 +243,7 @@ async fn load(s: &Control, z: &platdns_store::Zone, apex: &Name) -> ControlResul
 
 /// The zone text of pulled records (what the store keeps).
 pub fn text_of(apex: &Name, records: &[Record]) -> String {
-    let mut text = format!("$ORIGIN {apex}\n");
-    for r in records {
-        text += &format!(
-            "{} {} IN {} {}\n",
-            r.owner,
-            r.ttl,
-            r.rtype,
-            platdns_zone::present::format_rdata(r.rtype, &r.rdata)
-        );
-    }
-    text
+    platdns_zone::present::zone_text(apex, records)
 }
 
 /// The zone to serve from a secondary's stored copy (`republish`); `None`

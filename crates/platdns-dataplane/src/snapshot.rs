@@ -8,7 +8,7 @@
 //! A file whose checksum does not match refuses the whole snapshot: a node
 //! serves all of its last copy or none of it, never a mix.
 
-use platdns_zone::present::format_rdata;
+use platdns_zone::present::zone_text;
 use platdns_zone::zonefile::{parse_str, NoIncludes};
 use platdns_zone::{Name, Zone};
 use std::fmt::Write as _;
@@ -50,17 +50,7 @@ fn sha256_hex(text: &str) -> String {
 /// Writes `zone` (with `tags`, plain `key=value` words) to `dir`, replacing
 /// its earlier copy at once.
 pub fn write_zone(dir: &Path, zone: &Zone, tags: &[(&str, String)]) -> io::Result<()> {
-    let mut body = format!("$ORIGIN {}\n", zone.apex());
-    for r in zone.records() {
-        let _ = writeln!(
-            body,
-            "{} {} IN {} {}",
-            r.owner,
-            r.ttl,
-            r.rtype,
-            format_rdata(r.rtype, &r.rdata)
-        );
-    }
+    let body = zone_text(zone.apex(), &zone.records());
     let mut head = String::from(MAGIC);
     for (k, v) in tags {
         let _ = write!(head, " {k}={v}");

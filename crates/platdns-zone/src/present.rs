@@ -47,6 +47,25 @@ pub fn check_wire(rtype: Rtype, rdata: &[u8]) -> Result<(), String> {
 
 /// The presentation form of `rdata`; the generic `\# len hex` form when the
 /// type is unknown or the data does not decode.
+/// Records as RFC 1035 zone text: `$ORIGIN apex`, then one line per record,
+/// `OWNER TTL IN TYPE RDATA` with absolute owners. What `zone print`
+/// prints, a secondary's pulled copy is kept as and a DNS node's snapshot
+/// holds; the zone file reader reads it back as the same records.
+pub fn zone_text(apex: &crate::Name, records: &[crate::Record]) -> String {
+    let mut text = format!("$ORIGIN {apex}\n");
+    for r in records {
+        let _ = writeln!(
+            text,
+            "{} {} IN {} {}",
+            r.owner,
+            r.ttl,
+            r.rtype,
+            format_rdata(r.rtype, &r.rdata)
+        );
+    }
+    text
+}
+
 pub fn format_rdata(rtype: Rtype, rdata: &[u8]) -> String {
     let mut s = String::with_capacity(rdata.len() * 2);
     if is_typed(rtype) && write_typed(&mut s, rtype, rdata).is_some() {

@@ -15,7 +15,6 @@ use platdns_dataplane::served::ServedZones;
 use platdns_dataplane::server::{DnsNode, NodeConfig};
 use platdns_dataplane::tcp::TcpConfig;
 use platdns_dataplane::threads::DnsThreads;
-use platdns_zone::present::format_rdata;
 use platdns_zone::Name;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -383,19 +382,8 @@ fn zone_command(cmd: ZoneCommand) -> ExitCode {
 
 fn print_zone(zone: &platdns_zone::Zone) {
     use std::io::Write;
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let _ = writeln!(out, "$ORIGIN {}", zone.apex());
-    for r in zone.records() {
-        let _ = writeln!(
-            out,
-            "{} {} IN {} {}",
-            r.owner,
-            r.ttl,
-            r.rtype,
-            format_rdata(r.rtype, &r.rdata)
-        );
-    }
+    let text = platdns_zone::present::zone_text(zone.apex(), &zone.records());
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {

@@ -393,24 +393,60 @@ fn psql_admin(sql: &str) {
     );
 }
 
+/// An API process on a fresh PostgreSQL database with a tenant whose zone
+/// holds `www A 192.0.2.1`; `None` without a test server (where CI must
+/// have one).
+struct OnPostgres {
+    url: String,
+    db: String,
+    api: Platdns,
+    _api_dir: tempfile::TempDir,
+    zone: String,
+    contract: String,
+    tok: String,
+}
+
+fn on_postgres(name: &str) -> Option<OnPostgres> {
+    let Some(url) = fresh_postgres(name) else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI runs this on PostgreSQL: set PLATDNS_TEST_POSTGRES"
+        );
+        return None;
+    };
+    let db = url.rsplit('/').next().unwrap().to_string();
+    let api_dir = tempfile::tempdir().unwrap();
+    let api = Platdns::start_in(api_dir.path(), &[], &["--database", url.as_str()]);
+    let op = std::fs::read_to_string(api_dir.path().join("operator.token")).unwrap();
+    let (zone, contract, tok) = tenant_with_www(api.http, op.trim(), "acme", "example.com");
+    Some(OnPostgres {
+        url,
+        db,
+        api,
+        _api_dir: api_dir,
+        zone,
+        contract,
+        tok,
+    })
+}
+
 #[test]
 fn queries_answered_while_the_store_is_down_are_counted_once_in_their_own_seconds() {
     if !require("kdig") || !require("psql") {
         return;
     }
-    let Some(url) = fresh_postgres("platdns_outage") else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI runs this on PostgreSQL: set PLATDNS_TEST_POSTGRES"
-        );
+    let Some(pg) = on_postgres("platdns_outage") else {
         return;
     };
-    let db = url.rsplit('/').next().unwrap().to_string();
-    let (api_dir, dns_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let api_node = Platdns::start_in(api_dir.path(), &[], &["--database", url.as_str()]);
-    let op = std::fs::read_to_string(api_dir.path().join("operator.token")).unwrap();
-    let api = api_node.http;
-    let (_, contract, tok) = tenant_with_www(api, op.trim(), "acme", "example.com");
+    let OnPostgres {
+        url,
+        db,
+        api: ref api_node,
+        ref contract,
+        ref tok,
+        ..
+    } = pg;
+    let (api, dns_dir) = (api_node.http, tempfile::tempdir().unwrap());
     let dns = Platdns::start_in(dns_dir.path(), &[], &["--role", "dns", "--database", url.as_str()]);
     let www = "www.example.com. 60 IN A 192.0.2.1";
     assert_eq!(kdig(dns.dns, &["www.example.com", "A"]).answer, [www]);
@@ -516,19 +552,18 @@ fn a_dns_node_restarted_while_the_store_is_down_serves_its_snapshot_then_catches
     if !require("kdig") || !require("psql") {
         return;
     }
-    let Some(url) = fresh_postgres("platdns_snapshot") else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI runs this on PostgreSQL: set PLATDNS_TEST_POSTGRES"
-        );
+    let Some(pg) = on_postgres("platdns_snapshot") else {
         return;
     };
-    let db = url.rsplit('/').next().unwrap().to_string();
-    let (api_dir, dns_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let api_node = Platdns::start_in(api_dir.path(), &[], &["--database", url.as_str()]);
-    let op = std::fs::read_to_string(api_dir.path().join("operator.token")).unwrap();
-    let api = api_node.http;
-    let (zone, _, tok) = tenant_with_www(api, op.trim(), "acme", "example.com");
+    let OnPostgres {
+        url,
+        db,
+        api: ref api_node,
+        ref zone,
+        ref tok,
+        ..
+    } = pg;
+    let (api, dns_dir) = (api_node.http, tempfile::tempdir().unwrap());
     let set = |value: &str| {
         let www = json!({"name": "www.example.com.", "ttl": 60, "rrtype": "A", "rdata": [{"value": value}], "labels": {}, "description": ""});
         commit(api, &tok, &zone, json!([www]));
