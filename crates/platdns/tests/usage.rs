@@ -452,7 +452,7 @@ fn queries_answered_while_the_store_is_down_are_counted_once_in_their_own_second
     assert_eq!(kdig(dns.dns, &["www.example.com", "A"]).answer, [www]);
     let series = || -> Vec<(i64, i64)> {
         let path = format!("/dpf/v1/contracts/{contract}/qps/series");
-        let (_, v) = http(api, "GET", &path, Some(&tok), None);
+        let (_, v) = http(api, "GET", &path, Some(tok), None);
         v["results"]
             .as_array()
             .map(|points| {
@@ -489,7 +489,7 @@ fn queries_answered_while_the_store_is_down_are_counted_once_in_their_own_second
     let contracts = |expect: u16| {
         let t0 = std::time::Instant::now();
         loop {
-            let (status, body) = http(api, "GET", "/dpf/v1/contracts", Some(&tok), None);
+            let (status, body) = http(api, "GET", "/dpf/v1/contracts", Some(tok), None);
             if status == expect {
                 return (t0.elapsed(), body);
             }
@@ -566,7 +566,7 @@ fn a_dns_node_restarted_while_the_store_is_down_serves_its_snapshot_then_catches
     let (api, dns_dir) = (api_node.http, tempfile::tempdir().unwrap());
     let set = |value: &str| {
         let www = json!({"name": "www.example.com.", "ttl": 60, "rrtype": "A", "rdata": [{"value": value}], "labels": {}, "description": ""});
-        commit(api, &tok, &zone, json!([www]));
+        commit(api, tok, zone, json!([www]));
     };
     let answer_becomes = |dns: SocketAddr, value: &str, within: std::time::Duration| {
         let t0 = std::time::Instant::now();
@@ -627,7 +627,7 @@ fn a_dns_node_restarted_while_the_store_is_down_serves_its_snapshot_then_catches
     // The store back, a commit reaches the node.
     psql_admin(&format!("ALTER DATABASE {db} ALLOW_CONNECTIONS true"));
     let t0 = std::time::Instant::now();
-    while http(api, "GET", "/dpf/v1/contracts", Some(&tok), None).0 != 200 {
+    while http(api, "GET", "/dpf/v1/contracts", Some(tok), None).0 != 200 {
         assert!(t0.elapsed().as_secs() < 10, "the API did not come back");
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
