@@ -83,12 +83,15 @@ pub fn start(s: &Control, from: i64) {
 /// before its entries count as applied (they are read again next time); a
 /// zone that does not build is logged and counts as applied.
 async fn follow(s: &Control, cursor: &Mutex<FeedCursor>) -> ControlResult<()> {
+    let from = cursor.lock().expect("not poisoned").from();
+    // Read on from the last entry read, not from the cursor, which stays
+    // below an id still missing: a round ends however long a gap waits.
+    let mut after = from;
     loop {
-        let from = cursor.lock().expect("not poisoned").from();
-        let batch = s.store.changes_after(from, BATCH).await?;
+        let batch = s.store.changes_after(after, BATCH).await?;
         // Entries missing right after `from` are usually a transaction not
         // committed yet; the feed's tail says whether they were purged.
-        let gap = batch.first().is_some_and(|e| e.id > from + 1);
+        let gap = after == from && batch.first().is_some_and(|e| e.id > from + 1);
         if gap && s.store.change_tail().await? > from + 1 {
             // The feed was purged past what this node applied: it missed
             // entries, so it loads the store whole again.
@@ -99,7 +102,7 @@ async fn follow(s: &Control, cursor: &Mutex<FeedCursor>) -> ControlResult<()> {
             let head = s.store.change_head().await?;
             crate::lb::publish_all(s).await?;
             *cursor.lock().expect("not poisoned") = FeedCursor::new(head);
-            continue;
+            return Ok(());
         }
         let fresh: Vec<Change> = {
             let c = cursor.lock().expect("not poisoned");
@@ -110,8 +113,9 @@ async fn follow(s: &Control, cursor: &Mutex<FeedCursor>) -> ControlResult<()> {
             .lock()
             .expect("not poisoned")
             .applied(&batch, Instant::now(), GAP_WAIT);
-        if (batch.len() as i64) < BATCH {
-            return Ok(());
+        match batch.last() {
+            Some(last) if batch.len() as i64 == BATCH => after = last.id,
+            _ => return Ok(()),
         }
     }
 }
