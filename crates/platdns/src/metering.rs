@@ -127,21 +127,25 @@ pub fn spawn(state: AppState, node: Arc<DnsNode>, control: bool, backlog_secs: u
     supervisor.spawn("restrictions", move |mut ctx| {
         let (state, node) = (state.clone(), node.clone());
         async move {
+            // A following node applies at once when it starts (a
+            // restriction may be in force), then when the change feed says
+            // one moved, and every 30 s besides; the API's process decides
+            // and applies each second.
+            let mut first = !control;
             loop {
-                // The API's process decides each second; a following node
-                // applies when the change feed says a restriction moved,
-                // and every 30 s besides.
-                let woken = match control {
-                    true => {
+                let woken = match (first, control) {
+                    (true, _) => true,
+                    (false, true) => {
                         let now = unix_now();
                         let next = Duration::from_secs(now.as_secs() + 1);
                         ctx.wait(next - now, None).await
                     }
-                    false => {
+                    (false, false) => {
                         ctx.wait(Duration::from_secs(30), Some(&state.usage.restrictions_changed))
                             .await
                     }
                 };
+                first = false;
                 if !woken {
                     return Ok::<(), platdns_api::ApiError>(());
                 }
