@@ -117,7 +117,17 @@ impl Responder {
             Ok(q) => q,
             Err(Reject::Drop) => return None,
             Err(Reject::FormErr { question_end }) => {
-                return Some(formerr(packet, question_end, out, self.max_udp_size))
+                // The opcode before the question count (RFC 1035 §4.1.1):
+                // an opcode not served here is NOTIMP whatever follows it,
+                // a DSO message (opcode 6) with no question included (RFC
+                // 8490 §5.1); only a QUERY or NOTIFY that does not parse
+                // is FORMERR.
+                let opcode = (u16::from_be_bytes([packet[2], packet[3]]) & hdr::OPCODE_MASK) >> 11;
+                let rc = match opcode {
+                    0 | 4 => rcode::FORMERR,
+                    _ => rcode::NOTIMP,
+                };
+                return Some(unparsed(packet, question_end, out, self.max_udp_size, rc));
             }
         };
         let size = match (transport, query.edns) {
@@ -388,19 +398,18 @@ fn finish(q: &Query, rc: u16, msg: &mut Msg, max_udp: u16) {
     }
 }
 
-/// FORMERR with the question echoed when it parsed, else the bare header;
+/// FORMERR or NOTIMP (`rc`) for a message that did not parse, with the
+/// question echoed when it parsed, else the bare header;
 /// and an OPT when the query's records hold one (RFC 6891 §6.1.1).
-fn formerr(packet: &[u8], question_end: Option<usize>, out: &mut [u8], max_udp: u16) -> usize {
+fn unparsed(packet: &[u8], question_end: Option<usize>, out: &mut [u8], max_udp: u16, rc: u16) -> usize {
     let mut end = question_end.unwrap_or(HEADER_LEN).min(out.len());
     out[..end].copy_from_slice(&packet[..end]);
-    let flags = (u16::from_be_bytes([packet[2], packet[3]]) & (hdr::OPCODE_MASK | hdr::RD | hdr::CD))
-        | hdr::QR
-        | rcode::FORMERR;
+    let flags = (u16::from_be_bytes([packet[2], packet[3]]) & (hdr::OPCODE_MASK | hdr::RD | hdr::CD)) | hdr::QR | rc;
     out[2..4].copy_from_slice(&flags.to_be_bytes());
     out[4..6].copy_from_slice(&(question_end.is_some() as u16).to_be_bytes());
     out[6..12].fill(0);
     if let Some(e) = crate::wire::opt_of_malformed(packet).filter(|_| end + OPT_RR_LEN <= out.len()) {
-        out[end..end + OPT_RR_LEN].copy_from_slice(&e.response_opt(max_udp, rcode::FORMERR));
+        out[end..end + OPT_RR_LEN].copy_from_slice(&e.response_opt(max_udp, rc));
         out[10..12].copy_from_slice(&1u16.to_be_bytes());
         end += OPT_RR_LEN;
     }

@@ -212,6 +212,14 @@ fn classic_header_rules() {
     let n = ask(&q, &mut buf).unwrap();
     assert_eq!(rcode(&buf), 4);
     assert_eq!(&buf[12..n], &q[12..]);
+    // An opcode not served, with no question (DSO, opcode 6, has none;
+    // 15 is unassigned): NOTIMP, the opcode checked before the question
+    // count (RFC 1035 §4.1.1, RFC 8490 §5.1), as knotd answers.
+    for opcode in [6u8, 15] {
+        let q = [0, 7, opcode << 3, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        let n = ask(&q, &mut buf).unwrap();
+        assert_eq!((rcode(&buf), n, buf[2] >> 3 & 0x0f), (4, 12, opcode), "opcode {opcode}");
+    }
     // Two questions: FORMERR.
     let mut q = query(3, "example.com", 1, false);
     q[5] = 2;
