@@ -561,7 +561,7 @@ pub(crate) async fn job_done(
     op: Op<'_>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let now = s.clock.now();
-    let id = s.store.create_job(Some(t.account_id()), now).await?;
+    let id = s.store.create_job(Some(t.account_id()), Some(&resources), now).await?;
     s.store.finish_job(&id, Ok(resources), now).await?;
     log_op(s, t, &op, &id, "success").await?;
     Ok(accepted(&id))
@@ -617,19 +617,25 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Wait {
 /// (one subject's jobs in order, contracts taking turns) and the 202 goes
 /// out at once; the job ends SUCCESSFUL with `resources` or FAILED with
 /// the error's type and message, and its operation is logged either way.
-pub(crate) async fn queue_job<F>(
+pub(crate) async fn queue_job<W, F>(
     s: &AppState,
     t: &Tenant,
     subject: i64,
     resources: String,
     op: Op<'static>,
     wait: Wait,
-    work: F,
+    work: W,
 ) -> ApiResult<(StatusCode, Json<Value>)>
 where
+    W: FnOnce(String) -> F,
     F: std::future::Future<Output = ApiResult<()>> + Send + 'static,
 {
-    let id = s.store.create_job(Some(t.account_id()), s.clock.now()).await?;
+    let id = s
+        .store
+        .create_job(Some(t.account_id()), Some(&resources), s.clock.now())
+        .await?;
+    // The work knows its job's request id (a commit names it in its history).
+    let work = work(id.clone());
     let (done, finished) = tokio::sync::oneshot::channel();
     let (st, tenant, request_id) = (s.clone(), t.clone(), id.clone());
     let key = platdns_control::JobKey {

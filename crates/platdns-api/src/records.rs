@@ -388,7 +388,9 @@ async fn commit(
     let op = Op::zone(&z, "record", "commit_zone", format!("{}.", z.name));
     let (st, tenant, zone) = (s.clone(), t.clone(), z.clone());
     let operator = operator_name(&tenant);
-    let work = async move { Ok(commit_zone(&st, &operator, &zone, &b.description.0, if_version, None).await?) };
+    let work = move |job: String| async move {
+        Ok(commit_zone(&st, &operator, &zone, &b.description.0, if_version, None, Some(&job)).await?)
+    };
     queue_job(&s, &t, z.id, format!("/dpf/v1/zones/{id}"), op, wait, work).await
 }
 
@@ -490,8 +492,18 @@ async fn atomic_changes(
     let op = Op::zone(&z, "record", "bulk_update_records", format!("{}.", z.name));
     let (tenant, zone) = (t.clone(), z.clone());
     let operator = operator_name(&tenant);
-    let work =
-        async move { Ok(commit_zone(&st, &operator, &zone, &b.description.0, if_version, Some(&records)).await?) };
+    let work = move |job: String| async move {
+        Ok(commit_zone(
+            &st,
+            &operator,
+            &zone,
+            &b.description.0,
+            if_version,
+            Some(&records),
+            Some(&job),
+        )
+        .await?)
+    };
     queue_job(&s, &t, z.id, format!("/dpf/v1/zones/{id}"), op, wait, work).await
 }
 
@@ -522,7 +534,7 @@ async fn put_records(
         .map_err(|_| ApiError::internal())??;
     let op = Op::zone(&z, "record", "bulk_update_records", format!("{}.", z.name));
     let (operator, zone_id) = (operator_name(&t), z.id);
-    let work = async move {
+    let work = move |_job: String| async move {
         st.store
             .stage_replacement(zone_id, &records, Some(&operator), st.clock.now())
             .await?;

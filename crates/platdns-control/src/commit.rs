@@ -13,7 +13,9 @@ use platdns_store::CommitChange;
 use std::sync::Arc;
 
 /// Commits (staged edits, or a replacement set), checking that the result
-/// builds before anything is written, then publishes the zone to DNS.
+/// builds before anything is written, then publishes the zone to DNS. `job`:
+/// the DPF job it runs in, named in the commit's history so that a restart
+/// after a crash knows the commit landed.
 pub async fn commit_zone(
     s: &Control,
     operator: &str,
@@ -21,6 +23,7 @@ pub async fn commit_zone(
     description: &str,
     if_version: Option<i64>,
     replacement: Option<&[platdns_store::NewRecord]>,
+    job: Option<&str>,
 ) -> ControlResult<()> {
     // Held until the zone is published: commits reach DNS in their order.
     let _commits = s.zone_locks.lock(z.id).await;
@@ -59,6 +62,9 @@ pub async fn commit_zone(
             }
         }
         let compiled = compiled.ok_or_else(|| ControlError::Internal(format!("zone {}: no plan compiled", z.name)))?;
+        if let Some(job) = job {
+            plan.in_job(job);
+        }
         match s
             .store
             .apply_commit(

@@ -291,12 +291,17 @@ impl Store {
     }
 
     /// A new DPF job (asynchronous request) in state RUNNING.
-    pub async fn create_job(&self, account_id: Option<i64>, now: Timestamp) -> Result<String> {
+    /// `resources`: the URL of what the job makes, its `resources_url` once
+    /// it has ended well.
+    pub async fn create_job(&self, account_id: Option<i64>, resources: Option<&str>, now: Timestamp) -> Result<String> {
         let request_id = new_request_id();
-        sqlx::query("INSERT INTO jobs (request_id, account_id, status, created_at) VALUES ($1, $2, 'RUNNING', $3)")
-            .bind(&request_id)
-            .bind(account_id)
-            .bind(now.to_string())
+        sqlx::query(
+            "INSERT INTO jobs (request_id, account_id, status, created_at, resources) VALUES ($1, $2, 'RUNNING', $3, $4)",
+        )
+        .bind(&request_id)
+        .bind(account_id)
+        .bind(now.to_string())
+        .bind(resources)
             .execute(&self.pool)
             .await?;
         Ok(request_id)
@@ -327,18 +332,29 @@ impl Store {
         Ok(())
     }
 
-    /// Marks every RUNNING job FAILED (`SystemError`, `message`): jobs a
-    /// stopped process left behind. Returns how many.
-    pub async fn fail_unfinished_jobs(&self, message: &str, now: Timestamp) -> Result<u64> {
-        let done = sqlx::query(
+    /// Ends the jobs a stopped process left RUNNING: SUCCESSFUL, with the
+    /// URL of what they made, those whose commit landed (its history entry
+    /// names the job); FAILED (`SystemError`, `message`) the rest. Returns
+    /// how many of each.
+    pub async fn fail_unfinished_jobs(&self, message: &str, now: Timestamp) -> Result<(u64, u64)> {
+        let (_writer, mut tx) = self.begin_write().await?;
+        let landed = sqlx::query(
+            "UPDATE jobs SET status = 'SUCCESSFUL', resources_url = resources, finished_at = $1 \
+             WHERE status = 'RUNNING' AND request_id IN (SELECT request_id FROM zone_histories WHERE request_id IS NOT NULL)",
+        )
+        .bind(now.to_string())
+        .execute(&mut *tx)
+        .await?;
+        let failed = sqlx::query(
             "UPDATE jobs SET status = 'FAILED', error_type = 'SystemError', error_message = $1, finished_at = $2 \
              WHERE status = 'RUNNING'",
         )
         .bind(message)
         .bind(now.to_string())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected())
+        tx.commit().await?;
+        Ok((landed.rows_affected(), failed.rows_affected()))
     }
 
     /// (status, resources_url, error_type, error_message) of a job the
@@ -470,7 +486,10 @@ pub(crate) mod testing {
     #[tokio::test]
     async fn jobs_run_and_finish() {
         for (store, _dir) in stores().await {
-            let id = store.create_job(Some(1), t("2026-11-24T00:00:00Z")).await.unwrap();
+            let id = store
+                .create_job(Some(1), None, t("2026-11-24T00:00:00Z"))
+                .await
+                .unwrap();
             assert_eq!(id.len(), 32);
             assert_eq!(store.get_job(&id, Some(1)).await.unwrap().status, "RUNNING");
             store
@@ -484,6 +503,32 @@ pub(crate) mod testing {
             );
             // R1.2: another account's job is not found.
             assert!(matches!(store.get_job(&id, Some(2)).await, Err(StoreError::NotFound)));
+        }
+    }
+
+    #[tokio::test]
+    async fn after_a_crash_a_job_whose_commit_landed_ends_successful_and_the_others_failed() {
+        for (store, _dir) in stores().await {
+            let (a, _, z) = account_contract_zone(&store, "a", "example.com").await;
+            let now = t("2026-11-24T01:00:00Z");
+            let url = "/dpf/v1/zones/z1";
+            let (landed, lost) = (
+                store.create_job(Some(a.id), Some(url), now).await.unwrap(),
+                store.create_job(Some(a.id), Some(url), now).await.unwrap(),
+            );
+            // The first job's commit landed; then the process stopped before
+            // either job was ended.
+            let mut plan = store.plan_commit(z.id, None, true).await.unwrap();
+            plan.in_job(&landed);
+            store.apply_commit(&plan, None, "", None, None, now).await.unwrap();
+            assert_eq!(store.fail_unfinished_jobs("stopped", now).await.unwrap(), (1, 1));
+            let j = store.get_job(&landed, Some(a.id)).await.unwrap();
+            assert_eq!(
+                (j.status.as_str(), j.resources_url.as_deref()),
+                ("SUCCESSFUL", Some(url))
+            );
+            let j = store.get_job(&lost, Some(a.id)).await.unwrap();
+            assert_eq!((j.status.as_str(), j.resources_url), ("FAILED", None));
         }
     }
 }

@@ -797,6 +797,7 @@ impl Store {
             default_ttl,
             fingerprint,
             change,
+            job: None,
         })
     }
 
@@ -894,8 +895,8 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO zone_histories (zone_id, serial, committed_at, operator, description, text, version, default_ttl) \
-             VALUES ($1, $2, $3, $4, $5, '', $6, $7)",
+            "INSERT INTO zone_histories (zone_id, serial, committed_at, operator, description, text, version, default_ttl, \
+             request_id) VALUES ($1, $2, $3, $4, $5, '', $6, $7, $8)",
         )
         .bind(zone_id)
         .bind(plan.serial)
@@ -904,6 +905,7 @@ impl Store {
         .bind(description)
         .bind(new_version)
         .bind(plan.default_ttl)
+        .bind(plan.job.as_deref())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -1029,6 +1031,8 @@ pub struct CommitPlan {
     pub default_ttl: i64,
     fingerprint: u64,
     change: PlannedChange,
+    /// The job the commit runs in, named in its history entry.
+    job: Option<String>,
 }
 
 enum PlannedChange {
@@ -1037,6 +1041,13 @@ enum PlannedChange {
 }
 
 impl CommitPlan {
+    /// The commit runs in job `request_id`: its history entry says so, and
+    /// a restart after a crash ends that job SUCCESSFUL
+    /// (`Store::fail_unfinished_jobs`).
+    pub fn in_job(&mut self, request_id: &str) {
+        self.job = Some(request_id.to_string());
+    }
+
     /// What the caller's check sees.
     pub fn input(&self) -> CommitInput<'_> {
         CommitInput {

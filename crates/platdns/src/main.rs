@@ -515,11 +515,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     if !follower {
         // Jobs a stopped process left RUNNING never finish: clients polling
-        // them hear that they failed. One API process runs a store's jobs.
-        let failed = state
+        // them hear that they succeeded, when their commit landed, or that
+        // they failed. One API process runs a store's jobs.
+        let (landed, failed) = state
             .store
             .fail_unfinished_jobs("the server stopped before the job finished", jiff::Timestamp::now())
             .await?;
+        if landed > 0 {
+            tracing::warn!(
+                jobs = landed,
+                "jobs left running by the last process whose commit landed: SUCCESSFUL"
+            );
+        }
         if failed > 0 {
             tracing::warn!(jobs = failed, "jobs left running by the last process marked FAILED");
         }
