@@ -297,14 +297,12 @@ fn request(api: &str, token: &str, cmd: &BooksCommand) -> Result<ExitCode, Strin
         return Ok(ExitCode::FAILURE);
     }
     // A closed stdout (`| head`) is not an error of the command.
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
     if csv {
-        let _ = write!(stdout, "{text}");
+        use std::io::Write;
+        let _ = write!(std::io::stdout().lock(), "{text}");
     } else if !text.is_empty() {
         let v: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-        let out = v.get("result").or_else(|| v.get("results")).unwrap_or(&v);
-        let _ = writeln!(stdout, "{}", serde_json::to_string_pretty(out).unwrap_or_default());
+        crate::operator_cli::print_result(&v);
     }
     Ok(ExitCode::SUCCESS)
 }

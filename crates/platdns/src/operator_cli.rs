@@ -235,11 +235,20 @@ pub fn run(args: OperatorArgs) -> ExitCode {
         }
     };
     if ok {
-        let out = v.get("result").or_else(|| v.get("results")).unwrap_or(&v);
-        println!("{}", serde_json::to_string_pretty(out).unwrap_or_default());
+        print_result(&v);
         ExitCode::SUCCESS
     } else {
         eprintln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         ExitCode::FAILURE
     }
+}
+
+/// Prints an API answer's `result` (or `results`) as indented JSON. A
+/// closed stdout (`| head`) is not an error of the command: it used to
+/// panic here.
+pub(crate) fn print_result(v: &Value) {
+    use std::io::Write;
+    let out = v.get("result").or_else(|| v.get("results")).unwrap_or(v);
+    let text = serde_json::to_string_pretty(out).unwrap_or_default();
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
 }
