@@ -383,6 +383,9 @@ pub fn start_maintenance(s: &Control, every: std::time::Duration) {
 /// its next event misses.
 pub const LONGEST_SLEEP: u64 = 3600;
 
+/// How soon a zone whose step failed is tried again (seconds).
+const RETRY_AFTER: u64 = 60;
+
 /// Zones new in `rows`, or whose row changed since it was last listed, are
 /// due at `now`; zones no longer signed leave the queue.
 fn enqueue_changed(
@@ -521,7 +524,7 @@ async fn maintain(s: &Control, ctx: &ServiceCtx, zone_ids: &[i64], due: &mut Due
             Ok((None, _)) => {}
             Err(e) => {
                 ctx.failed(&format!("zone id {zone_id}"), &e);
-                due.set(zone_id, later(LONGEST_SLEEP.min(60)));
+                due.set(zone_id, later(RETRY_AFTER));
             }
         }
     }
@@ -538,7 +541,7 @@ async fn maintain(s: &Control, ctx: &ServiceCtx, zone_ids: &[i64], due: &mut Due
             Ok(at) => due.set(z.id, later(at.saturating_sub(unix(s.clock.now())))),
             Err(e) => {
                 ctx.failed(&z.name, &e);
-                due.set(z.id, later(60));
+                due.set(z.id, later(RETRY_AFTER));
             }
         }
     }
